@@ -12,7 +12,6 @@ const commands: Record<string, string> = {
   run: 'Run a topology until its bounded inputs end or SIGTERM; resumes from the last checkpoint',
   demo: 'Run the loan-risk demo on embedded defaults and print a summary',
   broker: 'Start the single-node dev Kafka broker',
-  bench: 'Run the benchmarks in bench/',
 };
 
 interface CommandModule {

@@ -65,6 +65,11 @@ export interface SinkRecord {
 
 export interface SinkContext {
   logger: Logger;
+  /**
+   * Where a record the sink rejects permanently goes (the topology's DLQ). Without it the sink
+   * logs the record's reason at error level: nothing is dropped silently.
+   */
+  deadLetter?(record: SinkRecord, reason: string): void;
 }
 
 /** A sink writes batches; the base class (connectors/sink-base.ts) batches, retries and flushes. */

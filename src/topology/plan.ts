@@ -20,6 +20,8 @@ export interface PlannedSource {
   connector: string;
   /** Connector config, already validated against the connector's spec. */
   config: Record<string, unknown>;
+  /** The config as safe to print: every ${VAR}-interpolated value shown as written, not its value. */
+  displayConfig?: Record<string, unknown>;
   /** How raw bytes/text become rows: 'json' (default) or another registered format. */
   format: string;
   eventTime: EventTimeSpec;
@@ -30,6 +32,8 @@ interface StepBase {
   id: string;
   /** Input: a source id, a step id, or a side output '<step>.late'. */
   from: string;
+  /** Key expression (source text of the nearest keyBy upstream, or this one) of the step's output; undefined = not keyed. */
+  keyedBy?: string;
   location: SourceLocation;
 }
 
@@ -96,6 +100,8 @@ export interface PlannedSink {
   from: string;
   connector: string;
   config: Record<string, unknown>;
+  /** The config as safe to print: every ${VAR}-interpolated value shown as written, not its value. */
+  displayConfig?: Record<string, unknown>;
   location: SourceLocation;
 }
 

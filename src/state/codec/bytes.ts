@@ -42,8 +42,9 @@ export class ByteWriter {
     return this;
   }
 
-  /** Signed integer (safe range) as zigzag varint. */
+  /** Signed integer with |v| < 2^52 as zigzag varint (doubling beyond that would lose bits). */
   svarint(v: number): this {
+    if (!(Math.abs(v) < 2 ** 52) || !Number.isInteger(v)) throw new RangeError(`svarint: ${v} is not an integer with |v| < 2^52`);
     return this.varint(v < 0 ? -v * 2 - 1 : v * 2);
   }
 

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench [name...]`: runs bench/<name>.bench.ts files (all but the broker suite by
+ * default; `npm run bench:broker` runs that one) and prints a table of figures.
+ */
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const all = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
+const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker');
+const results: Array<BenchResult & { suite: string }> = [];
+for (const name of names) {
+  if (!all.includes(name)) {
+    process.stderr.write(`bench: no bench/${name}.bench.ts (have: ${all.join(', ')})\n`);
+    process.exitCode = 1;
+    continue;
+  }
+  process.stderr.write(`\n== bench/${name}.bench.ts\n`);
+  const mod = (await import(pathToFileURL(join(here, `${name}.bench.ts`)).href)) as { bench: () => Promise<BenchResult[]> };
+  for (const r of await mod.bench()) {
+    results.push({ ...r, suite: name });
+    process.stderr.write(`   ${r.name}: ${fmt(r.value)} ${r.unit}${r.note ? `  (${r.note})` : ''}\n`);
+  }
+}
+process.stdout.write('\nsuite        figure                                               value          unit\n');
+for (const r of results) {
+  process.stdout.write(`${r.suite.padEnd(12)} ${r.name.padEnd(52)} ${fmt(r.value).padStart(14)} ${r.unit}${r.note ? `  ${r.note}` : ''}\n`);
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2);
+}

@@ -1,0 +1,67 @@
+/**
+ * The one list of connectors (after Redpanda Connect's explicit registration). A topology can
+ * name only what is listed here. Importing this module must stay free of side effects — no
+ * clients, no I/O — because `tributary validate` imports it just for the specs; connector
+ * classes create their clients in open()/connect().
+ */
+import { TributaryError } from '../errors.js';
+import type { ConnectorCatalog } from '../topology/catalog.js';
+import type { AnySpec, Infer } from '../topology/spec.js';
+import { FileSink } from './file/sink.js';
+import { FileSource } from './file/source.js';
+import { fileSinkSpec, fileSourceSpec } from './file/spec.js';
+import { GeneratorSource } from './generator/source.js';
+import { generatorSpec } from './generator/spec.js';
+import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
+import type { Sink, Source } from './types.js';
+
+interface Entry<T, S extends AnySpec> {
+  spec: S;
+  create(id: string, config: Infer<S>): T;
+}
+
+/** Ties each factory's config type to its spec, so the table below type-checks as a whole. */
+function entry<T, S extends AnySpec>(spec: S, create: (id: string, config: Infer<S>) => T): Entry<T, S> {
+  return { spec, create };
+}
+
+const sources = {
+  generator: entry<Source, typeof generatorSpec>(generatorSpec, (id, c) => new GeneratorSource(id, c)),
+  file: entry<Source, typeof fileSourceSpec>(fileSourceSpec, (id, c) => new FileSource(id, c)),
+};
+
+const sinks = {
+  file: entry<Sink, typeof fileSinkSpec>(fileSinkSpec, (id, c) => new FileSink(id, c)),
+  stdout: entry<Sink, typeof stdoutSinkSpec>(stdoutSinkSpec, (id, c) => new StdoutSink(id, c)),
+};
+
+function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {
+  return Object.fromEntries(Object.entries(table).map(([name, e]) => [name, e.spec]));
+}
+
+export const connectorCatalog: ConnectorCatalog = {
+  sources: specs(sources),
+  sinks: specs(sinks),
+};
+
+function lookup<E>(table: Record<string, E>, kind: string, connector: string): E {
+  const found = Object.hasOwn(table, connector) ? table[connector] : undefined;
+  if (!found) {
+    throw new TributaryError('TRIB_TOPOLOGY_REFERENCE', `unknown ${kind} connector '${connector}' (known: ${Object.keys(table).join(', ')})`);
+  }
+  return found;
+}
+
+/**
+ * A source for a planned config. The config must already be validated against the connector's
+ * spec (the plan's configs are: defaults filled in, durations in ms). It is not validated again
+ * here: secret fields only validate as ${VAR} text, which a validated config no longer holds.
+ */
+export function createSource(id: string, connector: string, config: Record<string, unknown>): Source {
+  return lookup<Entry<Source, AnySpec>>(sources, 'source', connector).create(id, config);
+}
+
+/** A sink for a planned (already validated) config; see createSource. */
+export function createSink(id: string, connector: string, config: Record<string, unknown>): Sink {
+  return lookup<Entry<Sink, AnySpec>>(sinks, 'sink', connector).create(id, config);
+}

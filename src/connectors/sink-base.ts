@@ -1,0 +1,256 @@
+/**
+ * The lifecycle every sink shares (after Quix Streams' BatchingSink): a subclass only connects,
+ * writes one batch and disconnects; buffering, ordering, retries with backoff, dead letters and
+ * flush-at-checkpoint live here once.
+ *
+ * Ordering: one write is in flight at a time and batches leave the buffer in add() order, so a
+ * sink sees records in the order the task produced them (per-key order holds).
+ * Durability: flush() resolves only when everything added before it was written (and sync()ed);
+ * when a batch fails for good, flush() throws and the batch stays buffered, so the runtime fails
+ * the checkpoint instead of losing data.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SinkBackpressureError, TributaryError, errorMessage } from '../errors.js';
+import { silentLogger, type Logger } from '../runtime/logger.js';
+import type { Sink, SinkContext, SinkRecord } from './types.js';
+
+export interface BatchingSinkOptions {
+  /** Records per write; a full buffer starts a write in the background. Default 500. */
+  batchSize?: number;
+  /** Beyond this many buffered records add() returns a promise (backpressure). Default 4 × batchSize. */
+  maxBuffered?: number;
+  /** Retries of a retriable failure before flush() throws. Default 6. */
+  maxRetries?: number;
+  /** First backoff; doubles per retry, with jitter. Default 100 ms. */
+  backoffMs?: number;
+  /** Backoff ceiling. Default 10 s. */
+  maxBackoffMs?: number;
+  /** Total time one batch may wait on SinkBackpressureError before it counts as failed. Default 60 s. */
+  maxBackpressureMs?: number;
+  /** Jitter source in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+export interface SinkCounters {
+  /** Records written (acknowledged by the target). */
+  written: number;
+  /** Batches written. */
+  batches: number;
+  /** Write attempts retried (failures and backpressure). */
+  retries: number;
+  /** Records the target rejected for good (sent to the dead-letter callback). */
+  failures: number;
+}
+
+interface Rejection {
+  record: SinkRecord;
+  reason: string;
+}
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof SinkBackpressureError || (err instanceof TributaryError && err.retriable);
+}
+
+export abstract class BatchingSink implements Sink {
+  readonly name: string;
+  protected readonly batchSize: number;
+  private readonly maxBuffered: number;
+  private readonly maxRetries: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxBackpressureMs: number;
+  private readonly random: () => number;
+
+  private ctx: SinkContext | undefined;
+  private buffer: SinkRecord[] = [];
+  /** Records ever added; `added - buffer.length` = records handed to writes so far. */
+  private added = 0;
+  private inFlight: Promise<void> | null = null;
+  /** A write that failed for good; thrown by the next flush(), which then retries from scratch. */
+  private failure: { error: unknown } | undefined;
+  /** Per-record rejections of the current attempt; delivered only when the attempt succeeds. */
+  private rejections: Rejection[] = [];
+  private readonly closing = new AbortController();
+  private readonly counters: SinkCounters = { written: 0, batches: 0, retries: 0, failures: 0 };
+
+  constructor(name: string, options: BatchingSinkOptions = {}) {
+    this.name = name;
+    this.batchSize = Math.max(1, options.batchSize ?? 500);
+    this.maxBuffered = Math.max(this.batchSize, options.maxBuffered ?? this.batchSize * 4);
+    this.maxRetries = options.maxRetries ?? 6;
+    this.backoffMs = options.backoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.maxBackpressureMs = options.maxBackpressureMs ?? 60_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Write one batch. Throw a retriable TributaryError / SinkBackpressureError to have it retried. */
+  protected abstract writeBatch(batch: SinkRecord[]): Promise<void>;
+
+  /** Create clients here, never in the constructor (validate imports sinks without connecting). */
+  protected async connect(): Promise<void> {}
+
+  protected async disconnect(): Promise<void> {}
+
+  /** Make written data durable (fsync, acks); called at the end of every successful flush(). */
+  protected async sync(): Promise<void> {}
+
+  /**
+   * Called by writeBatch for a record the target refuses for good (bad value, constraint...).
+   * The record counts as handled: it goes to the dead-letter callback once the attempt succeeds.
+   */
+  protected rejectRecord(record: SinkRecord, reason: string): void {
+    this.rejections.push({ record, reason });
+  }
+
+  protected get logger(): Logger {
+    return this.ctx?.logger ?? silentLogger;
+  }
+
+  get written(): number {
+    return this.counters.written;
+  }
+
+  get stats(): Readonly<SinkCounters> {
+    return { ...this.counters };
+  }
+
+  /** Records buffered and not yet handed to a write. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  async open(ctx: SinkContext): Promise<void> {
+    this.ctx = ctx;
+    await this.connect();
+  }
+
+  add(record: SinkRecord): void | Promise<void> {
+    if (this.ctx === undefined) throw new TributaryError('TRIB_INTERNAL', `sink '${this.name}': add() before open()`);
+    this.buffer.push(record);
+    this.added++;
+    if (this.buffer.length >= this.batchSize) this.startDrain(0);
+    // inFlight never rejects (failures are kept in this.failure), so awaiting it is safe.
+    if (this.buffer.length >= this.maxBuffered && this.inFlight) return this.inFlight;
+  }
+
+  async flush(): Promise<void> {
+    const target = this.added;
+    for (;;) {
+      if (this.failure) {
+        const { error } = this.failure;
+        this.failure = undefined;
+        throw error;
+      }
+      if (this.inFlight) {
+        await this.inFlight;
+        continue;
+      }
+      if (this.added - this.buffer.length >= target) break;
+      this.startDrain(target);
+    }
+    await this.sync();
+  }
+
+  /** Waits for the write in flight, then disconnects. Does not flush: unflushed records were not checkpointed. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    if (this.inFlight) await this.inFlight;
+    if (this.buffer.length > 0) {
+      this.logger.warn('sink closed with unflushed records; they are replayed from the last checkpoint', {
+        sink: this.name, records: this.buffer.length,
+      });
+    }
+    await this.disconnect();
+  }
+
+  /** Start the single writer unless one runs; it writes until records up to `untilAdded` left the buffer. */
+  private startDrain(untilAdded: number): void {
+    if (this.inFlight || this.failure) return;
+    this.inFlight = this.drain(untilAdded).finally(() => {
+      this.inFlight = null;
+      // Records added while the last batch was in flight may already fill a batch.
+      if (this.buffer.length >= this.batchSize) this.startDrain(0);
+    });
+  }
+
+  private async drain(untilAdded: number): Promise<void> {
+    while (
+      !this.failure &&
+      this.buffer.length > 0 &&
+      (this.buffer.length >= this.batchSize || this.added - this.buffer.length < untilAdded)
+    ) {
+      const batch = this.buffer.splice(0, this.batchSize);
+      try {
+        await this.writeWithRetries(batch);
+      } catch (error) {
+        this.buffer.unshift(...batch);
+        this.failure = { error };
+      }
+    }
+  }
+
+  private async writeWithRetries(batch: SinkRecord[]): Promise<void> {
+    let attempt = 0;
+    let backpressureWaited = 0;
+    for (;;) {
+      this.rejections = [];
+      try {
+        await this.writeBatch(batch);
+      } catch (err) {
+        const delay = this.retryDelay(err, attempt, backpressureWaited);
+        if (delay === undefined || this.closing.signal.aborted) throw this.giveUp(err, batch.length, attempt + 1);
+        if (err instanceof SinkBackpressureError) backpressureWaited += delay;
+        else attempt++;
+        this.counters.retries++;
+        this.logger.warn('sink write failed; retrying', {
+          sink: this.name, records: batch.length, retryInMs: delay, error: errorMessage(err),
+        });
+        try {
+          await sleep(delay, undefined, { signal: this.closing.signal });
+        } catch {
+          throw this.giveUp(err, batch.length, attempt + 1);
+        }
+        continue;
+      }
+      this.settle(batch, this.rejections);
+      this.rejections = [];
+      return;
+    }
+  }
+
+  /** Milliseconds to wait before the next attempt, or undefined when the error is final. */
+  private retryDelay(err: unknown, attempt: number, backpressureWaited: number): number | undefined {
+    if (err instanceof SinkBackpressureError) {
+      if (backpressureWaited >= this.maxBackpressureMs) return undefined;
+      // Never earlier than asked; a little later so many tasks do not return at the same instant.
+      return Math.max(0, err.retryAfterMs) * (1 + 0.1 * this.random());
+    }
+    if (!isRetriable(err) || attempt >= this.maxRetries) return undefined;
+    const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
+    return ceiling * (0.5 + 0.5 * this.random());
+  }
+
+  private giveUp(err: unknown, records: number, attempts: number): TributaryError {
+    return new TributaryError(
+      'TRIB_SINK',
+      `sink '${this.name}': writing ${records} record(s) failed after ${attempts} attempt(s): ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+
+  private settle(batch: SinkRecord[], rejections: Rejection[]): void {
+    const rejected = new Set<SinkRecord>();
+    for (const { record, reason } of rejections) {
+      if (rejected.has(record)) continue;
+      rejected.add(record);
+      this.counters.failures++;
+      if (this.ctx?.deadLetter) this.ctx.deadLetter(record, reason);
+      else this.logger.error('sink rejected a record and no dead-letter output is configured', {
+        sink: this.name, reason, key: record.key, timestamp: record.timestamp,
+      });
+    }
+    this.counters.batches++;
+    this.counters.written += batch.length - rejected.size;
+  }
+}

@@ -1,0 +1,29 @@
+import type { KeyByStep } from '../topology/plan.js';
+import { keyToPartitionBytes } from '../state/codec/key.js';
+import { partitionForKey } from '../runtime/partitioner.js';
+import type { OperatorFactory } from './types.js';
+import { expressionFailure } from './failures.js';
+
+/**
+ * Sets the record key and routes the record to the task partition that owns the key
+ * (murmur2 of the key's Kafka bytes, like the Java client), so every record of a key reaches
+ * the same state namespace. A null key cannot be owned by anyone: it is dead-lettered.
+ */
+export function keyByOperator(step: KeyByStep, partitions: number): OperatorFactory {
+  return ({ ctx }) => ({
+    process(record) {
+      let key;
+      try {
+        key = step.key.evaluate(record.value, { time: record.timestamp, key: record.key });
+      } catch (err) {
+        expressionFailure(ctx, record, step.id, 'keyBy', err);
+        return;
+      }
+      if (key === null || key === undefined) {
+        ctx.deadLetter(record, `keyBy '${step.keySource}' of step '${step.id}' gave a null key`);
+        return;
+      }
+      ctx.emit({ ...record, key }, partitionForKey(keyToPartitionBytes(key), partitions));
+    },
+  });
+}

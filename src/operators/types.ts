@@ -1,0 +1,40 @@
+/**
+ * The processor API: small operators with open / process / onWatermark / close.
+ * The runtime hands each operator instance what it needs (its context, typed stores); operators
+ * never reach back into the topology or the runtime.
+ */
+import type { StreamRecord } from '../runtime/record.js';
+import type { StateBackend } from '../state/backend.js';
+
+export interface OperatorContext {
+  readonly stepId: string;
+  /** Task partition this instance serves (the source partition, or the key partition after keyBy). */
+  readonly partition: number;
+  /** The task's current event-time watermark (−Infinity before any). */
+  readonly watermark: number;
+  /** Send a record downstream. `partition` re-routes it (keyBy only). */
+  emit(record: StreamRecord, partition?: number): void;
+  /** The step's `.late` side output: the record and why it was late. */
+  late(record: StreamRecord, reason: string): void;
+  /** The topology's dead-letter output: the record, why, and the error. Processing goes on. */
+  deadLetter(record: StreamRecord, reason: string, error?: unknown): void;
+  /** Count something for the summary/metrics (e.g. duplicates dropped). */
+  count(metric: string, n?: number): void;
+}
+
+export interface Operator {
+  /** Called once per instance before its first record (load timers, user modules). */
+  open?(): Promise<void>;
+  process(record: StreamRecord): void;
+  /** The watermark advanced: fire due timers. */
+  onWatermark?(watermark: number): void;
+  close?(): Promise<void>;
+}
+
+/** What the runtime gives a factory to build one instance for one (step, partition). */
+export interface OperatorEnv {
+  ctx: OperatorContext;
+  state: StateBackend;
+}
+
+export type OperatorFactory = (env: OperatorEnv) => Operator;

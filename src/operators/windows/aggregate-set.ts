@@ -1,0 +1,100 @@
+/**
+ * The aggregates of one window step, applied together: a slice (or session) is one accumulator
+ * per aggregate, in spec order.
+ */
+import type { Row, Value } from '../../runtime/record.js';
+import type { AnyAggregate } from './aggregates/aggregate.js';
+import { DEFAULT_HLL_PRECISION } from './aggregates/hyperloglog.js';
+import { createAggregate } from './aggregates/registry.js';
+import { createTracker, type AnyTracker, type RangeReader } from './range-tracker.js';
+import type { AggregateSpec } from './types.js';
+
+/** One accumulator per aggregate. */
+export type Accumulators = unknown[];
+
+export class AggregateSet {
+  readonly aggs: readonly AnyAggregate[];
+  readonly trackers: readonly AnyTracker[];
+  private readonly args: ReadonlyArray<((row: Row, time: number) => Value) | undefined>;
+
+  constructor(specs: readonly AggregateSpec[], distinctExactLimit: number, hllPrecision = DEFAULT_HLL_PRECISION) {
+    const opts = { distinctExactLimit, hllPrecision };
+    this.aggs = specs.map((s) => createAggregate(s.fn, s.name, opts));
+    this.trackers = this.aggs.map((a) => createTracker(a, opts));
+    this.args = specs.map((s) => s.arg);
+  }
+
+  /**
+   * Evaluates and validates every argument before any state changes (throws TRIB_RECORD_INVALID
+   * or the expression's error). null = ignored by that aggregate.
+   */
+  prepare(row: Row, time: number): unknown[] {
+    const out = new Array<unknown>(this.aggs.length);
+    for (let i = 0; i < this.aggs.length; i++) {
+      const arg = this.args[i];
+      // count() without an argument counts rows: any non-null stands for the row.
+      out[i] = this.aggs[i]!.prepare(arg ? (arg(row, time) ?? null) : true);
+    }
+    return out;
+  }
+
+  create(): Accumulators {
+    return this.aggs.map((a) => a.create());
+  }
+
+  /** Adds a prepared record; returns per aggregate whether its accumulator changed. */
+  add(accs: Accumulators, prepared: readonly unknown[], time: number, seq: number): boolean[] {
+    const changed = new Array<boolean>(this.aggs.length);
+    for (let i = 0; i < this.aggs.length; i++) {
+      const v = prepared[i];
+      changed[i] = v !== null && this.aggs[i]!.add(accs[i], v, time, seq);
+    }
+    return changed;
+  }
+
+  merge(into: Accumulators, other: Accumulators): void {
+    for (let i = 0; i < this.aggs.length; i++) this.aggs[i]!.merge(into[i], other[i]);
+  }
+
+  mergeAll(list: readonly Accumulators[]): Accumulators {
+    const out = this.create();
+    for (const accs of list) this.merge(out, accs);
+    return out;
+  }
+
+  results(accs: Accumulators): Row {
+    const row: Row = {};
+    for (let i = 0; i < this.aggs.length; i++) row[this.aggs[i]!.name] = this.aggs[i]!.result(accs[i]);
+    return row;
+  }
+
+  // --- range trackers (one state per aggregate) ---
+
+  trackersCreate(): unknown[] {
+    return this.trackers.map((t) => t.create());
+  }
+
+  trackersAdd(ts: unknown[], start: number, slice: Accumulators, changed: readonly boolean[], prepared: readonly unknown[], time: number, seq: number): void {
+    for (let i = 0; i < this.trackers.length; i++) {
+      if (prepared[i] !== null) this.trackers[i]!.add(ts[i], start, slice[i], changed[i]!, prepared[i], time, seq);
+    }
+  }
+
+  trackersEnter(ts: unknown[], start: number, slice: Accumulators): void {
+    for (let i = 0; i < this.trackers.length; i++) this.trackers[i]!.enter(ts[i], start, slice[i]);
+  }
+
+  trackersLeave(ts: unknown[], start: number, slice: Accumulators): void {
+    for (let i = 0; i < this.trackers.length; i++) this.trackers[i]!.leave(ts[i], start, slice[i]);
+  }
+
+  /** `read` visits the whole slices in range, oldest first. */
+  trackerResults(ts: unknown[], read: (visit: (start: number, slice: Accumulators) => boolean | void) => void): Row {
+    const row: Row = {};
+    for (let i = 0; i < this.trackers.length; i++) {
+      const reader: RangeReader = (visit) => read((start, slice) => visit(start, slice[i]));
+      row[this.aggs[i]!.name] = this.trackers[i]!.result(ts[i], reader);
+    }
+    return row;
+  }
+}

@@ -1,0 +1,54 @@
+/** What every window kind implements, and the timer/head bookkeeping they share. */
+import { TributaryError } from '../../errors.js';
+import type { Row, Value } from '../../runtime/record.js';
+import type { WindowContext, WindowOutputs } from './types.js';
+import type { WindowHead, WindowSlice } from './state.js';
+
+export type Ctx = WindowContext<WindowHead, WindowSlice>;
+
+export interface WindowEngine {
+  onRecord(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs): void;
+  /** Does everything due as of the watermark; safe to call when nothing is due. */
+  onTimer(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs): void;
+}
+
+/** The key's head, checked to be of the kind this step stores (another kind means foreign state). */
+export function loadHead<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8Array, kind: K): Extract<WindowHead, { kind: K }> | undefined {
+  const head = ctx.store.getHead(keyBytes);
+  if (head === undefined) return undefined;
+  if (head.kind !== kind) {
+    throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `window state holds a ${head.kind} window where a ${kind} window was expected`);
+  }
+  return head as Extract<WindowHead, { kind: K }>;
+}
+
+/** Keeps exactly one timer per key, at `at` (or none). */
+export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: number | null): void {
+  if (head.timer === at) return;
+  if (head.timer !== null) ctx.timers.delete(head.timer, keyBytes);
+  if (at !== null) ctx.timers.register(at, keyBytes);
+  head.timer = at;
+}
+
+/** The runtime removed this timer before calling onTimer: forget it so it is not deleted twice. */
+export function timerFired(head: WindowHead, time: number): void {
+  if (head.timer === time) head.timer = null;
+}
+
+/**
+ * A timer may be due but not yet fired when a record arrives (the runtime may advance the
+ * watermark before delivering timers): take it now, so a record never lands in a window that
+ * should already have closed. Returns whether it was due.
+ */
+export function takeDueTimer(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead | undefined, watermark: number): boolean {
+  if (head === undefined || head.timer === null || head.timer > watermark) return false;
+  ctx.timers.delete(head.timer, keyBytes);
+  head.timer = null;
+  return true;
+}
+
+/** Deletes the head and its timer (the caller has deleted the slices). */
+export function dropKey(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead): void {
+  rearm(ctx, keyBytes, head, null);
+  ctx.store.deleteHead(keyBytes);
+}

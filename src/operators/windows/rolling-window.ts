@@ -1,0 +1,108 @@
+/**
+ * Rolling windows: the value of the last `size` as of each event and as of now.
+ *
+ * Slices have length r = resolution. As of a reference time T the window holds the slices with
+ * start in (⌊T/r⌋·r − size, ⌊T/r⌋·r] and is reported as [⌊T/r⌋·r − size + r, ⌊T/r⌋·r + r).
+ * Per key T_k = max(watermark, largest accepted event time of the key); it never decreases.
+ *
+ * A record at t is late when t < watermark − allowedLateness, or when its slice has already
+ * left the window as of T_k (counting the record itself). Otherwise it is added to its slice,
+ * T_k advances (slices that leave are dropped), and ONE 'update' is emitted with the value as of
+ * T_k (asOf = T_k, so a key's asOf never decreases).
+ *
+ * The head keeps range trackers over all live slices (range-tracker.ts), so an event is O(1)
+ * amortized whatever size/resolution, and ONE timer at the time the oldest live slice leaves.
+ * When it fires, every slice that left as of T_k is dropped and ONE 'expire' is emitted with
+ * the decreased value (asOf = T_k), even if empty (count 0 is a value a model must see); once
+ * nothing is live the key's state is deleted after that emission. So a slice causes at most two
+ * emissions: its records' updates and its expiry, never one per resolution step.
+ */
+import type { Row, Value } from '../../runtime/record.js';
+import type { AggregateSet, Accumulators } from './aggregate-set.js';
+import { dropKey, loadHead, rearm, takeDueTimer, timerFired, type Ctx, type WindowEngine } from './engine.js';
+import { floorTo, insertSorted, rollingBounds, rollingLeaveTime } from './slices.js';
+import type { RollingHead } from './state.js';
+import type { WindowOutputs } from './types.js';
+
+export class RollingWindow implements WindowEngine {
+  constructor(
+    private readonly set: AggregateSet,
+    private readonly size: number,
+    private readonly resolution: number,
+    private readonly lateness: number,
+  ) {}
+
+  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs): void {
+    const { size, resolution } = this;
+    if (t < wm - this.lateness) {
+      out.late(`event time ${t} is more than the allowed lateness ${this.lateness} ms behind the watermark ${wm}`);
+      return;
+    }
+    let head = loadHead(ctx, kb, 'rolling');
+    const asOf = Math.max(wm, head?.maxT ?? -Infinity, t);
+    const bounds = rollingBounds(asOf, size, resolution);
+    const s = floorTo(t, resolution);
+    if (s <= bounds.oldestExcluded) {
+      out.late(`event time ${t} has already left the ${size} ms rolling window as of ${asOf} (window starts at ${bounds.windowStart})`);
+      return;
+    }
+    const prepared = this.set.prepare(row, t);
+    if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
+    head ??= { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, trk: this.set.trackersCreate() };
+
+    this.dropLeft(ctx, kb, head, bounds.oldestExcluded);
+    const seq = head.seq++;
+    const existing = ctx.store.getSlice(kb, s);
+    const slice = existing ?? this.set.create();
+    const changed = this.set.add(slice, prepared, t, seq);
+    ctx.store.putSlice(kb, s, slice);
+    if (existing === undefined) insertSorted(head.slices, s);
+    this.set.trackersAdd(head.trk, s, slice, changed, prepared, t, seq);
+    head.maxT = Math.max(head.maxT, t);
+    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
+    ctx.store.putHead(kb, head);
+    out.emit({ key, windowStart: bounds.windowStart, windowEnd: bounds.windowEnd, asOf, kind: 'update', values: this.values(ctx, kb, head) });
+  }
+
+  onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
+    const head = loadHead(ctx, kb, 'rolling');
+    if (head === undefined) return;
+    timerFired(head, time);
+    this.expire(ctx, key, kb, head, wm, out);
+  }
+
+  /** Drops the slices that left as of T_k; emits one 'expire' if any did. Returns the head unless the key emptied. */
+  private expire(ctx: Ctx, key: Value, kb: Uint8Array, head: RollingHead, wm: number, out: WindowOutputs): RollingHead | undefined {
+    const { size, resolution } = this;
+    const asOf = Math.max(wm, head.maxT);
+    const bounds = rollingBounds(asOf, size, resolution);
+    if (this.dropLeft(ctx, kb, head, bounds.oldestExcluded)) {
+      out.emit({ key, windowStart: bounds.windowStart, windowEnd: bounds.windowEnd, asOf, kind: 'expire', values: this.values(ctx, kb, head) });
+    }
+    if (head.slices.length === 0) {
+      dropKey(ctx, kb, head);
+      return undefined;
+    }
+    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
+    ctx.store.putHead(kb, head);
+    return head;
+  }
+
+  /** Removes slices with start ≤ oldestExcluded from trackers and store; returns whether any left. */
+  private dropLeft(ctx: Ctx, kb: Uint8Array, head: RollingHead, oldestExcluded: number): boolean {
+    let n = 0;
+    while (n < head.slices.length && head.slices[n]! <= oldestExcluded) {
+      const s = head.slices[n++]!;
+      this.set.trackersLeave(head.trk, s, ctx.store.getSlice(kb, s)!);
+      ctx.store.deleteSlice(kb, s);
+    }
+    if (n > 0) head.slices.splice(0, n);
+    return n > 0;
+  }
+
+  private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
+    return this.set.trackerResults(head.trk, (visit: (start: number, slice: Accumulators) => boolean | void) => {
+      for (const s of head.slices) if (visit(s, ctx.store.getSlice(kb, s)!) === true) return;
+    });
+  }
+}

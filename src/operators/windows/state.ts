@@ -1,0 +1,157 @@
+/**
+ * Per-key window state and its binary codecs.
+ *
+ * Head layout (all times zigzag varints; slice starts delta-encoded ascending):
+ *   u8 kind (1 sliced | 2 rolling | 3 session), varint seq, timer (u8 0 | u8 1 + time), then
+ *   sliced:  starts, u8 hasCur [+ cur time + one tracker state per aggregate]
+ *   rolling: starts, maxT time, one tracker state per aggregate
+ *   session: varint n, n × (start time, last − start varint)
+ * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
+ */
+import { TributaryError } from '../../errors.js';
+import { ByteReader, ByteWriter } from '../../state/codec/bytes.js';
+import type { ValueCodec } from '../../state/types.js';
+import type { Accumulators, AggregateSet } from './aggregate-set.js';
+import { readTime, writeTime } from './aggregates/values.js';
+
+interface HeadBase {
+  /** Arrival counter for first/last/latest tie-breaks; restarts when the key's state is deleted. */
+  seq: number;
+  /** The one timer registered for this key, if any. */
+  timer: number | null;
+}
+
+/** Tumbling and hopping. */
+export interface SlicedHead extends HeadBase {
+  kind: 'sliced';
+  /** Live slice starts, ascending. */
+  slices: number[];
+  /** emit 'final' with several slices per window: start of the next window to close, and its trackers. */
+  cur: number | null;
+  trk: unknown[] | null;
+}
+
+export interface RollingHead extends HeadBase {
+  kind: 'rolling';
+  slices: number[];
+  /** Largest event time accepted for this key. */
+  maxT: number;
+  trk: unknown[];
+}
+
+export interface SessionHead extends HeadBase {
+  kind: 'session';
+  /** Open sessions, ascending and disjoint: [starts[i], lasts[i] + gap). Slices are keyed by start. */
+  starts: number[];
+  lasts: number[];
+}
+
+export type WindowHead = SlicedHead | RollingHead | SessionHead;
+export type WindowSlice = Accumulators;
+
+const KIND_TAG = { sliced: 1, rolling: 2, session: 3 } as const;
+
+function writeStarts(w: ByteWriter, starts: readonly number[]): void {
+  w.varint(starts.length);
+  let prev = 0;
+  for (let i = 0; i < starts.length; i++) {
+    if (i === 0) writeTime(w, starts[0]!);
+    else w.varint(starts[i]! - prev);
+    prev = starts[i]!;
+  }
+}
+
+function readStarts(r: ByteReader): number[] {
+  const n = r.varint();
+  const out: number[] = [];
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    prev = i === 0 ? readTime(r) : prev + r.varint();
+    out.push(prev);
+  }
+  return out;
+}
+
+export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
+  const writeTrackers = (w: ByteWriter, ts: unknown[]): void => {
+    for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
+  };
+  const readTrackers = (r: ByteReader): unknown[] => set.trackers.map((t) => t.decode(r));
+  return {
+    encode(h) {
+      const w = new ByteWriter(32);
+      w.u8(KIND_TAG[h.kind]).varint(h.seq);
+      if (h.timer === null) w.u8(0);
+      else writeTime(w.u8(1), h.timer);
+      switch (h.kind) {
+        case 'sliced':
+          writeStarts(w, h.slices);
+          if (h.cur === null || h.trk === null) w.u8(0);
+          else {
+            writeTime(w.u8(1), h.cur);
+            writeTrackers(w, h.trk);
+          }
+          break;
+        case 'rolling':
+          writeStarts(w, h.slices);
+          writeTime(w, h.maxT);
+          writeTrackers(w, h.trk);
+          break;
+        case 'session':
+          w.varint(h.starts.length);
+          for (let i = 0; i < h.starts.length; i++) {
+            writeTime(w, h.starts[i]!);
+            w.varint(h.lasts[i]! - h.starts[i]!);
+          }
+          break;
+      }
+      return w.finish();
+    },
+    decode(bytes) {
+      const r = new ByteReader(bytes);
+      const tag = r.u8();
+      const seq = r.varint();
+      const timer = r.u8() === 0 ? null : readTime(r);
+      switch (tag) {
+        case 1: {
+          const slices = readStarts(r);
+          if (r.u8() === 0) return { kind: 'sliced', seq, timer, slices, cur: null, trk: null };
+          const cur = readTime(r);
+          return { kind: 'sliced', seq, timer, slices, cur, trk: readTrackers(r) };
+        }
+        case 2: {
+          const slices = readStarts(r);
+          const maxT = readTime(r);
+          return { kind: 'rolling', seq, timer, slices, maxT, trk: readTrackers(r) };
+        }
+        case 3: {
+          const n = r.varint();
+          const starts: number[] = [];
+          const lasts: number[] = [];
+          for (let i = 0; i < n; i++) {
+            const s = readTime(r);
+            starts.push(s);
+            lasts.push(s + r.varint());
+          }
+          return { kind: 'session', seq, timer, starts, lasts };
+        }
+        default:
+          throw new TributaryError('TRIB_STATE_IO', `window state: unknown head kind ${tag}`);
+      }
+    },
+  };
+}
+
+export function sliceCodec(set: AggregateSet): ValueCodec<WindowSlice> {
+  return {
+    encode(accs) {
+      const w = new ByteWriter(16);
+      for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
+      return w.finish();
+    },
+    decode(bytes) {
+      const r = new ByteReader(bytes);
+      return set.aggs.map((a) => a.decode(r));
+    },
+  };
+}

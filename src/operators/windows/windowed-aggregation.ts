@@ -1,0 +1,96 @@
+/**
+ * The window operator's logic for one step: pure, given a WindowStore and a TimerService.
+ * Window semantics per kind are documented at the top of sliced-window.ts (tumbling, hopping),
+ * rolling-window.ts and session-window.ts; slice arithmetic in slices.ts; aggregates in
+ * aggregates/. Common rules:
+ * - Event times are whole epoch milliseconds (fractions are floored).
+ * - The watermark passed in is the task's, non-decreasing; −Infinity before any.
+ * - A key has one head (state.ts) and sparse slices; one event touches O(1) slices (amortized),
+ *   whatever size/slide/resolution. A key's state is deleted when nothing is live, timer included.
+ * - One timer per key, at the next time something is due. A due timer that the runtime has not
+ *   delivered yet is taken when the key's next record arrives, so results do not depend on
+ *   whether the runtime fires timers before or after handing over a record.
+ * - Arguments are evaluated and validated for all aggregates before state changes: a bad value
+ *   (sum of "abc") throws TributaryError TRIB_RECORD_INVALID and the record leaves no trace.
+ * - first/last/latest break ties by per-key arrival order.
+ */
+import { TributaryError } from '../../errors.js';
+import type { Row, Value } from '../../runtime/record.js';
+import type { ValueCodec } from '../../state/types.js';
+import { AggregateSet } from './aggregate-set.js';
+import type { WindowEngine } from './engine.js';
+import { RollingWindow } from './rolling-window.js';
+import { SessionWindow } from './session-window.js';
+import { SlicedWindow } from './sliced-window.js';
+import { headCodec, sliceCodec, type WindowHead, type WindowSlice } from './state.js';
+import type { WindowContext, WindowedAggregationSpec, WindowOutputs, WindowSpec } from './types.js';
+
+export type { WindowHead, WindowSlice } from './state.js';
+
+function positiveInt(what: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new TributaryError('TRIB_TOPOLOGY_INVALID', `window ${what} must be a positive whole number of milliseconds, got ${v}`);
+}
+
+function validate(spec: WindowedAggregationSpec): void {
+  const w: WindowSpec = spec.window;
+  if (w.kind === 'session') positiveInt('gap', w.gap);
+  else positiveInt('size', w.size);
+  if (w.kind === 'hopping') positiveInt('slide', w.slide);
+  if (w.kind === 'rolling') {
+    positiveInt('resolution', w.resolution);
+    if (spec.emit === 'final') {
+      throw new TributaryError('TRIB_TOPOLOGY_INVALID', "rolling windows emit on every event and on expiry; emit: final is not supported (use a tumbling or hopping window)");
+    }
+  }
+  if (!Number.isFinite(spec.allowedLateness) || spec.allowedLateness < 0) {
+    throw new TributaryError('TRIB_TOPOLOGY_INVALID', `allowed lateness must be ≥ 0 ms, got ${spec.allowedLateness}`);
+  }
+  if (!Number.isInteger(spec.distinctExactLimit) || spec.distinctExactLimit < 0) {
+    throw new TributaryError('TRIB_TOPOLOGY_INVALID', `distinctExactLimit must be a whole number ≥ 0, got ${spec.distinctExactLimit}`);
+  }
+  if (spec.aggregates.length === 0) throw new TributaryError('TRIB_TOPOLOGY_INVALID', 'a window step needs at least one aggregate');
+  const names = new Set<string>();
+  for (const a of spec.aggregates) {
+    if (names.has(a.name)) throw new TributaryError('TRIB_TOPOLOGY_INVALID', `two aggregates are named ${a.name}`);
+    names.add(a.name);
+  }
+}
+
+export class WindowedAggregation {
+  readonly headCodec: ValueCodec<WindowHead>;
+  readonly sliceCodec: ValueCodec<WindowSlice>;
+  private readonly engine: WindowEngine;
+
+  constructor(spec: WindowedAggregationSpec, options: { hllPrecision?: number } = {}) {
+    validate(spec);
+    const set = new AggregateSet(spec.aggregates, spec.distinctExactLimit, options.hllPrecision);
+    this.headCodec = headCodec(set);
+    this.sliceCodec = sliceCodec(set);
+    const w = spec.window;
+    const lateness = spec.allowedLateness;
+    switch (w.kind) {
+      case 'tumbling':
+        this.engine = new SlicedWindow(set, w.size, w.size, spec.emit, lateness);
+        break;
+      case 'hopping':
+        this.engine = new SlicedWindow(set, w.size, w.slide, spec.emit, lateness);
+        break;
+      case 'rolling':
+        this.engine = new RollingWindow(set, w.size, w.resolution, lateness);
+        break;
+      case 'session':
+        this.engine = new SessionWindow(set, w.gap, spec.emit, lateness);
+        break;
+    }
+  }
+
+  onRecord(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs): void {
+    if (!Number.isFinite(time)) throw new TributaryError('TRIB_RECORD_INVALID', `window: event time must be a finite number of epoch ms, got ${time}`);
+    this.engine.onRecord(ctx, key, keyBytes, Math.floor(time), row, watermark, out);
+  }
+
+  /** For a due timer (time ≤ watermark) the runtime has already removed. */
+  onTimer(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs): void {
+    this.engine.onTimer(ctx, key, keyBytes, time, watermark, out);
+  }
+}

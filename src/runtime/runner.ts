@@ -1,0 +1,113 @@
+/**
+ * The run loop of one worker: poll sources round-robin, process each batch synchronously,
+ * advance the watermark, checkpoint every interval, and stop cleanly on end of input or signal.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Engine } from './engine.js';
+
+export interface Progress {
+  elapsedMs: number;
+  recordsIn: number;
+  ratePerSec: number;
+  out: number;
+  late: number;
+  deadLettered: number;
+  watermark: number;
+  /** 0..1 when the inputs are bounded and know how much is left. */
+  done: number | undefined;
+  checkpoints: number;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Max records per poll. */
+  batchSize?: number;
+  /** Called about once a second. */
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface RunResult {
+  reason: 'end-of-input' | 'stopped';
+  elapsedMs: number;
+  recordsIn: number;
+}
+
+export async function runEngine(engine: Engine, options: RunOptions = {}): Promise<RunResult> {
+  const batchSize = options.batchSize ?? 500;
+  const interval = engine.plan.checkpointIntervalMs;
+  const started = Date.now();
+  const startIn = engine.counters.get('in');
+  let lastCheckpoint = started;
+  let lastProgress = started;
+  let lastProgressIn = startIn;
+  const total = totalRemaining(engine);
+  const progressEvery = options.progressIntervalMs ?? 1000;
+  const exhausted = new Set<number>();
+
+  const report = (now: number): void => {
+    if (!options.onProgress) return;
+    const recordsIn = engine.counters.get('in') - startIn;
+    const rate = ((engine.counters.get('in') - lastProgressIn) * 1000) / Math.max(1, now - lastProgress);
+    lastProgress = now;
+    lastProgressIn = engine.counters.get('in');
+    const left = totalRemaining(engine);
+    let out = 0;
+    for (const s of engine.sinks.values()) out += s.emitted;
+    options.onProgress({
+      elapsedMs: now - started,
+      recordsIn,
+      ratePerSec: rate,
+      out,
+      late: engine.counters.get('late'),
+      deadLettered: engine.counters.get('deadLettered'),
+      watermark: engine.watermark,
+      done: total !== undefined && left !== undefined && total > 0 ? 1 - left / total : undefined,
+      checkpoints: engine.checkpointCount,
+    });
+  };
+
+  let reason: RunResult['reason'] = 'stopped';
+  while (!options.signal?.aborted) {
+    let gotAny = false;
+    for (let i = 0; i < engine.sources.length; i++) {
+      if (exhausted.has(i)) continue;
+      const src = engine.sources[i]!;
+      const batch = await src.source.poll(batchSize);
+      if (batch === null) {
+        exhausted.add(i);
+        src.exhausted = true;
+        continue;
+      }
+      if (batch.records.length === 0) continue;
+      gotAny = true;
+      const now = Date.now();
+      for (const raw of batch.records) engine.processRaw(src, batch.partition, raw, now);
+    }
+    const now = Date.now();
+    engine.updateWatermark(now);
+    if (exhausted.size === engine.sources.length) {
+      reason = 'end-of-input';
+      break;
+    }
+    if (now - lastCheckpoint >= interval) {
+      await engine.checkpoint();
+      lastCheckpoint = Date.now();
+    }
+    if (now - lastProgress >= progressEvery) report(now);
+    if (!gotAny) await sleep(5);
+  }
+  if (reason === 'end-of-input') engine.endOfInput();
+  report(Date.now());
+  return { reason, elapsedMs: Date.now() - started, recordsIn: engine.counters.get('in') - startIn };
+}
+
+function totalRemaining(engine: Engine): number | undefined {
+  let sum = 0;
+  for (const src of engine.sources) {
+    const r = src.source.remaining?.();
+    if (r === undefined) return undefined;
+    sum += r;
+  }
+  return sum;
+}

@@ -1,0 +1,137 @@
+/**
+ * One source as the engine sees it: decoding, event-time extraction, per-partition watermark
+ * tracking (max event time − maxOutOfOrderness; an input idle for idleTimeout stops holding the
+ * watermark back), and positions (the next offset to read, as checkpointed).
+ */
+import type { RawRecord, Source } from '../connectors/types.js';
+import type { PlannedSource } from '../topology/plan.js';
+import type { Row, Value } from './record.js';
+import { getFormat, type Format } from '../formats/registry.js';
+import { errorMessage } from '../errors.js';
+
+export interface PartitionProgress {
+  /** Next position to read. */
+  position: number;
+  /** Max event time seen (−Infinity before any record). */
+  maxTime: number;
+}
+
+interface PartitionTracker extends PartitionProgress {
+  lastActivity: number;
+  started: boolean;
+}
+
+export type Decoded = { ok: true; row: Row; time: number } | { ok: false; reason: string; row: Row };
+
+export class SourceRuntime {
+  readonly id: string;
+  readonly plan: PlannedSource;
+  readonly source: Source;
+  private readonly trackers = new Map<number, PartitionTracker>();
+  private readonly format: Format;
+  private readonly timeField: string | undefined;
+  exhausted = false;
+  recordsIn = 0;
+
+  constructor(plan: PlannedSource, source: Source) {
+    this.id = plan.id;
+    this.plan = plan;
+    this.source = source;
+    this.format = getFormat(plan.format);
+    this.timeField = plan.eventTime.field;
+  }
+
+  tracker(partition: number): PartitionTracker {
+    let t = this.trackers.get(partition);
+    if (!t) {
+      t = { position: 0, maxTime: -Infinity, lastActivity: Date.now(), started: false };
+      this.trackers.set(partition, t);
+    }
+    return t;
+  }
+
+  /** Restore a partition's checkpointed progress and seek the source there. */
+  restore(partition: number, progress: PartitionProgress): void {
+    const t = this.tracker(partition);
+    t.position = progress.position;
+    t.maxTime = progress.maxTime;
+    t.started = true;
+    this.source.seek(partition, progress.position);
+  }
+
+  progress(): Record<number, PartitionProgress> {
+    const out: Record<number, PartitionProgress> = {};
+    for (const [p, t] of this.trackers) if (t.started) out[p] = { position: t.position, maxTime: t.maxTime };
+    return out;
+  }
+
+  /** Decode one raw record and read its event time. Never throws: failures come back as reasons. */
+  decode(raw: RawRecord): Decoded {
+    let row: Row;
+    const v = raw.value;
+    if (typeof v === 'string' || v instanceof Uint8Array) {
+      try {
+        row = this.format.decode(v);
+      } catch (err) {
+        const text = typeof v === 'string' ? v : Buffer.from(v).toString('utf8');
+        return { ok: false, reason: `cannot decode ${this.format.name}: ${errorMessage(err)}`, row: { raw: text.length > 4096 ? text.slice(0, 4096) + '…' : text } };
+      }
+    } else {
+      row = v;
+    }
+    if (this.timeField === undefined) return { ok: true, row, time: raw.timestamp };
+    const time = parseEventTime(row[this.timeField]);
+    if (time === undefined) {
+      const got = row[this.timeField];
+      const what = got === undefined || got === null ? 'is missing' : `is not a time (${JSON.stringify(got).slice(0, 80)})`;
+      return { ok: false, reason: `event time field '${this.timeField}' ${what}`, row };
+    }
+    return { ok: true, row, time };
+  }
+
+  /** Account for a processed record: position and watermark input. */
+  advance(partition: number, raw: RawRecord, time: number | undefined, now: number): void {
+    const t = this.tracker(partition);
+    t.started = true;
+    t.position = raw.next ?? raw.offset + 1;
+    t.lastActivity = now;
+    if (time !== undefined && time > t.maxTime) t.maxTime = time;
+    this.recordsIn++;
+  }
+
+  /** Mark activity without records (a poll that returned an empty batch does NOT count). */
+  touch(partition: number, now: number): void {
+    this.tracker(partition).lastActivity = now;
+  }
+
+  /**
+   * This source's contribution to the watermark: min over active partitions; idle or exhausted
+   * partitions do not hold it back. `undefined` when no partition constrains it.
+   */
+  watermark(now: number, ended: boolean): { min: number | undefined; max: number } {
+    const ooo = this.plan.eventTime.maxOutOfOrdernessMs;
+    const idle = this.plan.eventTime.idleTimeoutMs;
+    let min: number | undefined;
+    let max = -Infinity;
+    for (const p of this.source.assignedPartitions()) {
+      const t = this.tracker(p);
+      const wm = t.maxTime - ooo;
+      if (wm > max) max = wm;
+      if (ended || this.exhausted) continue;
+      if (now - t.lastActivity >= idle) continue;
+      if (min === undefined || wm < min) min = wm;
+    }
+    return { min, max };
+  }
+}
+
+/** Epoch ms from a number, a numeric string, or an ISO-8601 string. */
+export function parseEventTime(v: Value | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v.length > 0) {
+    if (/^-?\d+(\.\d+)?$/.test(v)) return Number(v);
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}

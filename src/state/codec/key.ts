@@ -1,0 +1,120 @@
+/**
+ * Canonical record-key codec: one Value -> one byte string, so equal keys share state and
+ * unequal keys never do (42 and '42' are different keys; {a,b} and {b,a} are the same key).
+ *
+ *   null      [0x00]
+ *   false     [0x01]
+ *   true      [0x02]
+ *   integer   [0x03][zigzag LEB128]          |v| < 2^52 (zigzag stays exact); -0 is 0
+ *   number    [0x04][f64 big-endian]         everything else: fractions, huge, ±Infinity, NaN
+ *   string    [0x05][UTF-8 bytes]            no length: a record key is the whole byte string
+ *   composite [0x06][canonical JSON]         arrays/objects, object keys sorted at every depth
+ *
+ * keyToPartitionBytes is a different thing: the bytes a Kafka producer would send as the message
+ * key for this value, so murmur2 partitioning agrees with other clients writing the same topic.
+ */
+import type { Value } from '../../runtime/record.js';
+import { TributaryError } from '../../errors.js';
+import { ByteReader, ByteWriter } from './bytes.js';
+
+const TAG_NULL = 0x00;
+const TAG_FALSE = 0x01;
+const TAG_TRUE = 0x02;
+const TAG_INT = 0x03;
+const TAG_FLOAT = 0x04;
+const TAG_STRING = 0x05;
+const TAG_JSON = 0x06;
+/** ByteWriter.svarint doubles the value: beyond 2^52 that exceeds 2^53 and loses bits. */
+const ZIGZAG_EXACT = 2 ** 52;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** JSON with object keys sorted at every depth, so structurally equal values serialize alike. */
+export function canonicalJson(v: Value): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return '[' + v.map((x) => canonicalJson(x === undefined ? null : x)).join(',') + ']';
+  const fields = Object.keys(v)
+    .filter((k) => v[k] !== undefined)
+    .sort()
+    .map((k) => JSON.stringify(k) + ':' + canonicalJson(v[k]!));
+  return '{' + fields.join(',') + '}';
+}
+
+export function encodeKey(v: Value): Uint8Array {
+  if (v === null) return Uint8Array.of(TAG_NULL);
+  switch (typeof v) {
+    case 'boolean':
+      return Uint8Array.of(v ? TAG_TRUE : TAG_FALSE);
+    case 'number': {
+      if (Number.isInteger(v) && Math.abs(v) < ZIGZAG_EXACT) return new ByteWriter(10).u8(TAG_INT).svarint(v === 0 ? 0 : v).finish();
+      const out = new Uint8Array(9);
+      out[0] = TAG_FLOAT;
+      // One NaN bit pattern, whatever payload the engine carries.
+      if (Number.isNaN(v)) out.set([0x7f, 0xf8, 0, 0, 0, 0, 0, 0], 1);
+      else new DataView(out.buffer).setFloat64(1, v, false);
+      return out;
+    }
+    case 'string': {
+      const s = encoder.encode(v);
+      const out = new Uint8Array(s.length + 1);
+      out[0] = TAG_STRING;
+      out.set(s, 1);
+      return out;
+    }
+    case 'object': {
+      const s = encoder.encode(canonicalJson(v));
+      const out = new Uint8Array(s.length + 1);
+      out[0] = TAG_JSON;
+      out.set(s, 1);
+      return out;
+    }
+    default:
+      throw new TributaryError('TRIB_RECORD_INVALID', `cannot use a ${typeof v} as a key`);
+  }
+}
+
+export function decodeKey(b: Uint8Array): Value {
+  if (b.length === 0) throw corrupt('empty key');
+  try {
+    switch (b[0]) {
+      case TAG_NULL:
+        return null;
+      case TAG_FALSE:
+        return false;
+      case TAG_TRUE:
+        return true;
+      case TAG_INT: {
+        const r = new ByteReader(b.subarray(1));
+        return r.svarint();
+      }
+      case TAG_FLOAT:
+        if (b.length !== 9) throw corrupt('float key must be 9 bytes');
+        return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat64(1, false);
+      case TAG_STRING:
+        return decoder.decode(b.subarray(1));
+      case TAG_JSON:
+        return JSON.parse(decoder.decode(b.subarray(1))) as Value;
+      default:
+        throw corrupt(`unknown key tag 0x${b[0]!.toString(16)}`);
+    }
+  } catch (err) {
+    if (err instanceof TributaryError) throw err;
+    throw corrupt(err instanceof Error ? err.message : String(err), err);
+  }
+}
+
+/**
+ * The message-key bytes a Kafka producer would send for this value: strings as UTF-8, numbers and
+ * booleans as their decimal/string form (what a string serializer writes), composites as
+ * canonical JSON.
+ */
+export function keyToPartitionBytes(v: Value): Uint8Array {
+  if (typeof v === 'string') return encoder.encode(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return encoder.encode(String(v));
+  return encoder.encode(canonicalJson(v));
+}
+
+function corrupt(detail: string, cause?: unknown): TributaryError {
+  return new TributaryError('TRIB_STATE_IO', `corrupt record key in state: ${detail}`, { cause });
+}

@@ -1,0 +1,37 @@
+/**
+ * State counters, one plain object per backend, shared by the layers that bump them and read
+ * by the runtime's metrics and run summary. Counters only grow; the gauges are sampled.
+ */
+export interface StateMetrics {
+  gets: number;
+  cacheHits: number;
+  cacheMisses: number;
+  puts: number;
+  deletes: number;
+  checkpoints: number;
+  entriesFlushed: number;
+  bytesFlushed: number;
+  /** Duration of the last checkpoint's LevelDB batch, ms (0 before the first). */
+  lastCheckpointMs: number;
+  /** Gauges: entries in the cache now, of which dirty; live timers over all loaded services. */
+  cachedEntries: number;
+  dirtyEntries: number;
+  timers: number;
+}
+
+export function createStateMetrics(): StateMetrics {
+  return {
+    gets: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    puts: 0,
+    deletes: 0,
+    checkpoints: 0,
+    entriesFlushed: 0,
+    bytesFlushed: 0,
+    lastCheckpointMs: 0,
+    cachedEntries: 0,
+    dirtyEntries: 0,
+    timers: 0,
+  };
+}

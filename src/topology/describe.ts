@@ -1,0 +1,179 @@
+/** A plan for people: readable text and printable JSON (configs shown as written, never interpolated values). */
+import { formatDuration } from './duration.js';
+import type { PlannedStep, TopologyPlan } from './plan.js';
+
+export interface SubTopology {
+  index: number;
+  /** Source ids and repartition topics this sub-topology reads. */
+  inputs: string[];
+  /** Step ids in plan order. */
+  steps: string[];
+  sinks: string[];
+}
+
+export function repartitionTopic(plan: TopologyPlan, keyByStep: string): string {
+  return `${plan.name}.${keyByStep}.repartition`;
+}
+
+/** Split the DAG at keyBy: a keyBy writes to its repartition topic, and its readers start a new sub-topology. */
+export function subTopologies(plan: TopologyPlan): SubTopology[] {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    parent.set(find(a), find(b));
+  };
+  const kindOf = new Map(plan.steps.map((st) => [st.id, st.kind]));
+  const base = (from: string): string => (from.endsWith('.late') && !kindOf.has(from) ? from.slice(0, -5) : from);
+  for (const src of plan.sources) parent.set(src.id, src.id);
+  for (const st of plan.steps) parent.set(st.id, st.id);
+  // Readers of one repartition topic share it as their input, hence one sub-topology.
+  const topicOf = new Map<string, string>();
+  for (const st of plan.steps) {
+    const input = base(st.from);
+    if (kindOf.get(input) === 'keyBy') {
+      const topic = repartitionTopic(plan, input);
+      if (!parent.has(`#${topic}`)) parent.set(`#${topic}`, `#${topic}`);
+      topicOf.set(st.id, topic);
+      union(st.id, `#${topic}`);
+    } else if (parent.has(input)) union(st.id, input);
+  }
+  const groups = new Map<string, SubTopology>();
+  const groupOf = (id: string): SubTopology => {
+    const root = find(id);
+    let g = groups.get(root);
+    if (!g) {
+      g = { index: groups.size, inputs: [], steps: [], sinks: [] };
+      groups.set(root, g);
+    }
+    return g;
+  };
+  for (const src of plan.sources) groupOf(src.id).inputs.push(src.id);
+  for (const st of plan.steps) {
+    const g = groupOf(st.id);
+    g.steps.push(st.id);
+    const topic = topicOf.get(st.id);
+    if (topic !== undefined && !g.inputs.includes(topic)) g.inputs.push(topic);
+  }
+  for (const sink of plan.sinks) if (sink.from !== 'dlq' && parent.has(base(sink.from))) groupOf(base(sink.from)).sinks.push(sink.id);
+  return [...groups.values()];
+}
+
+function inline(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value === 'string' ? value : JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
+  const entries = Object.entries(value);
+  return entries.length ? `{ ${entries.map(([k, v]) => `${k}: ${inline(v)}`).join(', ')} }` : '{}';
+}
+
+function windowText(st: Extract<PlannedStep, { kind: 'window' }>): string {
+  const w = st.window;
+  switch (w.kind) {
+    case 'rolling':
+      return `rolling ${formatDuration(w.size)} (resolution ${formatDuration(w.resolution)})`;
+    case 'hopping':
+      return `hopping ${formatDuration(w.size)} every ${formatDuration(w.slide)}`;
+    case 'tumbling':
+      return `tumbling ${formatDuration(w.size)}`;
+    case 'session':
+      return `session (gap ${formatDuration(w.gap)})`;
+  }
+}
+
+function stepDetail(st: PlannedStep): string[] {
+  switch (st.kind) {
+    case 'filter':
+      return [`where ${st.predicate.source}`];
+    case 'map':
+      return [
+        ...st.set.map((x) => `set ${x.field} = ${x.expr.source}`),
+        ...st.rename.map((x) => `rename ${x.from} → ${x.to}`),
+        ...(st.drop.length ? [`drop ${st.drop.join(', ')}`] : []),
+      ];
+    case 'keyBy':
+      return [`key ${st.keySource}`];
+    case 'explode':
+      return [`each of ${st.items.source} as ${st.as}`];
+    case 'dedupe':
+      return [`within ${formatDuration(st.withinMs)} by ${st.by?.source ?? 'key'}`];
+    case 'window':
+      return [
+        `${windowText(st)}, emit ${st.emit}${st.allowedLatenessMs ? `, allowed lateness ${formatDuration(st.allowedLatenessMs)}` : ''}`,
+        ...Object.entries(st.aggregateSources).map(([name, src]) => `${name} = ${src}`),
+      ];
+    case 'code':
+      return [`${st.module}#${st.export}${Object.keys(st.options).length ? ` options ${inline(st.options)}` : ''}`];
+  }
+}
+
+/** The plan as text for `tributary plan`. */
+export function describePlan(plan: TopologyPlan): string {
+  const out: string[] = [];
+  out.push(`topology ${plan.name} (${plan.apiVersion})`);
+  out.push(`file: ${plan.file}`);
+  out.push(`checkpoint every ${formatDuration(plan.checkpointIntervalMs)}`);
+  out.push('', 'sources:');
+  for (const src of plan.sources) {
+    const et = src.eventTime;
+    const time = `${et.field ? `event time ${et.field}` : 'record time'}, max out-of-orderness ${formatDuration(et.maxOutOfOrdernessMs)}, idle after ${formatDuration(et.idleTimeoutMs)}`;
+    out.push(`  ${src.id}: ${src.connector} ${inline(src.displayConfig ?? src.config)}`);
+    out.push(`    format ${src.format}; ${time}`);
+  }
+  out.push('', 'steps (in order):');
+  const width = Math.max(0, ...plan.steps.map((st) => st.id.length));
+  plan.steps.forEach((st, i) => {
+    const key = st.keyedBy !== undefined ? `, key ${st.keyedBy}` : '';
+    out.push(`  ${String(i + 1).padStart(2)}. ${st.id.padEnd(width)}  ${st.kind} from ${st.from}${key}`);
+    for (const line of stepDetail(st)) out.push(`        ${line}`);
+    if ('fingerprint' in st) out.push(`        state fingerprint ${st.fingerprint}`);
+  });
+  out.push('', 'sub-topologies (split at keyBy):');
+  for (const sub of subTopologies(plan)) {
+    out.push(`  #${sub.index} reads ${sub.inputs.join(', ') || '(nothing)'}`);
+    out.push(`     steps: ${sub.steps.join(', ') || '(none)'}${sub.sinks.length ? `; sinks: ${sub.sinks.join(', ')}` : ''}`);
+  }
+  out.push('', 'sinks:');
+  for (const sink of plan.sinks) out.push(`  ${sink.id}: ${sink.connector} ${inline(sink.displayConfig ?? sink.config)} from ${sink.from}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** The plan as JSON-safe data: expressions as their source, configs as written. */
+export function planToJson(plan: TopologyPlan): Record<string, unknown> {
+  const step = (st: PlannedStep): Record<string, unknown> => {
+    const common = { id: st.id, kind: st.kind, from: st.from, ...(st.keyedBy !== undefined ? { keyedBy: st.keyedBy } : {}), location: st.location };
+    switch (st.kind) {
+      case 'filter':
+        return { ...common, predicate: st.predicate.source };
+      case 'map':
+        return { ...common, set: st.set.map((x) => ({ field: x.field, expr: x.expr.source })), rename: st.rename, drop: st.drop };
+      case 'keyBy':
+        return { ...common, keySource: st.keySource };
+      case 'explode':
+        return { ...common, items: st.items.source, as: st.as };
+      case 'dedupe':
+        return { ...common, withinMs: st.withinMs, by: st.by?.source ?? null, fingerprint: st.fingerprint };
+      case 'window':
+        return {
+          ...common, window: st.window,
+          aggregates: st.aggregates.map((a) => ({ name: a.name, fn: a.fn, source: st.aggregateSources[a.name] })),
+          emit: st.emit, allowedLatenessMs: st.allowedLatenessMs, distinctExactLimit: st.distinctExactLimit, fingerprint: st.fingerprint,
+        };
+      case 'code':
+        return { ...common, module: st.module, export: st.export, options: st.options, fingerprint: st.fingerprint };
+    }
+  };
+  return {
+    apiVersion: plan.apiVersion,
+    name: plan.name,
+    file: plan.file,
+    checkpointIntervalMs: plan.checkpointIntervalMs,
+    sources: plan.sources.map(({ config, displayConfig, ...rest }) => ({ ...rest, config: displayConfig ?? config })),
+    steps: plan.steps.map(step),
+    subTopologies: subTopologies(plan),
+    sinks: plan.sinks.map(({ config, displayConfig, ...rest }) => ({ ...rest, config: displayConfig ?? config })),
+  };
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, decodeKey, encodeKey, keyToPartitionBytes } from '../../../src/state/codec/key.js';
+import type { Value } from '../../../src/runtime/record.js';
+import { makeRng, withSeed, type Rng } from '../random.js';
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function randomValue(rng: Rng, depth = 0): Value {
+  switch (rng.int(0, depth > 2 ? 4 : 6)) {
+    case 0: return null;
+    case 1: return rng.next() < 0.5;
+    case 2: return rng.next() < 0.2 ? rng.pick([2 ** 52, -(2 ** 52), 2 ** 52 - 1, 1 - 2 ** 52, Number.MAX_SAFE_INTEGER]) : rng.int(-1e12, 1e12);
+    case 3: return rng.pick([0.5, -1.25, 1e300, -1e-300, Number.MAX_SAFE_INTEGER + 1, -(2 ** 60), Infinity, -Infinity, rng.next() * 1e6]);
+    case 4: return rng.pick(['', 'a', '42', 'ü-ñ', '设备', '😀', 'user:' + rng.int(0, 1000)]);
+    case 5: return Array.from({ length: rng.int(0, 3) }, () => randomValue(rng, depth + 1));
+    default: {
+      const o: Record<string, Value> = {};
+      for (let i = rng.int(0, 3); i > 0; i--) o[rng.pick(['a', 'b', 'z', 'id', 'é'])] = randomValue(rng, depth + 1);
+      return o;
+    }
+  }
+}
+
+describe('encodeKey / decodeKey', () => {
+  it('round-trips random values (composites compare after JSON normalisation)', () => {
+    const rng = makeRng();
+    withSeed(rng, () => {
+      for (let i = 0; i < 2000; i++) {
+        const v = randomValue(rng);
+        const back = decodeKey(encodeKey(v));
+        if (v !== null && typeof v === 'object') expect(back).toEqual(JSON.parse(JSON.stringify(v)));
+        else expect(back).toBe(v);
+      }
+    });
+  });
+
+  it('keeps numbers, strings and booleans apart', () => {
+    const keys = [42, '42', 42.5, '42.5', true, 'true', null, 'null', [42], ['42'], {}, '{}', 0, '', false];
+    const encoded = new Set(keys.map((k) => hex(encodeKey(k))));
+    expect(encoded.size).toBe(keys.length);
+  });
+
+  it('gives one encoding per value: sorted object keys, -0 as 0, one NaN', () => {
+    expect(hex(encodeKey({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 2 } }))).toBe(hex(encodeKey({ a: { c: 2, d: [1, { x: 1, y: 2 }] }, b: 1 })));
+    expect(hex(encodeKey(-0))).toBe(hex(encodeKey(0)));
+    expect(hex(encodeKey(Number.NaN))).toBe(hex(encodeKey(0 / 0)));
+    expect(decodeKey(encodeKey(Number.NaN))).toBeNaN();
+    expect(decodeKey(encodeKey(Number.MIN_SAFE_INTEGER))).toBe(Number.MIN_SAFE_INTEGER);
+  });
+
+  it('rejects bytes that are not a key', () => {
+    expect(() => decodeKey(new Uint8Array(0))).toThrow(/corrupt record key/);
+    expect(() => decodeKey(Uint8Array.of(0x7e))).toThrow(/unknown key tag/);
+    expect(() => decodeKey(Uint8Array.of(0x04, 1, 2))).toThrow(/corrupt record key/);
+  });
+});
+
+describe('keyToPartitionBytes', () => {
+  it('gives the bytes a string-serializing Kafka producer would send', () => {
+    expect(keyToPartitionBytes('user-1')).toEqual(utf8('user-1'));
+    expect(keyToPartitionBytes('设备')).toEqual(utf8('设备'));
+    expect(keyToPartitionBytes(42)).toEqual(utf8('42'));
+    expect(keyToPartitionBytes(-1.5)).toEqual(utf8('-1.5'));
+    expect(keyToPartitionBytes(true)).toEqual(utf8('true'));
+    expect(keyToPartitionBytes({ b: 1, a: ['x', null] })).toEqual(utf8('{"a":["x",null],"b":1}'));
+  });
+
+  it('agrees for a number and its decimal string (same Kafka key bytes) though their state keys differ', () => {
+    expect(keyToPartitionBytes(42)).toEqual(keyToPartitionBytes('42'));
+    expect(encodeKey(42)).not.toEqual(encodeKey('42'));
+  });
+
+  it('canonical JSON sorts keys at every depth', () => {
+    expect(canonicalJson({ z: { b: 2, a: 1 }, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"z":{"a":1,"b":2}}');
+  });
+});

@@ -1,0 +1,147 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateBackend } from '../../src/state/backend.js';
+import { counterCodec, numberCodec, tempDir, utf8, type Counter } from './helpers.js';
+
+const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
+let dir: string;
+let cleanup: () => Promise<void>;
+let backend: StateBackend | undefined;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  await backend?.close();
+  backend = undefined;
+  await cleanup();
+});
+
+async function reopen(maxCachedEntries?: number): Promise<StateBackend> {
+  await backend?.close();
+  backend = await StateBackend.open(dir, { steps, sync: false, maxCachedEntries });
+  return backend;
+}
+
+describe('write-back cache', () => {
+  it('persists a value mutated in place and put again, as of the checkpoint', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, counterCodec);
+    kv.put(utf8('u1'), { count: 1, sum: 10, label: 'a' });
+    const c = kv.get(utf8('u1'))!;
+    c.count++;
+    c.sum += 5;
+    kv.put(utf8('u1'), c);
+    await b.checkpoint({ version: 1, at: 1 });
+    c.count = 99; // mutated after the checkpoint, never put: not persisted
+    const again = (await reopen()).kvStore('agg', 0, counterCodec);
+    expect(again.get(utf8('u1'))).toEqual({ count: 2, sum: 15, label: 'a' });
+  });
+
+  it('encodes at checkpoint, not at put: the last mutation before the checkpoint wins', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, counterCodec);
+    const c: Counter = { count: 1, sum: 0, label: 'x' };
+    kv.put(utf8('k'), c);
+    c.count = 7; // mutated after put: the cache holds the object, so the checkpoint sees 7
+    await b.checkpoint({ version: 1, at: 1 });
+    expect((await reopen()).kvStore('agg', 0, counterCodec).get(utf8('k'))?.count).toBe(7);
+  });
+
+  it('hands out the same object on repeated gets, so mutate-then-put needs no copy', async () => {
+    const kv = (await reopen()).kvStore('agg', 0, counterCodec);
+    kv.put(utf8('k'), { count: 1, sum: 0, label: '' });
+    expect(kv.get(utf8('k'))).toBe(kv.get(utf8('k')));
+  });
+
+  it('treats a delete as a tombstone until the checkpoint', async () => {
+    let b = await reopen();
+    let kv = b.kvStore('agg', 0, numberCodec);
+    kv.put(utf8('gone'), 1);
+    kv.put(utf8('kept'), 2);
+    await b.checkpoint({ version: 1, at: 1 });
+    kv.delete(utf8('gone'));
+    expect(kv.get(utf8('gone'))).toBeUndefined();
+    b = await reopen(); // closed without a checkpoint: the delete never happened
+    kv = b.kvStore('agg', 0, numberCodec);
+    expect(kv.get(utf8('gone'))).toBe(1);
+    kv.delete(utf8('gone'));
+    await b.checkpoint({ version: 1, at: 2 });
+    kv = (await reopen()).kvStore('agg', 0, numberCodec);
+    expect(kv.get(utf8('gone'))).toBeUndefined();
+    expect(kv.get(utf8('kept'))).toBe(2);
+  });
+
+  it('never evicts dirty entries, however small the cache', async () => {
+    const b = await reopen(10);
+    const kv = b.kvStore('agg', 0, numberCodec);
+    for (let i = 0; i < 1000; i++) kv.put(utf8(`k${i}`), i);
+    for (let i = 0; i < 1000; i++) expect(kv.get(utf8(`k${i}`))).toBe(i);
+    expect(b.metrics()).toMatchObject({ dirtyEntries: 1000, cacheMisses: 0 });
+    await b.checkpoint({ version: 1, at: 1 });
+    // Clean now, so all but the 10 most recent are evicted; reads go back to LevelDB and find every value.
+    expect(b.metrics()).toMatchObject({ dirtyEntries: 0, cachedEntries: 10 });
+    for (let i = 999; i >= 0; i--) expect(kv.get(utf8(`k${i}`))).toBe(i);
+    expect(b.metrics().cacheMisses).toBe(990);
+  });
+
+  it('evicts the least recently used clean entry first', async () => {
+    const b = await reopen(2);
+    const kv = b.kvStore('agg', 0, numberCodec);
+    for (const k of ['a', 'b', 'c']) kv.put(utf8(k), 1);
+    await b.checkpoint({ version: 1, at: 1 }); // a is evicted: clean a, b, c over a limit of 2
+    kv.get(utf8('b')); // b is now more recent than c
+    kv.get(utf8('a')); // miss: evicts c
+    const before = b.metrics().cacheMisses;
+    kv.get(utf8('b'));
+    kv.get(utf8('a'));
+    expect(b.metrics().cacheMisses).toBe(before);
+    kv.get(utf8('c'));
+    expect(b.metrics().cacheMisses).toBe(before + 1);
+  });
+
+  it('caches absence: repeated misses on a new key read LevelDB once', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, numberCodec);
+    for (let i = 0; i < 5; i++) expect(kv.get(utf8('never'))).toBeUndefined();
+    expect(b.metrics()).toMatchObject({ gets: 5, cacheMisses: 1, cacheHits: 4 });
+  });
+
+  it('counts operations and checkpoint volume', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, numberCodec);
+    kv.put(utf8('a'), 1);
+    kv.put(utf8('b'), 2);
+    kv.delete(utf8('a'));
+    const r = await b.checkpoint({ version: 1, at: 1 });
+    const m = b.metrics();
+    expect(m).toMatchObject({ puts: 2, deletes: 1, checkpoints: 1 });
+    expect(m.entriesFlushed).toBe(r.entries);
+    expect(m.bytesFlushed).toBe(r.bytes);
+    expect(r.entries).toBeGreaterThanOrEqual(2 + 1); // two state entries + checkpoint meta (+ registry)
+    const r2 = await b.checkpoint({ version: 1, at: 2 });
+    expect(r2.entries).toBe(1); // nothing dirty: only the meta
+  });
+
+  it('keeps handles of different steps, partitions and kinds apart', async () => {
+    const b = await StateBackend.open(dir, { steps: [...steps, { id: 'other', fingerprint: 'x' }], sync: false });
+    backend = b;
+    const k = utf8('same-key');
+    b.kvStore('agg', 0, numberCodec).put(k, 1);
+    b.kvStore('agg', 1, numberCodec).put(k, 2);
+    b.kvStore('other', 0, numberCodec).put(k, 3);
+    const w = b.windowStore('agg', 0, numberCodec, numberCodec);
+    w.putHead(k, 4);
+    w.putSlice(k, 0, 5);
+    await b.checkpoint({ version: 1, at: 1 });
+    await b.close();
+    const b2 = await StateBackend.open(dir, { steps: [{ id: 'other', fingerprint: 'x' }, ...steps], sync: false });
+    backend = b2;
+    expect(b2.kvStore('agg', 0, numberCodec).get(k)).toBe(1);
+    expect(b2.kvStore('agg', 1, numberCodec).get(k)).toBe(2);
+    expect(b2.kvStore('other', 0, numberCodec).get(k)).toBe(3);
+    const w2 = b2.windowStore('agg', 0, numberCodec, numberCodec);
+    expect(w2.getHead(k)).toBe(4);
+    expect(w2.getSlice(k, 0)).toBe(5);
+    expect(w2.getSlice(k, 1)).toBeUndefined();
+  });
+});

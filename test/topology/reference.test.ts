@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { connectorCatalog } from '../../src/connectors/registry.js';
+import { topologyJsonSchemaText, topologyMarkdown } from '../../src/topology/reference.js';
+import { repoRoot } from '../helpers/cli.js';
+
+// The committed reference must be what the declarations generate now; when a spec changes,
+// regenerate with: tributary schema --out schemas/topology-v1.schema.json
+//                  tributary schema --markdown --out schemas/topology-v1.md
+describe('generated reference files', () => {
+  it('schemas/topology-v1.schema.json matches the declarations', () => {
+    const committed = readFileSync(join(repoRoot, 'schemas', 'topology-v1.schema.json'), 'utf8');
+    expect(committed).toBe(topologyJsonSchemaText(connectorCatalog));
+  });
+
+  it('schemas/topology-v1.md matches the declarations', () => {
+    const committed = readFileSync(join(repoRoot, 'schemas', 'topology-v1.md'), 'utf8');
+    expect(committed).toBe(topologyMarkdown(connectorCatalog));
+  });
+
+  it('the schema closes every mapping and names each step kind', () => {
+    const schema = JSON.parse(topologyJsonSchemaText(connectorCatalog)) as {
+      additionalProperties: boolean;
+      properties: { spec: { properties: { pipeline: { items: { oneOf: Array<{ title: string }> } } } } };
+    };
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.spec.properties.pipeline.items.oneOf.map((v) => v.title)).toEqual([
+      'filter', 'map', 'keyBy', 'explode', 'dedupe', 'window', 'code',
+    ]);
+  });
+});
