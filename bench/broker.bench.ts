@@ -8,6 +8,7 @@
  *   node --import tsx bench/broker.bench.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,6 +47,28 @@ async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProces
   return { child, address };
 }
 
+/** CPU seconds a process has used (Linux /proc), to tell broker-bound from client-bound phases. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+async function measured<T>(label: string, pid: number | undefined, fn: () => Promise<T>): Promise<T> {
+  const cpu0 = cpuSeconds(pid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wall = (performance.now() - t0) / 1_000;
+  const client = process.cpuUsage(client0);
+  const clientCpu = (client.user + client.system) / 1e6;
+  log(`${label}: ${wall.toFixed(2)} s wall, broker CPU ${(cpuSeconds(pid) - cpu0).toFixed(2)} s, client (kafkajs) CPU ${clientCpu.toFixed(2)} s`);
+  return result;
+}
+
 function payload(seq: number): Buffer {
   const b = Buffer.alloc(RECORD_BYTES, 0x61);
   b.write(`${seq}:`, 0);
@@ -79,11 +102,13 @@ async function consumeThroughput(kafka: Kafka, topic: string): Promise<number> {
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
   let start = 0;
+  // The clock starts when the first fetch is sent, so group join is not counted but
+  // fetching and decoding the first (largest) response is.
+  const off = consumer.on(consumer.events.FETCH_START, () => { off(); start = performance.now(); });
   const done = new Promise<number>((resolve) => {
     void consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (start === 0) start = performance.now();
         const before = seen;
         seen += batch.messages.length;
         if (Math.floor(seen / 50_000) > Math.floor(before / 50_000)) log(`consumed ${seen} records`);
@@ -91,7 +116,6 @@ async function consumeThroughput(kafka: Kafka, topic: string): Promise<number> {
       },
     });
   });
-  // The clock starts at the first batch, so group join time is not counted as consume time.
   const end = await done;
   await consumer.disconnect();
   return THROUGHPUT_RECORDS / ((end - start) / 1_000);
@@ -159,11 +183,11 @@ export async function bench(): Promise<BenchResult[]> {
     await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }, { topic: latencyTopic, numPartitions: 1 }], waitForLeaders: true });
     await producer.connect();
 
-    const produceRate = await produceThroughput(producer, topic);
+    const produceRate = await measured('produce phase', child.pid, () => produceThroughput(producer, topic));
     log(`produce: ${Math.round(produceRate)} records/s`);
-    const consumeRate = await consumeThroughput(kafka, topic);
+    const consumeRate = await measured('consume phase', child.pid, () => consumeThroughput(kafka, topic));
     log(`consume: ${Math.round(consumeRate)} records/s`);
-    const lat = await latency(kafka, producer, latencyTopic);
+    const lat = await measured('latency phase', child.pid, () => latency(kafka, producer, latencyTopic));
     log(`latency at ${LATENCY_RATE}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over ${lat.count} records`);
 
     const what = `kafkajs, ${RECORD_BYTES} B records, batches of ${BATCH}, ${PARTITIONS} partitions`;

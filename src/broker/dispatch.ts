@@ -103,7 +103,7 @@ export function apiName(key: number): string {
 export type DispatchResult =
   | { kind: 'response'; frame: Buffer }
   | { kind: 'none' }
-  | { kind: 'close'; reason: string };
+  | { kind: 'unsupported'; reason: string; frame: Buffer };
 
 export interface RequestHeader {
   apiKey: number;
@@ -134,14 +134,25 @@ export function apiVersionsFallback(correlationId: number): Buffer {
   );
 }
 
+/**
+ * An API or version we do not serve: we cannot speak that response's grammar, so the
+ * answer is the correlation id and error 35 (UNSUPPORTED_VERSION), the prefix most
+ * Kafka error responses share; the client fails fast instead of waiting forever.
+ */
+function unsupportedAnswer(correlationId: number): Buffer {
+  return frameResponse(correlationId, false, false, (w) => w.int16(KafkaError.UNSUPPORTED_VERSION));
+}
+
 /** Decode, handle and encode one request frame (without its 4-byte size). */
 export async function dispatch(ctx: BrokerContext, frame: Buffer, conn: Connection & { setClientId(id: string): void }): Promise<DispatchResult> {
   const h = readHeaderPrefix(frame);
   const rt = byKey.get(h.apiKey);
-  if (!rt) return { kind: 'close', reason: `unknown API key ${h.apiKey}` };
-  if (h.apiVersion < rt.api.minVersion || h.apiVersion > rt.api.maxVersion) {
+  if (!rt || h.apiVersion < rt.api.minVersion || h.apiVersion > rt.api.maxVersion) {
     if (h.apiKey === apiVersionsApi.key) return { kind: 'response', frame: apiVersionsFallback(h.correlationId) };
-    return { kind: 'close', reason: `unsupported version ${h.apiVersion} of ${rt.api.name} (supported ${rt.api.minVersion}-${rt.api.maxVersion})` };
+    const reason = rt
+      ? `unsupported version ${h.apiVersion} of ${rt.api.name} (supported ${rt.api.minVersion}-${rt.api.maxVersion})`
+      : `unknown API key ${h.apiKey}`;
+    return { kind: 'unsupported', reason, frame: unsupportedAnswer(h.correlationId) };
   }
   const flexible = h.apiVersion >= rt.api.flexibleFrom;
   const r = new Reader(frame, false, 8);

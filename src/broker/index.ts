@@ -89,12 +89,12 @@ export async function startBroker(opts: BrokerOptions): Promise<BrokerHandle> {
       for (const wake of [...set]) wake();
     },
     waitForAppend(keys, ms) {
-      if (closing) return Promise.resolve();
-      return new Promise<void>((resolve) => {
+      if (closing) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
         const wake = (): void => {
           clearTimeout(timer);
           for (const k of keys) waiters.get(k)?.delete(wake);
-          resolve();
+          resolve(!closing);
         };
         const timer = setTimeout(wake, ms);
         for (const k of keys) {
@@ -128,7 +128,16 @@ export async function startBroker(opts: BrokerOptions): Promise<BrokerHandle> {
   };
 
   const timers: NodeJS.Timeout[] = [];
-  if (fsync === 'interval') timers.push(setInterval(() => store.flushAll(), FSYNC_INTERVAL_MS));
+  if (fsync === 'interval') {
+    let flushing = false;
+    timers.push(
+      setInterval(() => {
+        if (flushing) return;
+        flushing = true;
+        void store.flushAll().finally(() => (flushing = false));
+      }, FSYNC_INTERVAL_MS),
+    );
+  }
   timers.push(
     setInterval(() => {
       const now = Date.now();

@@ -61,7 +61,10 @@ export function createKafkaServer(ctx: BrokerContext, logger: Logger, verbose: b
             const h = readHeaderPrefix(frame);
             log.debug('request', { api: apiName(h.apiKey), version: h.apiVersion, clientId, ms: Date.now() - started });
           }
-          if (result.kind === 'close') drop(result.reason);
+          if (result.kind === 'unsupported') {
+            log.warn('unsupported request answered with UNSUPPORTED_VERSION', { reason: result.reason, clientId });
+            socket.write(result.frame);
+          }
           else if (result.kind === 'response' && !closed) socket.write(result.frame);
         } catch (err) {
           drop(`malformed request: ${(err as Error).message}`);

@@ -14,8 +14,9 @@ export function requireKcat(): string {
 
 export interface KcatResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-/** Runs kcat to completion; kills it and fails after timeoutMs with its output so far. */
+/** Runs kcat to completion; kills it and fails after timeoutMs with its output so far. Fails when kcat is missing. */
 export function runKcat(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KcatResult> {
+  requireKcat();
   return new Promise((resolve, reject) => {
     const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -42,6 +43,7 @@ export interface KcatProcess {
 }
 
 export function startKcat(args: string[]): KcatProcess {
+  requireKcat();
   const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -22,8 +22,11 @@ export interface BrokerContext {
   readonly logger: Logger;
   /** Wake fetches long-polling on this partition. */
   notifyAppend(topic: string, partition: number): void;
-  /** Resolve after an append to one of `keys` ("topic\0partition"), or after `ms`. */
-  waitForAppend(keys: string[], ms: number): Promise<void>;
+  /**
+   * Resolve after an append to one of `keys` ("topic\0partition") or after `ms`, with
+   * true; with false at once when the broker is closing (so no one waits again).
+   */
+  waitForAppend(keys: string[], ms: number): Promise<boolean>;
   /** Topic deleted: forget its committed offsets. */
   onTopicDeleted(topic: string): void;
 }

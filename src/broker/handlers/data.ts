@@ -7,7 +7,7 @@ import { splitBatches } from '../protocol/record-batch.js';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerContext } from './context.js';
 
-export function handleProduce(ctx: BrokerContext, req: ProduceRequest): ProduceResponse | null {
+export async function handleProduce(ctx: BrokerContext, req: ProduceRequest): Promise<ProduceResponse | null> {
   const touched: PartitionLog[] = [];
   const badAcks = req.acks !== 0 && req.acks !== 1 && req.acks !== -1;
   const res: ProduceResponse = {
@@ -36,7 +36,7 @@ export function handleProduce(ctx: BrokerContext, req: ProduceRequest): ProduceR
       }),
     })),
   };
-  if (ctx.fsync === 'always') for (const log of touched) log.flush();
+  if (ctx.fsync === 'always') await Promise.all(touched.map((log) => log.flushAsync()));
   return req.acks === 0 ? null : res;
 }
 
@@ -52,12 +52,12 @@ function collectFetch(ctx: BrokerContext, req: FetchRequest): { res: FetchRespon
         const log = ctx.store.partition(t.topic, p.partition);
         if (!log) {
           errors = true;
-          return { partition: p.partition, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, logStartOffset: -1, records: null };
+          return { partition: p.partition, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, logStartOffset: -1, records: Buffer.alloc(0) };
         }
         const base = { partition: p.partition, highWatermark: log.nextOffset, logStartOffset: log.logStartOffset };
         if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.nextOffset) {
           errors = true;
-          return { ...base, errorCode: KafkaError.OFFSET_OUT_OF_RANGE, records: null };
+          return { ...base, errorCode: KafkaError.OFFSET_OUT_OF_RANGE, records: Buffer.alloc(0) };
         }
         let records: Buffer = Buffer.alloc(0);
         if (budget > 0 && p.fetchOffset < log.nextOffset) {
@@ -80,7 +80,7 @@ export async function handleFetch(ctx: BrokerContext, req: FetchRequest, closed:
     const { res, bytes, errors } = collectFetch(ctx, req);
     const left = deadline - Date.now();
     if (bytes >= req.minBytes || errors || left <= 0 || closed() || keys.length === 0) return res;
-    await ctx.waitForAppend(keys, left);
+    if (!(await ctx.waitForAppend(keys, left))) return res;
   }
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../../runtime/logger.js';
 import { KafkaError } from '../protocol/error-codes.js';
-import { writeFileDurable } from './fs-util.js';
+import { fsyncDir, writeFileDurable } from './fs-util.js';
 import { PartitionLog } from './partition-log.js';
 import { defaultTopicConfig, parseTopicConfig, validTopicName, type TopicConfig } from './topic-config.js';
 
@@ -80,6 +80,7 @@ export class LogStore {
     mkdirSync(join(this.root, name), { recursive: true });
     for (let p = 0; p < partitions; p++) topic.partitions.push(this.openPartition(topic, p));
     this.persist(topic);
+    fsyncDir(this.root);
     this.topics.set(name, topic);
     this.logger.info('created topic', { topic: name, partitions, configs: overrides });
     return { error: KafkaError.NONE };
@@ -110,8 +111,10 @@ export class LogStore {
     return KafkaError.NONE;
   }
 
-  flushAll(): void {
-    for (const t of this.topics.values()) for (const p of t.partitions) p.flush();
+  async flushAll(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const t of this.topics.values()) for (const p of t.partitions) pending.push(p.flushAsync());
+    await Promise.all(pending);
   }
 
   close(): void {

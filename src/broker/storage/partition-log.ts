@@ -159,6 +159,10 @@ export class PartitionLog {
     this.active.flush();
   }
 
+  flushAsync(): Promise<void> {
+    return this.active.flushAsync();
+  }
+
   close(): void {
     for (const s of this.segments) s.close();
   }

@@ -6,8 +6,9 @@
  * the page cache before the produce is acknowledged, so a killed process loses nothing
  * it acknowledged, and the event loop never sees a half-written batch.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir } from './fs-util.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, batchCrcValid } from '../protocol/record-batch.js';
 
 export const INDEX_INTERVAL_BYTES = 4096;
@@ -57,6 +58,7 @@ export class Segment {
   private bytesSinceIndex = 0;
   private dirty = false;
   private idxFd = -1;
+  private inflight: Promise<void> | undefined;
   private tixFd = -1;
 
   private constructor(
@@ -77,6 +79,7 @@ export class Segment {
   static create(dir: string, baseOffset: number): Segment {
     const seg = new Segment(dir, baseOffset);
     seg.writeIndexFiles();
+    fsyncDir(dir); // the new file's directory entry survives a power cut too
     return seg;
   }
 
@@ -284,6 +287,26 @@ export class Segment {
     if (!this.dirty) return;
     fsyncSync(this.fd);
     this.dirty = false;
+  }
+
+  /**
+   * fsync on the libuv thread pool: a slow disk must not stall every connection's
+   * event loop (the 'interval' timer and 'always' acks use this).
+   */
+  flushAsync(): Promise<void> {
+    // Not dirty: whatever was written is covered by the fsync in flight (if any).
+    if (!this.dirty) return this.inflight ?? Promise.resolve();
+    this.dirty = false;
+    const done = new Promise<void>((resolve) => {
+      fsync(this.fd, (err) => {
+        // EBADF: the segment was closed (topic deleted, broker closing) meanwhile; close() syncs itself.
+        if (err && err.code !== 'EBADF') this.dirty = true;
+        if (this.inflight === done) this.inflight = undefined;
+        resolve();
+      });
+    });
+    this.inflight = done;
+    return done;
   }
 
   close(): void {

@@ -114,10 +114,15 @@ export class Driver {
     };
   }
 
-  /** Delivers one record; returns what the call emitted, what the timers then emitted, and any error thrown. */
-  send(key: Value, time: number, row: Row): { events: DriverEvent[]; watermarkSeen: number; error?: unknown; timerEvents: DriverEvent[] } {
+  /**
+   * Delivers one record; returns what the call emitted, what the timers then emitted, and any
+   * error thrown. `externalWatermark`: the task watermark moved for another reason (another
+   * input, idleness) just before this record, and its timers have not been delivered yet.
+   */
+  send(key: Value, time: number, row: Row, externalWatermark = -Infinity): { events: DriverEvent[]; watermarkSeen: number; error?: unknown; timerEvents: DriverEvent[] } {
     const kb = keyBytes(key);
     this.keys.set(hex(kb), key);
+    this.watermark = Math.max(this.watermark, externalWatermark);
     if (this.opts.watermark === 'after') this.watermark = Math.max(this.watermark, time - this.opts.maxOutOfOrder);
     const watermarkSeen = this.watermark;
     const events: DriverEvent[] = [];

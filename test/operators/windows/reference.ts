@@ -29,7 +29,7 @@ function before(a: number | string, b: number | string): boolean {
   return a < b;
 }
 
-export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], distinctExactLimit: number): Value {
+export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], distinctExactLimit: number, hllPrecision: number): Value {
   const vals = records
     .map((r) => ({ r, v: spec.arg ? (spec.arg(r.row, r.t) ?? null) : true }))
     .filter((x) => x.v !== null);
@@ -52,7 +52,7 @@ export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], di
     case 'count_distinct': {
       const set = new Set(vals.map((x) => canonicalKey(x.v)));
       if (set.size <= distinctExactLimit) return set.size;
-      const regs = hllCreate(14);
+      const regs = hllCreate(hllPrecision);
       for (const k of set) hllAdd(regs, k);
       return hllEstimate(regs);
     }
@@ -71,8 +71,8 @@ export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], di
   }
 }
 
-export function values(specs: readonly AggregateSpec[], records: readonly RefRecord[], distinctExactLimit: number): Row {
+export function values(specs: readonly AggregateSpec[], records: readonly RefRecord[], distinctExactLimit: number, hllPrecision = 14): Row {
   const row: Row = {};
-  for (const s of specs) row[s.name] = aggregate(s, records, distinctExactLimit);
+  for (const s of specs) row[s.name] = aggregate(s, records, distinctExactLimit, hllPrecision);
   return row;
 }
