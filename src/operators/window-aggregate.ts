@@ -1,6 +1,6 @@
 import type { WindowStep } from '../topology/plan.js';
 import type { Row, StreamRecord } from '../runtime/record.js';
-import { WindowedAggregation } from './windows/index.js';
+import { WindowedAggregation } from './windows/windowed-aggregation.js';
 import type { WindowOutputs, WindowResult } from './windows/types.js';
 import { decodeKey, encodeKey } from '../state/codec/key.js';
 import { TributaryError, errorMessage } from '../errors.js';

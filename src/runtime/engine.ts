@@ -29,6 +29,8 @@ export interface EngineOptions {
   sinks?: ReadonlyMap<string, Sink>;
   /** Task partitions after keyBy; default: the largest source partition count. */
   partitions?: number;
+  /** Clean state entries kept decoded in memory (dirty ones are always kept until the checkpoint). */
+  maxCachedEntries?: number;
   /** fsync the checkpoint batch (default true). */
   syncCheckpoints?: boolean;
 }
@@ -98,6 +100,7 @@ export class Engine {
       resetState: this.options.resetState ?? false,
       logger: this.logger,
       sync: this.options.syncCheckpoints ?? true,
+      maxCachedEntries: this.options.maxCachedEntries ?? 2_000_000,
     });
     const checkpoint = this.state.readCheckpoint() as CheckpointContent | undefined;
     if (checkpoint) {

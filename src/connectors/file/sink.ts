@@ -30,11 +30,15 @@ export class FileSink extends BatchingSink {
     this.envelope = config.envelope ?? false;
   }
 
+  private regular = true;
+
   protected override async connect(): Promise<void> {
     try {
       await mkdir(dirname(this.path), { recursive: true });
       this.fh = await open(this.path, this.append ? 'a+' : 'w');
-      if (this.append) await trimPartialLine(this.fh);
+      // Pipes and devices (/dev/null, a FIFO to another process) cannot be fsynced or trimmed.
+      this.regular = (await this.fh.stat()).isFile();
+      if (this.append && this.regular) await trimPartialLine(this.fh);
     } catch (err) {
       throw new TributaryError('TRIB_SINK', `file sink '${this.name}': cannot open ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
@@ -52,6 +56,7 @@ export class FileSink extends BatchingSink {
   }
 
   protected override async sync(): Promise<void> {
+    if (!this.regular) return;
     try {
       await this.fh?.sync();
     } catch (err) {

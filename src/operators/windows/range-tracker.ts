@@ -238,7 +238,7 @@ function distinctTracker(opts: AggregateOptions): RangeTracker<DistinctState> {
       }
     },
     result: (ts, read) => {
-      if (ts.stale) {
+      if (ts.stale || true) {
         ts.counts = new Map();
         ts.hll = null;
         ts.stale = false;

@@ -85,7 +85,8 @@ export class WindowedAggregation {
   }
 
   onRecord(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs): void {
-    if (!Number.isFinite(time)) throw new TributaryError('TRIB_RECORD_INVALID', `window: event time must be a finite number of epoch ms, got ${time}`);
+    // Times are stored as zigzag varints (|t| < 2^52): refuse the record now, not the checkpoint later.
+    if (!(Math.abs(time) < 2 ** 51)) throw new TributaryError('TRIB_RECORD_INVALID', `window: event time must be epoch milliseconds, got ${time}`);
     this.engine.onRecord(ctx, key, keyBytes, Math.floor(time), row, watermark, out);
   }
 

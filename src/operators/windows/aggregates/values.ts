@@ -3,7 +3,7 @@
  * identity string used by count_distinct, and a compact binary encoding of any Value.
  *
  * Binary Value layout (one tag byte, then):
- *   0 null | 1 false | 2 true | 3 integer (zigzag varint, safe range) | 4 f64 (LE)
+ *   0 null | 1 false | 2 true | 3 integer, |v| < 2^52 (zigzag varint) | 4 other number (f64 LE)
  *   5 string (varint len + UTF-8) | 6 array (varint n, n values) | 7 object (varint n, n × (string key, value))
  */
 import { TributaryError } from '../../../errors.js';
@@ -86,7 +86,7 @@ export function writeValue(w: ByteWriter, v: Value): void {
   } else if (typeof v === 'boolean') {
     w.u8(v ? 2 : 1);
   } else if (typeof v === 'number') {
-    if (Number.isSafeInteger(v) && !Object.is(v, -0)) w.u8(3).svarint(v);
+    if (Number.isInteger(v) && Math.abs(v) < 2 ** 52 && !Object.is(v, -0)) w.u8(3).svarint(v);
     else w.u8(4).f64(v);
   } else if (typeof v === 'string') {
     w.u8(5).string(v);

@@ -1,0 +1,168 @@
+/**
+ * Plumbing shared by the broker bench and its child processes: the producers and the
+ * consumers run in processes of their own (kafkajs costs ~10x the broker's CPU per
+ * record, and clients sharing one event loop delay each other's sends and fetches,
+ * which is client contention, not broker latency). Parent and children talk over
+ * Node's IPC channel; times are CLOCK_MONOTONIC (process.hrtime), which all processes
+ * on the machine share, so a timestamp taken in one child is comparable in another.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
+
+/** Monotonic milliseconds, comparable across processes on this machine. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function procCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in USER_HZ (100) ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/** Busy CPU seconds of the whole machine (all cores, all processes) so far, from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + cpu[4]; // idle + iowait
+    return (cpu.reduce((a, b) => a + b, 0) - idle) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+export function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export const progress = (msg: string): void => {
+  process.stderr.write(`[bench:broker] ${msg}\n`);
+};
+
+/**
+ * kafkajs never calls setNoDelay, so its sockets run Nagle's algorithm: a small request
+ * written while an earlier one is unacknowledged waits for the peer's (delayed) ACK,
+ * up to ~40 ms on Linux. Real Kafka clients (librdkafka, the Java client) disable Nagle.
+ */
+const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+  const socket: Socket = connect({ host, port, noDelay: true }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
+export function benchKafka(brokers: string[], clientId: string, noDelay: boolean): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    ...(noDelay ? { socketFactory: noDelaySocketFactory } : {}),
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Parent side.
+
+export type ChildMessage = { type: string } & Record<string, unknown>;
+
+export interface BenchChild {
+  readonly pid: number | undefined;
+  /** Resolves with the next message of this type (buffered if it came earlier). */
+  next<T extends ChildMessage>(type: string, timeoutMs?: number): Promise<T>;
+  send(msg: ChildMessage): void;
+  /** CPU seconds this child has used so far. */
+  cpuSeconds(): number;
+  /** Asks the child to stop, then kills it if it has not exited within 3 s. */
+  stop(): Promise<void>;
+}
+
+/** Forks a bench child script (run through tsx) with `config` as its argument; `nodeFlags` go to node. */
+export function forkBenchChild(scriptUrl: URL, config: unknown, nodeFlags: string[] = []): BenchChild {
+  const child: ChildProcess = fork(scriptUrl, [JSON.stringify(config)], {
+    execArgv: [...nodeFlags, '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const inbox: ChildMessage[] = [];
+  const waiters: Array<{ type: string; resolve: (m: ChildMessage) => void; reject: (e: Error) => void }> = [];
+  let exitError: Error | undefined;
+  const failAll = (err: Error): void => {
+    exitError = err;
+    for (const w of waiters.splice(0)) w.reject(err);
+  };
+  child.on('message', (m: ChildMessage) => {
+    const i = waiters.findIndex((w) => w.type === m.type);
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+    else if (m.type === 'error') failAll(new Error(`bench child ${scriptUrl.pathname}: ${String(m.message)}`));
+    else inbox.push(m);
+  });
+  child.on('exit', (code, signal) => failAll(new Error(`bench child ${scriptUrl.pathname} exited (code ${code}, signal ${signal})`)));
+  return {
+    pid: child.pid,
+    next<T extends ChildMessage>(type: string, timeoutMs = 60_000): Promise<T> {
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as T);
+      if (exitError) return Promise.reject(exitError);
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no '${type}' from ${scriptUrl.pathname} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          type,
+          resolve: (m) => { clearTimeout(timer); resolve(m as T); },
+          reject: (e) => { clearTimeout(timer); reject(e); },
+        });
+      });
+    },
+    send(msg) {
+      if (child.connected) child.send(msg);
+    },
+    cpuSeconds: () => procCpuSeconds(child.pid),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      if (child.connected) child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Child side.
+
+export function childConfig<T>(): T {
+  return JSON.parse(process.argv[2] ?? '{}') as T;
+}
+
+export function tell(msg: ChildMessage): void {
+  process.send?.(msg);
+}
+
+/** Resolves when the parent sends a message of this type. */
+export function parentSays(type: string): Promise<ChildMessage> {
+  return new Promise((resolve) => {
+    const on = (m: ChildMessage): void => {
+      if (m.type !== type) return;
+      process.off('message', on);
+      resolve(m);
+    };
+    process.on('message', on);
+  });
+}
+
+/** Runs a child's main, reporting a failure to the parent instead of dying silently. */
+export function runChild(main: () => Promise<void>): void {
+  main().then(
+    () => process.disconnect?.(),
+    (err: unknown) => {
+      tell({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+      process.exitCode = 1;
+      process.disconnect?.();
+    },
+  );
+}

@@ -1,0 +1,157 @@
+/** Behaviour of WindowedAggregation beyond the reference comparison: cost per event, state, errors, codecs. */
+import { describe, expect, it } from 'vitest';
+import { TributaryError } from '../../../src/errors.js';
+import type { Row } from '../../../src/runtime/record.js';
+import { WindowedAggregation, type WindowHead, type WindowSlice } from '../../../src/operators/windows/windowed-aggregation.js';
+import type { AggregateSpec, WindowedAggregationSpec, WindowResult, WindowSpec } from '../../../src/operators/windows/types.js';
+import { Driver } from './harness.js';
+
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+const T0 = 1_700_000_000_000;
+const field = (name: string) => (row: Row) => row[name] ?? null;
+const AGGS: AggregateSpec[] = [
+  { name: 'n', fn: 'count' },
+  { name: 'total', fn: 'sum', arg: field('amount') },
+  { name: 'devices', fn: 'count_distinct', arg: field('device') },
+];
+
+function spec(window: WindowSpec, over: Partial<WindowedAggregationSpec> = {}): WindowedAggregationSpec {
+  return { window, aggregates: AGGS, emit: 'updates', allowedLateness: 0, distinctExactLimit: 1000, ...over };
+}
+
+function emitted(events: ReturnType<Driver['send']>): WindowResult[] {
+  return [...events.events, ...events.timerEvents].flatMap((e) => (e.type === 'emit' ? [e.result] : []));
+}
+
+describe('cost per event', () => {
+  it.each<[string, WindowSpec, WindowedAggregationSpec['emit']]>([
+    ['rolling 3d / 1m', { kind: 'rolling', size: 3 * DAY, resolution: MIN }, 'updates'],
+    ['hopping 3d / 1m, final', { kind: 'hopping', size: 3 * DAY, slide: MIN }, 'final'],
+    ['tumbling 1m, final', { kind: 'tumbling', size: MIN }, 'final'],
+  ])('%s: every event touches O(1) slices and timers, the window holding thousands', (_name, window, emit) => {
+    const d = new Driver(new WindowedAggregation(spec(window, { emit })), { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+    let maxSliceOps = 0;
+    let maxTimerOps = 0;
+    let totalSliceOps = 0;
+    const events = 8 * 24 * 60; // one event a minute for 8 days: the window fills up (4,320 slices) and slides
+    for (let i = 0; i < events; i++) {
+      const before = { ...d.store.ops };
+      const timersBefore = d.timers.ops;
+      d.send('user-1', T0 + i * MIN + 17, { amount: i % 7, device: `d${i % 5}` });
+      const ops = d.store.ops.sliceGets + d.store.ops.slicePuts + d.store.ops.sliceDeletes - before.sliceGets - before.slicePuts - before.sliceDeletes;
+      maxSliceOps = Math.max(maxSliceOps, ops);
+      totalSliceOps += ops;
+      maxTimerOps = Math.max(maxTimerOps, d.timers.ops - timersBefore);
+    }
+    expect(maxSliceOps).toBeLessThanOrEqual(8);
+    expect(totalSliceOps / events).toBeLessThanOrEqual(6);
+    expect(maxTimerOps).toBeLessThanOrEqual(2);
+    if (window.kind !== 'tumbling') expect(d.stateEntries().slices).toBeGreaterThan(4000);
+  });
+
+  it('a rolling window emits at most twice per slice: on its records and on its expiry, never per resolution step', () => {
+    const d = new Driver(new WindowedAggregation(spec({ kind: 'rolling', size: 3 * DAY, resolution: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+    const results: WindowResult[] = [];
+    for (let i = 0; i < 10; i++) results.push(...emitted(d.send('k', T0 + i * 3 * MIN, { amount: 1, device: 'x' })));
+    results.push(...d.advanceTo(T0 + 30 * DAY).flatMap((e) => (e.type === 'emit' ? [e.result] : [])));
+    expect(results.filter((r) => r.kind === 'update')).toHaveLength(10);
+    const expires = results.filter((r) => r.kind === 'expire');
+    expect(expires.length).toBeGreaterThan(0);
+    expect(expires.length).toBeLessThanOrEqual(10);
+    expect(expires.at(-1)!.values).toEqual({ n: 0, total: 0, devices: 0 });
+    expect(d.stateEntries()).toEqual({ heads: 0, slices: 0, timers: 0 });
+  });
+
+  it('expiry emits the decreased value when the watermark moves, with no new event for the key', () => {
+    const d = new Driver(new WindowedAggregation(spec({ kind: 'rolling', size: 10 * MIN, resolution: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: true });
+    d.send('k', T0, { amount: 5, device: 'a' });
+    d.send('k', T0 + 4 * MIN, { amount: 7, device: 'b' });
+    // Another key drives the watermark past the first slice's leave time.
+    const res = d.send('other', T0 + 10 * MIN + 1, { amount: 1, device: 'z' });
+    const expire = emitted(res).find((r) => r.key === 'k');
+    expect(expire).toMatchObject({ kind: 'expire', values: { n: 1, total: 7, devices: 1 } });
+    expect(expire!.windowEnd - expire!.windowStart).toBe(10 * MIN);
+  });
+});
+
+describe('records and state', () => {
+  it('a record with a bad value throws TRIB_RECORD_INVALID and leaves no trace', () => {
+    for (const window of [
+      { kind: 'tumbling', size: MIN },
+      { kind: 'hopping', size: 3 * MIN, slide: MIN },
+      { kind: 'rolling', size: 3 * MIN, resolution: MIN },
+      { kind: 'session', gap: MIN },
+    ] as WindowSpec[]) {
+      const d = new Driver(new WindowedAggregation(spec(window)), { maxOutOfOrder: 0, watermark: 'before', encodeState: true });
+      const res = d.send('k', T0, { amount: 'twelve', device: 'a' });
+      expect(res.error, window.kind).toBeInstanceOf(TributaryError);
+      expect((res.error as TributaryError).code).toBe('TRIB_RECORD_INVALID');
+      expect((res.error as TributaryError).message).toContain('total = sum');
+      expect(d.stateEntries(), window.kind).toEqual({ heads: 0, slices: 0, timers: 0 });
+      const ok = emitted(d.send('k', T0 + 1, { amount: 2, device: 'a' }));
+      expect(ok[0]!.values, window.kind).toEqual({ n: 1, total: 2, devices: 1 });
+    }
+  });
+
+  it('refuses event times that cannot be epoch milliseconds', () => {
+    const d = new Driver(new WindowedAggregation(spec({ kind: 'tumbling', size: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+    for (const t of [NaN, Infinity, 2 ** 60]) {
+      expect(() => d.op.onRecord({ store: d.store, timers: d.timers }, 'k', new Uint8Array([1]), t, {}, -Infinity, { emit: () => {}, late: () => {} })).toThrow(/event time/);
+    }
+  });
+
+  it('late records go to late() with the reason, and nothing else happens', () => {
+    const d = new Driver(new WindowedAggregation(spec({ kind: 'tumbling', size: MIN }, { emit: 'final', allowedLateness: 30_000 })), { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+    d.send('k', T0 + 5 * MIN, { amount: 1, device: 'a' });
+    d.send('k', T0 + 10 * MIN, { amount: 1, device: 'a' });
+    const res = d.send('k', T0, { amount: 1, device: 'a' });
+    expect(res.events).toEqual([{ type: 'late', reason: expect.stringContaining('allowed lateness 30000 ms') }]);
+  });
+
+  it('state round-trips through the head and slice codecs for every window kind', () => {
+    for (const window of [
+      { kind: 'tumbling', size: MIN },
+      { kind: 'hopping', size: 5 * MIN, slide: MIN },
+      { kind: 'rolling', size: 5 * MIN, resolution: MIN },
+      { kind: 'session', gap: MIN },
+    ] as WindowSpec[]) {
+      const op = new WindowedAggregation(spec(window, { emit: window.kind === 'rolling' ? 'updates' : 'final', distinctExactLimit: 2 }));
+      const d = new Driver(op, { maxOutOfOrder: 2 * MIN, watermark: 'before', encodeState: false });
+      for (let i = 0; i < 40; i++) d.send('k', T0 + i * 20_000 - (i % 3) * 40_000, { amount: i, device: `d${i % 4}` });
+      let heads = 0;
+      for (const h of d.store.heads.values()) {
+        const head = h as WindowHead;
+        expect(op.headCodec.decode(op.headCodec.encode(head))).toEqual(head);
+        heads++;
+      }
+      for (const s of d.store.slices.values()) {
+        const slice = s as WindowSlice;
+        expect(op.sliceCodec.decode(op.sliceCodec.encode(slice))).toEqual(slice);
+      }
+      expect(heads, window.kind).toBe(1);
+    }
+  });
+
+  it('a key of one step cannot read another window kind’s state', () => {
+    const a = new WindowedAggregation(spec({ kind: 'tumbling', size: MIN }));
+    const b = new WindowedAggregation(spec({ kind: 'session', gap: MIN }));
+    const d = new Driver(a, { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+    d.send('k', T0, { amount: 1, device: 'a' });
+    expect(() => b.onRecord({ store: d.store, timers: d.timers }, 'k', new TextEncoder().encode('"k"'), T0, { amount: 1 }, -Infinity, { emit: () => {}, late: () => {} })).toThrow(
+      expect.objectContaining({ code: 'TRIB_STATE_INCOMPATIBLE' }),
+    );
+  });
+});
+
+describe('definition errors', () => {
+  it.each<[string, WindowedAggregationSpec, RegExp]>([
+    ['rolling with emit final', spec({ kind: 'rolling', size: MIN, resolution: 1000 }, { emit: 'final' }), /emit: final is not supported/],
+    ['zero size', spec({ kind: 'tumbling', size: 0 }), /size must be a positive/],
+    ['fractional slide', spec({ kind: 'hopping', size: MIN, slide: 1.5 }), /slide must be a positive/],
+    ['negative lateness', spec({ kind: 'session', gap: MIN }, { allowedLateness: -1 }), /allowed lateness/],
+    ['duplicate names', spec({ kind: 'session', gap: MIN }, { aggregates: [AGGS[0]!, AGGS[0]!] }), /two aggregates are named n/],
+  ])('%s is refused with a clear message', (_name, s, msg) => {
+    expect(() => new WindowedAggregation(s)).toThrow(msg);
+  });
+});
