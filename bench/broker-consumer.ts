@@ -10,7 +10,7 @@
  * Started by bench/broker.bench.ts through forkBenchChild().
  */
 import type { Consumer } from 'kafkajs';
-import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell } from './broker-proc.js';
+import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
 
 interface Common {
   brokers: string[];
@@ -47,6 +47,7 @@ export interface LatencySummary {
   fetchMax: number;
   /** Samples over 20 ms, to see whether the tail is a few stalls or a spread. */
   over20: number;
+  stalls: Stalls;
   cpuSeconds: number;
 }
 
@@ -103,7 +104,9 @@ async function latency(consumer: Consumer, cfg: LatencyConsumerConfig): Promise<
   const cpu0 = ownCpuSeconds();
   tell({ type: 'ready' });
   measureFrom = Number((await parentSays('measure')).fromMs);
+  const stop = watchStalls();
   await parentSays('collect');
+  const stalls = stop();
   samples.sort((a, b) => a - b);
   fetches.sort((a, b) => a - b);
   const summary: LatencySummary = {
@@ -117,6 +120,7 @@ async function latency(consumer: Consumer, cfg: LatencyConsumerConfig): Promise<
     fetchP99: percentile(fetches, 0.99),
     fetchMax: fetches[fetches.length - 1] ?? NaN,
     over20: samples.filter((s) => s > 20).length,
+    stalls,
     cpuSeconds: ownCpuSeconds() - cpu0,
   };
   tell({ ...summary });

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 
 /** Monotonic milliseconds, comparable across processes on this machine. */
@@ -21,6 +22,18 @@ export function procCpuSeconds(pid: number | undefined): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in USER_HZ (100) ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Milliseconds a process's main thread (its event loop) has spent runnable but waiting
+ * for a CPU, from /proc/PID/schedstat: the share of latency that is the OS scheduler's.
+ */
+export function runQueueWaitMs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
   } catch {
     return NaN;
   }
@@ -40,6 +53,53 @@ export function machineBusySeconds(): number {
 export function ownCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+}
+
+/**
+ * How long this process's event loop was held up: its delay p99/max, garbage-collection
+ * pauses, and the stalls over 10 ms with how much of them the main thread spent waiting
+ * for a CPU (run queue) — the rest is the process's own work, GC or blocking I/O.
+ */
+export interface Stalls { p99: number; max: number; gcMax: number; gcTotal: number; over10: number; over10Ms: number; over10CpuWaitMs: number }
+
+const TICK_MS = 5;
+
+/** Starts watching this process's event-loop stalls; the result stops it and reports (ms). */
+export function watchStalls(): () => Stalls {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  let gcMax = 0;
+  let gcTotal = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMax = Math.max(gcMax, e.duration);
+      gcTotal += e.duration;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  let over10 = 0;
+  let over10Ms = 0;
+  let over10CpuWaitMs = 0;
+  let last = nowMs();
+  let lastWait = runQueueWaitMs(process.pid);
+  const ticker = setInterval(() => {
+    const t = nowMs();
+    const wait = runQueueWaitMs(process.pid);
+    const lag = t - last - TICK_MS;
+    if (lag > 10) {
+      over10++;
+      over10Ms += lag;
+      over10CpuWaitMs += Math.min(lag, wait - lastWait);
+    }
+    last = t;
+    lastWait = wait;
+  }, TICK_MS);
+  h.enable();
+  return () => {
+    h.disable();
+    gc.disconnect();
+    clearInterval(ticker);
+    return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, gcMax, gcTotal, over10, over10Ms, over10CpuWaitMs };
+  };
 }
 
 export const progress = (msg: string): void => {
@@ -74,7 +134,7 @@ export type ChildMessage = { type: string } & Record<string, unknown>;
 export interface BenchChild {
   readonly pid: number | undefined;
   /** Resolves with the next message of this type (buffered if it came earlier). */
-  next<T extends ChildMessage>(type: string, timeoutMs?: number): Promise<T>;
+  next<T extends { type: string }>(type: string, timeoutMs?: number): Promise<T>;
   send(msg: ChildMessage): void;
   /** CPU seconds this child has used so far. */
   cpuSeconds(): number;
@@ -104,15 +164,15 @@ export function forkBenchChild(scriptUrl: URL, config: unknown, nodeFlags: strin
   child.on('exit', (code, signal) => failAll(new Error(`bench child ${scriptUrl.pathname} exited (code ${code}, signal ${signal})`)));
   return {
     pid: child.pid,
-    next<T extends ChildMessage>(type: string, timeoutMs = 60_000): Promise<T> {
+    next<T extends { type: string }>(type: string, timeoutMs = 60_000): Promise<T> {
       const i = inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as T);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as unknown as T);
       if (exitError) return Promise.reject(exitError);
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no '${type}' from ${scriptUrl.pathname} within ${timeoutMs} ms`)), timeoutMs);
         waiters.push({
           type,
-          resolve: (m) => { clearTimeout(timer); resolve(m as T); },
+          resolve: (m) => { clearTimeout(timer); resolve(m as unknown as T); },
           reject: (e) => { clearTimeout(timer); reject(e); },
         });
       });

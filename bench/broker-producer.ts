@@ -5,10 +5,14 @@
  *    partitions) and reports its start/end time and CPU.
  *  - 'paced': sends `perTick` records every `tickMs` for `seconds`, each value starting
  *    with its send time (monotonic ms), and reports the send->ack latencies.
+ *  - 'wire': the broker's ceiling. No kafkajs: one record batch is encoded once and sent
+ *    as raw Produce v3 requests (`inFlight` pipelined on one connection), so what remains
+ *    is the broker's own cost (decode, CRC check, append, answer) plus socket I/O.
  * Started by bench/broker.bench.ts through forkBenchChild().
  */
 import { CompressionTypes, type Message, type Producer } from 'kafkajs';
-import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell } from './broker-proc.js';
+import { encodeRecordBatch, encodeRequest, WireConnection, WireWriter } from '../test/helpers/kafka-wire.js';
+import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
 
 interface Common {
   brokers: string[];
@@ -38,10 +42,25 @@ export interface PacedProducerConfig extends Common {
   seconds: number;
 }
 
-export type ProducerConfig = ThroughputProducerConfig | PacedProducerConfig;
+export interface WireProducerConfig extends Omit<ThroughputProducerConfig, 'mode' | 'api' | 'timestamps'> {
+  mode: 'wire';
+}
+
+export type ProducerConfig = ThroughputProducerConfig | PacedProducerConfig | WireProducerConfig;
 
 export interface ThroughputDone { type: 'done'; startMs: number; endMs: number; records: number; cpuSeconds: number }
-export interface PacedDone { type: 'done'; sent: number; ackP50: number; ackP99: number; ackMax: number; lateTicks: number; cpuSeconds: number }
+export interface PacedDone {
+  type: 'done';
+  sent: number;
+  /** send() call to its acknowledgement, ms. */
+  ackP50: number;
+  ackP99: number;
+  ackMax: number;
+  /** Ticks that fired more than one tick late (the producer could not keep the rate). */
+  lateTicks: number;
+  stalls: Stalls;
+  cpuSeconds: number;
+}
 
 function fill(value: Buffer, prefix: string): Buffer {
   value.fill(0x61);
@@ -78,6 +97,7 @@ async function throughput(producer: Producer, cfg: ThroughputProducerConfig): Pr
 async function paced(producer: Producer, cfg: PacedProducerConfig): Promise<void> {
   await parentSays('go');
   const cpu0 = ownCpuSeconds();
+  const stop = watchStalls();
   const acks: number[] = [];
   const sends: Array<Promise<void>> = [];
   const start = nowMs();
@@ -96,14 +116,48 @@ async function paced(producer: Producer, cfg: PacedProducerConfig): Promise<void
     sends.push(producer.send({ topic: cfg.topic, acks: cfg.acks, compression: CompressionTypes.None, messages }).then(() => { acks.push(nowMs() - sentAt); }));
   }
   await Promise.all(sends);
+  const stalls = stop();
   acks.sort((a, b) => a - b);
   const pct = (p: number): number => acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] ?? NaN;
-  const done: PacedDone = { type: 'done', sent, ackP50: pct(0.5), ackP99: pct(0.99), ackMax: acks[acks.length - 1] ?? NaN, lateTicks, cpuSeconds: ownCpuSeconds() - cpu0 };
+  const done: PacedDone = { type: 'done', sent, ackP50: pct(0.5), ackP99: pct(0.99), ackMax: acks[acks.length - 1] ?? NaN, lateTicks, stalls, cpuSeconds: ownCpuSeconds() - cpu0 };
   tell({ ...done });
+}
+
+async function wire(cfg: WireProducerConfig): Promise<void> {
+  const [host, port] = cfg.brokers[0].split(':');
+  const conn = await WireConnection.open(host, Number(port));
+  conn.socket.setNoDelay(true);
+  const now = Date.now();
+  const batch = encodeRecordBatch(Array.from({ length: cfg.batch }, (_, i) => ({ key: null, value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${i}:`), timestamp: now })));
+  const request = (b: number): Buffer => {
+    const body = new WireWriter().nullableString(null).int16(cfg.acks).int32(30_000)
+      .int32(1).string(cfg.topic).int32(1).int32(cfg.partitions[b % cfg.partitions.length]).bytes(batch).build();
+    return encodeRequest(0, 3, b, body, 'bench-wire');
+  };
+  const batches = Math.ceil(cfg.records / cfg.batch);
+  tell({ type: 'ready' });
+  await parentSays('go');
+  const cpu0 = ownCpuSeconds();
+  const startMs = nowMs();
+  let sent = 0;
+  for (; sent < Math.min(cfg.inFlight, batches); sent++) conn.send(request(sent));
+  for (let answered = 0; answered < batches; answered++) {
+    const frame = await conn.nextFrame(30_000);
+    // Response v3: correlation id, [topic: name, [partition: index, error_code ...]]
+    const nameLength = frame.readInt16BE(8);
+    const errorCode = frame.readInt16BE(8 + 2 + nameLength + 4 + 4);
+    if (errorCode !== 0) throw new Error(`produce answered error ${errorCode}`);
+    if (sent < batches) conn.send(request(sent++));
+  }
+  const done: ThroughputDone = { type: 'done', startMs, endMs: nowMs(), records: batches * cfg.batch, cpuSeconds: ownCpuSeconds() - cpu0 };
+  tell({ ...done });
+  await parentSays('stop');
+  conn.close();
 }
 
 runChild(async () => {
   const cfg = childConfig<ProducerConfig>();
+  if (cfg.mode === 'wire') return wire(cfg);
   const kafka = benchKafka(cfg.brokers, `bench-producer-${process.pid}`, cfg.noDelay);
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: cfg.idempotent, maxInFlightRequests: cfg.idempotent ? 1 : undefined });
   await producer.connect();

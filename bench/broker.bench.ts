@@ -1,207 +1,220 @@
 /**
  * Dev broker benchmark with kafkajs: produce and consume throughput (200-byte records,
- * batches of 1,000; target ≥ 100k records/s each way) and produce→consume latency at
- * 5k records/s for ~5 s (target p99 < 20 ms).
+ * batches of 1,000; target >= 100k records/s each way) and produce->consume latency at
+ * 5k records/s (target p99 < 20 ms).
+ *   node --import tsx bench/broker.bench.ts        (or: npm run bench:broker)
  *
- * The broker runs as its own process (`tributary broker`, from source), as users run it,
- * so the client's event loop does not share a core with the broker's.
- *   node --import tsx bench/broker.bench.ts
+ * The broker runs in this process (so its CPU and event-loop delay can be read); every
+ * kafkajs producer and consumer runs in a child process of its own (bench/broker-producer.ts,
+ * bench/broker-consumer.ts), so client event loops do not delay each other or the broker's.
+ * Each phase also reports what the rest of the machine used meanwhile: on a shared 2-core
+ * box that, not the broker, often decides the wall-clock figures, so the CPU cost per
+ * record (kafkajs vs broker) is reported too; unlike rates, it does not depend on load.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startBroker, type BrokerHandle } from '../src/broker/index.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { benchKafka, forkBenchChild, machineBusySeconds, nowMs, ownCpuSeconds, progress, runQueueWaitMs, watchStalls, type BenchChild, type Stalls } from './broker-proc.js';
+import type { LatencyConsumerConfig, LatencySummary, ThroughputConsumed, ThroughputConsumerConfig } from './broker-consumer.js';
+import type { PacedDone, PacedProducerConfig, ThroughputDone, ThroughputProducerConfig, WireProducerConfig } from './broker-producer.js';
+import type { BenchResult } from './types.js';
 
-export interface BenchResult { name: string; value: number; unit: string; note?: string }
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RECORD_BYTES = 200;
 const BATCH = 1_000;
-const THROUGHPUT_RECORDS = 200_000;
+const RECORDS = 200_000;
+const WIRE_RECORDS = 1_000_000;
 const PARTITIONS = 4;
-const LATENCY_RATE = 5_000;
+const LATENCY_PER_TICK = 50;
+const LATENCY_TICK_MS = 10; // 50 records every 10 ms = 5k records/s
 const LATENCY_SECONDS = 5;
+const WARMUP_MS = 500;
 
-const log = (msg: string): void => { process.stderr.write(`[bench:broker] ${msg}\n`); };
+const producerScript = new URL('./broker-producer.ts', import.meta.url);
+const consumerScript = new URL('./broker-consumer.ts', import.meta.url);
 
-async function startBrokerProcess(dataDir: string): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'entry.ts'), 'broker', '--port', '0', '--data-dir', dataDir], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('broker did not start within 30 s')), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /broker listening on (\S+:\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`broker exited with ${code} before listening`)); });
-  });
-  child.stdout?.resume();
-  return { child, address };
+/** CPU used during a phase: by the broker (this process), by the bench's clients, and by everything else on the machine. */
+interface Load {
+  wallS: number;
+  brokerCpuS: number;
+  clientCpuS: number;
+  /** Average cores busy with processes that are not part of the bench. */
+  otherCores: number;
 }
 
-/** CPU seconds a process has used (Linux /proc), to tell broker-bound from client-bound phases. */
-function cpuSeconds(pid: number | undefined): number {
+async function measureLoad<T>(run: () => Promise<T>, clientCpu: (r: T) => number): Promise<{ result: T; load: Load }> {
+  const broker0 = ownCpuSeconds();
+  const machine0 = machineBusySeconds();
+  const t0 = nowMs();
+  const result = await run();
+  const wallS = (nowMs() - t0) / 1_000;
+  const brokerCpuS = ownCpuSeconds() - broker0;
+  const clientCpuS = clientCpu(result);
+  const otherCores = Math.max(0, machineBusySeconds() - machine0 - brokerCpuS - clientCpuS) / wallS;
+  return { result, load: { wallS, brokerCpuS, clientCpuS, otherCores } };
+}
+
+const fmtLoad = (l: Load): string =>
+  `${l.wallS.toFixed(2)} s wall; CPU: clients ${l.clientCpuS.toFixed(2)} s, broker ${l.brokerCpuS.toFixed(2)} s, other processes ${l.otherCores.toFixed(2)} cores`;
+
+interface ProduceFigures { rate: number; records: number; load: Load }
+
+type ProduceMode = { mode: 'throughput'; api: 'send' } | { mode: 'wire' };
+
+async function produce(label: string, brokers: string[], topic: string, procs: number, records: number, how: ProduceMode): Promise<ProduceFigures> {
+  const per = records / procs;
+  const children = Array.from({ length: procs }, (_, i) => {
+    // Each process owns its own partitions, as separate applications would.
+    const partitions = Array.from({ length: PARTITIONS / procs }, (_, k) => i * (PARTITIONS / procs) + k);
+    const base = { brokers, topic, recordBytes: RECORD_BYTES, acks: -1 as const, noDelay: true, idempotent: false, records: per, batch: BATCH, partitions, inFlight: 4 };
+    const config: ThroughputProducerConfig | WireProducerConfig = how.mode === 'wire' ? { ...base, mode: 'wire' } : { ...base, mode: 'throughput', api: how.api, timestamps: false };
+    return forkBenchChild(producerScript, config);
+  });
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
-
-async function measured<T>(label: string, pid: number | undefined, fn: () => Promise<T>): Promise<T> {
-  const cpu0 = cpuSeconds(pid);
-  const client0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await fn();
-  const wall = (performance.now() - t0) / 1_000;
-  const client = process.cpuUsage(client0);
-  const clientCpu = (client.user + client.system) / 1e6;
-  log(`${label}: ${wall.toFixed(2)} s wall, broker CPU ${(cpuSeconds(pid) - cpu0).toFixed(2)} s, client (kafkajs) CPU ${clientCpu.toFixed(2)} s`);
-  return result;
-}
-
-function payload(seq: number): Buffer {
-  const b = Buffer.alloc(RECORD_BYTES, 0x61);
-  b.write(`${seq}:`, 0);
-  return b;
-}
-
-async function produceThroughput(producer: Producer, topic: string): Promise<number> {
-  const batches = THROUGHPUT_RECORDS / BATCH;
-  const inFlight = PARTITIONS;
-  let next = 0;
-  const start = performance.now();
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const b = next++;
-      if (b >= batches) return;
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: Array.from({ length: BATCH }, (_, i) => ({ partition: b % PARTITIONS, value: payload(b * BATCH + i) })),
-      });
-      if ((b + 1) % 50 === 0) log(`produced ${(b + 1) * BATCH} records`);
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return THROUGHPUT_RECORDS / ((performance.now() - start) / 1_000);
-}
-
-async function consumeThroughput(kafka: Kafka, topic: string): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-consume-${Date.now()}`, maxBytes: 32 << 20, maxBytesPerPartition: 8 << 20, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  let start = 0;
-  // The clock starts when the first fetch is sent, so group join is not counted but
-  // fetching and decoding the first (largest) response is.
-  const off = consumer.on(consumer.events.FETCH_START, () => { off(); start = performance.now(); });
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const before = seen;
-        seen += batch.messages.length;
-        if (Math.floor(seen / 50_000) > Math.floor(before / 50_000)) log(`consumed ${seen} records`);
-        if (seen >= THROUGHPUT_RECORDS) resolve(performance.now());
+    await Promise.all(children.map((c) => c.next('ready')));
+    progress(`${label}: ${procs} process(es) ready, producing ${records} records`);
+    const { result, load } = await measureLoad(
+      async () => {
+        for (const c of children) c.send({ type: 'go' });
+        return Promise.all(children.map((c) => c.next<ThroughputDone>('done', 120_000)));
       },
-    });
-  });
-  const end = await done;
-  await consumer.disconnect();
-  return THROUGHPUT_RECORDS / ((end - start) / 1_000);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-async function latency(kafka: Kafka, producer: Producer, topic: string): Promise<{ p50: number; p99: number; count: number }> {
-  const consumer = kafka.consumer({ groupId: `bench-latency-${Date.now()}`, maxWaitTimeInMs: 500, minBytes: 1 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: false });
-  const samples: number[] = [];
-  let warmupUntil = Infinity;
-  let positioned: () => void = () => {};
-  const ready = new Promise<void>((resolve) => { positioned = resolve; });
-  const off = consumer.on(consumer.events.FETCH, () => { off(); positioned(); });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ message }) => {
-      const sentAt = Number(message.value?.toString('utf8', 0, 24).split('|')[0]);
-      const now = performance.now();
-      if (now >= warmupUntil) samples.push(now - sentAt);
-    },
-  });
-  await ready;
-
-  // 10 records every 2 ms = 5k records/s, scheduled against absolute time so timer drift
-  // does not lower the rate.
-  const perTick = 10;
-  const tickMs = (perTick / LATENCY_RATE) * 1_000;
-  const start = performance.now();
-  warmupUntil = start + 500;
-  let ticks = 0;
-  const sends: Array<Promise<unknown>> = [];
-  while (performance.now() - start < LATENCY_SECONDS * 1_000) {
-    const due = start + ticks * tickMs;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const sentAt = performance.now().toFixed(3);
-    const value = Buffer.alloc(RECORD_BYTES, 0x62);
-    value.write(`${sentAt}|`, 0);
-    sends.push(producer.send({ topic, acks: 1, messages: Array.from({ length: perTick }, () => ({ value })) }));
-    ticks++;
+      (done) => done.reduce((s, d) => s + d.cpuSeconds, 0),
+    );
+    const start = Math.min(...result.map((d) => d.startMs));
+    const end = Math.max(...result.map((d) => d.endMs));
+    const total = result.reduce((s, d) => s + d.records, 0);
+    const rate = total / ((end - start) / 1_000);
+    progress(`${label}: ${Math.round(rate)} records/s; ${fmtLoad(load)}`);
+    return { rate, records: total, load };
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
   }
-  await Promise.all(sends);
-  await new Promise((r) => setTimeout(r, 500));
-  await consumer.disconnect();
-  const sorted = samples.sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), count: sorted.length };
+}
+
+async function consume(brokers: string[], topic: string, records: number): Promise<ProduceFigures> {
+  const config: ThroughputConsumerConfig = { mode: 'throughput', brokers, topic, records, noDelay: true, maxWaitTimeInMs: 100, minBytes: 1 };
+  const child = forkBenchChild(consumerScript, config);
+  try {
+    await child.next('ready');
+    const { result, load } = await measureLoad(() => child.next<ThroughputConsumed>('done', 120_000), (d) => d.cpuSeconds);
+    const rate = result.records / ((result.endMs - result.startMs) / 1_000);
+    progress(`consume: ${Math.round(rate)} records/s; ${fmtLoad(load)}`);
+    return { rate, records: result.records, load };
+  } finally {
+    await child.stop();
+  }
+}
+
+interface LatencyFigures {
+  consumer: LatencySummary;
+  producer: PacedDone;
+  broker: Stalls;
+  /** Run-queue wait per second of the measured window, ms/s: broker, producer, consumer. */
+  waits: { broker: number; producer: number; consumer: number };
+  load: Load;
+}
+
+async function latency(label: string, brokers: string[], topic: string, noDelay: boolean): Promise<LatencyFigures> {
+  const consumerConfig: LatencyConsumerConfig = { mode: 'latency', brokers, topic, noDelay, maxWaitTimeInMs: 100, minBytes: 1, handler: 'eachMessage' };
+  const producerConfig: PacedProducerConfig = {
+    mode: 'paced', brokers, topic, recordBytes: RECORD_BYTES, acks: 1, noDelay, idempotent: false,
+    perTick: LATENCY_PER_TICK, tickMs: LATENCY_TICK_MS, seconds: LATENCY_SECONDS,
+  };
+  const consumer = forkBenchChild(consumerScript, consumerConfig);
+  const producer = forkBenchChild(producerScript, producerConfig);
+  const children: BenchChild[] = [consumer, producer];
+  try {
+    await Promise.all(children.map((c) => c.next('ready')));
+    progress(`${label}: producing ${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s`);
+    const waitsAt = (): number[] => [runQueueWaitMs(process.pid), runQueueWaitMs(producer.pid), runQueueWaitMs(consumer.pid)];
+    const { result, load } = await measureLoad(
+      async () => {
+        const stalls = watchStalls();
+        const w0 = waitsAt();
+        const t0 = nowMs();
+        consumer.send({ type: 'measure', fromMs: nowMs() + WARMUP_MS });
+        producer.send({ type: 'go' });
+        const producerDone = await producer.next<PacedDone>('done', 60_000);
+        await new Promise((r) => setTimeout(r, 500)); // let the last records arrive
+        consumer.send({ type: 'collect' });
+        const summary = await consumer.next<LatencySummary>('latency');
+        const seconds = (nowMs() - t0) / 1_000;
+        const [b, p, c] = waitsAt().map((w, i) => (w - w0[i]) / seconds);
+        return { producerDone, summary, stalls: stalls(), waits: { broker: b, producer: p, consumer: c } };
+      },
+      (r) => r.producerDone.cpuSeconds + r.summary.cpuSeconds,
+    );
+    const s = result.summary;
+    const pd = result.producerDone;
+    const f = (x: number): string => x.toFixed(1);
+    const st = (x: Stalls): string => `${f(x.p99)}/${f(x.max)}, ${f(x.gcMax)}/${f(x.gcTotal)}, ${x.over10} ${f(x.over10Ms)} ${f(x.over10CpuWaitMs)}`;
+    progress(
+      `${label}: p50 ${f(s.p50)} ms, p90 ${f(s.p90)}, p99 ${f(s.p99)}, max ${f(s.max)} over ${s.count} records (${s.over20} > 20 ms); ` +
+        `send->ack p50 ${f(pd.ackP50)} p99 ${f(pd.ackP99)} max ${f(pd.ackMax)}, late ticks ${pd.lateTicks}; ` +
+        `event loop [delay p99/max; GC max/total; stalls > 10 ms: count, total, of which waiting for a CPU] (ms): broker ${st(result.stalls)}; producer ${st(pd.stalls)}; consumer ${st(s.stalls)}; ` +
+        `run-queue wait ms/s: broker ${f(result.waits.broker)}, producer ${f(result.waits.producer)}, consumer ${f(result.waits.consumer)}; ${fmtLoad(load)}`,
+    );
+    return { consumer: s, producer: pd, broker: result.stalls, waits: result.waits, load };
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+  }
+}
+
+async function createTopics(brokers: string[], topics: Array<{ topic: string; numPartitions: number }>): Promise<void> {
+  const admin = benchKafka(brokers, 'bench-admin', true).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export async function bench(): Promise<BenchResult[]> {
+  const started = nowMs();
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-broker-'));
-  const { child, address } = await startBrokerProcess(dataDir);
-  log(`broker at ${address}, data in ${dataDir}`);
-  const kafka = new Kafka({ clientId: 'bench', brokers: [address], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  const producer = kafka.producer();
+  const broker: BrokerHandle = await startBroker({ port: 0, dataDir, logger: createLogger({ level: 'warn' }) });
+  const brokers = [broker.address];
+  progress(`broker at ${broker.address} (in this process, fsync 'interval' as the CLI default), data in ${dataDir}`);
   try {
-    await admin.connect();
-    const topic = 'bench-throughput';
-    const latencyTopic = 'bench-latency';
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }, { topic: latencyTopic, numPartitions: 1 }], waitForLeaders: true });
-    await producer.connect();
+    await createTopics(brokers, [
+      { topic: 'bench-produce-1', numPartitions: PARTITIONS },
+      { topic: 'bench-produce-2', numPartitions: PARTITIONS },
+      { topic: 'bench-produce-wire', numPartitions: PARTITIONS },
+      { topic: 'bench-latency', numPartitions: 1 },
+      { topic: 'bench-latency-nagle', numPartitions: 1 },
+    ]);
+    const one = await produce('produce, 1 kafkajs process', brokers, 'bench-produce-1', 1, RECORDS, { mode: 'throughput', api: 'send' });
+    const two = await produce('produce, 2 kafkajs processes', brokers, 'bench-produce-2', 2, RECORDS, { mode: 'throughput', api: 'send' });
+    const wire = await produce('produce, pre-encoded batches (no kafkajs)', brokers, 'bench-produce-wire', 1, WIRE_RECORDS, { mode: 'wire' });
+    const consumed = await consume(brokers, 'bench-produce-1', RECORDS);
+    const lat = await latency('latency', brokers, 'bench-latency', true);
+    const nagle = await latency('latency, kafkajs default sockets (Nagle on)', brokers, 'bench-latency-nagle', false);
+    progress(`done in ${((nowMs() - started) / 1_000).toFixed(0)} s`);
 
-    const produceRate = await measured('produce phase', child.pid, () => produceThroughput(producer, topic));
-    log(`produce: ${Math.round(produceRate)} records/s`);
-    const consumeRate = await measured('consume phase', child.pid, () => consumeThroughput(kafka, topic));
-    log(`consume: ${Math.round(consumeRate)} records/s`);
-    const lat = await measured('latency phase', child.pid, () => latency(kafka, producer, latencyTopic));
-    log(`latency at ${LATENCY_RATE}/s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over ${lat.count} records`);
-
-    const what = `kafkajs, ${RECORD_BYTES} B records, batches of ${BATCH}, ${PARTITIONS} partitions`;
+    const per200k = (f: ProduceFigures, cpu: number): number => (cpu / f.records) * RECORDS;
+    const usPerRecord = (f: ProduceFigures): number => (f.load.clientCpuS / f.records) * 1e6;
+    const what = `kafkajs, ${RECORD_BYTES} B records, batches of ${BATCH}, acks -1, ${PARTITIONS} partitions`;
+    const loadNote = (f: ProduceFigures): string =>
+      `kafkajs ${usPerRecord(f).toFixed(1)} us CPU/record, broker ${per200k(f, f.load.brokerCpuS).toFixed(2)} s CPU/200k; other processes busy ${f.load.otherCores.toFixed(2)} of 2 cores`;
+    const s = lat.consumer;
+    const latNote = `${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s, ${s.count} samples after ${WARMUP_MS} ms warm-up; kafkajs noDelay sockets, maxWaitTimeInMs 100, minBytes 1`;
     return [
-      { name: 'broker produce throughput', value: Math.round(produceRate), unit: 'records/s', note: `${what}; target >= 100000` },
-      { name: 'broker consume throughput', value: Math.round(consumeRate), unit: 'records/s', note: `${what}; target >= 100000` },
-      { name: 'broker produce->consume latency p50', value: Number(lat.p50.toFixed(2)), unit: 'ms', note: `${LATENCY_RATE} records/s for ${LATENCY_SECONDS} s, ${lat.count} samples` },
-      { name: 'broker produce->consume latency p99', value: Number(lat.p99.toFixed(2)), unit: 'ms', note: `${LATENCY_RATE} records/s for ${LATENCY_SECONDS} s; target < 20` },
+      { name: 'produce, 1 kafkajs producer process', value: Math.round(one.rate), unit: 'records/s', note: `${what}; ${loadNote(one)}; target >= 100000` },
+      { name: 'produce, 2 kafkajs producer processes', value: Math.round(two.rate), unit: 'records/s', note: `${what}; ${loadNote(two)}; target >= 100000` },
+      { name: 'produce, pre-encoded batches (broker ceiling)', value: Math.round(wire.rate), unit: 'records/s', note: `raw Produce v3, 4 in flight, no client encoding; broker ${per200k(wire, wire.load.brokerCpuS).toFixed(2)} s CPU/200k` },
+      { name: 'kafkajs producer CPU per record', value: Number(usPerRecord(two).toFixed(2)), unit: 'us', note: `2-process run; one core at this cost = ${Math.round(1e6 / usPerRecord(two))} records/s` },
+      { name: 'broker CPU per 200k records produced (kafkajs)', value: Number(per200k(two, two.load.brokerCpuS).toFixed(3)), unit: 's', note: `2-process run; one core at this cost = ${Math.round(RECORDS / per200k(two, two.load.brokerCpuS))} records/s` },
+      { name: 'consume, 1 kafkajs consumer process', value: Math.round(consumed.rate), unit: 'records/s', note: `${what}; eachBatch; kafkajs ${usPerRecord(consumed).toFixed(1)} us CPU/record; target >= 100000` },
+      { name: 'produce->consume latency p50', value: Number(s.p50.toFixed(2)), unit: 'ms', note: latNote },
+      { name: 'produce->consume latency p99', value: Number(s.p99.toFixed(2)), unit: 'ms', note: `target < 20; ${s.over20} records over 20 ms; send->ack p99 ${lat.producer.ackP99.toFixed(1)} ms; broker event-loop delay max ${lat.broker.max.toFixed(1)} ms` },
+      { name: 'produce->consume latency max', value: Number(s.max.toFixed(2)), unit: 'ms', note: `run-queue wait ms/s: broker ${lat.waits.broker.toFixed(0)}, producer ${lat.waits.producer.toFixed(0)}, consumer ${lat.waits.consumer.toFixed(0)}; other processes busy ${lat.load.otherCores.toFixed(2)} cores` },
+      { name: 'latency p99, kafkajs default sockets (Nagle on)', value: Number(nagle.consumer.p99.toFixed(2)), unit: 'ms', note: `same load; kafkajs never sets noDelay; ${nagle.consumer.over20} records over 20 ms, max ${nagle.consumer.max.toFixed(1)} ms` },
     ];
   } finally {
-    await producer.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await broker.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -8,13 +8,13 @@ import { TributaryError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-store.js';
-import { buildStateStack, type StateStack } from './store-builder.js';
+import { StateStack } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
 import { PersistentTimers, type PersistentTimerService } from './timer-service.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
-import { KIND_TIMER, decodeStateKey, metaKey, metaRange, scopeRange } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 
 /** What the runtime stores with each checkpoint (source positions, watermarks ...). JSON-able. */
 export type CheckpointMeta = { version: 1; at: number; [k: string]: unknown };
@@ -60,8 +60,9 @@ export class StateBackend {
     private readonly registry: StepRegistry,
     private checkpointJson: string | undefined,
     maxCachedEntries: number,
+    populated: ReadonlySet<string>,
   ) {
-    this.stack = buildStateStack(bottom, { maxCachedEntries, metrics: this.metricsState });
+    this.stack = new StateStack(bottom, { maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
@@ -84,7 +85,8 @@ export class StateBackend {
       }
       const registry = new StepRegistry(meta, opts.steps, dir, logger);
       const cp = meta.get(CHECKPOINT);
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), opts.maxCachedEntries ?? 100_000);
+      const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
+      return new StateBackend(bottom, registry, cp && decoder.decode(cp), opts.maxCachedEntries ?? 100_000, populated);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -98,12 +100,12 @@ export class StateBackend {
 
   windowStore<H, S>(stepId: string, partition: number, headCodec: ValueCodec<H>, sliceCodec: ValueCodec<S>): WindowStore<H, S> {
     this.assertOpen();
-    return new WindowStoreHandle(this.stack.store, this.registry.number(stepId), partition, headCodec, sliceCodec);
+    return new WindowStoreHandle(this.stack.scope('window', this.registry.number(stepId), partition), headCodec, sliceCodec);
   }
 
   kvStore<V>(stepId: string, partition: number, codec: ValueCodec<V>): KeyValueStore<V> {
     this.assertOpen();
-    return new KeyValueStoreHandle(this.stack.store, this.registry.number(stepId), partition, codec);
+    return new KeyValueStoreHandle(this.stack.scope('kv', this.registry.number(stepId), partition), codec);
   }
 
   /** Reads a (step, partition)'s persisted timers into memory; call before using timers(). Idempotent. */
@@ -233,4 +235,30 @@ export class StateBackend {
   private assertOpen(): void {
     if (this.closed) throw new TributaryError('TRIB_INTERNAL', 'state backend used after close()');
   }
+}
+
+const SCOPE_KINDS: ReadonlyArray<readonly [ScopedKind, 'window' | 'kv']> = [[KIND_HEAD, 'window'], [KIND_SLICE, 'window'], [KIND_KV, 'kv']];
+
+/**
+ * Ids (`window|kv/step/partition`) of the cache scopes LevelDB holds entries of. One seek per
+ * populated partition: a scope found empty here never needs a LevelDB read on a cache miss.
+ */
+async function populatedScopes(bottom: BytesStore, steps: readonly number[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const step of steps) {
+    for (const [kind, name] of SCOPE_KINDS) {
+      const lt = scopeRange(kind, step, 0xffff).lt;
+      for (let partition = 0; partition <= 0xffff; ) {
+        let found: number | undefined;
+        for await (const [k] of bottom.entries({ gte: scopeRange(kind, step, partition).gte, lt })) {
+          found = (k[3]! << 8) | k[4]!;
+          break;
+        }
+        if (found === undefined) break;
+        out.add(`${name}/${step}/${found}`);
+        partition = found + 1;
+      }
+    }
+  }
+  return out;
 }

@@ -1,48 +1,35 @@
 /**
  * Composes the store layers, bottom up (Kafka Streams' KeyValueStoreBuilder model):
  *
- *   LevelBytesStore (bytes)  ->  WriteBackCache (decoded values, dirty tracking)  ->  metering
+ *   LevelBytesStore (bytes)  ->  WriteBackCache (decoded values, dirty tracking, metering)
+ *                            ->  CacheScope per (step, partition, window|kv)  ->  typed handles
  *
- * The typed handles (handles.ts) sit on the top layer; checkpoints collect from the cache.
+ * Scopes are shared: two handles on one (step, partition) see the same entries. Metering
+ * (gets/puts/deletes, hits/misses) is counted in the scopes, which know hits from misses.
  * A changelog layer (produce dirty state to Kafka before the LevelDB batch) slots in at the
  * flush: it consumes the same FlushBatch ops the checkpoint writes.
  */
-import type { ValueCodec } from './types.js';
 import type { BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
-import { WriteBackCache, type ObjectStore } from './write-back-cache.js';
+import { WriteBackCache } from './write-back-cache.js';
+import { CacheScope } from './cache-scope.js';
 
-/** Counts operator-visible operations; hits and misses are counted by the cache that knows them. */
-export class MeteredStore implements ObjectStore {
-  constructor(
-    private readonly inner: ObjectStore,
-    private readonly metrics: StateMetrics,
-  ) {}
+export class StateStack {
+  readonly cache: WriteBackCache;
+  private readonly scopes = new Map<string, CacheScope>();
 
-  get<V>(key: Uint8Array, codec: ValueCodec<V>): V | undefined {
-    this.metrics.gets++;
-    return this.inner.get(key, codec);
+  /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
+  constructor(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }, private readonly populated: ReadonlySet<string>) {
+    this.cache = new WriteBackCache(bottom, options.maxCachedEntries, options.metrics);
   }
 
-  put<V>(key: Uint8Array, value: V, codec: ValueCodec<V>): void {
-    this.metrics.puts++;
-    this.inner.put(key, value, codec);
+  scope(kind: 'window' | 'kv', step: number, partition: number): CacheScope {
+    const id = `${kind}/${step}/${partition}`;
+    let scope = this.scopes.get(id);
+    if (!scope) {
+      scope = new CacheScope(this.cache, kind === 'kv', step, partition, !this.populated.has(id));
+      this.scopes.set(id, scope);
+    }
+    return scope;
   }
-
-  delete(key: Uint8Array): void {
-    this.metrics.deletes++;
-    this.inner.delete(key);
-  }
-}
-
-export interface StateStack {
-  /** What handles read and write through. */
-  store: ObjectStore;
-  /** Where checkpoints collect dirty entries. */
-  cache: WriteBackCache;
-}
-
-export function buildStateStack(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }): StateStack {
-  const cache = new WriteBackCache(bottom, options.maxCachedEntries, options.metrics);
-  return { store: new MeteredStore(cache, options.metrics), cache };
 }

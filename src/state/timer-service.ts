@@ -1,13 +1,17 @@
 /**
  * Persistent event-time timers for one (step, partition): an in-memory min-heap ordered by
- * (time, key bytes), a map of live timers for dedupe and deletion, and the changes since the
- * last checkpoint. Deletion is lazy: a deleted timer stays in the heap until it surfaces and is
- * recognised as stale; the heap is rebuilt when stale entries outnumber live ones.
+ * (time, key bytes), a map from record key to that key's timers (operators keep one or a few
+ * per key) for dedupe and deletion, and the timers whose LevelDB state lags their live state.
+ *
+ * Each timer knows whether it is live and whether LevelDB holds it: it needs a put or a del at
+ * the next checkpoint only when the two differ, so a timer registered and fired (or deleted)
+ * between two checkpoints costs no LevelDB op. Deletion is lazy: a deleted timer stays in the
+ * heap until it surfaces; the heap is rebuilt when stale entries outnumber live ones.
  */
 import type { TimerService } from './types.js';
 import type { BytesOp } from './level-bytes-store.js';
 import { latin1, type FlushBatch } from './write-back-cache.js';
-import { timerKey } from './codec/state-key.js';
+import { assertScope, assertTime, timerKey } from './codec/state-key.js';
 import { TributaryError } from '../errors.js';
 
 export interface DueTimer {
@@ -25,18 +29,27 @@ export interface PersistentTimerService extends TimerService {
 }
 
 interface Timer {
-  time: number;
-  key: Uint8Array;
-  /** Latin-1 image of the timer's state key: sorts as (time, key) and identifies the timer. */
-  id: string;
+  readonly time: number;
+  /** A copy: the caller may reuse its buffer. */
+  readonly key: Uint8Array;
+  /** latin1(key): compares as the bytes do, and keys the map. */
+  readonly keyId: string;
+  /** The key's next timer (a short chain: operators keep one or a few timers per key). */
+  next: Timer | undefined;
+  live: boolean;
+  inHeap: boolean;
+  /** LevelDB holds this timer as of the last written batch. */
+  onDisk: boolean;
+  /** Collected batches not yet committed or aborted that hold this timer. */
+  flushing: number;
+  dirty: boolean;
 }
 
 export class PersistentTimers implements PersistentTimerService {
   private heap: Timer[] = [];
-  private readonly live = new Map<string, Timer>();
-  /** Since the last checkpoint: id -> timer to write, or null to delete. */
-  private pending = new Map<string, Timer | null>();
-
+  private readonly byKey = new Map<string, Timer>();
+  private readonly dirty = new Set<Timer>();
+  private live = 0;
   private loaded = false;
 
   /** @param name for messages, e.g. "timers of step 'x' partition 3" */
@@ -44,7 +57,9 @@ export class PersistentTimers implements PersistentTimerService {
     readonly step: number,
     private readonly partition: number,
     private readonly name = `timers of step ${step} partition ${partition}`,
-  ) {}
+  ) {
+    assertScope(step, partition);
+  }
 
   /** Map key of this service's scope. */
   get scope(): string {
@@ -53,21 +68,30 @@ export class PersistentTimers implements PersistentTimerService {
 
   /** Adds the timers read back from LevelDB (already persisted, so not pending) and enables the service. */
   load(persisted: Iterable<readonly [number, Uint8Array]>): void {
-    for (const [time, key] of persisted) this.add(time, key);
+    for (const [time, key] of persisted) {
+      const t = this.find(time, key) ?? this.create(time, key);
+      t.onDisk = true;
+      if (!t.live) this.revive(t);
+    }
     this.loaded = true;
   }
 
   register(time: number, key: Uint8Array): void {
     this.assertLoaded();
-    const t = this.add(time, key);
-    if (t) this.pending.set(t.id, t);
+    assertTime(time);
+    const t = this.find(time, key) ?? this.create(time, key);
+    if (t.live) return;
+    this.revive(t);
+    this.settle(t);
   }
 
   delete(time: number, key: Uint8Array): void {
     this.assertLoaded();
-    const id = this.idOf(time, key);
-    if (!this.live.delete(id)) return;
-    this.pending.set(id, null);
+    const t = this.find(time, key);
+    if (t === undefined || !t.live) return;
+    t.live = false;
+    this.live--;
+    this.settle(t);
     this.compactIfStale();
   }
 
@@ -76,8 +100,9 @@ export class PersistentTimers implements PersistentTimerService {
     const top = this.peek();
     if (!top || top.time > watermark) return undefined;
     this.pop();
-    this.live.delete(top.id);
-    this.pending.set(top.id, null);
+    top.live = false;
+    this.live--;
+    this.settle(top);
     return { time: top.time, key: top.key };
   }
 
@@ -87,26 +112,39 @@ export class PersistentTimers implements PersistentTimerService {
   }
 
   get size(): number {
-    return this.live.size;
+    return this.live;
   }
 
-  /** Timer changes since the last checkpoint; on abort they are merged back under newer ones. */
+  /** Timers whose LevelDB state differs from their live state; on abort they stay pending. */
   collect(): FlushBatch {
-    const taken = this.pending;
-    this.pending = new Map();
     const ops: BytesOp[] = [];
+    const taken: Timer[] = [];
+    const wrote: boolean[] = [];
     let bytes = 0;
-    for (const [id, t] of taken) {
-      const key = Buffer.from(id, 'latin1');
-      ops.push(t ? { type: 'put', key, value: new Uint8Array(0) } : { type: 'del', key });
+    for (const t of this.dirty) {
+      const key = timerKey(this.step, this.partition, t.time, t.key);
+      ops.push(t.live ? { type: 'put', key, value: new Uint8Array(0) } : { type: 'del', key });
       bytes += key.length;
+      taken.push(t);
+      wrote.push(t.live);
     }
+    for (const t of taken) t.flushing++;
     return {
       ops,
       bytes,
-      commit: () => {},
+      commit: () => {
+        for (let i = 0; i < taken.length; i++) {
+          const t = taken[i]!;
+          t.flushing--;
+          t.onDisk = wrote[i]!;
+          this.settle(t);
+        }
+      },
       abort: () => {
-        for (const [id, t] of taken) if (!this.pending.has(id)) this.pending.set(id, t);
+        for (const t of taken) {
+          t.flushing--;
+          this.settle(t);
+        }
       },
     };
   }
@@ -116,65 +154,106 @@ export class PersistentTimers implements PersistentTimerService {
     if (!this.loaded) throw new TributaryError('TRIB_INTERNAL', `${this.name} used before loadTimers()`);
   }
 
-  private idOf(time: number, key: Uint8Array): string {
-    return latin1(timerKey(this.step, this.partition, time, key));
+  private find(time: number, key: Uint8Array): Timer | undefined {
+    for (let t = this.byKey.get(latin1(key)); t !== undefined; t = t.next) if (t.time === time) return t;
+    return undefined;
   }
 
-  private add(time: number, key: Uint8Array): Timer | undefined {
-    const id = this.idOf(time, key);
-    if (this.live.has(id)) return undefined;
-    // A plain copy: the caller may reuse its buffer, and Buffer#slice would not copy.
-    const t: Timer = { time, key: new Uint8Array(key), id };
-    this.live.set(id, t);
-    this.push(t);
+  private create(time: number, key: Uint8Array): Timer {
+    const keyId = latin1(key);
+    const t: Timer = { time, key: new Uint8Array(key), keyId, next: this.byKey.get(keyId), live: false, inHeap: false, onDisk: false, flushing: 0, dirty: false };
+    this.byKey.set(keyId, t);
     return t;
+  }
+
+  private revive(t: Timer): void {
+    t.live = true;
+    this.live++;
+    if (!t.inHeap) this.push(t);
+  }
+
+  /** Dirty while LevelDB lags (or a batch in flight holds it); forgotten once dead and not on disk. */
+  private settle(t: Timer): void {
+    if (t.live !== t.onDisk || t.flushing > 0) {
+      if (!t.dirty) {
+        t.dirty = true;
+        this.dirty.add(t);
+      }
+      return;
+    }
+    if (t.dirty) {
+      t.dirty = false;
+      this.dirty.delete(t);
+    }
+    if (!t.live) this.unlink(t);
+  }
+
+  private unlink(t: Timer): void {
+    const first = this.byKey.get(t.keyId);
+    if (first === t) {
+      if (t.next === undefined) this.byKey.delete(t.keyId);
+      else this.byKey.set(t.keyId, t.next);
+      return;
+    }
+    for (let p = first; p !== undefined; p = p.next) {
+      if (p.next === t) {
+        p.next = t.next;
+        return;
+      }
+    }
   }
 
   /** The earliest live timer, discarding stale heap entries on the way. */
   private peek(): Timer | undefined {
     while (this.heap.length > 0) {
       const top = this.heap[0]!;
-      if (this.live.get(top.id) === top) return top;
+      if (top.live) return top;
       this.pop();
     }
     return undefined;
   }
 
   private compactIfStale(): void {
-    if (this.heap.length < 1024 || this.heap.length < 2 * this.live.size) return;
-    this.heap = [...this.live.values()].sort((a, b) => (less(a, b) ? -1 : 1));
+    if (this.heap.length < 1024 || this.heap.length < 2 * this.live) return;
+    for (const t of this.heap) t.inHeap = t.live;
+    this.heap = this.heap.filter((t) => t.live).sort((a, b) => (less(a, b) ? -1 : 1));
   }
 
   private push(t: Timer): void {
+    t.inHeap = true;
     const h = this.heap;
     let i = h.push(t) - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!less(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const p = h[parent]!;
+      if (!less(t, p)) break;
+      h[i] = p;
       i = parent;
     }
+    h[i] = t;
   }
 
+  /** Removes the heap's top. */
   private pop(): void {
     const h = this.heap;
+    h[0]!.inHeap = false;
     const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
+    const n = h.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
+      const c = r < n && less(h[r]!, h[l]!) ? r : l;
+      if (!less(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
     }
+    h[i] = last;
   }
 }
 
 function less(a: Timer, b: Timer): boolean {
-  return a.time !== b.time ? a.time < b.time : a.id < b.id;
+  return a.time !== b.time ? a.time < b.time : a.keyId < b.keyId;
 }

@@ -1,13 +1,19 @@
 /**
  * Write-back cache over the byte store, shared by every (step, partition) scope of a backend so
- * one bound (maxCachedEntries) covers the whole process.
+ * one bound (maxCachedEntries) covers the whole process. Entries live in their scope's maps
+ * (cache-scope.ts), addressed by record key (and slice start): full LevelDB keys are built only
+ * on a miss and at checkpoint.
  *
  * - Values are kept decoded. Callers may mutate a value they got and put it again; it is encoded
  *   with its codec once, when a checkpoint collects it.
- * - A miss reads LevelDB synchronously and caches the result, absence included, so repeated
- *   misses on new keys cost one LevelDB read, not one per access.
- * - put/delete make an entry dirty (a delete is a tombstone). Dirty entries are never evicted;
- *   only clean ones are, least recently used first, when more than maxCachedEntries are clean.
+ * - A miss reads LevelDB synchronously and caches the result, absence included — unless the
+ *   scope is `complete` (it had nothing on disk when opened and has evicted nothing present
+ *   since): then everything LevelDB holds for it is in the cache and a miss is known absent.
+ * - put/delete make an entry dirty (a delete is a tombstone). Each entry knows whether LevelDB
+ *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
+ *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
+ * - Dirty entries are never evicted; clean ones are, by second chance (a clock over a FIFO: a hit
+ *   sets a bit instead of re-inserting), when more than maxCachedEntries are clean.
  * - A checkpoint collects the dirty entries as byte ops; entries become clean only when the
  *   batch is known written (commit), and only if they were not written again meanwhile.
  */
@@ -15,11 +21,37 @@ import type { ValueCodec } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
 
-/** A store of decoded values keyed by full state-key bytes: what the typed handles sit on. */
-export interface ObjectStore {
-  get<V>(key: Uint8Array, codec: ValueCodec<V>): V | undefined;
-  put<V>(key: Uint8Array, value: V, codec: ValueCodec<V>): void;
-  delete(key: Uint8Array): void;
+/** The value of an entry that is known absent (deleted, or not in LevelDB). */
+export const ABSENT: unique symbol = Symbol('absent');
+
+/** What owns an entry: it builds the entry's LevelDB key and removes the entry from its maps. */
+export interface EntryOwner {
+  complete: boolean;
+  fullKey(e: Entry): Uint8Array;
+  unlink(e: Entry): void;
+}
+
+export interface Entry {
+  value: unknown;
+  codec: ValueCodec<unknown> | undefined;
+  readonly owner: EntryOwner;
+  /** The record key's node in its scope (cache-scope.ts), opaque here. */
+  readonly node: unknown;
+  /** Slice start; NaN for a head or kv entry. */
+  readonly start: number;
+  dirty: boolean;
+  /** LevelDB holds a value for this key as of the last written batch (or the read that loaded it). */
+  onDisk: boolean;
+  /** Batches collected but not yet committed or aborted that hold this entry. */
+  flushing: number;
+  /** Bumped by every put/delete, so a commit can tell whether the entry changed after collection. */
+  version: number;
+  /** Second-chance bit: set by a hit, cleared when the clock passes. */
+  ref: boolean;
+  /** In the clean queue (possibly stale: the clock drops dirty and unlinked entries it meets). */
+  queued: boolean;
+  /** Still in its scope's maps. */
+  linked: boolean;
 }
 
 /** Dirty state collected for a checkpoint: write `ops`, then commit(); or abort() if the write failed. */
@@ -30,119 +62,169 @@ export interface FlushBatch {
   abort(): void;
 }
 
-const ABSENT: unique symbol = Symbol('absent');
-
-interface Entry {
-  value: unknown;
-  codec: ValueCodec<unknown> | undefined;
-  dirty: boolean;
-  /** Bumped by every put/delete, so a commit can tell whether the entry changed after collection. */
-  version: number;
+export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean): Entry {
+  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, queued: false, linked: true };
 }
 
-export class WriteBackCache implements ObjectStore {
-  private readonly entries = new Map<string, Entry>();
-  private readonly dirty = new Map<string, Entry>();
-  /** Clean entries in recency order (Map iteration order = insertion order; touch = re-insert). */
-  private readonly clean = new Map<string, Entry>();
+export class WriteBackCache {
+  private readonly dirty = new Set<Entry>();
+  /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
+  private queue: Entry[] = [];
+  private head = 0;
+  private cleanCount = 0;
+  private count = 0;
 
   constructor(
-    private readonly bottom: BytesStore,
+    readonly bottom: BytesStore,
     private readonly maxCleanEntries: number,
-    private readonly metrics: StateMetrics,
+    readonly metrics: StateMetrics,
   ) {}
 
-  get<V>(key: Uint8Array, codec: ValueCodec<V>): V | undefined {
-    const id = latin1(key);
-    let e = this.entries.get(id);
-    if (e) {
-      this.metrics.cacheHits++;
-      if (!e.dirty) {
-        this.clean.delete(id);
-        this.clean.set(id, e);
-      }
-    } else {
-      this.metrics.cacheMisses++;
-      const bytes = this.bottom.getSync(key);
-      e = { value: bytes === undefined ? ABSENT : codec.decode(bytes), codec: codec as ValueCodec<unknown>, dirty: false, version: 0 };
-      this.entries.set(id, e);
-      this.clean.set(id, e);
-      this.evict();
-    }
-    return e.value === ABSENT ? undefined : (e.value as V);
-  }
-
-  put<V>(key: Uint8Array, value: V, codec: ValueCodec<V>): void {
-    this.write(latin1(key), value, codec as ValueCodec<unknown>);
-  }
-
-  delete(key: Uint8Array): void {
-    this.write(latin1(key), ABSENT, undefined);
-  }
-
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   get dirtySize(): number {
     return this.dirty.size;
   }
 
+  /** A new entry loaded by a miss (clean). May evict. */
+  addClean(e: Entry): void {
+    this.count++;
+    this.becomeClean(e);
+    this.evict();
+  }
+
+  /** A new entry created by a write. */
+  addDirty(e: Entry): void {
+    this.count++;
+    this.dirty.add(e);
+  }
+
+  /** An existing entry written again. */
+  written(e: Entry): void {
+    if (!e.dirty) {
+      e.dirty = true;
+      this.cleanCount--;
+      this.dirty.add(e);
+    }
+    e.version++;
+  }
+
+  /**
+   * Deletes an existing entry: a tombstone if LevelDB may hold it (or a batch in flight may write
+   * it); otherwise nothing needs writing, so the entry goes (complete scope) or stays as a clean
+   * known absence (so the next get does not read LevelDB).
+   */
+  deleted(e: Entry): void {
+    if (e.onDisk || e.flushing > 0) {
+      e.value = ABSENT;
+      e.codec = undefined;
+      this.written(e);
+      return;
+    }
+    if (e.owner.complete) {
+      this.drop(e);
+      return;
+    }
+    e.value = ABSENT;
+    e.codec = undefined;
+    e.version++;
+    if (e.dirty) {
+      this.dirty.delete(e);
+      this.becomeClean(e);
+    }
+  }
+
   /** Encodes every dirty entry now (values may be mutated after this returns). */
   collect(): FlushBatch {
     const ops: BytesOp[] = [];
-    const collected: Array<[string, Entry, number]> = [];
+    const entries: Entry[] = [];
+    const versions: number[] = [];
+    const puts: boolean[] = [];
     let bytes = 0;
-    for (const [id, e] of this.dirty) {
-      const key = Buffer.from(id, 'latin1');
-      if (e.value === ABSENT) {
-        ops.push({ type: 'del', key });
-        bytes += key.length;
-      } else {
+    for (const e of this.dirty) {
+      const put = e.value !== ABSENT;
+      if (put) {
+        const key = e.owner.fullKey(e);
         const value = e.codec!.encode(e.value);
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
+      } else if (e.onDisk || e.flushing > 0) {
+        const key = e.owner.fullKey(e);
+        ops.push({ type: 'del', key });
+        bytes += key.length;
       }
-      collected.push([id, e, e.version]);
+      // An absent entry LevelDB never held needs no op, but commit still makes it clean.
+      entries.push(e);
+      versions.push(e.version);
+      puts.push(put);
     }
+    for (const e of entries) e.flushing++;
     return {
       ops,
       bytes,
       commit: () => {
-        for (const [id, e, version] of collected) {
-          if (e.version !== version) continue;
-          e.dirty = false;
-          this.dirty.delete(id);
-          this.clean.set(id, e);
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          e.flushing--;
+          e.onDisk = puts[i]!;
+          if (e.version !== versions[i] || !e.linked) continue;
+          if (e.value === ABSENT && e.owner.complete && !e.onDisk) {
+            this.drop(e);
+          } else {
+            this.dirty.delete(e);
+            this.becomeClean(e);
+          }
         }
         this.evict();
       },
       // Entries stay dirty: the next checkpoint writes them again.
-      abort: () => {},
+      abort: () => {
+        for (const e of entries) e.flushing--;
+      },
     };
   }
 
-  private write(id: string, value: unknown, codec: ValueCodec<unknown> | undefined): void {
-    let e = this.entries.get(id);
-    if (!e) {
-      e = { value, codec, dirty: true, version: 1 };
-      this.entries.set(id, e);
-    } else {
-      if (!e.dirty) this.clean.delete(id);
-      e.value = value;
-      if (codec) e.codec = codec;
-      e.dirty = true;
-      e.version++;
+  private becomeClean(e: Entry): void {
+    e.dirty = false;
+    this.cleanCount++;
+    if (!e.queued) {
+      e.queued = true;
+      this.queue.push(e);
     }
-    this.dirty.set(id, e);
+  }
+
+  /** Removes an entry from the cache altogether. `wasDirty`: it is (still) counted dirty. */
+  private drop(e: Entry, wasDirty = e.dirty): void {
+    if (wasDirty) this.dirty.delete(e);
+    else this.cleanCount--;
+    e.dirty = false;
+    e.linked = false;
+    this.count--;
+    e.owner.unlink(e);
   }
 
   private evict(): void {
-    if (this.clean.size <= this.maxCleanEntries) return;
-    for (const id of this.clean.keys()) {
-      if (this.clean.size <= this.maxCleanEntries) break;
-      this.clean.delete(id);
-      this.entries.delete(id);
+    const q = this.queue;
+    while (this.cleanCount > this.maxCleanEntries && this.head < q.length) {
+      const e = q[this.head]!;
+      q[this.head++] = undefined as unknown as Entry;
+      e.queued = false;
+      if (!e.linked || e.dirty) continue;
+      if (e.ref) {
+        e.ref = false;
+        e.queued = true;
+        q.push(e);
+        continue;
+      }
+      // LevelDB may now hold something the cache does not: misses must read it from here on.
+      if (e.value !== ABSENT || e.onDisk) e.owner.complete = false;
+      this.drop(e, false);
+    }
+    if (this.head > 4096 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
     }
   }
 }

@@ -4,9 +4,12 @@ import { dirname, join } from 'node:path';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** tsx's loader by absolute URL, so children may run with any working directory. */
+const tsxLoader = import.meta.resolve('tsx');
+
 /** Spawn the tributary CLI from source (tsx), exactly as `tributary <args>` would run. */
 export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'entry.ts'), ...args], {
+  return spawn(process.execPath, ['--import', tsxLoader, join(repoRoot, 'src', 'cli', 'entry.ts'), ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,

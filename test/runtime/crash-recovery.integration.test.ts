@@ -133,7 +133,7 @@ describe(`kill -9 recovery (seed ${SEED})`, () => {
       const got = lastValues(await readRows(join(crashDir, 'out', `${sink}.jsonl`)), windowed);
       expect(ref.size, `${sink}: reference produced nothing`).toBeGreaterThan(100);
       expect(got.size, `seed ${SEED}: ${sink} keys`).toBe(ref.size);
-      for (const [id, value] of ref) expect(got.get(id), `seed ${SEED}: ${sink} ${id}`).toBe(value);
+      for (const [id, value] of ref) expect(`${sink} ${id} ${got.get(id)}`, `seed ${SEED}`).toBe(`${sink} ${id} ${value}`);
     }
     // Dead letters are at-least-once too: every reference dead letter is present.
     const refDead = new Set((await readRows(join(refDir, 'out', 'dlq.jsonl'))).map((r) => JSON.stringify([r.source, r.partition, r.offset])));

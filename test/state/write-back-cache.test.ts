@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
+import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-store.js';
 import { counterCodec, numberCodec, tempDir, utf8, type Counter } from './helpers.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
@@ -100,10 +101,63 @@ describe('write-back cache', () => {
   });
 
   it('caches absence: repeated misses on a new key read LevelDB once', async () => {
-    const b = await reopen();
+    let b = await reopen();
+    b.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
+    await b.checkpoint({ version: 1, at: 1 });
+    b = await reopen(); // the scope now has state on disk, so a miss must ask LevelDB
     const kv = b.kvStore('agg', 0, numberCodec);
     for (let i = 0; i < 5; i++) expect(kv.get(utf8('never'))).toBeUndefined();
     expect(b.metrics()).toMatchObject({ gets: 5, cacheMisses: 1, cacheHits: 4 });
+  });
+
+  it('never reads LevelDB for a store that had no state when opened, until it evicts', async () => {
+    let reads = 0;
+    const level = await LevelBytesStore.open(dir, { sync: false });
+    const counting: BytesStore = {
+      getSync: (k) => {
+        reads++;
+        return level.getSync(k);
+      },
+      entries: (r) => level.entries(r),
+      write: (ops) => level.write(ops),
+      clear: () => level.clear(),
+      close: () => level.close(),
+    };
+    const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2 });
+    backend = b;
+    const w = b.windowStore('agg', 0, numberCodec, numberCodec);
+    for (let i = 0; i < 100; i++) {
+      expect(w.getHead(utf8(`k${i}`))).toBeUndefined();
+      expect(w.getSlice(utf8(`k${i}`), 60_000)).toBeUndefined();
+      w.putHead(utf8(`k${i}`), i);
+    }
+    expect(reads).toBe(0);
+    await b.checkpoint({ version: 1, at: 1 }); // 100 clean heads over a limit of 2: 98 evicted
+    expect(w.getHead(utf8('k0'))).toBe(0);
+    expect(reads).toBe(1);
+    expect(w.getSlice(utf8('k0'), 60_000)).toBeUndefined();
+    expect(reads).toBe(2);
+  });
+
+  it('writes nothing for state created and deleted between two checkpoints', async () => {
+    const b = await reopen();
+    const kept = await b.checkpoint({ version: 1, at: 1 }); // registry entries + meta
+    const w = b.windowStore('agg', 0, numberCodec, numberCodec);
+    const timers = await b.loadTimers('agg', 0);
+    for (let i = 0; i < 50; i++) {
+      const k = utf8(`k${i}`);
+      w.putHead(k, i);
+      w.putSlice(k, 0, i);
+      timers.register(1000 + i, k);
+      w.deleteSlice(k, 0);
+      w.deleteHead(k);
+      if (i % 2 === 0) timers.delete(1000 + i, k);
+      else expect(timers.nextDue(Infinity)?.time).toBe(1000 + i);
+    }
+    const r = await b.checkpoint({ version: 1, at: 2 });
+    expect(kept.entries).toBeGreaterThan(1);
+    expect(r.entries).toBe(1); // the meta only
+    expect(b.metrics()).toMatchObject({ cachedEntries: 0, dirtyEntries: 0, timers: 0 });
   });
 
   it('counts operations and checkpoint volume', async () => {

@@ -6,7 +6,7 @@ import type { Row, Value } from '../../runtime/record.js';
 import type { AnyAggregate } from './aggregates/aggregate.js';
 import { DEFAULT_HLL_PRECISION } from './aggregates/hyperloglog.js';
 import { createAggregate } from './aggregates/registry.js';
-import { createTracker, type AnyTracker, type RangeReader } from './range-tracker.js';
+import { createTracker, type AnyTracker, type SliceRange } from './range-tracker.js';
 import type { AggregateSpec } from './types.js';
 
 /** One accumulator per aggregate. */
@@ -88,13 +88,9 @@ export class AggregateSet {
     for (let i = 0; i < this.trackers.length; i++) this.trackers[i]!.leave(ts[i], start, slice[i]);
   }
 
-  /** `read` visits the whole slices in range, oldest first. */
-  trackerResults(ts: unknown[], read: (visit: (start: number, slice: Accumulators) => boolean | void) => void): Row {
+  trackerResults(ts: unknown[], range: SliceRange): Row {
     const row: Row = {};
-    for (let i = 0; i < this.trackers.length; i++) {
-      const reader: RangeReader = (visit) => read((start, slice) => visit(start, slice[i]));
-      row[this.aggs[i]!.name] = this.trackers[i]!.result(ts[i], reader);
-    }
+    for (let i = 0; i < this.trackers.length; i++) row[this.aggs[i]!.name] = this.trackers[i]!.result(ts[i], range, i);
     return row;
   }
 }

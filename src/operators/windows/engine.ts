@@ -30,9 +30,16 @@ export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: numb
   head.timer = at;
 }
 
-/** The runtime removed this timer before calling onTimer: forget it so it is not deleted twice. */
-export function timerFired(head: WindowHead, time: number): void {
+/**
+ * onTimer for every kind: the runtime removed this timer already (so it is forgotten, not deleted
+ * twice), then `due` does whatever is due as of the watermark. A timer for a key whose state is
+ * gone, or one that was re-armed away, is harmless.
+ */
+export function fireTimer<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8Array, kind: K, time: number, due: (head: Extract<WindowHead, { kind: K }>) => void): void {
+  const head = loadHead(ctx, keyBytes, kind);
+  if (head === undefined) return;
   if (head.timer === time) head.timer = null;
+  due(head);
 }
 
 /**

@@ -22,8 +22,22 @@ import { hllAdd, hllCreate, hllDecode, hllEncode, hllEstimate, hllMerge } from '
 import { readTime, writeTime } from './aggregates/values.js';
 import { lowerBound } from './slices.js';
 
-/** Visits this aggregate's accumulator of every live slice in the range, oldest first; return true to stop. */
-export type RangeReader = (visit: (start: number, acc: unknown) => boolean | void) => void;
+/** The live slices of a range: starts[lo..hi), read from the store on demand (only rescans read). */
+export interface SliceRange {
+  readonly store: { getSlice(key: Uint8Array, start: number): unknown[] | undefined };
+  readonly key: Uint8Array;
+  readonly starts: readonly number[];
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Visits aggregate `index`'s accumulator of each slice in range, oldest first, until visit returns true. */
+function scan(range: SliceRange, index: number, visit: (start: number, acc: unknown) => boolean | void): void {
+  for (let i = range.lo; i < range.hi; i++) {
+    const start = range.starts[i]!;
+    if (visit(start, range.store.getSlice(range.key, start)![index]) === true) return;
+  }
+}
 
 export interface RangeTracker<T> {
   create(): T;
@@ -33,7 +47,8 @@ export interface RangeTracker<T> {
   enter(ts: T, start: number, slice: unknown): void;
   /** Slice `start` (the oldest in range) leaves it. */
   leave(ts: T, start: number, slice: unknown): void;
-  result(ts: T, read: RangeReader): Value;
+  /** `index`: this aggregate's position in a slice. */
+  result(ts: T, range: SliceRange, index: number): Value;
   encode(w: ByteWriter, ts: T): void;
   decode(r: ByteReader): T;
 }
@@ -151,11 +166,11 @@ function oldestTracker(agg: AnyAggregate): RangeTracker<OldestState> {
         ts.stale = true;
       }
     },
-    result: (ts, read) => {
+    result: (ts, range, index) => {
       if (ts.stale) {
         ts.stale = false;
         ts.cand = null;
-        read((start, acc) => {
+        scan(range, index, (start, acc) => {
           if (agg.isEmpty(acc)) return false;
           ts.start = start;
           ts.cand = agg.clone(acc);
@@ -237,12 +252,12 @@ function distinctTracker(opts: AggregateOptions): RangeTracker<DistinctState> {
         ts.stale = true;
       }
     },
-    result: (ts, read) => {
-      if (ts.stale || true) {
+    result: (ts, range, index) => {
+      if (ts.stale) {
         ts.counts = new Map();
         ts.hll = null;
         ts.stale = false;
-        read((start, acc) => enter(ts, start, acc));
+        scan(range, index, (start, acc) => enter(ts, start, acc));
       }
       return ts.counts ? ts.counts.size : hllEstimate(ts.hll!);
     },

@@ -18,8 +18,8 @@
  * emissions: its records' updates and its expiry, never one per resolution step.
  */
 import type { Row, Value } from '../../runtime/record.js';
-import type { AggregateSet, Accumulators } from './aggregate-set.js';
-import { dropKey, loadHead, rearm, takeDueTimer, timerFired, type Ctx, type WindowEngine } from './engine.js';
+import type { AggregateSet } from './aggregate-set.js';
+import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { floorTo, insertSorted, rollingBounds, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
 import type { WindowOutputs } from './types.js';
@@ -65,10 +65,7 @@ export class RollingWindow implements WindowEngine {
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    const head = loadHead(ctx, kb, 'rolling');
-    if (head === undefined) return;
-    timerFired(head, time);
-    this.expire(ctx, key, kb, head, wm, out);
+    fireTimer(ctx, kb, 'rolling', time, (head) => this.expire(ctx, key, kb, head, wm, out));
   }
 
   /** Drops the slices that left as of T_k; emits one 'expire' if any did. Returns the head unless the key emptied. */
@@ -101,8 +98,6 @@ export class RollingWindow implements WindowEngine {
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
-    return this.set.trackerResults(head.trk, (visit: (start: number, slice: Accumulators) => boolean | void) => {
-      for (const s of head.slices) if (visit(s, ctx.store.getSlice(kb, s)!) === true) return;
-    });
+    return this.set.trackerResults(head.trk, { store: ctx.store, key: kb, starts: head.slices, lo: 0, hi: head.slices.length });
   }
 }

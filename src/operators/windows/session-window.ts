@@ -11,7 +11,7 @@
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet } from './aggregate-set.js';
-import { dropKey, loadHead, rearm, takeDueTimer, timerFired, type Ctx, type WindowEngine } from './engine.js';
+import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { lowerBound } from './slices.js';
 import type { SessionHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
@@ -63,10 +63,7 @@ export class SessionWindow implements WindowEngine {
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    const head = loadHead(ctx, kb, 'session');
-    if (head === undefined) return;
-    timerFired(head, time);
-    this.close(ctx, key, kb, head, wm, out);
+    fireTimer(ctx, kb, 'session', time, (head) => this.close(ctx, key, kb, head, wm, out));
   }
 
   private close(ctx: Ctx, key: Value, kb: Uint8Array, head: SessionHead, wm: number, out: WindowOutputs): SessionHead | undefined {

@@ -19,7 +19,7 @@
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet, Accumulators } from './aggregate-set.js';
-import { dropKey, loadHead, rearm, takeDueTimer, timerFired, type Ctx, type WindowEngine } from './engine.js';
+import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, insertSorted, lowerBound } from './slices.js';
 import type { SlicedHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
@@ -75,10 +75,7 @@ export class SlicedWindow implements WindowEngine {
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    const head = loadHead(ctx, kb, 'sliced');
-    if (head === undefined) return;
-    timerFired(head, time);
-    this.advance(ctx, key, kb, head, wm, out);
+    fireTimer(ctx, kb, 'sliced', time, (head) => this.advance(ctx, key, kb, head, wm, out));
   }
 
   /** Closes (and for 'final' emits) every window due as of wm; returns the head, or undefined once the key is empty. */
@@ -99,7 +96,8 @@ export class SlicedWindow implements WindowEngine {
         const cur = head.cur;
         const end = cur + size;
         if (slices.length > 0 && slices[0]! < end) {
-          const values = this.set.trackerResults(head.trk!, this.reader(ctx, kb, head, cur, end));
+          const range = { store: ctx.store, key: kb, starts: slices, lo: 0, hi: lowerBound(slices, end) };
+          const values = this.set.trackerResults(head.trk!, range);
           out.emit({ key, windowStart: cur, windowEnd: end, asOf: end + lateness, kind: 'final', values });
         }
         const next = cur + slide;
@@ -146,15 +144,6 @@ export class SlicedWindow implements WindowEngine {
     for (let i = lowerBound(slices, w); i < slices.length && slices[i]! < w + this.size; i++) {
       this.set.trackersEnter(head.trk, slices[i]!, ctx.store.getSlice(kb, slices[i]!)!);
     }
-  }
-
-  private reader(ctx: Ctx, kb: Uint8Array, head: SlicedHead, from: number, to: number) {
-    return (visit: (start: number, slice: Accumulators) => boolean | void): void => {
-      const slices = head.slices;
-      for (let i = lowerBound(slices, from); i < slices.length && slices[i]! < to; i++) {
-        if (visit(slices[i]!, ctx.store.getSlice(kb, slices[i]!)!) === true) return;
-      }
-    };
   }
 
   private emitUpdates(ctx: Ctx, key: Value, kb: Uint8Array, head: SlicedHead, t: number, wm: number, out: WindowOutputs): void {

@@ -43,8 +43,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function header(kind: ScopedKind, step: number, partition: number, rest: number): Uint8Array {
-  if (!isU16(step)) throw internal(`state step number ${step} out of range 0..65535`);
-  if (!isU16(partition)) throw internal(`partition ${partition} out of range 0..65535`);
+  assertScope(step, partition);
   const out = new Uint8Array(HEADER + rest);
   out[0] = kind;
   out[1] = step >>> 8;
@@ -66,10 +65,34 @@ export function kvKey(step: number, partition: number, key: Uint8Array): Uint8Ar
   return out;
 }
 
-export function sliceKey(step: number, partition: number, key: Uint8Array, start: number): Uint8Array {
+/**
+ * Throws TRIB_RECORD_INVALID for a record key too long for a slice key (TRIB_INTERNAL for a start
+ * that is no time). The cache builds LevelDB
+ * keys only at checkpoint, so it checks when the slice is touched: the record is dead-lettered
+ * instead of every later checkpoint failing.
+ */
+export function assertSliceKey(key: Uint8Array, start: number): void {
   if (key.length > MAX_KEY) {
     throw new TributaryError('TRIB_RECORD_INVALID', `record key of ${key.length} bytes is too long for window state (max ${MAX_KEY})`);
   }
+  if (!Number.isSafeInteger(start)) assertTime(start);
+}
+
+/** Throws TRIB_INTERNAL unless writeTime can encode t. */
+export function assertTime(t: number): void {
+  if (Number.isSafeInteger(t) || t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) return;
+  if (Number.isInteger(t) && t > -TWO63 && t < TWO63) return;
+  throw internal(`time ${t} is not an integer number of milliseconds in (-2^63, 2^63)`);
+}
+
+/** Throws TRIB_INTERNAL unless step and partition fit the key header (u16 each). */
+export function assertScope(step: number, partition: number): void {
+  if (!isU16(step)) throw internal(`state step number ${step} out of range 0..65535`);
+  if (!isU16(partition)) throw internal(`partition ${partition} out of range 0..65535`);
+}
+
+export function sliceKey(step: number, partition: number, key: Uint8Array, start: number): Uint8Array {
+  assertSliceKey(key, start);
   const out = header(KIND_SLICE, step, partition, 2 + key.length + 8);
   out[HEADER] = key.length >>> 8;
   out[HEADER + 1] = key.length & 0xff;

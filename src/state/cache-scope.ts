@@ -1,0 +1,170 @@
+/**
+ * The cached entries of one (step, partition) store: a map from record key (as a latin1 string)
+ * to a node holding the key's head (or kv value) and its slices by start. One map lookup serves
+ * every access of an event to its key — and none when the caller passes the same key bytes as
+ * the last call, which an operator does for the head and slices of one record. LevelDB keys
+ * (codec/state-key.ts) are built only on a miss and at checkpoint.
+ */
+import type { ValueCodec } from './types.js';
+import { ABSENT, latin1, newEntry, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import { assertScope, assertSliceKey, headKey, kvKey, sliceKey } from './codec/state-key.js';
+
+interface KeyNode {
+  readonly id: string;
+  /** A copy of the record key bytes (callers may reuse theirs). */
+  readonly key: Uint8Array;
+  head: Entry | undefined;
+  /** One slice inline (tumbling windows hold one per key), any others in `more`. */
+  s0: number;
+  e0: Entry | undefined;
+  more: Map<number, Entry> | undefined;
+  linked: boolean;
+}
+
+/** Entry slot of a head or kv value; slices use their start. */
+export const MAIN = Number.NaN;
+
+export class CacheScope implements EntryOwner {
+  private readonly nodes = new Map<string, KeyNode>();
+  private lastKb: Uint8Array | undefined;
+  private lastNode: KeyNode | undefined;
+
+  /**
+   * @param complete LevelDB holds nothing for this scope that the cache lacks (true for a scope
+   *   that was empty when the backend opened, until an entry present in LevelDB is evicted).
+   */
+  constructor(
+    private readonly cache: WriteBackCache,
+    private readonly kv: boolean,
+    private readonly step: number,
+    private readonly partition: number,
+    public complete: boolean,
+  ) {
+    assertScope(step, partition);
+  }
+
+  /** Head or kv value at MAIN, slice otherwise. */
+  get<V>(kb: Uint8Array, start: number, codec: ValueCodec<V>): V | undefined {
+    const m = this.cache.metrics;
+    m.gets++;
+    if (start === start) assertSliceKey(kb, start);
+    const node = this.find(kb);
+    const e = node === undefined ? undefined : slot(node, start);
+    if (e !== undefined) {
+      m.cacheHits++;
+      e.ref = true;
+      return e.value === ABSENT ? undefined : (e.value as V);
+    }
+    if (this.complete) {
+      m.cacheHits++;
+      return undefined;
+    }
+    m.cacheMisses++;
+    const n = node ?? this.create(kb);
+    const bytes = this.cache.bottom.getSync(this.keyOf(n.key, start));
+    const value = bytes === undefined ? ABSENT : codec.decode(bytes);
+    const loaded = newEntry(this, n, start, value, codec as ValueCodec<unknown>, false, bytes !== undefined);
+    setSlot(n, start, loaded);
+    this.cache.addClean(loaded);
+    return value === ABSENT ? undefined : (value as V);
+  }
+
+  put<V>(kb: Uint8Array, start: number, value: V, codec: ValueCodec<V>): void {
+    this.cache.metrics.puts++;
+    if (start === start) assertSliceKey(kb, start);
+    const node = this.find(kb) ?? this.create(kb);
+    const e = slot(node, start);
+    if (e !== undefined) {
+      e.value = value;
+      e.codec = codec as ValueCodec<unknown>;
+      this.cache.written(e);
+      return;
+    }
+    // Not cached: in a complete scope that means not in LevelDB either; otherwise it may be.
+    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, !this.complete);
+    setSlot(node, start, created);
+    this.cache.addDirty(created);
+  }
+
+  delete(kb: Uint8Array, start: number): void {
+    this.cache.metrics.deletes++;
+    if (start === start) assertSliceKey(kb, start);
+    const node = this.find(kb);
+    const e = node === undefined ? undefined : slot(node, start);
+    if (e !== undefined) {
+      this.cache.deleted(e);
+    } else if (!this.complete) {
+      const n = node ?? this.create(kb);
+      const tomb = newEntry(this, n, start, ABSENT, undefined, true, true);
+      setSlot(n, start, tomb);
+      this.cache.addDirty(tomb);
+    }
+  }
+
+  fullKey(e: Entry): Uint8Array {
+    return this.keyOf((e.node as KeyNode).key, e.start);
+  }
+
+  unlink(e: Entry): void {
+    const node = e.node as KeyNode;
+    const start = e.start;
+    if (start !== start) {
+      if (node.head === e) node.head = undefined;
+    } else if (node.e0 === e) {
+      node.e0 = undefined;
+    } else {
+      node.more?.delete(start);
+    }
+    if (node.head === undefined && node.e0 === undefined && (node.more === undefined || node.more.size === 0)) {
+      node.linked = false;
+      this.nodes.delete(node.id);
+    }
+  }
+
+  private keyOf(key: Uint8Array, start: number): Uint8Array {
+    if (start === start) return sliceKey(this.step, this.partition, key, start);
+    return this.kv ? kvKey(this.step, this.partition, key) : headKey(this.step, this.partition, key);
+  }
+
+  private find(kb: Uint8Array): KeyNode | undefined {
+    const last = this.lastNode;
+    if (last !== undefined && kb === this.lastKb && last.linked && sameBytes(last.key, kb)) return last;
+    const node = this.nodes.get(latin1(kb));
+    if (node !== undefined) {
+      this.lastKb = kb;
+      this.lastNode = node;
+    }
+    return node;
+  }
+
+  private create(kb: Uint8Array): KeyNode {
+    const node: KeyNode = { id: latin1(kb), key: new Uint8Array(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
+    this.nodes.set(node.id, node);
+    this.lastKb = kb;
+    this.lastNode = node;
+    return node;
+  }
+}
+
+function slot(node: KeyNode, start: number): Entry | undefined {
+  if (start !== start) return node.head;
+  if (node.e0 !== undefined && node.s0 === start) return node.e0;
+  return node.more?.get(start);
+}
+
+function setSlot(node: KeyNode, start: number, e: Entry): void {
+  if (start !== start) {
+    node.head = e;
+  } else if (node.e0 === undefined) {
+    node.s0 = start;
+    node.e0 = e;
+  } else {
+    (node.more ??= new Map()).set(start, e);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
