@@ -33,6 +33,13 @@ export interface ThroughputProducerConfig extends Common {
   api: 'send' | 'sendBatch';
   /** Give each message its timestamp (kafkajs otherwise calls Date.now() per message). */
   timestamps: boolean;
+  /**
+   * 'batch': all of a send's records go to one partition; 'record': they rotate over this
+   * process's partitions. kafkajs groups a send's messages per partition by copying the
+   * group's array for every message (O(n^2) in the records per partition), so spreading
+   * a send over partitions makes it cheaper for the client.
+   */
+  spread: 'batch' | 'record';
 }
 
 export interface PacedProducerConfig extends Common {
@@ -72,10 +79,10 @@ async function throughput(producer: Producer, cfg: ThroughputProducerConfig): Pr
   const batches = Math.ceil(cfg.records / cfg.batch);
   let next = 0;
   const send = async (b: number): Promise<void> => {
-    const partition = cfg.partitions[b % cfg.partitions.length];
     const ts = String(Date.now());
     const messages: Message[] = new Array<Message>(cfg.batch);
     for (let i = 0; i < cfg.batch; i++) {
+      const partition = cfg.partitions[(cfg.spread === 'batch' ? b : i) % cfg.partitions.length];
       const value = fill(Buffer.allocUnsafe(cfg.recordBytes), `${b * cfg.batch + i}:`);
       messages[i] = cfg.timestamps ? { partition, value, timestamp: ts } : { partition, value };
     }
