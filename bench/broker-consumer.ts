@@ -15,7 +15,6 @@ import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, te
 interface Common {
   brokers: string[];
   topic: string;
-  noDelay: boolean;
   maxWaitTimeInMs: number;
   minBytes: number;
 }
@@ -27,8 +26,6 @@ export interface ThroughputConsumerConfig extends Common {
 
 export interface LatencyConsumerConfig extends Common {
   mode: 'latency';
-  /** eachMessage or eachBatch handler (kafkajs runs the same fetch loop under both). */
-  handler: 'eachMessage' | 'eachBatch';
 }
 
 export type ConsumerConfig = ThroughputConsumerConfig | LatencyConsumerConfig;
@@ -79,7 +76,7 @@ async function throughput(consumer: Consumer, cfg: ThroughputConsumerConfig): Pr
   tell({ ...done });
 }
 
-async function latency(consumer: Consumer, cfg: LatencyConsumerConfig): Promise<void> {
+async function latency(consumer: Consumer): Promise<void> {
   const samples: number[] = [];
   const fetches: number[] = [];
   let measureFrom = Infinity;
@@ -95,11 +92,7 @@ async function latency(consumer: Consumer, cfg: LatencyConsumerConfig): Promise<
   let positioned: () => void = () => {};
   const ready = new Promise<void>((resolve) => { positioned = resolve; });
   const off = consumer.on(consumer.events.FETCH, () => { off(); positioned(); });
-  await consumer.run(
-    cfg.handler === 'eachBatch'
-      ? { autoCommit: false, eachBatch: async ({ batch }) => { for (const m of batch.messages) take(m.value); } }
-      : { autoCommit: false, eachMessage: async ({ message }) => take(message.value) },
-  );
+  await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => take(message.value) });
   await ready;
   const cpu0 = ownCpuSeconds();
   tell({ type: 'ready' });
@@ -128,7 +121,7 @@ async function latency(consumer: Consumer, cfg: LatencyConsumerConfig): Promise<
 
 runChild(async () => {
   const cfg = childConfig<ConsumerConfig>();
-  const kafka = benchKafka(cfg.brokers, `bench-consumer-${process.pid}`, cfg.noDelay);
+  const kafka = benchKafka(cfg.brokers, `bench-consumer-${process.pid}`);
   const consumer = kafka.consumer({
     groupId: `bench-${cfg.mode}-${process.pid}-${Date.now()}`,
     maxWaitTimeInMs: cfg.maxWaitTimeInMs,
@@ -140,7 +133,7 @@ runChild(async () => {
   await consumer.connect();
   await consumer.subscribe({ topic: cfg.topic, fromBeginning: cfg.mode === 'throughput' });
   if (cfg.mode === 'throughput') await throughput(consumer, cfg);
-  else await latency(consumer, cfg);
+  else await latency(consumer);
   await parentSays('stop');
   await consumer.disconnect();
 });

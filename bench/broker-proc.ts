@@ -8,23 +8,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 
 /** Monotonic milliseconds, comparable across processes on this machine. */
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export function procCpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in USER_HZ (100) ticks
-  } catch {
-    return NaN;
-  }
 }
 
 /**
@@ -39,12 +28,12 @@ export function runQueueWaitMs(pid: number | undefined): number {
   }
 }
 
-/** Busy CPU seconds of the whole machine (all cores, all processes) so far, from /proc/stat. */
+/** Busy CPU seconds of the whole machine (all cores, all processes, hypervisor steal) so far, from /proc/stat. */
 export function machineBusySeconds(): number {
   try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = cpu[3] + cpu[4]; // idle + iowait
-    return (cpu.reduce((a, b) => a + b, 0) - idle) / 100;
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
   } catch {
     return NaN;
   }
@@ -106,24 +95,8 @@ export const progress = (msg: string): void => {
   process.stderr.write(`[bench:broker] ${msg}\n`);
 };
 
-/**
- * kafkajs never calls setNoDelay, so its sockets run Nagle's algorithm: a small request
- * written while an earlier one is unacknowledged waits for the peer's (delayed) ACK,
- * up to ~40 ms on Linux. Real Kafka clients (librdkafka, the Java client) disable Nagle.
- */
-const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket: Socket = connect({ host, port, noDelay: true }, onConnect);
-  socket.setKeepAlive(true, 60_000);
-  return socket;
-};
-
-export function benchKafka(brokers: string[], clientId: string, noDelay: boolean): Kafka {
-  return new Kafka({
-    clientId,
-    brokers,
-    logLevel: logLevel.NOTHING,
-    ...(noDelay ? { socketFactory: noDelaySocketFactory } : {}),
-  });
+export function benchKafka(brokers: string[], clientId: string): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -136,16 +109,14 @@ export interface BenchChild {
   /** Resolves with the next message of this type (buffered if it came earlier). */
   next<T extends { type: string }>(type: string, timeoutMs?: number): Promise<T>;
   send(msg: ChildMessage): void;
-  /** CPU seconds this child has used so far. */
-  cpuSeconds(): number;
   /** Asks the child to stop, then kills it if it has not exited within 3 s. */
   stop(): Promise<void>;
 }
 
-/** Forks a bench child script (run through tsx) with `config` as its argument; `nodeFlags` go to node. */
-export function forkBenchChild(scriptUrl: URL, config: unknown, nodeFlags: string[] = []): BenchChild {
+/** Forks a bench child script (run through tsx) with `config` as its argument. */
+export function forkBenchChild(scriptUrl: URL, config: unknown): BenchChild {
   const child: ChildProcess = fork(scriptUrl, [JSON.stringify(config)], {
-    execArgv: [...nodeFlags, '--import', 'tsx'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const inbox: ChildMessage[] = [];
@@ -180,7 +151,6 @@ export function forkBenchChild(scriptUrl: URL, config: unknown, nodeFlags: strin
     send(msg) {
       if (child.connected) child.send(msg);
     },
-    cpuSeconds: () => procCpuSeconds(child.pid),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -217,12 +187,15 @@ export function parentSays(type: string): Promise<ChildMessage> {
 
 /** Runs a child's main, reporting a failure to the parent instead of dying silently. */
 export function runChild(main: () => Promise<void>): void {
+  // The parent is gone (or done with us): leave, rather than linger with open kafkajs sockets.
+  process.once('disconnect', () => process.exit());
   main().then(
     () => process.disconnect?.(),
     (err: unknown) => {
-      tell({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
       process.exitCode = 1;
-      process.disconnect?.();
+      const message = err instanceof Error ? err.stack ?? err.message : String(err);
+      if (process.send) process.send({ type: 'error', message }, () => process.disconnect());
+      else process.stderr.write(`${message}\n`);
     },
   );
 }

@@ -19,8 +19,6 @@ interface Common {
   topic: string;
   recordBytes: number;
   acks: -1 | 0 | 1;
-  noDelay: boolean;
-  idempotent: boolean;
 }
 
 export interface ThroughputProducerConfig extends Common {
@@ -29,17 +27,6 @@ export interface ThroughputProducerConfig extends Common {
   batch: number;
   partitions: number[];
   inFlight: number;
-  /** 'send': one send() of `batch` messages; 'sendBatch': the same through sendBatch(). */
-  api: 'send' | 'sendBatch';
-  /** Give each message its timestamp (kafkajs otherwise calls Date.now() per message). */
-  timestamps: boolean;
-  /**
-   * 'batch': all of a send's records go to one partition; 'record': they rotate over this
-   * process's partitions. kafkajs groups a send's messages per partition by copying the
-   * group's array for every message (O(n^2) in the records per partition), so spreading
-   * a send over partitions makes it cheaper for the client.
-   */
-  spread: 'batch' | 'record';
 }
 
 export interface PacedProducerConfig extends Common {
@@ -49,7 +36,7 @@ export interface PacedProducerConfig extends Common {
   seconds: number;
 }
 
-export interface WireProducerConfig extends Omit<ThroughputProducerConfig, 'mode' | 'api' | 'timestamps'> {
+export interface WireProducerConfig extends Omit<ThroughputProducerConfig, 'mode'> {
   mode: 'wire';
 }
 
@@ -79,16 +66,10 @@ async function throughput(producer: Producer, cfg: ThroughputProducerConfig): Pr
   const batches = Math.ceil(cfg.records / cfg.batch);
   let next = 0;
   const send = async (b: number): Promise<void> => {
-    const ts = String(Date.now());
+    const partition = cfg.partitions[b % cfg.partitions.length];
     const messages: Message[] = new Array<Message>(cfg.batch);
-    for (let i = 0; i < cfg.batch; i++) {
-      const partition = cfg.partitions[(cfg.spread === 'batch' ? b : i) % cfg.partitions.length];
-      const value = fill(Buffer.allocUnsafe(cfg.recordBytes), `${b * cfg.batch + i}:`);
-      messages[i] = cfg.timestamps ? { partition, value, timestamp: ts } : { partition, value };
-    }
-    const topicMessages = [{ topic: cfg.topic, messages }];
-    if (cfg.api === 'sendBatch') await producer.sendBatch({ acks: cfg.acks, compression: CompressionTypes.None, topicMessages });
-    else await producer.send({ topic: cfg.topic, acks: cfg.acks, compression: CompressionTypes.None, messages });
+    for (let i = 0; i < cfg.batch; i++) messages[i] = { partition, value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${b * cfg.batch + i}:`) };
+    await producer.send({ topic: cfg.topic, acks: cfg.acks, compression: CompressionTypes.None, messages });
   };
   const worker = async (): Promise<void> => {
     for (let b = next++; b < batches; b = next++) await send(b);
@@ -165,8 +146,8 @@ async function wire(cfg: WireProducerConfig): Promise<void> {
 runChild(async () => {
   const cfg = childConfig<ProducerConfig>();
   if (cfg.mode === 'wire') return wire(cfg);
-  const kafka = benchKafka(cfg.brokers, `bench-producer-${process.pid}`, cfg.noDelay);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: cfg.idempotent, maxInFlightRequests: cfg.idempotent ? 1 : undefined });
+  const kafka = benchKafka(cfg.brokers, `bench-producer-${process.pid}`);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   // Load the topic's metadata before the clock starts.
   await producer.send({ topic: cfg.topic, acks: cfg.acks, messages: [] }).catch(() => {});

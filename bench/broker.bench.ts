@@ -12,7 +12,7 @@
  * record (kafkajs vs broker) is reported too; unlike rates, it does not depend on load.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startBroker, type BrokerHandle } from '../src/broker/index.js';
@@ -61,15 +61,13 @@ const fmtLoad = (l: Load): string =>
 
 interface ProduceFigures { rate: number; records: number; load: Load }
 
-type ProduceMode = { mode: 'throughput'; api: 'send' } | { mode: 'wire' };
-
-async function produce(label: string, brokers: string[], topic: string, procs: number, records: number, how: ProduceMode): Promise<ProduceFigures> {
+async function produce(label: string, brokers: string[], topic: string, procs: number, records: number, mode: 'throughput' | 'wire'): Promise<ProduceFigures> {
   const per = records / procs;
   const children = Array.from({ length: procs }, (_, i) => {
     // Each process owns its own partitions, as separate applications would.
     const partitions = Array.from({ length: PARTITIONS / procs }, (_, k) => i * (PARTITIONS / procs) + k);
-    const base = { brokers, topic, recordBytes: RECORD_BYTES, acks: -1 as const, noDelay: true, idempotent: false, records: per, batch: BATCH, partitions, inFlight: 4 };
-    const config: ThroughputProducerConfig | WireProducerConfig = how.mode === 'wire' ? { ...base, mode: 'wire' } : { ...base, mode: 'throughput', api: how.api, timestamps: false };
+    const base = { brokers, topic, recordBytes: RECORD_BYTES, acks: -1 as const, records: per, batch: BATCH, partitions, inFlight: 4 };
+    const config: ThroughputProducerConfig | WireProducerConfig = mode === 'wire' ? { ...base, mode: 'wire' } : { ...base, mode: 'throughput' };
     return forkBenchChild(producerScript, config);
   });
   try {
@@ -94,7 +92,7 @@ async function produce(label: string, brokers: string[], topic: string, procs: n
 }
 
 async function consume(brokers: string[], topic: string, records: number): Promise<ProduceFigures> {
-  const config: ThroughputConsumerConfig = { mode: 'throughput', brokers, topic, records, noDelay: true, maxWaitTimeInMs: 100, minBytes: 1 };
+  const config: ThroughputConsumerConfig = { mode: 'throughput', brokers, topic, records, maxWaitTimeInMs: 100, minBytes: 1 };
   const child = forkBenchChild(consumerScript, config);
   try {
     await child.next('ready');
@@ -116,10 +114,10 @@ interface LatencyFigures {
   load: Load;
 }
 
-async function latency(label: string, brokers: string[], topic: string, noDelay: boolean): Promise<LatencyFigures> {
-  const consumerConfig: LatencyConsumerConfig = { mode: 'latency', brokers, topic, noDelay, maxWaitTimeInMs: 100, minBytes: 1, handler: 'eachMessage' };
+async function latency(label: string, brokers: string[], topic: string): Promise<LatencyFigures> {
+  const consumerConfig: LatencyConsumerConfig = { mode: 'latency', brokers, topic, maxWaitTimeInMs: 100, minBytes: 1 };
   const producerConfig: PacedProducerConfig = {
-    mode: 'paced', brokers, topic, recordBytes: RECORD_BYTES, acks: 1, noDelay, idempotent: false,
+    mode: 'paced', brokers, topic, recordBytes: RECORD_BYTES, acks: 1,
     perTick: LATENCY_PER_TICK, tickMs: LATENCY_TICK_MS, seconds: LATENCY_SECONDS,
   };
   const consumer = forkBenchChild(consumerScript, consumerConfig);
@@ -153,6 +151,7 @@ async function latency(label: string, brokers: string[], topic: string, noDelay:
     progress(
       `${label}: p50 ${f(s.p50)} ms, p90 ${f(s.p90)}, p99 ${f(s.p99)}, max ${f(s.max)} over ${s.count} records (${s.over20} > 20 ms); ` +
         `send->ack p50 ${f(pd.ackP50)} p99 ${f(pd.ackP99)} max ${f(pd.ackMax)}, late ticks ${pd.lateTicks}; ` +
+        `consumer Fetch round trip (parked until data) p50 ${f(s.fetchP50)} p99 ${f(s.fetchP99)} max ${f(s.fetchMax)}; ` +
         `event loop [delay p99/max; GC max/total; stalls > 10 ms: count, total, of which waiting for a CPU] (ms): broker ${st(result.stalls)}; producer ${st(pd.stalls)}; consumer ${st(s.stalls)}; ` +
         `run-queue wait ms/s: broker ${f(result.waits.broker)}, producer ${f(result.waits.producer)}, consumer ${f(result.waits.consumer)}; ${fmtLoad(load)}`,
     );
@@ -163,7 +162,7 @@ async function latency(label: string, brokers: string[], topic: string, noDelay:
 }
 
 async function createTopics(brokers: string[], topics: Array<{ topic: string; numPartitions: number }>): Promise<void> {
-  const admin = benchKafka(brokers, 'bench-admin', true).admin();
+  const admin = benchKafka(brokers, 'bench-admin').admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics, waitForLeaders: true });
@@ -184,23 +183,24 @@ export async function bench(): Promise<BenchResult[]> {
       { topic: 'bench-produce-2', numPartitions: PARTITIONS },
       { topic: 'bench-produce-wire', numPartitions: PARTITIONS },
       { topic: 'bench-latency', numPartitions: 1 },
-      { topic: 'bench-latency-nagle', numPartitions: 1 },
     ]);
-    const one = await produce('produce, 1 kafkajs process', brokers, 'bench-produce-1', 1, RECORDS, { mode: 'throughput', api: 'send' });
-    const two = await produce('produce, 2 kafkajs processes', brokers, 'bench-produce-2', 2, RECORDS, { mode: 'throughput', api: 'send' });
-    const wire = await produce('produce, pre-encoded batches (no kafkajs)', brokers, 'bench-produce-wire', 1, WIRE_RECORDS, { mode: 'wire' });
+    const one = await produce('produce, 1 kafkajs process', brokers, 'bench-produce-1', 1, RECORDS, 'throughput');
+    const two = await produce('produce, 2 kafkajs processes', brokers, 'bench-produce-2', 2, RECORDS, 'throughput');
     const consumed = await consume(brokers, 'bench-produce-1', RECORDS);
-    const lat = await latency('latency', brokers, 'bench-latency', true);
-    const nagle = await latency('latency, kafkajs default sockets (Nagle on)', brokers, 'bench-latency-nagle', false);
+    const lat = await latency('latency', brokers, 'bench-latency');
+    // Last: it writes the most, and its garbage and dirty pages should not sit in the other phases.
+    const wire = await produce('produce, pre-encoded batches (no kafkajs)', brokers, 'bench-produce-wire', 1, WIRE_RECORDS, 'wire');
     progress(`done in ${((nowMs() - started) / 1_000).toFixed(0)} s`);
 
     const per200k = (f: ProduceFigures, cpu: number): number => (cpu / f.records) * RECORDS;
     const usPerRecord = (f: ProduceFigures): number => (f.load.clientCpuS / f.records) * 1e6;
     const what = `kafkajs, ${RECORD_BYTES} B records, batches of ${BATCH}, acks -1, ${PARTITIONS} partitions`;
     const loadNote = (f: ProduceFigures): string =>
-      `kafkajs ${usPerRecord(f).toFixed(1)} us CPU/record, broker ${per200k(f, f.load.brokerCpuS).toFixed(2)} s CPU/200k; other processes busy ${f.load.otherCores.toFixed(2)} of 2 cores`;
+      `kafkajs ${usPerRecord(f).toFixed(1)} us CPU/record, broker ${per200k(f, f.load.brokerCpuS).toFixed(2)} s CPU/200k; other processes busy ${f.load.otherCores.toFixed(2)} of ${availableParallelism()} cores`;
     const s = lat.consumer;
-    const latNote = `${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s, ${s.count} samples after ${WARMUP_MS} ms warm-up; kafkajs noDelay sockets, maxWaitTimeInMs 100, minBytes 1`;
+    const stallNote = ([['broker', lat.broker], ['producer', lat.producer.stalls], ['consumer', s.stalls]] as const)
+      .map(([who, x]) => `${who} ${x.over10Ms.toFixed(0)}/${x.over10CpuWaitMs.toFixed(0)} ms`).join(', ');
+    const latNote = `${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s, ${s.count} samples after ${WARMUP_MS} ms warm-up; kafkajs defaults but maxWaitTimeInMs 100, eachMessage`;
     return [
       { name: 'produce, 1 kafkajs producer process', value: Math.round(one.rate), unit: 'records/s', note: `${what}; ${loadNote(one)}; target >= 100000` },
       { name: 'produce, 2 kafkajs producer processes', value: Math.round(two.rate), unit: 'records/s', note: `${what}; ${loadNote(two)}; target >= 100000` },
@@ -210,8 +210,7 @@ export async function bench(): Promise<BenchResult[]> {
       { name: 'consume, 1 kafkajs consumer process', value: Math.round(consumed.rate), unit: 'records/s', note: `${what}; eachBatch; kafkajs ${usPerRecord(consumed).toFixed(1)} us CPU/record; target >= 100000` },
       { name: 'produce->consume latency p50', value: Number(s.p50.toFixed(2)), unit: 'ms', note: latNote },
       { name: 'produce->consume latency p99', value: Number(s.p99.toFixed(2)), unit: 'ms', note: `target < 20; ${s.over20} records over 20 ms; send->ack p99 ${lat.producer.ackP99.toFixed(1)} ms; broker event-loop delay max ${lat.broker.max.toFixed(1)} ms` },
-      { name: 'produce->consume latency max', value: Number(s.max.toFixed(2)), unit: 'ms', note: `run-queue wait ms/s: broker ${lat.waits.broker.toFixed(0)}, producer ${lat.waits.producer.toFixed(0)}, consumer ${lat.waits.consumer.toFixed(0)}; other processes busy ${lat.load.otherCores.toFixed(2)} cores` },
-      { name: 'latency p99, kafkajs default sockets (Nagle on)', value: Number(nagle.consumer.p99.toFixed(2)), unit: 'ms', note: `same load; kafkajs never sets noDelay; ${nagle.consumer.over20} records over 20 ms, max ${nagle.consumer.max.toFixed(1)} ms` },
+      { name: 'produce->consume latency max', value: Number(s.max.toFixed(2)), unit: 'ms', note: `event-loop stalls > 10 ms, total/waiting for a CPU: ${stallNote}; run-queue wait ms/s: broker ${lat.waits.broker.toFixed(0)}, producer ${lat.waits.producer.toFixed(0)}, consumer ${lat.waits.consumer.toFixed(0)}; other processes busy ${lat.load.otherCores.toFixed(2)} cores` },
     ];
   } finally {
     await broker.close();

@@ -105,7 +105,7 @@ function run(name: string, window: WindowSpec, aggregates: AggregateSpec[], even
   for (let i = 0; i < events; i++) {
     const k = Math.floor(rnd() * keys);
     const t = t0 + i * stepMs;
-    op.onRecord(ctx, k, keyBytes[k]!, t, rows[i & 1023]!, t - 1, out);
+    op.onRecord(ctx, k, keyBytes[k]!, t, rows[i & 1023]!, t - 1, out, i);
     while (ctx.timers.popDue(t, due)) op.onTimer(ctx, null, due.key!, due.time, t, out);
   }
   const secs = (performance.now() - start) / 1000;

@@ -1,5 +1,5 @@
 import type { WindowStep } from '../topology/plan.js';
-import type { Row, StreamRecord } from '../runtime/record.js';
+import type { Origin, Row, StreamRecord } from '../runtime/record.js';
 import { WindowedAggregation } from './windows/windowed-aggregation.js';
 import type { WindowOutputs, WindowResult } from './windows/types.js';
 import { decodeKey, encodeKey } from '../state/codec/key.js';
@@ -16,6 +16,39 @@ export function windowRow(result: WindowResult): Row {
     emit: result.kind,
     ...result.values,
   };
+}
+
+const OFFSET_LIMIT = 2 ** 41;
+const sourceTags = new Map<string, number>();
+
+/** FNV-1a of the source name, 4 bits: stable across runs and processes. */
+function sourceTag(source: string): number {
+  let tag = sourceTags.get(source);
+  if (tag === undefined) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < source.length; i++) h = Math.imul(h ^ source.charCodeAt(i), 0x01000193);
+    tag = (h >>> 0) % 16;
+    sourceTags.set(source, tag);
+  }
+  return tag;
+}
+
+/**
+ * A record's deterministic tie-break position for first/last (see WindowedAggregation.onRecord):
+ *   offset · 4096 + partition · 16 + tag(source)
+ * exact and distinct per (source, partition, offset) while offset < 2^41, partition < 256 and
+ * the sources' 4-bit tags differ; always a safe integer (< 2^53). Beyond those bounds the parts
+ * wrap (offset mod 2^41, partition mod 256): still a pure function of the origin, so still
+ * deterministic, but two records may share an order and then fall back to arrival order. Records
+ * from one source record (explode) share an order too, and arrive in a fixed order; results an
+ * upstream window step emitted from a timer (offset −1) share one as well, and their arrival
+ * order is only deterministic within one partition.
+ */
+export function recordOrder(origin: Origin): number {
+  const { offset: o, partition: p } = origin;
+  const offset = Number.isFinite(o) && o >= 0 ? Math.floor(o) % OFFSET_LIMIT : 0;
+  const partition = Number.isFinite(p) && p >= 0 ? Math.floor(p) % 256 : 0;
+  return offset * 4096 + partition * 16 + sourceTag(origin.source);
 }
 
 /** Wires the pure window semantics (operators/windows) to the task: stores, timers, outputs. */
@@ -49,7 +82,7 @@ export function windowOperator(step: WindowStep): OperatorFactory {
       process(record) {
         current = record;
         try {
-          aggregation.onRecord(windowCtx, record.key, encodeKey(record.key), record.timestamp, record.value, ctx.watermark, outputs);
+          aggregation.onRecord(windowCtx, record.key, encodeKey(record.key), record.timestamp, record.value, ctx.watermark, outputs, recordOrder(record.origin));
         } catch (err) {
           if (err instanceof TributaryError && err.code === 'TRIB_RECORD_INVALID') {
             ctx.deadLetter(record, `window step '${step.id}': ${errorMessage(err)}`, err);

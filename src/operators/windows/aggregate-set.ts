@@ -1,6 +1,9 @@
 /**
  * The aggregates of one window step, applied together: a slice (or session) is one accumulator
  * per aggregate, in spec order.
+ *
+ * Hot path: prepare() and add() return arrays owned by the set and overwritten by the next call
+ * (one record is handled at a time, synchronously), so a record costs no per-aggregate arrays.
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AnyAggregate } from './aggregates/aggregate.js';
@@ -15,22 +18,28 @@ export type Accumulators = unknown[];
 export class AggregateSet {
   readonly aggs: readonly AnyAggregate[];
   readonly trackers: readonly AnyTracker[];
+  private readonly names: readonly string[];
   private readonly args: ReadonlyArray<((row: Row, time: number) => Value) | undefined>;
+  private readonly prepared: unknown[];
+  private readonly changed: boolean[];
 
   constructor(specs: readonly AggregateSpec[], distinctExactLimit: number, hllPrecision = DEFAULT_HLL_PRECISION) {
     const opts = { distinctExactLimit, hllPrecision };
     this.aggs = specs.map((s) => createAggregate(s.fn, s.name, opts));
     this.trackers = this.aggs.map((a) => createTracker(a, opts));
+    this.names = specs.map((s) => s.name);
     this.args = specs.map((s) => s.arg);
+    this.prepared = specs.map(() => null);
+    this.changed = specs.map(() => false);
   }
 
   /**
    * Evaluates and validates every argument before any state changes (throws TRIB_RECORD_INVALID
-   * or the expression's error). null = ignored by that aggregate.
+   * or the expression's error). null = ignored by that aggregate. The array is reused by the next call.
    */
-  prepare(row: Row, time: number): unknown[] {
-    const out = new Array<unknown>(this.aggs.length);
-    for (let i = 0; i < this.aggs.length; i++) {
+  prepare(row: Row, time: number): readonly unknown[] {
+    const out = this.prepared;
+    for (let i = 0; i < out.length; i++) {
       const arg = this.args[i];
       // count() without an argument counts rows: any non-null stands for the row.
       out[i] = this.aggs[i]!.prepare(arg ? (arg(row, time) ?? null) : true);
@@ -39,15 +48,17 @@ export class AggregateSet {
   }
 
   create(): Accumulators {
-    return this.aggs.map((a) => a.create());
+    const out: unknown[] = [];
+    for (let i = 0; i < this.aggs.length; i++) out.push(this.aggs[i]!.create());
+    return out;
   }
 
-  /** Adds a prepared record; returns per aggregate whether its accumulator changed. */
-  add(accs: Accumulators, prepared: readonly unknown[], time: number, seq: number): boolean[] {
-    const changed = new Array<boolean>(this.aggs.length);
-    for (let i = 0; i < this.aggs.length; i++) {
+  /** Adds a prepared record; returns per aggregate whether its accumulator changed (reused by the next call). */
+  add(accs: Accumulators, prepared: readonly unknown[], time: number, order: number, seq: number): readonly boolean[] {
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i++) {
       const v = prepared[i];
-      changed[i] = v !== null && this.aggs[i]!.add(accs[i], v, time, seq);
+      changed[i] = v !== null && this.aggs[i]!.add(accs[i], v, time, order, seq);
     }
     return changed;
   }
@@ -64,19 +75,21 @@ export class AggregateSet {
 
   results(accs: Accumulators): Row {
     const row: Row = {};
-    for (let i = 0; i < this.aggs.length; i++) row[this.aggs[i]!.name] = this.aggs[i]!.result(accs[i]);
+    for (let i = 0; i < this.aggs.length; i++) row[this.names[i]!] = this.aggs[i]!.result(accs[i]);
     return row;
   }
 
   // --- range trackers (one state per aggregate) ---
 
   trackersCreate(): unknown[] {
-    return this.trackers.map((t) => t.create());
+    const out: unknown[] = [];
+    for (let i = 0; i < this.trackers.length; i++) out.push(this.trackers[i]!.create());
+    return out;
   }
 
-  trackersAdd(ts: unknown[], start: number, slice: Accumulators, changed: readonly boolean[], prepared: readonly unknown[], time: number, seq: number): void {
+  trackersAdd(ts: unknown[], start: number, slice: Accumulators, changed: readonly boolean[], prepared: readonly unknown[], time: number, order: number, seq: number): void {
     for (let i = 0; i < this.trackers.length; i++) {
-      if (prepared[i] !== null) this.trackers[i]!.add(ts[i], start, slice[i], changed[i]!, prepared[i], time, seq);
+      if (prepared[i] !== null) this.trackers[i]!.add(ts[i], start, slice[i], changed[i]!, prepared[i], time, order, seq);
     }
   }
 
@@ -90,7 +103,7 @@ export class AggregateSet {
 
   trackerResults(ts: unknown[], range: SliceRange): Row {
     const row: Row = {};
-    for (let i = 0; i < this.trackers.length; i++) row[this.aggs[i]!.name] = this.trackers[i]!.result(ts[i], range, i);
+    for (let i = 0; i < this.trackers.length; i++) row[this.names[i]!] = this.trackers[i]!.result(ts[i], range, i);
     return row;
   }
 }

@@ -7,7 +7,8 @@ import type { WindowHead, WindowSlice } from './state.js';
 export type Ctx = WindowContext<WindowHead, WindowSlice>;
 
 export interface WindowEngine {
-  onRecord(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs): void;
+  /** `order`: the record's deterministic tie-break position (WindowedAggregation.onRecord). */
+  onRecord(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs, order: number): void;
   /** Does everything due as of the watermark; safe to call when nothing is due. */
   onTimer(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs): void;
 }
@@ -32,14 +33,13 @@ export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: numb
 
 /**
  * onTimer for every kind: the runtime removed this timer already (so it is forgotten, not deleted
- * twice), then `due` does whatever is due as of the watermark. A timer for a key whose state is
- * gone, or one that was re-armed away, is harmless.
+ * twice); returns the head for the caller to do whatever is due as of the watermark. A timer for
+ * a key whose state is gone (undefined), or one that was re-armed away, is harmless.
  */
-export function fireTimer<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8Array, kind: K, time: number, due: (head: Extract<WindowHead, { kind: K }>) => void): void {
+export function firedHead<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8Array, kind: K, time: number): Extract<WindowHead, { kind: K }> | undefined {
   const head = loadHead(ctx, keyBytes, kind);
-  if (head === undefined) return;
-  if (head.timer === time) head.timer = null;
-  due(head);
+  if (head !== undefined && head.timer === time) head.timer = null;
+  return head;
 }
 
 /**

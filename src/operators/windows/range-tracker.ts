@@ -42,7 +42,7 @@ function scan(range: SliceRange, index: number, visit: (start: number, acc: unkn
 export interface RangeTracker<T> {
   create(): T;
   /** A value was added to slice `start` (inside the range); `slice` is that slice's accumulator after the add. */
-  add(ts: T, start: number, slice: unknown, changed: boolean, value: unknown, time: number, seq: number): void;
+  add(ts: T, start: number, slice: unknown, changed: boolean, value: unknown, time: number, order: number, seq: number): void;
   /** Slice `start` (newer than every slice in range) joins the range. */
   enter(ts: T, start: number, slice: unknown): void;
   /** Slice `start` (the oldest in range) leaves it. */
@@ -58,8 +58,8 @@ export type AnyTracker = RangeTracker<unknown>;
 function runningTracker(agg: AnyAggregate): RangeTracker<unknown> {
   return {
     create: () => agg.create(),
-    add: (ts, _s, _slice, _changed, value, time, seq) => {
-      agg.add(ts, value, time, seq);
+    add: (ts, _s, _slice, _changed, value, time, order, seq) => {
+      agg.add(ts, value, time, order, seq);
     },
     enter: (ts, _s, slice) => agg.merge(ts, slice),
     leave: (ts, _s, slice) => agg.subtract(ts, slice),

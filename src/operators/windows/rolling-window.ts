@@ -16,15 +16,30 @@
  * the decreased value (asOf = T_k), even if empty (count 0 is a value a model must see); once
  * nothing is live the key's state is deleted after that emission. So a slice causes at most two
  * emissions: its records' updates and its expiry, never one per resolution step.
+ *
+ * Hot path: per record one head read/write, one slice read/write, O(1) tracker work, and the
+ * timer re-armed only when the oldest live slice changed; no arrays or closures per record.
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet } from './aggregate-set.js';
-import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
-import { floorTo, insertSorted, rollingBounds, rollingLeaveTime } from './slices.js';
+import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import type { SliceRange } from './range-tracker.js';
+import { floorTo, insertSorted, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
 import type { WindowOutputs } from './types.js';
 
+/** The range handed to the trackers for a result, reused: only a stale sketch reads it, synchronously. */
+interface MutableRange {
+  store: SliceRange['store'];
+  key: Uint8Array;
+  starts: readonly number[];
+  lo: number;
+  hi: number;
+}
+
 export class RollingWindow implements WindowEngine {
+  private readonly range: MutableRange = { store: { getSlice: () => undefined }, key: new Uint8Array(0), starts: [], lo: 0, hi: 0 };
+
   constructor(
     private readonly set: AggregateSet,
     private readonly size: number,
@@ -32,49 +47,51 @@ export class RollingWindow implements WindowEngine {
     private readonly lateness: number,
   ) {}
 
-  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs): void {
+  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs, order: number): void {
     const { size, resolution } = this;
     if (t < wm - this.lateness) {
       out.late(`event time ${t} is more than the allowed lateness ${this.lateness} ms behind the watermark ${wm}`);
       return;
     }
     let head = loadHead(ctx, kb, 'rolling');
-    const asOf = Math.max(wm, head?.maxT ?? -Infinity, t);
-    const bounds = rollingBounds(asOf, size, resolution);
+    const asOf = Math.max(wm, t, head === undefined ? -Infinity : head.maxT);
+    // Live slices as of asOf: start in (f − size, f]; reported window [f − size + r, f + r).
+    const f = floorTo(asOf, resolution);
     const s = floorTo(t, resolution);
-    if (s <= bounds.oldestExcluded) {
-      out.late(`event time ${t} has already left the ${size} ms rolling window as of ${asOf} (window starts at ${bounds.windowStart})`);
+    if (s <= f - size) {
+      out.late(`event time ${t} has already left the ${size} ms rolling window as of ${asOf} (window starts at ${f - size + resolution})`);
       return;
     }
     const prepared = this.set.prepare(row, t);
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
-    head ??= { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, trk: this.set.trackersCreate() };
+    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, trk: this.set.trackersCreate() };
+    else this.dropLeft(ctx, kb, head, f - size);
 
-    this.dropLeft(ctx, kb, head, bounds.oldestExcluded);
     const seq = head.seq++;
     const existing = ctx.store.getSlice(kb, s);
     const slice = existing ?? this.set.create();
-    const changed = this.set.add(slice, prepared, t, seq);
+    const changed = this.set.add(slice, prepared, t, order, seq);
     ctx.store.putSlice(kb, s, slice);
     if (existing === undefined) insertSorted(head.slices, s);
-    this.set.trackersAdd(head.trk, s, slice, changed, prepared, t, seq);
-    head.maxT = Math.max(head.maxT, t);
+    this.set.trackersAdd(head.trk, s, slice, changed, prepared, t, order, seq);
+    if (t > head.maxT) head.maxT = t;
     rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
     ctx.store.putHead(kb, head);
-    out.emit({ key, windowStart: bounds.windowStart, windowEnd: bounds.windowEnd, asOf, kind: 'update', values: this.values(ctx, kb, head) });
+    out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    fireTimer(ctx, kb, 'rolling', time, (head) => this.expire(ctx, key, kb, head, wm, out));
+    const head = firedHead(ctx, kb, 'rolling', time);
+    if (head !== undefined) this.expire(ctx, key, kb, head, wm, out);
   }
 
   /** Drops the slices that left as of T_k; emits one 'expire' if any did. Returns the head unless the key emptied. */
   private expire(ctx: Ctx, key: Value, kb: Uint8Array, head: RollingHead, wm: number, out: WindowOutputs): RollingHead | undefined {
     const { size, resolution } = this;
     const asOf = Math.max(wm, head.maxT);
-    const bounds = rollingBounds(asOf, size, resolution);
-    if (this.dropLeft(ctx, kb, head, bounds.oldestExcluded)) {
-      out.emit({ key, windowStart: bounds.windowStart, windowEnd: bounds.windowEnd, asOf, kind: 'expire', values: this.values(ctx, kb, head) });
+    const f = floorTo(asOf, resolution);
+    if (this.dropLeft(ctx, kb, head, f - size)) {
+      out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'expire', values: this.values(ctx, kb, head) });
     }
     if (head.slices.length === 0) {
       dropKey(ctx, kb, head);
@@ -87,17 +104,37 @@ export class RollingWindow implements WindowEngine {
 
   /** Removes slices with start ≤ oldestExcluded from trackers and store; returns whether any left. */
   private dropLeft(ctx: Ctx, kb: Uint8Array, head: RollingHead, oldestExcluded: number): boolean {
+    const slices = head.slices;
     let n = 0;
-    while (n < head.slices.length && head.slices[n]! <= oldestExcluded) {
-      const s = head.slices[n++]!;
+    while (n < slices.length && slices[n]! <= oldestExcluded) {
+      const s = slices[n++]!;
       this.set.trackersLeave(head.trk, s, ctx.store.getSlice(kb, s)!);
       ctx.store.deleteSlice(kb, s);
     }
-    if (n > 0) head.slices.splice(0, n);
-    return n > 0;
+    if (n === 0) return false;
+    // In place (splice would allocate the removed part).
+    if (n === 1) slices.shift();
+    else {
+      slices.copyWithin(0, n);
+      slices.length -= n;
+    }
+    return true;
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
-    return this.set.trackerResults(head.trk, { store: ctx.store, key: kb, starts: head.slices, lo: 0, hi: head.slices.length });
+    const range = this.range;
+    range.store = ctx.store;
+    range.key = kb;
+    range.starts = head.slices;
+    range.lo = 0;
+    range.hi = head.slices.length;
+    const row = this.set.trackerResults(head.trk, range);
+    // Keep no reference to the key's state between records.
+    range.key = EMPTY;
+    range.starts = NONE;
+    return row;
   }
 }
+
+const EMPTY = new Uint8Array(0);
+const NONE: readonly number[] = [];

@@ -11,7 +11,7 @@
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet } from './aggregate-set.js';
-import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { lowerBound } from './slices.js';
 import type { SessionHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
@@ -24,7 +24,7 @@ export class SessionWindow implements WindowEngine {
     private readonly lateness: number,
   ) {}
 
-  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs): void {
+  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs, order: number): void {
     const gap = this.gap;
     let head = loadHead(ctx, kb, 'session');
     if (takeDueTimer(ctx, kb, head, wm)) head = this.close(ctx, key, kb, head!, wm, out);
@@ -51,7 +51,7 @@ export class SessionWindow implements WindowEngine {
       }
       if (start !== head.starts[from]) ctx.store.deleteSlice(kb, head.starts[from]!);
     }
-    this.set.add(accs, prepared, t, seq);
+    this.set.add(accs, prepared, t, order, seq);
     ctx.store.putSlice(kb, start, accs);
     head.starts.splice(from, to - from, start);
     head.lasts.splice(from, to - from, last);
@@ -63,7 +63,8 @@ export class SessionWindow implements WindowEngine {
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    fireTimer(ctx, kb, 'session', time, (head) => this.close(ctx, key, kb, head, wm, out));
+    const head = firedHead(ctx, kb, 'session', time);
+    if (head !== undefined) this.close(ctx, key, kb, head, wm, out);
   }
 
   private close(ctx: Ctx, key: Value, kb: Uint8Array, head: SessionHead, wm: number, out: WindowOutputs): SessionHead | undefined {

@@ -19,7 +19,7 @@
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet, Accumulators } from './aggregate-set.js';
-import { dropKey, fireTimer, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, insertSorted, lowerBound } from './slices.js';
 import type { SlicedHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
@@ -40,7 +40,7 @@ export class SlicedWindow implements WindowEngine {
     this.tracked = emitMode === 'final' && this.len !== size;
   }
 
-  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs): void {
+  onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs, order: number): void {
     const { size, slide, lateness } = this;
     const lastStart = floorTo(t, slide);
     if (t >= lastStart + size) {
@@ -60,14 +60,14 @@ export class SlicedWindow implements WindowEngine {
     const seq = head.seq++;
     const existing = ctx.store.getSlice(kb, s);
     const slice = existing ?? this.set.create();
-    const changed = this.set.add(slice, prepared, t, seq);
+    const changed = this.set.add(slice, prepared, t, order, seq);
     ctx.store.putSlice(kb, s, slice);
     if (existing === undefined) insertSorted(head.slices, s);
 
     if (this.tracked) {
       const w0 = Math.max(firstWindowStart(s, size, slide), firstOpenWindowStart(size, slide, lateness, wm));
       if (head.cur === null || w0 < head.cur) this.rebuild(ctx, kb, head, w0);
-      else if (s < head.cur + size) this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, seq);
+      else if (s < head.cur + size) this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, order, seq);
     }
     rearm(ctx, kb, head, this.nextTimer(head));
     ctx.store.putHead(kb, head);
@@ -75,7 +75,8 @@ export class SlicedWindow implements WindowEngine {
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
-    fireTimer(ctx, kb, 'sliced', time, (head) => this.advance(ctx, key, kb, head, wm, out));
+    const head = firedHead(ctx, kb, 'sliced', time);
+    if (head !== undefined) this.advance(ctx, key, kb, head, wm, out);
   }
 
   /** Closes (and for 'final' emits) every window due as of wm; returns the head, or undefined once the key is empty. */

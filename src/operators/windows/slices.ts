@@ -45,19 +45,6 @@ export function firstOpenWindowStart(size: number, slide: number, allowedLatenes
   return (Math.floor((watermark - allowedLateness - size) / slide) + 1) * slide;
 }
 
-export interface RollingBounds {
-  /** Slices with start > oldestExcluded and start ≤ newest are in the window. */
-  oldestExcluded: number;
-  newest: number;
-  windowStart: number;
-  windowEnd: number;
-}
-
-export function rollingBounds(asOf: number, size: number, resolution: number): RollingBounds {
-  const f = floorTo(asOf, resolution);
-  return { oldestExcluded: f - size, newest: f, windowStart: f - size + resolution, windowEnd: f + resolution };
-}
-
 /** The reference time at which slice `start` leaves a rolling window. */
 export function rollingLeaveTime(start: number, size: number, resolution: number): number {
   return Math.ceil((start + size) / resolution) * resolution;

@@ -15,7 +15,7 @@ import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { readTime, writeTime } from './aggregates/values.js';
 
 interface HeadBase {
-  /** Arrival counter for first/last/latest tie-breaks; restarts when the key's state is deleted. */
+  /** Arrival counter for latest (and first/last ties of equal order); restarts when the key's state is deleted. */
   seq: number;
   /** The one timer registered for this key, if any. */
   timer: number | null;

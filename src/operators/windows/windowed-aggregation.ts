@@ -12,7 +12,8 @@
  *   whether the runtime fires timers before or after handing over a record.
  * - Arguments are evaluated and validated for all aggregates before state changes: a bad value
  *   (sum of "abc") throws TributaryError TRIB_RECORD_INVALID and the record leaves no trace.
- * - first/last/latest break ties by per-key arrival order.
+ * - first/last break event-time ties by the record's `order` (then arrival, for equal orders);
+ *   latest is arrival order. See aggregates/positional.ts.
  */
 import { TributaryError } from '../../errors.js';
 import type { Row, Value } from '../../runtime/record.js';
@@ -84,10 +85,19 @@ export class WindowedAggregation {
     }
   }
 
-  onRecord(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs): void {
+  /**
+   * `order`: a deterministic total order of records, a non-negative safe integer derived from the
+   * record's source position (window-aggregate.ts: recordOrder). It decides first/last between
+   * records of one key with the same event time, so that the answer does not depend on how
+   * source partitions interleaved (which differs after a restart). Records with equal order
+   * fall back to arrival order.
+   */
+  onRecord(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs, order: number): void {
     // Times are stored as zigzag varints (|t| < 2^52): refuse the record now, not the checkpoint later.
     if (!(Math.abs(time) < 2 ** 51)) throw new TributaryError('TRIB_RECORD_INVALID', `window: event time must be epoch milliseconds, got ${time}`);
-    this.engine.onRecord(ctx, key, keyBytes, Math.floor(time), row, watermark, out);
+    // Stored as an unsigned varint; anything else is the caller's bug, not the record's.
+    if (!Number.isSafeInteger(order) || order < 0) throw new TributaryError('TRIB_INTERNAL', `window: record order must be a non-negative safe integer, got ${order}`);
+    this.engine.onRecord(ctx, key, keyBytes, Math.floor(time), row, watermark, out, order);
   }
 
   /** For a due timer (time ≤ watermark) the runtime has already removed. */

@@ -56,6 +56,11 @@ export function encodeKey(v: Value): Uint8Array {
       return out;
     }
     case 'string': {
+      const ascii = asciiBytes(v, 1);
+      if (ascii !== undefined) {
+        ascii[0] = TAG_STRING;
+        return ascii;
+      }
       const s = encoder.encode(v);
       const out = new Uint8Array(s.length + 1);
       out[0] = TAG_STRING;
@@ -92,7 +97,7 @@ export function decodeKey(b: Uint8Array): Value {
         if (b.length !== 9) throw corrupt('float key must be 9 bytes');
         return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat64(1, false);
       case TAG_STRING:
-        return decoder.decode(b.subarray(1));
+        return asciiString(b, 1) ?? decoder.decode(b.subarray(1));
       case TAG_JSON:
         return JSON.parse(decoder.decode(b.subarray(1))) as Value;
       default:
@@ -110,9 +115,38 @@ export function decodeKey(b: Uint8Array): Value {
  * canonical JSON.
  */
 export function keyToPartitionBytes(v: Value): Uint8Array {
-  if (typeof v === 'string') return encoder.encode(v);
+  if (typeof v === 'string') return asciiBytes(v, 0) ?? encoder.encode(v);
   if (typeof v === 'number' || typeof v === 'boolean') return encoder.encode(String(v));
   return encoder.encode(canonicalJson(v));
+}
+
+/** Keys are short and mostly ASCII: a plain loop beats TextEncoder's call and copy there. */
+const ASCII_FAST_MAX = 64;
+
+/** `s` as bytes after `skip` reserved leading bytes, if it is short pure ASCII (its UTF-8 then); else undefined. */
+function asciiBytes(s: string, skip: number): Uint8Array | undefined {
+  const n = s.length;
+  if (n > ASCII_FAST_MAX) return undefined;
+  const out = new Uint8Array(n + skip);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return undefined;
+    out[i + skip] = c;
+  }
+  return out;
+}
+
+/** The bytes from `from` as a string if they are short pure ASCII; else undefined (decode them as UTF-8). */
+function asciiString(b: Uint8Array, from: number): string | undefined {
+  const n = b.length - from;
+  if (n > ASCII_FAST_MAX) return undefined;
+  let out = '';
+  for (let i = from; i < b.length; i++) {
+    const c = b[i]!;
+    if (c > 0x7f) return undefined;
+    out += String.fromCharCode(c);
+  }
+  return out;
 }
 
 function corrupt(detail: string, cause?: unknown): TributaryError {

@@ -94,6 +94,7 @@ export class Driver {
   readonly store: MemoryWindowStore;
   readonly timers = new MemoryTimers();
   watermark = -Infinity;
+  private arrivals = 0;
   private readonly keys = new Map<string, Value>();
 
   constructor(
@@ -118,8 +119,10 @@ export class Driver {
    * Delivers one record; returns what the call emitted, what the timers then emitted, and any
    * error thrown. `externalWatermark`: the task watermark moved for another reason (another
    * input, idleness) just before this record, and its timers have not been delivered yet.
+   * `order`: the record's tie-break order (default: its arrival number, so ties follow arrival).
    */
-  send(key: Value, time: number, row: Row, externalWatermark = -Infinity): { events: DriverEvent[]; watermarkSeen: number; error?: unknown; timerEvents: DriverEvent[] } {
+  send(key: Value, time: number, row: Row, externalWatermark = -Infinity, order = this.arrivals): { events: DriverEvent[]; watermarkSeen: number; error?: unknown; timerEvents: DriverEvent[] } {
+    this.arrivals++;
     const kb = keyBytes(key);
     this.keys.set(hex(kb), key);
     this.watermark = Math.max(this.watermark, externalWatermark);
@@ -128,7 +131,7 @@ export class Driver {
     const events: DriverEvent[] = [];
     let error: unknown;
     try {
-      this.op.onRecord(this.ctx(), key, kb, time, row, watermarkSeen, this.collector(events));
+      this.op.onRecord(this.ctx(), key, kb, time, row, watermarkSeen, this.collector(events), order);
     } catch (err) {
       error = err;
     }

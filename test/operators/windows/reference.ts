@@ -11,6 +11,8 @@ import { hllAdd, hllCreate, hllEstimate } from '../../../src/operators/windows/a
 export interface RefRecord {
   t: number;
   row: Row;
+  /** Deterministic tie-break order (from the source position in production). */
+  order: number;
   /** Global arrival index. */
   idx: number;
 }
@@ -27,6 +29,13 @@ function ordered(v: Value): number | string {
 function before(a: number | string, b: number | string): boolean {
   if (typeof a !== typeof b) return typeof a === 'number';
   return a < b;
+}
+
+/** (time, order, arrival) of a is smaller than b's. */
+function before3(a: RefRecord, b: RefRecord): boolean {
+  if (a.t !== b.t) return a.t < b.t;
+  if (a.order !== b.order) return a.order < b.order;
+  return a.idx < b.idx;
 }
 
 export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], distinctExactLimit: number, hllPrecision: number): Value {
@@ -62,8 +71,8 @@ export function aggregate(spec: AggregateSpec, records: readonly RefRecord[], di
       let best: { r: RefRecord; v: Value } | null = null;
       for (const x of vals) {
         if (best === null) best = x;
-        else if (spec.fn === 'first' && (x.r.t < best.r.t || (x.r.t === best.r.t && x.r.idx < best.r.idx))) best = x;
-        else if (spec.fn === 'last' && (x.r.t > best.r.t || (x.r.t === best.r.t && x.r.idx > best.r.idx))) best = x;
+        else if (spec.fn === 'first' && before3(x.r, best.r)) best = x;
+        else if (spec.fn === 'last' && before3(best.r, x.r)) best = x;
         else if (spec.fn === 'latest' && x.r.idx > best.r.idx) best = x;
       }
       return best === null ? null : best.v;

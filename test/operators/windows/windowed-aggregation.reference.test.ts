@@ -114,7 +114,9 @@ function runOnce(run: Run): { records: number; late: number; emitted: number } {
   const keys = ['u1', 'u2', 'u3', 'u4'];
   const lastEmit = new Map<string, WindowResult>();
   const finals = new Map<string, Row>();
-  const sent: { key: string; t: number; row: Row }[] = [];
+  const sent: { key: string; t: number; row: Row; order: number }[] = [];
+  // Orders unrelated to arrival (as source positions are across partitions), sometimes near 2^53.
+  const randomOrder = (): number => (rnd() < 0.1 ? Number.MAX_SAFE_INTEGER - Math.floor(rnd() * 1000) : Math.floor(rnd() * 2 ** 20));
   let base = 1_700_000_123_456;
   let late = 0;
   let emitted = 0;
@@ -147,12 +149,18 @@ function runOnce(run: Run): { records: number; late: number; emitted: number } {
     let key: string;
     let t: number;
     let row: Row;
+    let order = randomOrder();
     const dup = rnd();
     if (dup < 0.05 && sent.length > 0) {
-      ({ key, t, row } = sent[Math.floor(rnd() * sent.length)]!);
-    } else if (dup < 0.1 && sent.length > 0) {
-      // Same key and event time, other values: tie-breaks by arrival.
-      ({ key, t } = sent[sent.length - 1 - Math.floor(rnd() * Math.min(5, sent.length))]!);
+      const prev = sent[Math.floor(rnd() * sent.length)]!;
+      ({ key, t, row } = prev);
+      if (rnd() < 0.3) order = prev.order;
+    } else if (dup < 0.2 && sent.length > 0) {
+      // Same key and event time, other values: first/last break the tie by order, then (equal
+      // orders: records from one source record) by arrival.
+      const prev = sent[sent.length - 1 - Math.floor(rnd() * Math.min(5, sent.length))]!;
+      ({ key, t } = prev);
+      if (rnd() < 0.3) order = prev.order;
       row = genRow(rnd);
     } else {
       key = keys[Math.floor(rnd() * keys.length)]!;
@@ -161,14 +169,14 @@ function runOnce(run: Run): { records: number; late: number; emitted: number } {
       row = genRow(rnd);
       if (rnd() < 0.03) row.a = 'abc';
     }
-    sent.push({ key, t, row });
+    sent.push({ key, t, row, order });
     const where = `record #${i} key=${key} t=${t}`;
     const jump = rnd() < 0.08 ? base - sc.maxOutOfOrder + Math.floor(rnd() * sc.maxOutOfOrder) : -Infinity;
-    const res = driver.send(key, t, row, jump);
+    const res = driver.send(key, t, row, jump, order);
     // Expirations taken inside onRecord happen before the record is applied.
     const expiresFirst = res.events.filter((e) => e.type === 'emit' && e.result.kind !== 'update');
     onSideEvents(expiresFirst, where + ' (inside onRecord)');
-    const out = ref.record(key, { t, row, idx: i }, res.watermarkSeen, hasNumeric && row.a === 'abc');
+    const out = ref.record(key, { t, row, order, idx: i }, res.watermarkSeen, hasNumeric && row.a === 'abc');
     const lates = res.events.filter((e) => e.type === 'late');
     const updates = res.events.flatMap((e) => (e.type === 'emit' && e.result.kind === 'update' ? [e.result] : []));
     if (lates.length !== (out.late ? 1 : 0)) fail(run, where, 'late', out.late, lates);

@@ -97,7 +97,7 @@ describe('records and state', () => {
   it('refuses event times that cannot be epoch milliseconds', () => {
     const d = new Driver(new WindowedAggregation(spec({ kind: 'tumbling', size: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
     for (const t of [NaN, Infinity, 2 ** 60]) {
-      expect(() => d.op.onRecord({ store: d.store, timers: d.timers }, 'k', new Uint8Array([1]), t, {}, -Infinity, { emit: () => {}, late: () => {} })).toThrow(/event time/);
+      expect(() => d.op.onRecord({ store: d.store, timers: d.timers }, 'k', new Uint8Array([1]), t, {}, -Infinity, { emit: () => {}, late: () => {} }, 0)).toThrow(/event time/);
     }
   });
 
@@ -138,7 +138,7 @@ describe('records and state', () => {
     const b = new WindowedAggregation(spec({ kind: 'session', gap: MIN }));
     const d = new Driver(a, { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
     d.send('k', T0, { amount: 1, device: 'a' });
-    expect(() => b.onRecord({ store: d.store, timers: d.timers }, 'k', new TextEncoder().encode('"k"'), T0, { amount: 1 }, -Infinity, { emit: () => {}, late: () => {} })).toThrow(
+    expect(() => b.onRecord({ store: d.store, timers: d.timers }, 'k', new TextEncoder().encode('"k"'), T0, { amount: 1 }, -Infinity, { emit: () => {}, late: () => {} }, 0)).toThrow(
       expect.objectContaining({ code: 'TRIB_STATE_INCOMPATIBLE' }),
     );
   });

@@ -25,8 +25,13 @@ export interface Aggregate<A, P> {
   /** Normalises a record's argument; null = ignored. Throws TRIB_RECORD_INVALID. Pure. */
   prepare(value: Value): P | null;
   create(): A;
-  /** Adds a prepared value; returns whether the accumulator changed. Never throws. */
-  add(acc: A, value: P, time: number, seq: number): boolean;
+  /**
+   * Adds a prepared value; returns whether the accumulator changed. Never throws.
+   * `order`: the record's deterministic position (derived from its source position, see
+   * WindowedAggregation.onRecord); `seq`: its per-key arrival number. first/last break event-time
+   * ties by order, then seq; latest uses seq alone.
+   */
+  add(acc: A, value: P, time: number, order: number, seq: number): boolean;
   merge(into: A, other: A): void;
   /** Inverse of merge; only for strategy 'running'. */
   subtract(from: A, other: A): void;

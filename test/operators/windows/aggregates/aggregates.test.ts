@@ -9,11 +9,11 @@ import { ByteReader, ByteWriter } from '../../../../src/state/codec/bytes.js';
 const opts = { distinctExactLimit: 3, hllPrecision: 14 };
 const agg = (fn: AggregateFn): AnyAggregate => createAggregate(fn, fn, opts);
 
-/** Feeds (value, time) pairs in arrival order; nulls go through prepare like the operator does. */
-function feed(a: AnyAggregate, items: ReadonlyArray<[Value, number?]>, acc = a.create(), seq0 = 0): unknown {
-  items.forEach(([v, t], i) => {
+/** Feeds (value, time, order) in arrival order; nulls go through prepare like the operator does. */
+function feed(a: AnyAggregate, items: ReadonlyArray<[Value, number?, number?]>, acc = a.create(), seq0 = 0): unknown {
+  items.forEach(([v, t, order], i) => {
     const p = a.prepare(v);
-    if (p !== null) a.add(acc, p, t ?? 0, seq0 + i);
+    if (p !== null) a.add(acc, p, t ?? 0, order ?? 0, seq0 + i);
   });
   return acc;
 }
@@ -71,7 +71,25 @@ describe('aggregates: semantics', () => {
     expect(a.result(feed(a, [[true], [0], [''], [null]]))).toBe(3);
   });
 
-  it('first/last follow event time with arrival tie-breaks; latest follows arrival', () => {
+  it('first/last break event-time ties by order whatever the arrival order; latest follows arrival', () => {
+    // Two partitions' records at the same ms, interleaved two ways (as before and after a restart).
+    const a: [Value, number, number] = ['p0', 10, 5 * 4096 + 0 * 16];
+    const b: [Value, number, number] = ['p1', 10, 3 * 4096 + 1 * 16];
+    for (const items of [[a, b], [b, a]]) {
+      expect(agg('first').result(feed(agg('first'), items))).toBe('p1');
+      expect(agg('last').result(feed(agg('last'), items))).toBe('p0');
+      expect(agg('latest').result(feed(agg('latest'), items))).toBe(items[1]![0]);
+    }
+    // merge (slices, sessions) follows the same rule.
+    for (const fn of ['first', 'last'] as const) {
+      const x = feed(agg(fn), [a]);
+      const y = feed(agg(fn), [b], undefined, 1);
+      agg(fn).merge(x, y);
+      expect(agg(fn).result(x)).toBe(fn === 'first' ? 'p1' : 'p0');
+    }
+  });
+
+  it('first/last follow event time with arrival tie-breaks among equal orders; latest follows arrival', () => {
     const items: Array<[Value, number]> = [['b', 20], ['a', 10], ['a2', 10], ['c', 30], ['c2', 30], ['late', 5]];
     expect(agg('first').result(feed(agg('first'), items))).toBe('late');
     expect(agg('first').result(feed(agg('first'), items.slice(0, 5)))).toBe('a');
@@ -142,14 +160,14 @@ describe('aggregates: merge and subtract', () => {
 });
 
 describe('aggregates: binary codec', () => {
-  it.each<[AggregateFn, Array<[Value, number]>]>([
+  it.each<[AggregateFn, Array<[Value, number, number?]>]>([
     ['count', [[1, 1], [2, 2]]],
     ['sum', [[1.25, 1], ['-3', 2]]],
     ['avg', [[0.1, 1]]],
     ['min', [['apple', 1], [3, 2]]],
     ['max', [['apple', 1], [3, 2]]],
     ['first', [[{ nested: [1, 'x', null, true, 2.5] }, -5]]],
-    ['last', [['x', 1_700_000_000_000]]],
+    ['last', [['x', 1_700_000_000_000, Number.MAX_SAFE_INTEGER]]],
     ['latest', [[[1, { a: 'b' }], 7]]],
     ['count_distinct', [['a', 1], [2, 2]]],
   ])('%s round-trips, empty and filled', (fn, items) => {
