@@ -15,7 +15,8 @@
  *            re-merges the slices in range (the one case that reads the whole range).
  */
 import type { Value } from '../../runtime/record.js';
-import type { ByteReader, ByteWriter } from '../../state/codec/bytes.js';
+import type { ByteReader } from '../../state/codec/bytes.js';
+import type { ByteSink } from './state-writer.js';
 import type { AggregateOptions, AnyAggregate } from './aggregates/aggregate.js';
 import type { DistinctAcc } from './aggregates/distinct.js';
 import { hllAdd, hllCreate, hllDecode, hllEncode, hllEstimate, hllMerge } from './aggregates/hyperloglog.js';
@@ -49,7 +50,7 @@ export interface RangeTracker<T> {
   leave(ts: T, start: number, slice: unknown): void;
   /** `index`: this aggregate's position in a slice. */
   result(ts: T, range: SliceRange, index: number): Value;
-  encode(w: ByteWriter, ts: T): void;
+  encode(w: ByteSink, ts: T): void;
   decode(r: ByteReader): T;
 }
 

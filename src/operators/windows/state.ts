@@ -9,7 +9,8 @@
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
 import { TributaryError } from '../../errors.js';
-import { ByteReader, ByteWriter } from '../../state/codec/bytes.js';
+import { ByteReader } from '../../state/codec/bytes.js';
+import { StateWriter, type ByteSink } from './state-writer.js';
 import type { ValueCodec } from '../../state/types.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { readTime, writeTime } from './aggregates/values.js';
@@ -51,7 +52,7 @@ export type WindowSlice = Accumulators;
 
 const KIND_TAG = { sliced: 1, rolling: 2, session: 3 } as const;
 
-function writeStarts(w: ByteWriter, starts: readonly number[]): void {
+function writeStarts(w: ByteSink, starts: readonly number[]): void {
   w.varint(starts.length);
   let prev = 0;
   for (let i = 0; i < starts.length; i++) {
@@ -73,13 +74,14 @@ function readStarts(r: ByteReader): number[] {
 }
 
 export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
-  const writeTrackers = (w: ByteWriter, ts: unknown[]): void => {
+  const writer = new StateWriter();
+  const writeTrackers = (w: ByteSink, ts: unknown[]): void => {
     for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
   };
   const readTrackers = (r: ByteReader): unknown[] => set.trackers.map((t) => t.decode(r));
   return {
     encode(h) {
-      const w = new ByteWriter(32);
+      const w = writer.begin();
       w.u8(KIND_TAG[h.kind]).varint(h.seq);
       if (h.timer === null) w.u8(0);
       else writeTime(w.u8(1), h.timer);
@@ -143,9 +145,10 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
 }
 
 export function sliceCodec(set: AggregateSet): ValueCodec<WindowSlice> {
+  const writer = new StateWriter();
   return {
     encode(accs) {
-      const w = new ByteWriter(16);
+      const w = writer.begin();
       for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
       return w.finish();
     },

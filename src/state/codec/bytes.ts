@@ -1,18 +1,23 @@
 /**
  * Minimal binary writer/reader for compact state values.
- * varint = unsigned LEB128 (up to 2^53); zigzag for signed; f64 little-endian; strings = varint len + UTF-8.
+ * varint = unsigned LEB128 (up to 2^53); zigzag for signed (|v| < 2^52); f64 little-endian;
+ * strings = varint byte length + UTF-8.
+ *
+ * Hot path (every dirty entry at every checkpoint): no DataView on small arrays (reading
+ * `.buffer` of a small typed array makes V8 move it off-heap), f64 through one shared scratch.
  */
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const scratch = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratch.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ByteWriter {
   private buf: Uint8Array;
-  private view: DataView;
   private pos = 0;
 
   constructor(initial = 64) {
     this.buf = new Uint8Array(initial);
-    this.view = new DataView(this.buf.buffer);
   }
 
   private ensure(n: number): void {
@@ -22,7 +27,6 @@ export class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   u8(v: number): this {
@@ -50,8 +54,15 @@ export class ByteWriter {
 
   f64(v: number): this {
     this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
+    scratch[0] = v;
+    const b = this.buf;
+    const p = this.pos;
+    if (littleEndian) {
+      for (let i = 0; i < 8; i++) b[p + i] = scratchBytes[i]!;
+    } else {
+      for (let i = 0; i < 8; i++) b[p + i] = scratchBytes[7 - i]!;
+    }
+    this.pos = p + 8;
     return this;
   }
 
@@ -64,6 +75,24 @@ export class ByteWriter {
   }
 
   string(s: string): this {
+    // ASCII fast path: one byte per char, no intermediate array.
+    const n = s.length;
+    let ascii = n < 128;
+    if (ascii) {
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+    }
+    if (ascii) {
+      this.ensure(1 + n);
+      this.buf[this.pos++] = n;
+      for (let i = 0; i < n; i++) this.buf[this.pos + i] = s.charCodeAt(i);
+      this.pos += n;
+      return this;
+    }
     return this.bytes(encoder.encode(s));
   }
 
@@ -74,11 +103,8 @@ export class ByteWriter {
 
 export class ByteReader {
   private pos = 0;
-  private readonly view: DataView;
 
-  constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
+  constructor(private readonly buf: Uint8Array) {}
 
   get done(): boolean {
     return this.pos >= this.buf.length;
@@ -107,9 +133,15 @@ export class ByteReader {
 
   f64(): number {
     if (this.pos + 8 > this.buf.length) throw new RangeError('ByteReader: read past end');
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    if (littleEndian) {
+      for (let i = 0; i < 8; i++) scratchBytes[i] = b[p + i]!;
+    } else {
+      for (let i = 0; i < 8; i++) scratchBytes[7 - i] = b[p + i]!;
+    }
+    this.pos = p + 8;
+    return scratch[0]!;
   }
 
   bytes(): Uint8Array {
@@ -121,6 +153,20 @@ export class ByteReader {
   }
 
   string(): string {
-    return decoder.decode(this.bytes());
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new RangeError('ByteReader: read past end');
+    const b = this.buf;
+    const start = this.pos;
+    this.pos += n;
+    if (n < 64) {
+      let s = '';
+      for (let i = start; i < start + n; i++) {
+        const c = b[i]!;
+        if (c > 0x7f) return decoder.decode(b.subarray(start, start + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return decoder.decode(b.subarray(start, start + n));
   }
 }

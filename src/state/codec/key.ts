@@ -15,7 +15,6 @@
  */
 import type { Value } from '../../runtime/record.js';
 import { TributaryError } from '../../errors.js';
-import { ByteReader, ByteWriter } from './bytes.js';
 
 const TAG_NULL = 0x00;
 const TAG_FALSE = 0x01;
@@ -24,7 +23,7 @@ const TAG_INT = 0x03;
 const TAG_FLOAT = 0x04;
 const TAG_STRING = 0x05;
 const TAG_JSON = 0x06;
-/** ByteWriter.svarint doubles the value: beyond 2^52 that exceeds 2^53 and loses bits. */
+/** Zigzag doubles the value: beyond 2^52 that exceeds 2^53 and loses bits. */
 const ZIGZAG_EXACT = 2 ** 52;
 
 const encoder = new TextEncoder();
@@ -47,12 +46,16 @@ export function encodeKey(v: Value): Uint8Array {
     case 'boolean':
       return Uint8Array.of(v ? TAG_TRUE : TAG_FALSE);
     case 'number': {
-      if (Number.isInteger(v) && Math.abs(v) < ZIGZAG_EXACT) return new ByteWriter(10).u8(TAG_INT).svarint(v === 0 ? 0 : v).finish();
+      if (Number.isInteger(v) && Math.abs(v) < ZIGZAG_EXACT) return intKey(v);
       const out = new Uint8Array(9);
       out[0] = TAG_FLOAT;
       // One NaN bit pattern, whatever payload the engine carries.
       if (Number.isNaN(v)) out.set([0x7f, 0xf8, 0, 0, 0, 0, 0, 0], 1);
-      else new DataView(out.buffer).setFloat64(1, v, false);
+      else {
+        // A scratch view: `out.buffer` would move a small on-heap array off-heap, the dearest step here.
+        scratchView.setFloat64(0, v, false);
+        out.set(scratchBytes, 1);
+      }
       return out;
     }
     case 'string': {
@@ -89,13 +92,12 @@ export function decodeKey(b: Uint8Array): Value {
         return false;
       case TAG_TRUE:
         return true;
-      case TAG_INT: {
-        const r = new ByteReader(b.subarray(1));
-        return r.svarint();
-      }
+      case TAG_INT:
+        return readIntKey(b);
       case TAG_FLOAT:
         if (b.length !== 9) throw corrupt('float key must be 9 bytes');
-        return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat64(1, false);
+        for (let i = 0; i < 8; i++) scratchBytes[i] = b[i + 1]!;
+        return scratchView.getFloat64(0, false);
       case TAG_STRING:
         return asciiString(b, 1) ?? decoder.decode(b.subarray(1));
       case TAG_JSON:
@@ -118,6 +120,38 @@ export function keyToPartitionBytes(v: Value): Uint8Array {
   if (typeof v === 'string') return asciiBytes(v, 0) ?? encoder.encode(v);
   if (typeof v === 'number' || typeof v === 'boolean') return encoder.encode(String(v));
   return encoder.encode(canonicalJson(v));
+}
+
+const scratchBytes = new Uint8Array(8);
+const scratchView = new DataView(scratchBytes.buffer);
+
+/** [TAG_INT][zigzag LEB128], the layout ByteWriter.svarint writes (-0 as 0). */
+function intKey(v: number): Uint8Array {
+  let z = v < 0 ? -v * 2 - 1 : v === 0 ? 0 : v * 2;
+  let n = 1;
+  for (let t = z; t >= 0x80; t = Math.floor(t / 0x80)) n++;
+  const out = new Uint8Array(1 + n);
+  out[0] = TAG_INT;
+  let i = 1;
+  while (z >= 0x80) {
+    out[i++] = (z % 0x80) | 0x80;
+    z = Math.floor(z / 0x80);
+  }
+  out[i] = z;
+  return out;
+}
+
+function readIntKey(b: Uint8Array): number {
+  let z = 0;
+  let mul = 1;
+  for (let i = 1; ; i++) {
+    if (i >= b.length) throw corrupt('integer key ends inside its varint');
+    const byte = b[i]!;
+    z += (byte & 0x7f) * mul;
+    if (byte < 0x80) break;
+    mul *= 0x80;
+  }
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
 }
 
 /** Keys are short and mostly ASCII: a plain loop beats TextEncoder's call and copy there. */

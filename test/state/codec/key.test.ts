@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, decodeKey, encodeKey, keyToPartitionBytes } from '../../../src/state/codec/key.js';
 import type { Value } from '../../../src/runtime/record.js';
+import { ByteWriter } from '../../../src/state/codec/bytes.js';
 import { makeRng, withSeed, type Rng } from '../random.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -49,7 +50,26 @@ describe('encodeKey / decodeKey', () => {
     expect(decodeKey(encodeKey(Number.MIN_SAFE_INTEGER))).toBe(Number.MIN_SAFE_INTEGER);
   });
 
+  it('keeps the byte layout of the header comment, so state written before still matches', () => {
+    const rng = makeRng();
+    withSeed(rng, () => {
+      for (let i = 0; i < 500; i++) {
+        const v = rng.next() < 0.5 ? rng.int(-1e15, 1e15) : rng.int(-300, 300);
+        expect(hex(encodeKey(v))).toBe('03' + hex(new ByteWriter(10).svarint(v === 0 ? 0 : v).finish()));
+        const r = (rng.next() - 0.5) * 10 ** rng.int(-5, 300);
+        const f = Number.isInteger(r) && Math.abs(r) < 2 ** 52 ? r + 0.5 : r; // integers below 2^52 take the int layout
+        const dv = new DataView(new ArrayBuffer(8));
+        dv.setFloat64(0, f, false);
+        expect(hex(encodeKey(f))).toBe('04' + Buffer.from(dv.buffer).toString('hex'));
+        const s = 'k' + 'é'.repeat(rng.int(0, 1)) + 'x'.repeat(rng.int(0, 80));
+        expect(hex(encodeKey(s))).toBe('05' + hex(utf8(s)));
+        expect(hex(keyToPartitionBytes(s))).toBe(hex(utf8(s)));
+      }
+    });
+  });
+
   it('rejects bytes that are not a key', () => {
+    expect(() => decodeKey(Uint8Array.of(0x03, 0x80))).toThrow(/corrupt record key/);
     expect(() => decodeKey(new Uint8Array(0))).toThrow(/corrupt record key/);
     expect(() => decodeKey(Uint8Array.of(0x7e))).toThrow(/unknown key tag/);
     expect(() => decodeKey(Uint8Array.of(0x04, 1, 2))).toThrow(/corrupt record key/);

@@ -7,7 +7,8 @@
  * accumulator is left half-updated.
  */
 import type { Value } from '../../../runtime/record.js';
-import type { ByteReader, ByteWriter } from '../../../state/codec/bytes.js';
+import type { ByteReader } from '../../../state/codec/bytes.js';
+import type { ByteSink } from '../state-writer.js';
 import type { AggregateFn } from '../types.js';
 
 /**
@@ -40,7 +41,7 @@ export interface Aggregate<A, P> {
   clone(acc: A): A;
   /** strategy 'deque': > 0 when a's value would win over b's (both non-empty). */
   prefer(a: A, b: A): number;
-  encode(w: ByteWriter, acc: A): void;
+  encode(w: ByteSink, acc: A): void;
   decode(r: ByteReader): A;
 }
 

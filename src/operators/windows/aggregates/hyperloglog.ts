@@ -12,7 +12,8 @@
  *   u8 1 = dense: 2^p raw register bytes
  */
 import { TributaryError } from '../../../errors.js';
-import type { ByteReader, ByteWriter } from '../../../state/codec/bytes.js';
+import type { ByteReader } from '../../../state/codec/bytes.js';
+import type { ByteSink } from '../state-writer.js';
 
 export const DEFAULT_HLL_PRECISION = 14;
 
@@ -96,7 +97,7 @@ export function hllEstimate(regs: Uint8Array): number {
   return Math.round(raw);
 }
 
-export function hllEncode(w: ByteWriter, regs: Uint8Array): void {
+export function hllEncode(w: ByteSink, regs: Uint8Array): void {
   let nonZero = 0;
   for (let i = 0; i < regs.length; i++) if (regs[i] !== 0) nonZero++;
   // A sparse entry costs ~3 bytes; dense costs one byte per register.

@@ -8,7 +8,8 @@
  */
 import { TributaryError } from '../../../errors.js';
 import type { Value } from '../../../runtime/record.js';
-import type { ByteReader, ByteWriter } from '../../../state/codec/bytes.js';
+import type { ByteReader } from '../../../state/codec/bytes.js';
+import type { ByteSink } from '../state-writer.js';
 
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
@@ -80,7 +81,7 @@ function stableText(v: Value): string {
   return '{' + keys.map((k) => JSON.stringify(k) + ':' + stableText(v[k] ?? null)).join(',') + '}';
 }
 
-export function writeValue(w: ByteWriter, v: Value): void {
+export function writeValue(w: ByteSink, v: Value): void {
   if (v === null || v === undefined) {
     w.u8(0);
   } else if (typeof v === 'boolean') {
@@ -139,7 +140,7 @@ export function readValue(r: ByteReader): Value {
 }
 
 /** Event times and slice starts: whole milliseconds, possibly negative. */
-export function writeTime(w: ByteWriter, t: number): void {
+export function writeTime(w: ByteSink, t: number): void {
   w.svarint(t);
 }
 
