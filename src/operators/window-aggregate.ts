@@ -20,9 +20,12 @@ export function windowRow(result: WindowResult): Row {
 
 const OFFSET_LIMIT = 2 ** 41;
 const sourceTags = new Map<string, number>();
+let lastSource = '';
+let lastTag = -1;
 
 /** FNV-1a of the source name, 4 bits: stable across runs and processes. */
 function sourceTag(source: string): number {
+  if (source === lastSource && lastTag >= 0) return lastTag;
   let tag = sourceTags.get(source);
   if (tag === undefined) {
     let h = 0x811c9dc5;
@@ -30,6 +33,8 @@ function sourceTag(source: string): number {
     tag = (h >>> 0) % 16;
     sourceTags.set(source, tag);
   }
+  lastSource = source;
+  lastTag = tag;
   return tag;
 }
 

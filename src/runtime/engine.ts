@@ -10,7 +10,7 @@ import type { RawRecord, Sink, Source } from '../connectors/types.js';
 import type { TopologyPlan } from '../topology/plan.js';
 import type { OperatorContext } from '../operators/types.js';
 import type { Row, StreamRecord } from './record.js';
-import { StateBackend, type CheckpointMeta } from '../state/backend.js';
+import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../state/backend.js';
 import { createSink, createSource } from '../connectors/registry.js';
 import { errorMessage, TributaryError } from '../errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -35,6 +35,11 @@ export interface EngineOptions {
   syncCheckpoints?: boolean;
 }
 
+export interface CheckpointStats {
+  ms: number;
+  entries: number;
+}
+
 interface CheckpointContent extends CheckpointMeta {
   topology: string;
   watermark: number;
@@ -55,6 +60,7 @@ export class Engine {
   private ended = false;
   private checkpoints = 0;
   private lastDlqLog = 0;
+  private inflight?: Promise<CheckpointStats>;
 
   private constructor(plan: TopologyPlan, private readonly options: EngineOptions, logger: Logger) {
     this.plan = plan;
@@ -237,30 +243,69 @@ export class Engine {
     this.updateWatermark();
   }
 
-  async checkpoint(): Promise<{ ms: number; entries: number }> {
+  /**
+   * An asynchronous checkpoint (Flink's model). Synchronously, at one instant between records:
+   * positions, watermark, counters and every dirty state entry are captured and each sink is asked
+   * to flush what it holds so far. Then, while processing may go on: sinks' acks are awaited
+   * first, and only then is the snapshot written in ONE LevelDB batch. A crash before the batch
+   * lands resumes from the previous checkpoint (outputs repeat: at least once); state never
+   * includes an input twice. One checkpoint in flight at a time.
+   */
+  beginCheckpoint(): Promise<CheckpointStats> {
+    if (this.inflight) return Promise.reject(new TributaryError('TRIB_INTERNAL', 'a checkpoint is already in flight'));
     const started = Date.now();
+    const sources: CheckpointContent['sources'] = {};
+    for (const src of this.sources) sources[src.id] = src.progress();
+    const meta: CheckpointContent = {
+      version: 1,
+      at: started,
+      topology: this.plan.name,
+      watermark: this.watermarkValue,
+      sources,
+      counters: this.counters.snapshot(),
+    };
+    const flushes = [...this.sinks.values()].map((sink) => sink.sink.flush());
+    let prepared: PreparedCheckpoint;
     try {
-      for (const sink of this.sinks.values()) await sink.sink.flush();
-      const sources: CheckpointContent['sources'] = {};
-      for (const src of this.sources) sources[src.id] = src.progress();
-      const meta: CheckpointContent = {
-        version: 1,
-        at: Date.now(),
-        topology: this.plan.name,
-        watermark: this.watermarkValue,
-        sources,
-        counters: this.counters.snapshot(),
-      };
-      const result = await this.state.checkpoint(meta);
-      this.checkpoints++;
-      return { ms: Date.now() - started, entries: result.entries };
+      prepared = this.state.prepareCheckpoint(meta);
     } catch (err) {
-      throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
+      void Promise.allSettled(flushes);
+      return Promise.reject(new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err }));
     }
+    const run = (async (): Promise<CheckpointStats> => {
+      const settled = await Promise.allSettled(flushes);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        prepared.abort();
+        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(failed.reason)}`, { cause: failed.reason });
+      }
+      try {
+        const result = await prepared.write();
+        this.checkpoints++;
+        return { ms: Date.now() - started, entries: result.entries };
+      } catch (err) {
+        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
+      }
+    })().finally(() => {
+      this.inflight = undefined;
+    });
+    this.inflight = run;
+    return run;
+  }
+
+  /** Checkpoint now and wait until it is durable (after any checkpoint already in flight). */
+  async checkpoint(): Promise<CheckpointStats> {
+    if (this.inflight) await this.inflight.catch(() => undefined);
+    return this.beginCheckpoint();
+  }
+
+  get checkpointInFlight(): boolean {
+    return this.inflight !== undefined;
   }
 
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
     if (options.checkpoint ?? true) await this.checkpoint();
+    else if (this.inflight) await this.inflight.catch(() => undefined);
     this.abort?.abort();
     for (const node of this.graph.nodes) for (const op of node.instances) await op.close?.();
     for (const src of this.sources) await src.source.close();

@@ -68,7 +68,11 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
   };
 
   let reason: RunResult['reason'] = 'stopped';
+  // Checkpoints complete in the background while records keep flowing; a failure stops the run.
+  let inflight: Promise<void> | undefined;
+  let failure: unknown;
   while (!options.signal?.aborted) {
+    if (failure !== undefined) throw failure;
     let gotAny = false;
     for (let i = 0; i < engine.sources.length; i++) {
       if (exhausted.has(i)) continue;
@@ -90,13 +94,23 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       reason = 'end-of-input';
       break;
     }
-    if (now - lastCheckpoint >= interval) {
-      await engine.checkpoint();
-      lastCheckpoint = Date.now();
+    if (!inflight && now - lastCheckpoint >= interval) {
+      lastCheckpoint = now;
+      inflight = engine.beginCheckpoint().then(
+        () => {
+          inflight = undefined;
+        },
+        (err: unknown) => {
+          failure = err;
+          inflight = undefined;
+        },
+      );
     }
     if (now - lastProgress >= progressEvery) report(now);
     if (!gotAny) await sleep(5);
   }
+  if (inflight) await inflight;
+  if (failure !== undefined) throw failure;
   if (reason === 'end-of-input') engine.endOfInput();
   report(Date.now());
   return { reason, elapsedMs: Date.now() - started, recordsIn: engine.counters.get('in') - startIn };

@@ -26,6 +26,16 @@ export interface CheckpointResult {
   ms: number;
 }
 
+/** A snapshot taken synchronously by prepareCheckpoint(), written later in one batch. */
+export interface PreparedCheckpoint {
+  readonly entries: number;
+  readonly bytes: number;
+  /** Write the snapshot in ONE LevelDB batch; entries become clean unless changed since. */
+  write(): Promise<CheckpointResult>;
+  /** Give the snapshot up (e.g. a sink could not flush): everything stays dirty. */
+  abort(): void;
+}
+
 export interface StateBackendOptions {
   /** Every step that keeps state, with the fingerprint of its definition. */
   steps: readonly StepDeclaration[];
@@ -53,6 +63,7 @@ export class StateBackend {
   private readonly timerLoads = new Map<string, Promise<PersistentTimers>>();
   /** Serializes checkpoints; never rejects. */
   private tail: Promise<unknown> = Promise.resolve();
+  private preparedInFlight = false;
   private closed = false;
 
   private constructor(
@@ -157,31 +168,21 @@ export class StateBackend {
    */
   checkpoint(meta: CheckpointMeta): Promise<CheckpointResult> {
     if (this.closed) return Promise.reject(new TributaryError('TRIB_INTERNAL', 'state backend used after close()'));
-    const run = this.tail.then(() => this.runCheckpoint(meta));
+    const run = this.tail.then(() => this.prepareCheckpoint(meta).write());
     this.tail = run.catch(() => {});
     return run;
   }
 
-  /** Counters and gauges, as a fresh plain object. */
-  metrics(): StateMetrics {
-    const m = this.metricsState;
-    m.cachedEntries = this.stack.cache.size;
-    m.dirtyEntries = this.stack.cache.dirtySize;
-    let timers = 0;
-    for (const s of this.timerServices.values()) timers += s.size;
-    m.timers = timers;
-    return { ...m };
-  }
-
-  /** Waits for a running checkpoint, then closes LevelDB. Dirty entries not checkpointed are discarded. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.tail;
-    await this.bottom.close();
-  }
-
-  private async runCheckpoint(meta: CheckpointMeta): Promise<CheckpointResult> {
+  /**
+   * An asynchronous snapshot (Flink's model): collects and encodes every dirty entry and timer
+   * change NOW, synchronously, together with `meta`; the returned write() puts them in ONE batch
+   * later. State may change meanwhile (those changes stay dirty for the next checkpoint), so the
+   * caller can keep processing while sinks flush and LevelDB writes. One prepared checkpoint at a
+   * time: prepare again only after the previous write() settled (or abort()).
+   */
+  prepareCheckpoint(meta: CheckpointMeta): PreparedCheckpoint {
+    this.assertOpen();
+    if (this.preparedInFlight) throw new TributaryError('TRIB_INTERNAL', 'a prepared checkpoint is still in flight');
     const t0 = performance.now();
     let json: string;
     try {
@@ -212,24 +213,61 @@ export class StateBackend {
     const metaOp: BytesOp = { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) };
     ops.push(metaOp);
     bytes += metaOp.key.length + metaOp.value.length;
+    this.preparedInFlight = true;
+    let settled = false;
+    const settle = (): void => {
+      settled = true;
+      this.preparedInFlight = false;
+    };
+    return {
+      entries: ops.length,
+      bytes,
+      write: async () => {
+        if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
+        try {
+          await this.bottom.write(ops);
+        } catch (err) {
+          for (const b of batches) b.abort();
+          settle();
+          throw err instanceof TributaryError ? err : new TributaryError('TRIB_STATE_IO', `checkpoint write failed: ${errorMessage(err)}`, { cause: err });
+        }
+        for (const b of batches) b.commit();
+        this.registry.written(registryOps);
+        this.checkpointJson = json;
+        settle();
+        const ms = performance.now() - t0;
+        const m = this.metricsState;
+        m.checkpoints++;
+        m.entriesFlushed += ops.length;
+        m.bytesFlushed += bytes;
+        m.lastCheckpointMs = ms;
+        return { entries: ops.length, bytes, ms };
+      },
+      abort: () => {
+        if (settled) return;
+        for (const b of batches) b.abort();
+        settle();
+      },
+    };
+  }
 
-    try {
-      await this.bottom.write(ops);
-    } catch (err) {
-      for (const b of batches) b.abort();
-      throw err instanceof TributaryError ? err : new TributaryError('TRIB_STATE_IO', `checkpoint write failed: ${errorMessage(err)}`, { cause: err });
-    }
-    for (const b of batches) b.commit();
-    this.registry.written(registryOps);
-    this.checkpointJson = json;
-
-    const ms = performance.now() - t0;
+  /** Counters and gauges, as a fresh plain object. */
+  metrics(): StateMetrics {
     const m = this.metricsState;
-    m.checkpoints++;
-    m.entriesFlushed += ops.length;
-    m.bytesFlushed += bytes;
-    m.lastCheckpointMs = ms;
-    return { entries: ops.length, bytes, ms };
+    m.cachedEntries = this.stack.cache.size;
+    m.dirtyEntries = this.stack.cache.dirtySize;
+    let timers = 0;
+    for (const s of this.timerServices.values()) timers += s.size;
+    m.timers = timers;
+    return { ...m };
+  }
+
+  /** Waits for a running checkpoint, then closes LevelDB. Dirty entries not checkpointed are discarded. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.bottom.close();
   }
 
   private assertOpen(): void {

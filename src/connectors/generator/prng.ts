@@ -3,15 +3,7 @@
  * hash(seed, p, i), so a record can be produced on its own — that is what makes seek() exact.
  */
 
-/** murmur3's 32-bit finaliser: a cheap, well-mixing bijection on uint32. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { fmix32 } from '../../hash.js';
 
 /** Hash of a sequence of integers (each taken as 2 × 32 bits so offsets above 2^32 stay distinct). */
 export function hashInts(...values: number[]): number {

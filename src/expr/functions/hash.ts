@@ -4,6 +4,7 @@
  * (e.g. Python `mmh3.hash(text, signed=False)`).
  */
 
+import { fmix32 } from '../../hash.js';
 const encoder = new TextEncoder();
 
 export function murmur3(text: string): number {
@@ -33,10 +34,5 @@ export function murmur3(text: string): number {
     h ^= k;
   }
   h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }

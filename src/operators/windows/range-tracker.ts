@@ -215,14 +215,15 @@ function distinctTracker(opts: AggregateOptions): RangeTracker<DistinctState> {
     return regs;
   };
   const enter = (ts: DistinctState, _start: number, slice: unknown): void => {
-    const acc = slice as DistinctAcc;
-    if (ts.counts && acc.set) {
-      for (const k of acc.set) ts.counts.set(k, (ts.counts.get(k) ?? 0) + 1);
-      if (ts.counts.size > limit) toHll(ts);
-    } else if (acc.set) {
-      for (const k of acc.set) hllAdd(ts.hll!, k);
+    const keys = (slice as DistinctAcc).keys;
+    if (ts.counts && keys) {
+      const counts = ts.counts;
+      for (let i = 0; i < keys.length; i++) counts.set(keys[i]!, (counts.get(keys[i]!) ?? 0) + 1);
+      if (counts.size > limit) toHll(ts);
+    } else if (keys) {
+      for (let i = 0; i < keys.length; i++) hllAdd(ts.hll!, keys[i]!);
     } else {
-      hllMerge(toHll(ts), acc.hll!);
+      hllMerge(toHll(ts), (slice as DistinctAcc).hll!);
     }
   };
   return {
@@ -241,12 +242,14 @@ function distinctTracker(opts: AggregateOptions): RangeTracker<DistinctState> {
     },
     enter,
     leave: (ts, _start, slice) => {
-      const acc = slice as DistinctAcc;
-      if (ts.counts && acc.set) {
-        for (const k of acc.set) {
-          const c = ts.counts.get(k)! - 1;
-          if (c > 0) ts.counts.set(k, c);
-          else ts.counts.delete(k);
+      const keys = (slice as DistinctAcc).keys;
+      if (ts.counts && keys) {
+        const counts = ts.counts;
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i]!;
+          const c = counts.get(k)! - 1;
+          if (c > 0) counts.set(k, c);
+          else counts.delete(k);
         }
       } else {
         toHll(ts);

@@ -24,7 +24,7 @@ import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import type { SliceRange } from './range-tracker.js';
-import { floorTo, insertSorted, rollingLeaveTime } from './slices.js';
+import { floorTo, hasSorted, insertSorted, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
 import type { WindowOutputs } from './types.js';
 
@@ -68,7 +68,9 @@ export class RollingWindow implements WindowEngine {
     else this.dropLeft(ctx, kb, head, f - size);
 
     const seq = head.seq++;
-    const existing = ctx.store.getSlice(kb, s);
+    // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
+    // restart that lookup would be a LevelDB read).
+    const existing = hasSorted(head.slices, s) ? ctx.store.getSlice(kb, s) : undefined;
     const slice = existing ?? this.set.create();
     const changed = this.set.add(slice, prepared, t, order, seq);
     ctx.store.putSlice(kb, s, slice);
@@ -105,13 +107,20 @@ export class RollingWindow implements WindowEngine {
   /** Removes slices with start ≤ oldestExcluded from trackers and store; returns whether any left. */
   private dropLeft(ctx: Ctx, kb: Uint8Array, head: RollingHead, oldestExcluded: number): boolean {
     const slices = head.slices;
+    if (slices.length === 0 || slices[0]! > oldestExcluded) return false;
+    if (slices[slices.length - 1]! <= oldestExcluded) {
+      // Everything leaves: trackers over nothing are fresh ones, so the slices need not be read.
+      head.trk = this.set.trackersCreate();
+      for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
+      slices.length = 0;
+      return true;
+    }
     let n = 0;
-    while (n < slices.length && slices[n]! <= oldestExcluded) {
+    while (slices[n]! <= oldestExcluded) {
       const s = slices[n++]!;
       this.set.trackersLeave(head.trk, s, ctx.store.getSlice(kb, s)!);
       ctx.store.deleteSlice(kb, s);
     }
-    if (n === 0) return false;
     // In place (splice would allocate the removed part).
     if (n === 1) slices.shift();
     else {

@@ -20,7 +20,7 @@
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet, Accumulators } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
-import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, insertSorted, lowerBound } from './slices.js';
+import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, hasSorted, insertSorted, lowerBound } from './slices.js';
 import type { SlicedHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
 
@@ -58,7 +58,8 @@ export class SlicedWindow implements WindowEngine {
 
     const s = floorTo(t, this.len);
     const seq = head.seq++;
-    const existing = ctx.store.getSlice(kb, s);
+    // head.slices lists exactly the stored slices: a new slice costs no store lookup.
+    const existing = hasSorted(head.slices, s) ? ctx.store.getSlice(kb, s) : undefined;
     const slice = existing ?? this.set.create();
     const changed = this.set.add(slice, prepared, t, order, seq);
     ctx.store.putSlice(kb, s, slice);

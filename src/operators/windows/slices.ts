@@ -62,6 +62,14 @@ export function lowerBound(arr: readonly number[], x: number): number {
   return lo;
 }
 
+/** Whether an ascending array holds x (the newest element is checked first: where records usually land). */
+export function hasSorted(arr: readonly number[], x: number): boolean {
+  const n = arr.length;
+  if (n === 0 || arr[n - 1]! < x) return false;
+  if (arr[n - 1] === x) return true;
+  return arr[lowerBound(arr, x)] === x;
+}
+
 /** Inserts x into an ascending array unless present; returns whether it was inserted. */
 export function insertSorted(arr: number[], x: number): boolean {
   const n = arr.length;

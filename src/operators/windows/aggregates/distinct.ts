@@ -1,9 +1,13 @@
 /**
- * count_distinct: exact (a set of canonical value strings) while a slice or window holds at
- * most `distinctExactLimit` distinct values, a HyperLogLog sketch beyond. The switch hashes every
+ * count_distinct: exact (the canonical value strings) while a slice or window holds at most
+ * `distinctExactLimit` distinct values, a HyperLogLog sketch beyond. The switch hashes every
  * value of the set, so a sketch only ever depends on the set of values seen: the result is
  * exact iff the true distinct count ≤ limit, and otherwise the same estimate however the
  * slices were merged. count_distinct of nothing = 0.
+ *
+ * The exact values are a plain array (a slice usually holds one to a few values: an array is a
+ * fraction of a Set's memory and is iterated without an iterator object), with a Set index for
+ * membership once there are more than INDEX_FROM of them.
  */
 import type { Value } from '../../../runtime/record.js';
 import { TributaryError } from '../../../errors.js';
@@ -11,29 +15,53 @@ import type { Aggregate, AggregateOptions } from './aggregate.js';
 import { hllAdd, hllCreate, hllDecode, hllEncode, hllEstimate, hllMerge } from './hyperloglog.js';
 import { canonicalKey } from './values.js';
 
-/** Exactly one of set / hll is non-null. */
+const INDEX_FROM = 16;
+
+/** Exactly one of keys / hll is non-null; index is null or a Set over keys. */
 export interface DistinctAcc {
-  set: Set<string> | null;
+  keys: string[] | null;
+  index: Set<string> | null;
   hll: Uint8Array | null;
 }
 
 export function toSketch(acc: DistinctAcc, precision: number): Uint8Array {
   if (acc.hll) return acc.hll;
   const regs = hllCreate(precision);
-  for (const k of acc.set!) hllAdd(regs, k);
+  const keys = acc.keys!;
+  for (let i = 0; i < keys.length; i++) hllAdd(regs, keys[i]!);
   acc.hll = regs;
-  acc.set = null;
+  acc.keys = null;
+  acc.index = null;
   return regs;
+}
+
+/** Adds k to an exact accumulator unless present; returns whether it was added. */
+function addExact(acc: DistinctAcc, k: string): boolean {
+  const keys = acc.keys!;
+  if (acc.index !== null) {
+    if (acc.index.has(k)) return false;
+    acc.index.add(k);
+  } else {
+    if (keys.includes(k)) return false;
+    if (keys.length >= INDEX_FROM) acc.index = new Set(keys).add(k);
+  }
+  keys.push(k);
+  return true;
+}
+
+function exact(keys: string[]): DistinctAcc {
+  return { keys, index: keys.length > INDEX_FROM ? new Set(keys) : null, hll: null };
 }
 
 export function distinctAggregate(name: string, opts: AggregateOptions): Aggregate<DistinctAcc, string> {
   const { distinctExactLimit: limit, hllPrecision: p } = opts;
   const mergeInto = (into: DistinctAcc, o: DistinctAcc): void => {
-    if (o.set && into.set) {
-      for (const k of o.set) into.set.add(k);
-      if (into.set.size > limit) toSketch(into, p);
-    } else if (o.set) {
-      for (const k of o.set) hllAdd(into.hll!, k);
+    const keys = o.keys;
+    if (keys !== null && into.keys !== null) {
+      for (let i = 0; i < keys.length; i++) addExact(into, keys[i]!);
+      if (into.keys.length > limit) toSketch(into, p);
+    } else if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) hllAdd(into.hll!, keys[i]!);
     } else {
       hllMerge(toSketch(into, p), o.hll!);
     }
@@ -43,39 +71,39 @@ export function distinctAggregate(name: string, opts: AggregateOptions): Aggrega
     fn: 'count_distinct',
     strategy: 'distinct',
     prepare: (v: Value) => (v === null || v === undefined ? null : canonicalKey(v)),
-    create: () => ({ set: new Set(), hll: null }),
+    create: () => ({ keys: [], index: null, hll: null }),
     add: (acc, k) => {
       if (acc.hll) return hllAdd(acc.hll, k);
-      if (acc.set!.has(k)) return false;
-      acc.set!.add(k);
-      if (acc.set!.size > limit) toSketch(acc, p);
+      if (!addExact(acc, k)) return false;
+      if (acc.keys!.length > limit) toSketch(acc, p);
       return true;
     },
     merge: mergeInto,
     subtract: () => {
       throw new TributaryError('TRIB_INTERNAL', 'count_distinct is not invertible');
     },
-    result: (acc) => (acc.set ? acc.set.size : hllEstimate(acc.hll!)),
-    isEmpty: (acc) => acc.set !== null && acc.set.size === 0,
-    clone: (acc) => ({ set: acc.set ? new Set(acc.set) : null, hll: acc.hll ? acc.hll.slice() : null }),
+    result: (acc) => (acc.keys ? acc.keys.length : hllEstimate(acc.hll!)),
+    isEmpty: (acc) => acc.keys !== null && acc.keys.length === 0,
+    clone: (acc) => (acc.keys ? exact(acc.keys.slice()) : { keys: null, index: null, hll: acc.hll!.slice() }),
     prefer: () => {
       throw new TributaryError('TRIB_INTERNAL', 'count_distinct has no order');
     },
     encode: (w, acc) => {
-      if (acc.set) {
-        w.u8(0).varint(acc.set.size);
-        for (const k of acc.set) w.string(k);
+      const keys = acc.keys;
+      if (keys) {
+        w.u8(0).varint(keys.length);
+        for (let i = 0; i < keys.length; i++) w.string(keys[i]!);
       } else {
         w.u8(1);
         hllEncode(w, acc.hll!);
       }
     },
     decode: (r) => {
-      if (r.u8() === 1) return { set: null, hll: hllDecode(r, p) };
+      if (r.u8() === 1) return { keys: null, index: null, hll: hllDecode(r, p) };
       const n = r.varint();
-      const set = new Set<string>();
-      for (let i = 0; i < n; i++) set.add(r.string());
-      return { set, hll: null };
+      const keys: string[] = [];
+      for (let i = 0; i < n; i++) keys.push(r.string());
+      return exact(keys);
     },
   };
 }

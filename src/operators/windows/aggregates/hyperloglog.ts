@@ -14,6 +14,7 @@
 import { TributaryError } from '../../../errors.js';
 import type { ByteReader } from '../../../state/codec/bytes.js';
 import type { ByteSink } from '../state-writer.js';
+import { fmix32 } from '../../../hash.js';
 
 export const DEFAULT_HLL_PRECISION = 14;
 
@@ -50,12 +51,7 @@ export function murmur3(s: string, seed: number): number {
     h ^= k;
   }
   h ^= len * 2;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 const SEED_A = 0x9747b28c;
