@@ -263,3 +263,56 @@ describe('StateBackend timers', () => {
     expect(b2.metrics().timers).toBe(0);
   });
 });
+
+describe('StateBackend asynchronous snapshots (prepareCheckpoint)', () => {
+  it('writes the state as of prepare time; changes made while the write is in flight go into the next checkpoint', async () => {
+    const b = await openBackend();
+    const w = b.windowStore('agg', 0, counterCodec, numberCodec);
+    w.putHead(utf8('k'), { count: 1, sum: 1, label: 'a' });
+    w.putSlice(utf8('k'), 60_000, 1);
+    const prepared = b.prepareCheckpoint({ version: 1, at: 1, n: 1 });
+    // Processing goes on before the batch is written: mutate the same object, add and delete.
+    const head = w.getHead(utf8('k'))!;
+    head.count = 2;
+    w.putHead(utf8('k'), head);
+    w.deleteSlice(utf8('k'), 60_000);
+    w.putSlice(utf8('k2'), 60_000, 5);
+    expect(() => b.prepareCheckpoint({ version: 1, at: 2 })).toThrow(/in flight/);
+    await prepared.write();
+    await closeAll();
+
+    const b2 = await openBackend();
+    const w2 = b2.windowStore('agg', 0, counterCodec, numberCodec);
+    expect(b2.readCheckpoint()).toEqual({ version: 1, at: 1, n: 1 });
+    expect(w2.getHead(utf8('k'))).toEqual({ count: 1, sum: 1, label: 'a' });
+    expect(w2.getSlice(utf8('k'), 60_000)).toBe(1);
+    expect(w2.getSlice(utf8('k2'), 60_000)).toBeUndefined();
+    w2.putHead(utf8('k'), { count: 2, sum: 1, label: 'a' });
+    await closeAll();
+  });
+
+  it('keeps in-flight changes dirty so the next checkpoint writes them', async () => {
+    const b = await openBackend();
+    const w = b.windowStore('agg', 0, counterCodec, numberCodec);
+    w.putSlice(utf8('k'), 60_000, 1);
+    const prepared = b.prepareCheckpoint({ version: 1, at: 1 });
+    w.putSlice(utf8('k'), 60_000, 2);
+    await prepared.write();
+    await b.checkpoint({ version: 1, at: 2 });
+    await closeAll();
+    const w2 = (await openBackend()).windowStore('agg', 0, counterCodec, numberCodec);
+    expect(w2.getSlice(utf8('k'), 60_000)).toBe(2);
+  });
+
+  it('abort() leaves everything dirty for the next checkpoint', async () => {
+    const b = await openBackend();
+    const w = b.windowStore('agg', 0, counterCodec, numberCodec);
+    w.putSlice(utf8('k'), 60_000, 7);
+    b.prepareCheckpoint({ version: 1, at: 1 }).abort();
+    await b.checkpoint({ version: 1, at: 2 });
+    await closeAll();
+    const b2 = await openBackend();
+    expect(b2.readCheckpoint()).toEqual({ version: 1, at: 2 });
+    expect(b2.windowStore('agg', 0, counterCodec, numberCodec).getSlice(utf8('k'), 60_000)).toBe(7);
+  });
+});
