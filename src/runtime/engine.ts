@@ -42,6 +42,8 @@ export interface CheckpointStats {
 
 interface CheckpointContent extends CheckpointMeta {
   topology: string;
+  /** Keyed state lives in partition murmur2(key) % taskPartitions: it must not change under it. */
+  taskPartitions?: number;
   watermark: number;
   sources: Record<string, Record<number, PartitionProgress>>;
   counters: Record<string, number>;
@@ -109,6 +111,15 @@ export class Engine {
       maxCachedEntries: this.options.maxCachedEntries ?? 2_000_000,
     });
     const checkpoint = this.state.readCheckpoint() as CheckpointContent | undefined;
+    if (checkpoint?.taskPartitions !== undefined && checkpoint.taskPartitions !== this.partitions) {
+      await this.state.close();
+      throw new TributaryError(
+        'TRIB_STATE_INCOMPATIBLE',
+        `state in ${this.options.dataDir} was built with ${checkpoint.taskPartitions} task partitions, this topology has ${this.partitions}: ` +
+          'keyed state is placed by murmur2(key) % partitions, so every key would lose its state. ' +
+          'Keep the partition count, or start over with --reset-state.',
+      );
+    }
     if (checkpoint) {
       this.watermarkValue = checkpoint.watermark ?? -Infinity;
       this.counters.restore(checkpoint.counters ?? {});
@@ -260,6 +271,7 @@ export class Engine {
       version: 1,
       at: started,
       topology: this.plan.name,
+      taskPartitions: this.partitions,
       watermark: this.watermarkValue,
       sources,
       counters: this.counters.snapshot(),

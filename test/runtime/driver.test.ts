@@ -222,3 +222,36 @@ describe('TopologyTestDriver', () => {
     expect(driver.output('out').at(-1)).toMatchObject({ n: 4, amt: 27 });
   });
 });
+
+describe('task partitions', () => {
+  it('refuses to reuse keyed state under a different partition count', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dataDir = await mkdtemp(join(tmpdir(), 'tributary-parts-'));
+    const yaml = `${header('parts')}  pipeline:
+    - id: per_user
+      from: events
+      keyBy: user_id
+    - id: totals
+      from: per_user
+      window: { rolling: 1h, resolution: 1m }
+      aggregate: { n: count() }
+  sinks:
+    out: { from: totals, stdout: {} }
+`;
+    try {
+      const d1 = await TopologyTestDriver.fromText(yaml, { dataDir, partitions: 2 });
+      d1.pipe('events', { user_id: 'a', ts: T0 });
+      await d1.checkpoint();
+      await d1.close();
+      const err = await TopologyTestDriver.fromText(yaml, { dataDir, partitions: 3 }).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/2 task partitions, this topology has 3.*--reset-state/s);
+      const d2 = await TopologyTestDriver.fromText(yaml, { dataDir, partitions: 2 });
+      d2.pipe('events', { user_id: 'a', ts: T0 + 1 });
+      expect(d2.output('out').at(-1)).toMatchObject({ n: 2 });
+      await d2.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -17,8 +17,13 @@
  * nothing is live the key's state is deleted after that emission. So a slice causes at most two
  * emissions: its records' updates and its expiry, never one per resolution step.
  *
- * Hot path: per record one head read/write, one slice read/write, O(1) tracker work, and the
- * timer re-armed only when the oldest live slice changed; no arrays or closures per record.
+ * While a key has one live slice (the usual case for a long window over sparse keys) that
+ * slice's accumulators live inside the head and no trackers exist, so a record, a checkpoint
+ * and the expiry each touch one state entry; a second slice moves it out to a slice entry.
+ *
+ * Hot path: per record one head read/write, one slice read/write (none while inline), O(1)
+ * tracker work, and the timer re-armed only when the oldest live slice changed; no arrays or
+ * closures per record.
  */
 import type { Row, Value } from '../../runtime/record.js';
 import type { AggregateSet } from './aggregate-set.js';
@@ -40,12 +45,17 @@ interface MutableRange {
 export class RollingWindow implements WindowEngine {
   private readonly range: MutableRange = { store: { getSlice: () => undefined }, key: new Uint8Array(0), starts: [], lo: 0, hi: 0 };
 
+  /** Accumulators of nothing, for the value of a key whose last slice just left (never mutated). */
+  private readonly empty: unknown[];
+
   constructor(
     private readonly set: AggregateSet,
     private readonly size: number,
     private readonly resolution: number,
     private readonly lateness: number,
-  ) {}
+  ) {
+    this.empty = set.create();
+  }
 
   onRecord(ctx: Ctx, key: Value, kb: Uint8Array, t: number, row: Row, wm: number, out: WindowOutputs, order: number): void {
     const { size, resolution } = this;
@@ -64,20 +74,39 @@ export class RollingWindow implements WindowEngine {
     }
     const prepared = this.set.prepare(row, t);
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
-    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, trk: this.set.trackersCreate() };
+    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, one: null, trk: null };
     else this.dropLeft(ctx, kb, head, f - size);
 
     const seq = head.seq++;
-    // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
-    // restart that lookup would be a LevelDB read).
-    const existing = hasSorted(head.slices, s) ? ctx.store.getSlice(kb, s) : undefined;
-    const slice = existing ?? this.set.create();
-    const changed = this.set.add(slice, prepared, t, order, seq);
-    ctx.store.putSlice(kb, s, slice);
-    if (existing === undefined) insertSorted(head.slices, s);
-    this.set.trackersAdd(head.trk, s, slice, changed, prepared, t, order, seq);
+    const slices = head.slices;
+    if (slices.length === 0) {
+      slices.push(s);
+      head.one = this.set.create();
+    }
+    const one = head.one;
+    if (one !== null && slices[0] === s) {
+      // The key's only live slice, inline in the head: no slice entry, no trackers.
+      this.set.add(one, prepared, t, order, seq);
+    } else {
+      if (one !== null) {
+        // A second slice: the inline one becomes a stored slice, tracked like any other.
+        ctx.store.putSlice(kb, slices[0]!, one);
+        const trk = this.set.trackersCreate();
+        this.set.trackersEnter(trk, slices[0]!, one);
+        head.trk = trk;
+        head.one = null;
+      }
+      // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
+      // restart that lookup would be a LevelDB read).
+      const existing = hasSorted(slices, s) ? ctx.store.getSlice(kb, s) : undefined;
+      const slice = existing ?? this.set.create();
+      const changed = this.set.add(slice, prepared, t, order, seq);
+      ctx.store.putSlice(kb, s, slice);
+      if (existing === undefined) insertSorted(slices, s);
+      this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, order, seq);
+    }
     if (t > head.maxT) head.maxT = t;
-    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
+    rearm(ctx, kb, head, rollingLeaveTime(slices[0]!, size, resolution));
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
   }
@@ -109,16 +138,18 @@ export class RollingWindow implements WindowEngine {
     const slices = head.slices;
     if (slices.length === 0 || slices[0]! > oldestExcluded) return false;
     if (slices[slices.length - 1]! <= oldestExcluded) {
-      // Everything leaves: trackers over nothing are fresh ones, so the slices need not be read.
-      head.trk = this.set.trackersCreate();
-      for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
+      // Everything leaves: nothing needs reading, and an inline slice has no entry to delete.
+      if (head.one === null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
+      head.one = null;
+      head.trk = null;
       slices.length = 0;
       return true;
     }
+    const trk = head.trk!;
     let n = 0;
     while (slices[n]! <= oldestExcluded) {
       const s = slices[n++]!;
-      this.set.trackersLeave(head.trk, s, ctx.store.getSlice(kb, s)!);
+      this.set.trackersLeave(trk, s, ctx.store.getSlice(kb, s)!);
       ctx.store.deleteSlice(kb, s);
     }
     // In place (splice would allocate the removed part).
@@ -131,6 +162,8 @@ export class RollingWindow implements WindowEngine {
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
+    if (head.one !== null) return this.set.results(head.one);
+    if (head.trk === null) return this.set.results(this.empty);
     const range = this.range;
     range.store = ctx.store;
     range.key = kb;

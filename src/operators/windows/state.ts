@@ -5,6 +5,8 @@
  *   u8 kind (1 sliced | 2 rolling | 3 session), varint seq, timer (u8 0 | u8 1 + time), then
  *   sliced:  starts, u8 hasCur [+ cur time + one tracker state per aggregate]
  *   rolling: starts, maxT time, one tracker state per aggregate
+ *   rolling with its one live slice inline (u8 kind 4): starts (one), maxT time, the slice's
+ *            accumulators (slice layout below)
  *   session: varint n, n × (start time, last − start varint)
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
@@ -37,7 +39,14 @@ export interface RollingHead extends HeadBase {
   slices: number[];
   /** Largest event time accepted for this key. */
   maxT: number;
-  trk: unknown[];
+  /**
+   * While exactly one slice is live, its accumulators live here and neither a slice entry nor
+   * trackers exist (most keys of a long window hold one slice at a time: one state entry then
+   * serves the record, the checkpoint and the expiry). Otherwise null.
+   */
+  one: Accumulators | null;
+  /** Trackers over the stored slices; null while `one` is used or nothing is live. */
+  trk: unknown[] | null;
 }
 
 export interface SessionHead extends HeadBase {
@@ -51,6 +60,8 @@ export type WindowHead = SlicedHead | RollingHead | SessionHead;
 export type WindowSlice = Accumulators;
 
 const KIND_TAG = { sliced: 1, rolling: 2, session: 3 } as const;
+/** A rolling head holding its only slice inline (see RollingHead.one). */
+const ROLLING_ONE = 4;
 
 function writeStarts(w: ByteSink, starts: readonly number[]): void {
   w.varint(starts.length);
@@ -79,10 +90,14 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
     for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
   };
   const readTrackers = (r: ByteReader): unknown[] => set.trackers.map((t) => t.decode(r));
+  const writeSlice = (w: ByteSink, accs: Accumulators): void => {
+    for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
+  };
+  const readSlice = (r: ByteReader): Accumulators => set.aggs.map((a) => a.decode(r));
   return {
     encode(h) {
       const w = writer.begin();
-      w.u8(KIND_TAG[h.kind]).varint(h.seq);
+      w.u8(h.kind === 'rolling' && h.one !== null ? ROLLING_ONE : KIND_TAG[h.kind]).varint(h.seq);
       if (h.timer === null) w.u8(0);
       else writeTime(w.u8(1), h.timer);
       switch (h.kind) {
@@ -97,7 +112,8 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
         case 'rolling':
           writeStarts(w, h.slices);
           writeTime(w, h.maxT);
-          writeTrackers(w, h.trk);
+          if (h.one !== null) writeSlice(w, h.one);
+          else writeTrackers(w, h.trk ?? set.trackersCreate());
           break;
         case 'session':
           w.varint(h.starts.length);
@@ -124,7 +140,12 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
         case 2: {
           const slices = readStarts(r);
           const maxT = readTime(r);
-          return { kind: 'rolling', seq, timer, slices, maxT, trk: readTrackers(r) };
+          return { kind: 'rolling', seq, timer, slices, maxT, one: null, trk: readTrackers(r) };
+        }
+        case ROLLING_ONE: {
+          const slices = readStarts(r);
+          const maxT = readTime(r);
+          return { kind: 'rolling', seq, timer, slices, maxT, one: readSlice(r), trk: null };
         }
         case 3: {
           const n = r.varint();

@@ -1,0 +1,192 @@
+/**
+ * The kafkajs 2.x backend of the client interface (client.ts). kafkajs errors become
+ * KafkaClientError with kafkajs' own `retriable` judgement, widened to the connection-level
+ * failures kafkajs reports as "retries exhausted" (the caller's backoff gets another go).
+ */
+import {
+  CompressionTypes,
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type IHeaders,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import {
+  KafkaClientError,
+  type AssignedConsumer,
+  type ClientLog,
+  type GroupConsumer,
+  type KafkaAdmin,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type KafkaProducer,
+  type ProduceMessage,
+  type ProducerOptions,
+} from './client.js';
+
+/** kafkajs error classes that mean "the cluster is unreachable or busy right now". */
+const TRANSIENT = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+]);
+
+interface KafkajsErrorShape {
+  name?: string;
+  message?: string;
+  retriable?: boolean;
+  originalError?: unknown;
+  cause?: unknown;
+}
+
+function isTransient(err: unknown, depth = 0): boolean {
+  if (depth > 5 || err === null || typeof err !== 'object') return false;
+  const e = err as KafkajsErrorShape;
+  if (e.retriable === true) return true;
+  if (e.name !== undefined && TRANSIENT.has(e.name)) return true;
+  return isTransient(e.originalError, depth + 1) || isTransient(e.cause, depth + 1);
+}
+
+export function toClientError(what: string, err: unknown): KafkaClientError {
+  if (err instanceof KafkaClientError) return err;
+  const e = (err ?? {}) as KafkajsErrorShape;
+  const message = e.message ?? String(err);
+  return new KafkaClientError(`${what}: ${message}`, isTransient(err), { cause: err });
+}
+
+async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toClientError(what, err);
+  }
+}
+
+function logCreator(log: ClientLog | undefined) {
+  return () => ({ level, log: entry }: LogEntry): void => {
+    if (!log) return;
+    const { message, ...fields } = entry;
+    if (level === logLevel.ERROR) log.error(`kafkajs: ${message}`, fields);
+    else if (level === logLevel.WARN) log.warn(`kafkajs: ${message}`, fields);
+  };
+}
+
+function toIHeaders(headers: ProduceMessage['headers']): IHeaders | undefined {
+  if (!headers) return undefined;
+  return { ...headers };
+}
+
+export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: logCreator(options.log),
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: { retries: options.retries ?? 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+  let admin: Admin | undefined;
+  const producers: Producer[] = [];
+
+  const getAdmin = async (): Promise<Admin> => {
+    if (!admin) {
+      const a = kafka.admin();
+      await wrap('kafka admin connect', () => a.connect());
+      admin = a;
+    }
+    return admin;
+  };
+
+  const adminApi: KafkaAdmin = {
+    async createTopics(topics) {
+      const a = await getAdmin();
+      await wrap('kafka createTopics', () => a.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? 1,
+          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      }));
+    },
+    async listOffsets(topic) {
+      const a = await getAdmin();
+      const offsets = await wrap(`kafka listOffsets(${topic})`, () => a.fetchTopicOffsets(topic));
+      return offsets
+        .map((o) => ({ partition: o.partition, earliest: BigInt(o.low), latest: BigInt(o.high) }))
+        .sort((x, y) => x.partition - y.partition);
+    },
+    async offsetsForTimes(topic, timestamp) {
+      const a = await getAdmin();
+      const offsets = await wrap(`kafka offsetsForTimes(${topic})`, () => a.fetchTopicOffsetsByTimestamp(topic, timestamp));
+      return offsets
+        .map((o) => ({ partition: o.partition, offset: BigInt(o.offset) }))
+        .sort((x, y) => x.partition - y.partition);
+    },
+    async fetchTopicMetadata(topics) {
+      const a = await getAdmin();
+      const md = await wrap('kafka fetchTopicMetadata', () => a.fetchTopicMetadata({ topics }));
+      return md.topics.map((t) => ({
+        topic: t.name,
+        partitions: t.partitions
+          .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas] }))
+          .sort((x, y) => x.partition - y.partition),
+      }));
+    },
+  };
+
+  return {
+    backend: 'kafkajs',
+    admin: adminApi,
+    async connect() {
+      await getAdmin();
+    },
+    async disconnect() {
+      const all = [...producers.map((p) => p.disconnect()), admin?.disconnect()];
+      producers.length = 0;
+      admin = undefined;
+      await Promise.allSettled(all);
+    },
+    async producer(producerOptions: ProducerOptions = {}): Promise<KafkaProducer> {
+      // Explicit: kafkajs 2's default is the Java-compatible murmur2 partitioner; naming it
+      // keeps it so (and silences kafkajs' partitioner-change warning).
+      const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      await wrap('kafka producer connect', () => p.connect());
+      producers.push(p);
+      const compression = producerOptions.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+      return {
+        async send(topic, messages, { acks }) {
+          const result = await wrap(`kafka produce to ${topic}`, () => p.send({
+            topic,
+            acks: acks === 'all' ? -1 : 1,
+            compression,
+            messages: messages.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: toIHeaders(m.headers),
+              partition: m.partition,
+              timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+            })),
+          }));
+          return result.map((r) => ({ topic: r.topicName, partition: r.partition, baseOffset: BigInt(r.baseOffset ?? '-1') }));
+        },
+      };
+    },
+    async assignedConsumer(): Promise<AssignedConsumer> {
+      throw new KafkaClientError('kafkajs backend: assigned (group-less) consumer is not implemented yet', false);
+    },
+    async groupConsumer(): Promise<GroupConsumer> {
+      throw new KafkaClientError('kafkajs backend: group consumer is not implemented yet', false);
+    },
+  };
+}
