@@ -11,6 +11,8 @@ import { FileSink } from './file/sink.js';
 import { FileSource } from './file/source.js';
 import { fileSinkSpec, fileSourceSpec } from './file/spec.js';
 import { GeneratorSource } from './generator/source.js';
+import { KafkaSink } from './kafka/sink.js';
+import { kafkaSinkSpec } from './kafka/spec.js';
 import { generatorSpec } from './generator/spec.js';
 import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
 import type { Sink, Source } from './types.js';
@@ -33,6 +35,7 @@ const sources = {
 const sinks = {
   file: entry<Sink, typeof fileSinkSpec>(fileSinkSpec, (id, c) => new FileSink(id, c)),
   stdout: entry<Sink, typeof stdoutSinkSpec>(stdoutSinkSpec, (id, c) => new StdoutSink(id, c)),
+  kafka: entry<Sink, typeof kafkaSinkSpec>(kafkaSinkSpec, (id, c) => new KafkaSink(id, c)),
 };
 
 function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {

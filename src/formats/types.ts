@@ -1,9 +1,55 @@
 import type { Row } from '../runtime/record.js';
 
-/** How a source's bytes/text become rows and rows become bytes (json now, avro later). */
+/** How a source's bytes/text become rows and rows become bytes (json, avro, confluent-avro). */
 export interface Format {
   readonly name: string;
   /** Throws TributaryError('TRIB_RECORD_INVALID') for a value that is not a valid row. */
   decode(value: Uint8Array | string): Row;
   encode(row: Row): Uint8Array;
+  /**
+   * Fetch what decoding these values needs (schemas from a registry) so `decode` can stay
+   * synchronous. Formats that need nothing leave it out. Callers await it once per batch before
+   * decoding; it throws a retriable TributaryError on transient failures (retry the batch, do not
+   * dead-letter it). Values it cannot help with (bad framing, unknown ids) are left to `decode`.
+   */
+  prepare?(values: readonly (Uint8Array | string)[]): Promise<void>;
+}
+
+/** A format as configured on a source or sink. Paths are relative to `FormatContext.baseDir`. */
+export type FormatSpec =
+  | { type: 'json' }
+  | {
+      type: 'avro';
+      /** Path to the reader .avsc. */
+      schema: string;
+      /** Path to the .avsc the data was written with, when it differs from `schema`. */
+      writerSchema?: string;
+    }
+  | {
+      type: 'confluent-avro';
+      /** Path to the .avsc rows are read as; default: each record's writer schema. Required to encode. */
+      readerSchema?: string;
+      /** Schema Registry; wins over `schemas` when both are set. */
+      registry?: SchemaRegistrySpec;
+      /** Path to a JSON file {"<id>": <avro schema>} used when no registry is configured. */
+      schemas?: string;
+      /** Schema id written in front of encoded rows (registered for `readerSchema`). */
+      schemaId?: number;
+    };
+
+export interface SchemaRegistrySpec {
+  url: string;
+  /** Names of the environment variables holding basic-auth credentials (never the credentials). */
+  usernameEnv?: string;
+  passwordEnv?: string;
+  /** Per-request timeout. Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+/** Where a format's configuration is read from. */
+export interface FormatContext {
+  /** Directory relative schema paths are resolved from (the topology file's). Default: cwd. */
+  baseDir?: string;
+  /** Environment for registry credentials. Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }

@@ -7,7 +7,7 @@ import type { RawRecord, Source } from '../connectors/types.js';
 import type { PlannedSource } from '../topology/plan.js';
 import type { Row, Value } from './record.js';
 import { getFormat, type Format } from '../formats/registry.js';
-import { errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../errors.js';
 
 export interface PartitionProgress {
   /** Next position to read. */
@@ -65,7 +65,7 @@ export class SourceRuntime {
     return out;
   }
 
-  /** Decode one raw record and read its event time. Never throws: failures come back as reasons. */
+  /** Decode one raw record and read its event time. Bad records come back as reasons; only retriable infrastructure errors throw. */
   decode(raw: RawRecord): Decoded {
     let row: Row;
     const v = raw.value;
@@ -73,6 +73,9 @@ export class SourceRuntime {
       try {
         row = this.format.decode(v);
       } catch (err) {
+        // A retriable failure (e.g. a schema registry that is down) says nothing about the record:
+        // it must not be dead-lettered. It stops the worker, which resumes from its checkpoint.
+        if (err instanceof TributaryError && err.retriable) throw err;
         const text = typeof v === 'string' ? v : Buffer.from(v).toString('utf8');
         return { ok: false, reason: `cannot decode ${this.format.name}: ${errorMessage(err)}`, row: { raw: text.length > 4096 ? text.slice(0, 4096) + '…' : text } };
       }

@@ -1,7 +1,5 @@
 /**
- * The kafkajs 2.x backend of the client interface (client.ts). kafkajs errors become
- * KafkaClientError with kafkajs' own `retriable` judgement, widened to the connection-level
- * failures kafkajs reports as "retries exhausted" (the caller's backoff gets another go).
+ * The kafkajs 2.x backend of the client interface (client.ts).
  */
 import {
   CompressionTypes,
@@ -13,6 +11,8 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { createKafkajsAssignedConsumer } from './kafkajs-assigned-consumer.js';
+import { wrap } from './kafkajs-errors.js';
 import {
   KafkaClientError,
   type AssignedConsumer,
@@ -25,50 +25,6 @@ import {
   type ProduceMessage,
   type ProducerOptions,
 } from './client.js';
-
-/** kafkajs error classes that mean "the cluster is unreachable or busy right now". */
-const TRANSIENT = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSLockTimeout',
-  'KafkaJSMetadataNotLoaded',
-  'KafkaJSTopicMetadataNotLoaded',
-  'KafkaJSStaleTopicMetadataAssignment',
-]);
-
-interface KafkajsErrorShape {
-  name?: string;
-  message?: string;
-  retriable?: boolean;
-  originalError?: unknown;
-  cause?: unknown;
-}
-
-function isTransient(err: unknown, depth = 0): boolean {
-  if (depth > 5 || err === null || typeof err !== 'object') return false;
-  const e = err as KafkajsErrorShape;
-  if (e.retriable === true) return true;
-  if (e.name !== undefined && TRANSIENT.has(e.name)) return true;
-  return isTransient(e.originalError, depth + 1) || isTransient(e.cause, depth + 1);
-}
-
-export function toClientError(what: string, err: unknown): KafkaClientError {
-  if (err instanceof KafkaClientError) return err;
-  const e = (err ?? {}) as KafkajsErrorShape;
-  const message = e.message ?? String(err);
-  return new KafkaClientError(`${what}: ${message}`, isTransient(err), { cause: err });
-}
-
-async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toClientError(what, err);
-  }
-}
 
 function logCreator(log: ClientLog | undefined) {
   return () => ({ level, log: entry }: LogEntry): void => {
@@ -96,6 +52,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
   });
   let admin: Admin | undefined;
   const producers: Producer[] = [];
+  const consumers = new Set<AssignedConsumer>();
 
   const getAdmin = async (): Promise<Admin> => {
     if (!admin) {
@@ -152,7 +109,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       await getAdmin();
     },
     async disconnect() {
-      const all = [...producers.map((p) => p.disconnect()), admin?.disconnect()];
+      const all = [...producers.map((p) => p.disconnect()), ...[...consumers].map((c) => c.close()), admin?.disconnect()];
       producers.length = 0;
       admin = undefined;
       await Promise.allSettled(all);
@@ -183,7 +140,9 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       };
     },
     async assignedConsumer(): Promise<AssignedConsumer> {
-      throw new KafkaClientError('kafkajs backend: assigned (group-less) consumer is not implemented yet', false);
+      const c = createKafkajsAssignedConsumer(kafka, () => consumers.delete(c));
+      consumers.add(c);
+      return c;
     },
     async groupConsumer(): Promise<GroupConsumer> {
       throw new KafkaClientError('kafkajs backend: group consumer is not implemented yet', false);

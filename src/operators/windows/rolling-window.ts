@@ -17,19 +17,20 @@
  * nothing is live the key's state is deleted after that emission. So a slice causes at most two
  * emissions: its records' updates and its expiry, never one per resolution step.
  *
- * While a key has one live slice (the usual case for a long window over sparse keys) that
- * slice's accumulators live inside the head and no trackers exist, so a record, a checkpoint
- * and the expiry each touch one state entry; a second slice moves it out to a slice entry.
+ * While a key has at most INLINE_MAX live slices (the usual case for a long window over many
+ * sparse keys) their accumulators live inside the head and no trackers exist: a record, a
+ * checkpoint and an expiry each touch one state entry, and a value merges those few slices.
+ * One more slice moves them out to slice entries with trackers, for good (until the key empties).
  *
  * Hot path: per record one head read/write, one slice read/write (none while inline), O(1)
  * tracker work, and the timer re-armed only when the oldest live slice changed; no arrays or
  * closures per record.
  */
 import type { Row, Value } from '../../runtime/record.js';
-import type { AggregateSet } from './aggregate-set.js';
+import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import type { SliceRange } from './range-tracker.js';
-import { floorTo, hasSorted, insertSorted, rollingLeaveTime } from './slices.js';
+import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
 import type { WindowOutputs } from './types.js';
 
@@ -74,28 +75,21 @@ export class RollingWindow implements WindowEngine {
     }
     const prepared = this.set.prepare(row, t);
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
-    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, one: null, trk: null };
+    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, inline: [], trk: null };
     else this.dropLeft(ctx, kb, head, f - size);
 
     const seq = head.seq++;
     const slices = head.slices;
-    if (slices.length === 0) {
-      slices.push(s);
-      head.one = this.set.create();
-    }
-    const one = head.one;
-    if (one !== null && slices[0] === s) {
-      // The key's only live slice, inline in the head: no slice entry, no trackers.
-      this.set.add(one, prepared, t, order, seq);
-    } else {
-      if (one !== null) {
-        // A second slice: the inline one becomes a stored slice, tracked like any other.
-        ctx.store.putSlice(kb, slices[0]!, one);
-        const trk = this.set.trackersCreate();
-        this.set.trackersEnter(trk, slices[0]!, one);
-        head.trk = trk;
-        head.one = null;
+    const inline = head.inline;
+    if (inline !== null && (slices.length < INLINE_MAX || hasSorted(slices, s))) {
+      const i = lowerBound(slices, s);
+      if (slices[i] !== s) {
+        slices.splice(i, 0, s);
+        inline.splice(i, 0, this.set.create());
       }
+      this.set.add(inline[i]!, prepared, t, order, seq);
+    } else {
+      if (inline !== null) this.spill(ctx, kb, head, inline);
       // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
       // restart that lookup would be a LevelDB read).
       const existing = hasSorted(slices, s) ? ctx.store.getSlice(kb, s) : undefined;
@@ -109,6 +103,18 @@ export class RollingWindow implements WindowEngine {
     rearm(ctx, kb, head, rollingLeaveTime(slices[0]!, size, resolution));
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
+  }
+
+  /** Too many live slices to keep inline: they become slice entries, tracked like any others. */
+  private spill(ctx: Ctx, kb: Uint8Array, head: RollingHead, inline: Accumulators[]): void {
+    const trk = this.set.trackersCreate();
+    for (let i = 0; i < inline.length; i++) {
+      const s = head.slices[i]!;
+      ctx.store.putSlice(kb, s, inline[i]!);
+      this.set.trackersEnter(trk, s, inline[i]!);
+    }
+    head.trk = trk;
+    head.inline = null;
   }
 
   onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
@@ -137,44 +143,60 @@ export class RollingWindow implements WindowEngine {
   private dropLeft(ctx: Ctx, kb: Uint8Array, head: RollingHead, oldestExcluded: number): boolean {
     const slices = head.slices;
     if (slices.length === 0 || slices[0]! > oldestExcluded) return false;
+    const inline = head.inline;
     if (slices[slices.length - 1]! <= oldestExcluded) {
-      // Everything leaves: nothing needs reading, and an inline slice has no entry to delete.
-      if (head.one === null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
-      head.one = null;
+      // Everything leaves: nothing needs reading, and the key is back to (empty) inline slices.
+      if (inline === null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
+      head.inline = [];
       head.trk = null;
       slices.length = 0;
       return true;
     }
-    const trk = head.trk!;
     let n = 0;
-    while (slices[n]! <= oldestExcluded) {
-      const s = slices[n++]!;
-      this.set.trackersLeave(trk, s, ctx.store.getSlice(kb, s)!);
-      ctx.store.deleteSlice(kb, s);
+    if (inline !== null) {
+      while (slices[n]! <= oldestExcluded) n++;
+      removeFirst(inline, n);
+    } else {
+      const trk = head.trk!;
+      while (slices[n]! <= oldestExcluded) {
+        const s = slices[n++]!;
+        this.set.trackersLeave(trk, s, ctx.store.getSlice(kb, s)!);
+        ctx.store.deleteSlice(kb, s);
+      }
     }
-    // In place (splice would allocate the removed part).
-    if (n === 1) slices.shift();
-    else {
-      slices.copyWithin(0, n);
-      slices.length -= n;
-    }
+    removeFirst(slices, n);
     return true;
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
-    if (head.one !== null) return this.set.results(head.one);
-    if (head.trk === null) return this.set.results(this.empty);
+    const inline = head.inline;
+    if (inline !== null) {
+      if (inline.length === 0) return this.set.results(this.empty);
+      return this.set.results(inline.length === 1 ? inline[0]! : this.set.mergeAll(inline));
+    }
     const range = this.range;
     range.store = ctx.store;
     range.key = kb;
     range.starts = head.slices;
     range.lo = 0;
     range.hi = head.slices.length;
-    const row = this.set.trackerResults(head.trk, range);
+    const row = this.set.trackerResults(head.trk!, range);
     // Keep no reference to the key's state between records.
     range.key = EMPTY;
     range.starts = NONE;
     return row;
+  }
+}
+
+/** Most live slices a key keeps inside its head; beyond, slices are entries and values come from trackers. */
+const INLINE_MAX = 7;
+
+/** Removes the first n elements in place (splice would allocate the removed part). */
+function removeFirst<T>(arr: T[], n: number): void {
+  if (n === 1) arr.shift();
+  else if (n > 1) {
+    arr.copyWithin(0, n);
+    arr.length -= n;
   }
 }
 

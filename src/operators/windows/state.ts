@@ -5,8 +5,8 @@
  *   u8 kind (1 sliced | 2 rolling | 3 session), varint seq, timer (u8 0 | u8 1 + time), then
  *   sliced:  starts, u8 hasCur [+ cur time + one tracker state per aggregate]
  *   rolling: starts, maxT time, one tracker state per aggregate
- *   rolling with its one live slice inline (u8 kind 4): starts (one), maxT time, the slice's
- *            accumulators (slice layout below)
+ *   rolling with its live slices inline (u8 kind 4): starts, maxT time, then per start the
+ *            slice's accumulators (slice layout below)
  *   session: varint n, n × (start time, last − start varint)
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
@@ -40,12 +40,13 @@ export interface RollingHead extends HeadBase {
   /** Largest event time accepted for this key. */
   maxT: number;
   /**
-   * While exactly one slice is live, its accumulators live here and neither a slice entry nor
-   * trackers exist (most keys of a long window hold one slice at a time: one state entry then
-   * serves the record, the checkpoint and the expiry). Otherwise null.
+   * While few slices are live, their accumulators (parallel to `slices`) live here and neither
+   * slice entries nor trackers exist: most keys of a long window over many keys hold one or two
+   * slices, and one state entry then serves the record, the checkpoint and the expiry.
+   * null once the slices are stored as entries and tracked by `trk`.
    */
-  one: Accumulators | null;
-  /** Trackers over the stored slices; null while `one` is used or nothing is live. */
+  inline: Accumulators[] | null;
+  /** Trackers over the stored slices; null while inline. */
   trk: unknown[] | null;
 }
 
@@ -60,8 +61,8 @@ export type WindowHead = SlicedHead | RollingHead | SessionHead;
 export type WindowSlice = Accumulators;
 
 const KIND_TAG = { sliced: 1, rolling: 2, session: 3 } as const;
-/** A rolling head holding its only slice inline (see RollingHead.one). */
-const ROLLING_ONE = 4;
+/** A rolling head holding its slices inline (see RollingHead.inline). */
+const ROLLING_INLINE = 4;
 
 function writeStarts(w: ByteSink, starts: readonly number[]): void {
   w.varint(starts.length);
@@ -97,7 +98,7 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
   return {
     encode(h) {
       const w = writer.begin();
-      w.u8(h.kind === 'rolling' && h.one !== null ? ROLLING_ONE : KIND_TAG[h.kind]).varint(h.seq);
+      w.u8(h.kind === 'rolling' && h.inline !== null ? ROLLING_INLINE : KIND_TAG[h.kind]).varint(h.seq);
       if (h.timer === null) w.u8(0);
       else writeTime(w.u8(1), h.timer);
       switch (h.kind) {
@@ -112,7 +113,7 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
         case 'rolling':
           writeStarts(w, h.slices);
           writeTime(w, h.maxT);
-          if (h.one !== null) writeSlice(w, h.one);
+          if (h.inline !== null) for (let i = 0; i < h.inline.length; i++) writeSlice(w, h.inline[i]!);
           else writeTrackers(w, h.trk ?? set.trackersCreate());
           break;
         case 'session':
@@ -140,12 +141,14 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
         case 2: {
           const slices = readStarts(r);
           const maxT = readTime(r);
-          return { kind: 'rolling', seq, timer, slices, maxT, one: null, trk: readTrackers(r) };
+          return { kind: 'rolling', seq, timer, slices, maxT, inline: null, trk: readTrackers(r) };
         }
-        case ROLLING_ONE: {
+        case ROLLING_INLINE: {
           const slices = readStarts(r);
           const maxT = readTime(r);
-          return { kind: 'rolling', seq, timer, slices, maxT, one: readSlice(r), trk: null };
+          const inline: Accumulators[] = [];
+          for (let i = 0; i < slices.length; i++) inline.push(readSlice(r));
+          return { kind: 'rolling', seq, timer, slices, maxT, inline, trk: null };
         }
         case 3: {
           const n = r.varint();

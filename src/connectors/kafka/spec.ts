@@ -1,0 +1,20 @@
+import { s, type Infer } from '../../topology/spec.js';
+
+const brokersSpec = s.any().describe(
+  'Bootstrap brokers: a list of "host:port", or one comma-separated string (e.g. ${KAFKA_BROKERS})',
+);
+
+export const kafkaSinkSpec = s.object({
+  brokers: brokersSpec,
+  topic: s.string({ minLength: 1 }).describe('Topic to write to; it must exist'),
+  key: s.string().optional()
+    .describe('Record key template: {field} from the row, {key} the record key, e.g. "{user_id}:{window_start}". Default: the record key'),
+  format: s.enum(['json'] as const).default('json').describe('Value encoding'),
+  headers: s.record(s.string()).optional().describe('Header name → template (as for key)'),
+  acks: s.string({ pattern: '^(all|1)$', patternHint: "write all or 1" }).default('all')
+    .describe('all = every in-sync replica has the batch before a flush succeeds; 1 = the leader only'),
+  client: s.string({ minLength: 1 }).default('kafkajs').describe('Kafka client library (supported: kafkajs)'),
+  clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<sink id>'),
+  compression: s.enum(['none', 'gzip'] as const).default('none').describe('Batch compression'),
+});
+export type KafkaSinkConfig = Infer<typeof kafkaSinkSpec>;

@@ -1,0 +1,158 @@
+/**
+ * Where Confluent schema ids get their schemas: a local JSON file {"<id>": <schema>} or a Schema
+ * Registry over HTTP (GET /schemas/ids/{id}). Lookups are synchronous against a cache; `load`
+ * fills it ahead of decoding. Only Avro schemas are supported (no schema references).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type avsc from 'avsc';
+import { TributaryError, errorMessage } from '../errors.js';
+import { avroType } from './avro-values.js';
+import type { SchemaRegistrySpec } from './types.js';
+
+/** A schema, a reason the id has none (bad record), or undefined: not loaded yet. */
+export type SchemaLookup = avsc.Type | { missing: string } | undefined;
+
+export interface SchemaSource {
+  lookup(id: number): SchemaLookup;
+  /** Make `lookup` answer for these ids. Throws a retriable TributaryError on transient failures. */
+  load(ids: readonly number[]): Promise<void>;
+}
+
+function parseOrMissing(schema: unknown): avsc.Type | { missing: string } {
+  try {
+    return avroType(schema);
+  } catch (err) {
+    return { missing: `not a valid Avro schema (${errorMessage(err)})` };
+  }
+}
+
+/** A local id→schema file, read once. An invalid schema in it is a configuration error. */
+export function localSchemaSource(path: string, baseDir?: string): SchemaSource {
+  const full = baseDir === undefined ? path : resolvePath(baseDir, path);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(full, 'utf8'));
+  } catch (err) {
+    throw new TributaryError('TRIB_USAGE', `cannot read schema id file ${full}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new TributaryError('TRIB_USAGE', `schema id file ${full} must hold an object {"<id>": <avro schema>}`);
+  }
+  const schemas = new Map<number, avsc.Type>();
+  for (const [key, schema] of Object.entries(json)) {
+    const id = Number(key);
+    if (!Number.isInteger(id) || id < 0) throw new TributaryError('TRIB_USAGE', `schema id file ${full}: '${key}' is not a schema id`);
+    const type = parseOrMissing(schema);
+    if (!('typeName' in type)) throw new TributaryError('TRIB_USAGE', `schema id file ${full}: id ${id}: ${type.missing}`);
+    schemas.set(id, type);
+  }
+  return {
+    lookup: (id) => schemas.get(id) ?? { missing: `not in ${full}` },
+    load: async () => {},
+  };
+}
+
+export interface RegistryOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How long an id the registry does not know stays unknown before it is asked again. */
+  missingTtlMs?: number;
+  /** Counts requests; tests use it to see the cache work. */
+  onRequest?: (id: number) => void;
+}
+
+/** Transient: worth retrying the batch later. */
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+export function httpSchemaRegistry(spec: SchemaRegistrySpec, options: RegistryOptions = {}): SchemaSource {
+  let base: URL;
+  try {
+    base = new URL(spec.url);
+  } catch {
+    throw new TributaryError('TRIB_USAGE', `schema registry url '${spec.url}' is not a URL`);
+  }
+  if (base.username || base.password) {
+    // Credentials in a URL end up in logs and error messages.
+    throw new TributaryError('TRIB_USAGE', 'schema registry url must not hold credentials: name environment variables in usernameEnv/passwordEnv');
+  }
+  const where = base.origin + base.pathname.replace(/\/+$/, '');
+  const env = options.env ?? process.env;
+  const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
+  if (spec.usernameEnv !== undefined || spec.passwordEnv !== undefined) {
+    const user = spec.usernameEnv === undefined ? '' : env[spec.usernameEnv];
+    const pass = spec.passwordEnv === undefined ? '' : env[spec.passwordEnv];
+    if (user === undefined) throw new TributaryError('TRIB_USAGE', `schema registry: environment variable ${spec.usernameEnv} is not set`);
+    if (pass === undefined) throw new TributaryError('TRIB_USAGE', `schema registry: environment variable ${spec.passwordEnv} is not set`);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  }
+  const timeoutMs = spec.timeoutMs ?? 10_000;
+  const missingTtlMs = options.missingTtlMs ?? 60_000;
+  const found = new Map<number, avsc.Type>();
+  const missing = new Map<number, { reason: string; until: number }>();
+  const inFlight = new Map<number, Promise<void>>();
+
+  async function fetchOne(id: number): Promise<void> {
+    options.onRequest?.(id);
+    let res: Response;
+    try {
+      res = await fetch(`${where}/schemas/ids/${id}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw new TributaryError('TRIB_SOURCE', `schema registry ${where} unreachable fetching schema id ${id}: ${errorMessage(err)}`, { cause: err, retriable: true });
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status === 404) {
+      missing.set(id, { reason: 'not in the schema registry', until: Date.now() + missingTtlMs });
+      return;
+    }
+    if (!res.ok) {
+      const transient = isTransientStatus(res.status);
+      const hint = res.status === 401 || res.status === 403 ? ' (check the credentials in usernameEnv/passwordEnv)' : '';
+      throw new TributaryError('TRIB_SOURCE', `schema registry ${where} answered HTTP ${res.status} for schema id ${id}${hint}`, { retriable: transient });
+    }
+    let body: { schema?: unknown; schemaType?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new TributaryError('TRIB_SOURCE', `schema registry ${where} sent a response that is not JSON for schema id ${id}`, { retriable: true });
+    }
+    if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
+      missing.set(id, { reason: `is a ${String(body.schemaType)} schema, not Avro`, until: Infinity });
+      return;
+    }
+    let schema: unknown;
+    try {
+      schema = typeof body.schema === 'string' ? JSON.parse(body.schema) : undefined;
+    } catch {
+      schema = undefined;
+    }
+    const type = schema === undefined ? { missing: 'registry answer holds no schema' } : parseOrMissing(schema);
+    if ('typeName' in type) found.set(id, type);
+    // Ids are immutable in a registry: an unreadable schema stays unreadable.
+    else missing.set(id, { reason: type.missing, until: Infinity });
+  }
+
+  return {
+    lookup(id) {
+      const type = found.get(id);
+      if (type) return type;
+      const gone = missing.get(id);
+      if (gone && gone.until > Date.now()) return { missing: gone.reason };
+      return undefined;
+    },
+    async load(ids) {
+      const waits: Promise<void>[] = [];
+      for (const id of new Set(ids)) {
+        if (this.lookup(id) !== undefined) continue;
+        let p = inFlight.get(id);
+        if (!p) {
+          p = fetchOne(id).finally(() => inFlight.delete(id));
+          inFlight.set(id, p);
+        }
+        waits.push(p);
+      }
+      await Promise.all(waits);
+    },
+  };
+}
