@@ -13,17 +13,19 @@ function earliest(ref: Map<string, { time: number; key: string }>, watermark: nu
 }
 
 describe('PersistentTimers', () => {
-  it('fires exactly the reference timers in (time, key) order under random register/delete/fire', () => {
+  it.each([
+    ['few keys over many times', ['a', 'b', 'ab', 'z', '', 'aa'], 200],
+    ['many keys over few times', Array.from({ length: 400 }, (_, i) => `k${i}`), 20],
+  ] as const)('fires exactly the reference timers in (time, key) order under random register/delete/fire: %s', (_name, keys, span) => {
     const rng = makeRng();
     withSeed(rng, () => {
       const timers = new PersistentTimers(1, 0);
       timers.load([]);
       const ref = new Map<string, { time: number; key: string }>();
-      const keys = ['a', 'b', 'ab', 'z', '', 'aa'];
       let watermark = -100;
       for (let i = 0; i < 8000; i++) {
         const r = rng.next();
-        const time = rng.int(watermark - 10, watermark + 200);
+        const time = rng.int(watermark - 10, watermark + span);
         const key = rng.pick(keys);
         if (r < 0.45) {
           timers.register(time, Buffer.from(key));
@@ -40,6 +42,44 @@ describe('PersistentTimers', () => {
         }
         expect(timers.size).toBe(ref.size);
       }
+    });
+  });
+
+  it('fires in (time, key) order after most timers were deleted, including ones registered while a time drains', () => {
+    const rng = makeRng();
+    withSeed(rng, () => {
+      const timers = new PersistentTimers(1, 0);
+      timers.load([]);
+      const ref = new Map<string, { time: number; key: string }>();
+      // Few distinct times, many keys each; deleting 85% leaves far more stale entries than live ones.
+      for (let i = 0; i < 4000; i++) {
+        const time = rng.int(0, 9) * 60_000;
+        const key = `k${rng.int(0, 99_999)}`;
+        timers.register(time, Buffer.from(key));
+        ref.set(`${time}|${key}`, { time, key });
+      }
+      for (const [id, t] of [...ref]) {
+        if (rng.next() < 0.85) {
+          timers.delete(t.time, Buffer.from(t.key));
+          ref.delete(id);
+        }
+      }
+      expect(timers.size).toBe(ref.size);
+      let fired = 0;
+      for (let got = timers.nextDue(Infinity); got; got = timers.nextDue(Infinity)) {
+        const want = earliest(ref, Infinity)!;
+        expect({ time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
+        ref.delete(`${want.time}|${want.key}`);
+        fired++;
+        if (rng.next() < 0.05) {
+          // Registered at the time being drained: fires in key order among what is left.
+          const key = `k${rng.int(0, 99_999)}`;
+          timers.register(got.time, Buffer.from(key));
+          ref.set(`${got.time}|${key}`, { time: got.time, key });
+        }
+      }
+      expect(ref.size).toBe(0);
+      expect(fired).toBeGreaterThan(400);
     });
   });
 

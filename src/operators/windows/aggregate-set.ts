@@ -79,6 +79,23 @@ export class AggregateSet {
     return row;
   }
 
+  /** results() of the merge of `list` (a key's few inline slices), merging only where an aggregate has no shortcut. */
+  resultsOver(list: readonly Accumulators[]): Row {
+    if (list.length === 1) return this.results(list[0]!);
+    const row: Row = {};
+    for (let i = 0; i < this.aggs.length; i++) {
+      const agg = this.aggs[i]!;
+      if (agg.resultOver !== undefined) {
+        row[this.names[i]!] = agg.resultOver(list, i);
+        continue;
+      }
+      const acc = agg.create();
+      for (let j = 0; j < list.length; j++) agg.merge(acc, list[j]![i]);
+      row[this.names[i]!] = agg.result(acc);
+    }
+    return row;
+  }
+
   // --- range trackers (one state per aggregate) ---
 
   trackersCreate(): unknown[] {

@@ -83,7 +83,11 @@ export class RollingWindow implements WindowEngine {
     const inline = head.inline;
     if (inline !== null && (slices.length < INLINE_MAX || hasSorted(slices, s))) {
       const i = lowerBound(slices, s);
-      if (slices[i] !== s) {
+      if (i === slices.length) {
+        // The usual case, appended without splice (which allocates the removed part).
+        slices.push(s);
+        inline.push(this.set.create());
+      } else if (slices[i] !== s) {
         slices.splice(i, 0, s);
         inline.splice(i, 0, this.set.create());
       }
@@ -172,7 +176,7 @@ export class RollingWindow implements WindowEngine {
     const inline = head.inline;
     if (inline !== null) {
       if (inline.length === 0) return this.set.results(this.empty);
-      return this.set.results(inline.length === 1 ? inline[0]! : this.set.mergeAll(inline));
+      return this.set.resultsOver(inline);
     }
     const range = this.range;
     range.store = ctx.store;
@@ -188,7 +192,10 @@ export class RollingWindow implements WindowEngine {
   }
 }
 
-/** Most live slices a key keeps inside its head; beyond, slices are entries and values come from trackers. */
+/**
+ * Most live slices a key keeps inside its head; beyond, slices are entries and values come from
+ * trackers. Small: a value merges them all, and the event that spills writes them all.
+ */
 const INLINE_MAX = 7;
 
 /** Removes the first n elements in place (splice would allocate the removed part). */

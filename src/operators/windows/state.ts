@@ -85,16 +85,22 @@ function readStarts(r: ByteReader): number[] {
   return out;
 }
 
+function writeAccumulators(set: AggregateSet, w: ByteSink, accs: Accumulators): void {
+  for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
+}
+
+function readAccumulators(set: AggregateSet, r: ByteReader): Accumulators {
+  return set.aggs.map((a) => a.decode(r));
+}
+
 export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
   const writer = new StateWriter();
   const writeTrackers = (w: ByteSink, ts: unknown[]): void => {
     for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
   };
   const readTrackers = (r: ByteReader): unknown[] => set.trackers.map((t) => t.decode(r));
-  const writeSlice = (w: ByteSink, accs: Accumulators): void => {
-    for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
-  };
-  const readSlice = (r: ByteReader): Accumulators => set.aggs.map((a) => a.decode(r));
+  const writeSlice = (w: ByteSink, accs: Accumulators): void => writeAccumulators(set, w, accs);
+  const readSlice = (r: ByteReader): Accumulators => readAccumulators(set, r);
   return {
     encode(h) {
       const w = writer.begin();
@@ -173,12 +179,11 @@ export function sliceCodec(set: AggregateSet): ValueCodec<WindowSlice> {
   return {
     encode(accs) {
       const w = writer.begin();
-      for (let i = 0; i < set.aggs.length; i++) set.aggs[i]!.encode(w, accs[i]);
+      writeAccumulators(set, w, accs);
       return w.finish();
     },
     decode(bytes) {
-      const r = new ByteReader(bytes);
-      return set.aggs.map((a) => a.decode(r));
+      return readAccumulators(set, new ByteReader(bytes));
     },
   };
 }

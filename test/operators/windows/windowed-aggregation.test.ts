@@ -63,6 +63,17 @@ describe('cost per event', () => {
     expect(d.stateEntries()).toEqual({ heads: 0, slices: 0, timers: 0 });
   });
 
+  it('a rolling key with a few live slices is one state entry; more move to slice entries with the same values', () => {
+    const d = new Driver(new WindowedAggregation(spec({ kind: 'rolling', size: 3 * DAY, resolution: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: true });
+    let last: WindowResult | undefined;
+    for (let i = 0; i < 5; i++) last = emitted(d.send('k', T0 + i * 7 * MIN, { amount: i, device: `d${i % 3}` })).at(-1);
+    expect(d.stateEntries()).toEqual({ heads: 1, slices: 0, timers: 1 });
+    expect(last?.values).toEqual({ n: 5, total: 10, devices: 3 });
+    for (let i = 5; i < 12; i++) last = emitted(d.send('k', T0 + i * 7 * MIN, { amount: i, device: `d${i % 3}` })).at(-1);
+    expect(d.stateEntries()).toEqual({ heads: 1, slices: 12, timers: 1 });
+    expect(last?.values).toEqual({ n: 12, total: 66, devices: 3 });
+  });
+
   it('expiry emits the decreased value when the watermark moves, with no new event for the key', () => {
     const d = new Driver(new WindowedAggregation(spec({ kind: 'rolling', size: 10 * MIN, resolution: MIN })), { maxOutOfOrder: 0, watermark: 'before', encodeState: true });
     d.send('k', T0, { amount: 5, device: 'a' });

@@ -37,6 +37,11 @@ export interface Aggregate<A, P> {
   /** Inverse of merge; only for strategy 'running'. */
   subtract(from: A, other: A): void;
   result(acc: A): Value;
+  /**
+   * Optional shortcut: result() of the merge of `list[j][index]` over j (a key's few inline
+   * slices), without building the merged accumulator. Must equal that result exactly.
+   */
+  resultOver?(list: readonly (readonly unknown[])[], index: number): Value;
   isEmpty(acc: A): boolean;
   clone(acc: A): A;
   /** strategy 'deque': > 0 when a's value would win over b's (both non-empty). */

@@ -66,6 +66,12 @@ export function distinctAggregate(name: string, opts: AggregateOptions): Aggrega
       hllMerge(toSketch(into, p), o.hll!);
     }
   };
+  const scratch: string[] = [];
+  const mergedResult = (list: readonly (readonly unknown[])[], index: number): number => {
+    const into: DistinctAcc = { keys: [], index: null, hll: null };
+    for (let j = 0; j < list.length; j++) mergeInto(into, list[j]![index] as DistinctAcc);
+    return into.keys ? into.keys.length : hllEstimate(into.hll!);
+  };
   return {
     name,
     fn: 'count_distinct',
@@ -83,6 +89,22 @@ export function distinctAggregate(name: string, opts: AggregateOptions): Aggrega
       throw new TributaryError('TRIB_INTERNAL', 'count_distinct is not invertible');
     },
     result: (acc) => (acc.keys ? acc.keys.length : hllEstimate(acc.hll!)),
+    resultOver: (list, index) => {
+      // Exact slices whose union stays within the limit: count the union (a key's few slices
+      // hold a few values each, so a scanned array beats hashing); otherwise the merge decides.
+      const seen = scratch;
+      for (let j = 0; j < list.length; j++) {
+        const keys = (list[j]![index] as DistinctAcc).keys;
+        if (keys === null || seen.length + keys.length > INDEX_FROM) {
+          seen.length = 0;
+          return mergedResult(list, index);
+        }
+        for (let i = 0; i < keys.length; i++) if (!seen.includes(keys[i]!)) seen.push(keys[i]!);
+      }
+      const n = seen.length;
+      seen.length = 0;
+      return n <= limit ? n : mergedResult(list, index);
+    },
     isEmpty: (acc) => acc.keys !== null && acc.keys.length === 0,
     clone: (acc) => (acc.keys ? exact(acc.keys.slice()) : { keys: null, index: null, hll: acc.hll!.slice() }),
     prefer: () => {

@@ -34,6 +34,11 @@ export function countAggregate(name: string): Aggregate<CountAcc, true> {
       from.n -= o.n;
     },
     result: (acc) => acc.n,
+    resultOver: (list, index) => {
+      let n = 0;
+      for (let j = 0; j < list.length; j++) n += (list[j]![index] as CountAcc).n;
+      return n;
+    },
     isEmpty: (acc) => acc.n === 0,
     clone: (acc) => ({ n: acc.n }),
     prefer: () => notInvertible('count'),
@@ -67,6 +72,18 @@ export function sumAggregate(name: string, fn: 'sum' | 'avg'): Aggregate<SumAcc,
       from.s = from.n === 0 ? 0 : from.s - o.s;
     },
     result: fn === 'sum' ? (acc) => (acc.n === 0 ? 0 : acc.s) : (acc) => (acc.n === 0 ? null : acc.s / acc.n),
+    resultOver: (list, index) => {
+      // Same order of additions as merging into a fresh accumulator.
+      let s = 0;
+      let n = 0;
+      for (let j = 0; j < list.length; j++) {
+        const a = list[j]![index] as SumAcc;
+        s += a.s;
+        n += a.n;
+      }
+      if (fn === 'sum') return n === 0 ? 0 : s;
+      return n === 0 ? null : s / n;
+    },
     isEmpty: (acc) => acc.n === 0,
     clone: (acc) => ({ s: acc.s, n: acc.n }),
     prefer: () => notInvertible(fn),
