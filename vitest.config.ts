@@ -8,6 +8,6 @@ export default defineConfig({
     // Integration tests start real processes (broker, redis, mariadb) on free ports;
     // two cores: keep file-level parallelism modest.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/plain-summary-reporter.ts'],
   },
 });
