@@ -15,8 +15,7 @@
  *            re-merges the slices in range (the one case that reads the whole range).
  */
 import type { Value } from '../../runtime/record.js';
-import type { ByteReader } from '../../state/codec/bytes.js';
-import type { ByteSink } from './state-writer.js';
+import type { ByteReader, ByteSink } from '../../state/codec/bytes.js';
 import type { AggregateOptions, AnyAggregate } from './aggregates/aggregate.js';
 import type { DistinctAcc } from './aggregates/distinct.js';
 import { hllAdd, hllCreate, hllDecode, hllEncode, hllEstimate, hllMerge } from './aggregates/hyperloglog.js';

@@ -11,8 +11,7 @@
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
 import { TributaryError } from '../../errors.js';
-import { ByteReader } from '../../state/codec/bytes.js';
-import { StateWriter, type ByteSink } from './state-writer.js';
+import { ByteReader, ByteWriter, type ByteSink } from '../../state/codec/bytes.js';
 import type { ValueCodec } from '../../state/types.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { readTime, writeTime } from './aggregates/values.js';
@@ -94,7 +93,7 @@ function readAccumulators(set: AggregateSet, r: ByteReader): Accumulators {
 }
 
 export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
-  const writer = new StateWriter();
+  const writer = new ByteWriter();
   const writeTrackers = (w: ByteSink, ts: unknown[]): void => {
     for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
   };
@@ -175,7 +174,7 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
 }
 
 export function sliceCodec(set: AggregateSet): ValueCodec<WindowSlice> {
-  const writer = new StateWriter();
+  const writer = new ByteWriter();
   return {
     encode(accs) {
       const w = writer.begin();

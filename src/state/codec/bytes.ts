@@ -12,12 +12,36 @@ const scratch = new Float64Array(1);
 const scratchBytes = new Uint8Array(scratch.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class ByteWriter {
+/** What value encoders write to (ByteWriter; test doubles may implement it too). */
+export interface ByteSink {
+  u8(v: number): this;
+  varint(v: number): this;
+  svarint(v: number): this;
+  f64(v: number): this;
+  bytes(b: Uint8Array): this;
+  string(s: string): this;
+}
+
+/** A buffer grown past this is dropped at the next begin(), so one huge value doesn't pin memory. */
+const KEEP_BYTES = 1 << 16;
+
+/**
+ * One writer may be reused for many values (a codec keeps one): begin() starts a value, finish()
+ * returns an exact-size copy; only finish() allocates.
+ */
+export class ByteWriter implements ByteSink {
   private buf: Uint8Array;
   private pos = 0;
 
   constructor(initial = 64) {
     this.buf = new Uint8Array(initial);
+  }
+
+  /** Start a new value in the same buffer. */
+  begin(): this {
+    this.pos = 0;
+    if (this.buf.length > KEEP_BYTES) this.buf = new Uint8Array(256);
+    return this;
   }
 
   private ensure(n: number): void {
@@ -37,12 +61,22 @@ export class ByteWriter {
 
   /** Unsigned varint, 0 <= v <= 2^53. */
   varint(v: number): this {
-    this.ensure(8);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        buf[pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v >= 0x80) {
+        buf[pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
     }
-    this.buf[this.pos++] = v;
+    buf[pos++] = v;
+    this.pos = pos;
     return this;
   }
 
@@ -75,25 +109,18 @@ export class ByteWriter {
   }
 
   string(s: string): this {
-    // ASCII fast path: one byte per char, no intermediate array.
+    // ASCII fast path (canonical distinct values, ids): one byte per char, no TextEncoder.
     const n = s.length;
-    let ascii = n < 128;
-    if (ascii) {
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 0x7f) return this.bytes(encoder.encode(s));
     }
-    if (ascii) {
-      this.ensure(1 + n);
-      this.buf[this.pos++] = n;
-      for (let i = 0; i < n; i++) this.buf[this.pos + i] = s.charCodeAt(i);
-      this.pos += n;
-      return this;
-    }
-    return this.bytes(encoder.encode(s));
+    this.varint(n);
+    this.ensure(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+    return this;
   }
 
   finish(): Uint8Array {

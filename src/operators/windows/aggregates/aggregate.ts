@@ -7,8 +7,7 @@
  * accumulator is left half-updated.
  */
 import type { Value } from '../../../runtime/record.js';
-import type { ByteReader } from '../../../state/codec/bytes.js';
-import type { ByteSink } from '../state-writer.js';
+import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
 import type { AggregateFn } from '../types.js';
 
 /**

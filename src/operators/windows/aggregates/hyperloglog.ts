@@ -12,8 +12,7 @@
  *   u8 1 = dense: 2^p raw register bytes
  */
 import { TributaryError } from '../../../errors.js';
-import type { ByteReader } from '../../../state/codec/bytes.js';
-import type { ByteSink } from '../state-writer.js';
+import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
 import { fmix32 } from '../../../hash.js';
 
 export const DEFAULT_HLL_PRECISION = 14;

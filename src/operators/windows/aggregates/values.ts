@@ -8,8 +8,7 @@
  */
 import { TributaryError } from '../../../errors.js';
 import type { Value } from '../../../runtime/record.js';
-import type { ByteReader } from '../../../state/codec/bytes.js';
-import type { ByteSink } from '../state-writer.js';
+import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
 
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
