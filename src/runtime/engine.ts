@@ -14,7 +14,7 @@ import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../s
 import { createSink, createSource } from '../connectors/registry.js';
 import { errorMessage, TributaryError } from '../errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { buildGraph, isStateful, type Graph } from './graph.js';
+import { buildGraph, isStateful, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
 import { SourceRuntime, type PartitionProgress } from './source-runtime.js';
 import { Counters } from './counters.js';
@@ -125,6 +125,7 @@ export class Engine {
       this.counters.restore(checkpoint.counters ?? {});
     }
     this.graph = buildGraph(this.plan, this.sinks, this.partitions);
+    for (const src of this.sources) src.nodeIndex = this.graph.byId.get(src.id)!;
     for (const sink of this.sinks.values()) {
       await sink.sink.open({ logger: this.logger.child({ sink: sink.id }), deadLetter: (record, reason) => this.sinkDeadLetter(sink.id, record.value, reason) });
     }
@@ -169,7 +170,7 @@ export class Engine {
         return engine.watermarkValue;
       },
       emit: (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
-      late: (record, reason) => this.sideOutput(node.id, record, reason, partition),
+      late: (record, reason) => this.sideOutput(node, record, reason, partition),
       deadLetter: (record, reason, error) => this.deadLetter(node.id, record, reason, error),
       count: (metric, n = 1) => this.counters.add(metric, n),
     };
@@ -180,10 +181,9 @@ export class Engine {
     for (let i = 0; i < sinks.length; i++) sinks[i]!.add({ key: record.key, value: record.value, timestamp: record.timestamp });
   }
 
-  private sideOutput(stepId: string, record: StreamRecord, reason: string, partition: number): void {
+  private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
     this.counters.add('late');
-    const node = this.graph.nodes[this.graph.byId.get(stepId)!]!;
-    const row: Row = { reason, step: stepId, ...originFields(record), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkValue), record: record.value };
+    const row: Row = { reason, step: node.id, ...originFields(record), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkValue), record: record.value };
     const out: StreamRecord = { ...record, value: row };
     this.fanOut(node.lateChildren, node.lateSinks, out, partition);
   }
@@ -218,7 +218,7 @@ export class Engine {
     }
     src.advance(partition, raw, decoded.time, now);
     const record: StreamRecord = { value: decoded.row, key: null, timestamp: decoded.time, origin };
-    const node = this.graph.nodes[this.graph.byId.get(src.id)!]!;
+    const node = this.graph.nodes[src.nodeIndex]!;
     this.fanOut(node.children, node.sinks, record, partition);
   }
 

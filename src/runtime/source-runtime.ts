@@ -32,6 +32,8 @@ export class SourceRuntime {
   private readonly timeField: string | undefined;
   exhausted = false;
   recordsIn = 0;
+  /** Index of this source's node in the engine's graph (set once the graph is built). */
+  nodeIndex = -1;
 
   constructor(plan: PlannedSource, source: Source) {
     this.id = plan.id;
