@@ -12,6 +12,14 @@ export interface RawRecord {
   key: Value | Uint8Array;
   /** A decoded row, or bytes/text still to be decoded by the source's format (json, avro). */
   value: Row | Uint8Array | string;
+  /**
+   * For sources whose positions are not numbers (a binlog file+pos or GTID set, a snapshot in
+   * progress): an opaque JSON-able token meaning "the position after this record". The runtime
+   * checkpoints it and hands it back through Source.restore(). `offset` still counts up.
+   */
+  token?: string;
+  /** Headers of the record (Kafka), when the source has any. */
+  headers?: Record<string, Uint8Array>;
 }
 
 export interface SourceBatch {
@@ -45,6 +53,11 @@ export interface Source {
   assignedPartitions(): readonly number[];
   /** Set the next position to read for a partition. */
   seek(partition: number, position: number): void;
+  /**
+   * Resume a partition after the record whose RawRecord.token this is (sources with opaque
+   * positions); called instead of seek() when the checkpoint holds a token.
+   */
+  restore?(partition: number, token: string): void;
   /**
    * Up to `max` records from one assigned partition. An empty batch means nothing right now;
    * `null` means a bounded source has no more records at all.

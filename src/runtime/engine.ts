@@ -136,7 +136,7 @@ export class Engine {
       const saved = checkpoint?.sources?.[src.id] ?? {};
       for (const p of src.source.assignedPartitions()) {
         const progress = saved[p];
-        if (progress) src.restore(p, { position: progress.position, maxTime: progress.maxTime ?? -Infinity });
+        if (progress) src.restore(p, { ...progress, maxTime: progress.maxTime ?? -Infinity });
       }
     }
     await this.openInstances();

@@ -14,6 +14,8 @@ export interface PartitionProgress {
   position: number;
   /** Max event time seen (−Infinity before any record). */
   maxTime: number;
+  /** The source's opaque resume token (RawRecord.token) of the last record, when it has one. */
+  token?: string;
 }
 
 interface PartitionTracker extends PartitionProgress {
@@ -58,12 +60,18 @@ export class SourceRuntime {
     t.position = progress.position;
     t.maxTime = progress.maxTime;
     t.started = true;
-    this.source.seek(partition, progress.position);
+    if (progress.token !== undefined) {
+      t.token = progress.token;
+      if (!this.source.restore) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', `source '${this.id}' cannot resume from the checkpointed token (its connector changed?)`);
+      this.source.restore(partition, progress.token);
+    } else {
+      this.source.seek(partition, progress.position);
+    }
   }
 
   progress(): Record<number, PartitionProgress> {
     const out: Record<number, PartitionProgress> = {};
-    for (const [p, t] of this.trackers) if (t.started) out[p] = { position: t.position, maxTime: t.maxTime };
+    for (const [p, t] of this.trackers) if (t.started) out[p] = t.token === undefined ? { position: t.position, maxTime: t.maxTime } : { position: t.position, maxTime: t.maxTime, token: t.token };
     return out;
   }
 
@@ -99,6 +107,7 @@ export class SourceRuntime {
     const t = this.tracker(partition);
     t.started = true;
     t.position = raw.next ?? raw.offset + 1;
+    if (raw.token !== undefined) t.token = raw.token;
     t.lastActivity = now;
     if (time !== undefined && time > t.maxTime) t.maxTime = time;
     this.recordsIn++;

@@ -110,19 +110,73 @@ export interface AssignedConsumer {
   close(): Promise<void>;
 }
 
-export interface GroupRebalanceListener {
-  /** Partitions now owned; return the offset to start each at (undefined: the committed one). */
-  assigned(partitions: TopicPartition[]): Promise<TopicPartitionOffset[] | void>;
-  /** Partitions about to go; finish and checkpoint their work before this resolves. */
-  revoked(partitions: TopicPartition[]): Promise<void>;
+export interface CommittedOffset extends TopicPartition {
+  /** The committed next offset to read; null when the group never committed this partition. */
+  offset: bigint | null;
+  /** The metadata string committed with it ('' when none). The runtime keeps its checkpoint tag here. */
+  metadata: string;
 }
 
-/** A consumer-group member (the runtime's fleet scaling; implemented in a later increment). */
+export interface CommitOffset extends TopicPartitionOffset {
+  metadata?: string;
+}
+
+/**
+ * The runtime's hooks into group membership. A task is (topic set, partition number): the
+ * co-partitioning assignor gives one member partition p of EVERY subscribed topic, so a task's
+ * inputs (source topics, repartition topics) move together, as in Kafka Streams.
+ */
+export interface GroupRebalanceListener {
+  /**
+   * Partitions now owned, in generation `generation`. Runs before fetch() returns any record of
+   * them; the runtime calls committed() and seek() here to set each partition's start.
+   */
+  assigned(partitions: TopicPartition[], generation: number): Promise<void>;
+  /**
+   * Partitions about to go. The member does not rejoin (so no other member can own them) until
+   * this resolves: the runtime finishes in-flight work, checkpoints and closes their tasks here.
+   * Also called for every owned partition by close(), before LeaveGroup.
+   */
+  revoked(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * The partitions were lost without a chance to revoke (session timed out, member fenced):
+   * the runtime discards their uncheckpointed work; a commit for them would be refused.
+   */
+  lost?(partitions: TopicPartition[]): Promise<void>;
+}
+
+export interface GroupConsumerOptions {
+  groupId: string;
+  /** Default 10 000 (a killed worker's partitions move after this long). */
+  sessionTimeoutMs?: number;
+  /** How long a rebalance waits for members to revoke and rejoin. Default 60 000. */
+  rebalanceTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+}
+
+/** A consumer-group member with a co-partitioning assignor (see GroupRebalanceListener). */
 export interface GroupConsumer {
+  /** Joins the group; resolves once the first assignment went through listener.assigned(). */
   subscribe(topics: string[], listener: GroupRebalanceListener): Promise<void>;
+  /** The generation of the current assignment (-1 before the first). */
+  readonly generation: number;
+  /** Partitions owned now. */
+  assignment(): TopicPartition[];
+  /** Next offset to fetch for an owned partition (overrides the committed position). */
+  seek(position: TopicPartitionOffset): void;
+  /** The next messages of owned, unpaused partitions, in offset order per partition; empty when nothing arrived within maxWaitMs. */
   fetch(options?: FetchOptions): Promise<ConsumedMessage[]>;
-  commit(offsets: TopicPartitionOffset[]): Promise<void>;
-  /** Leaves the group (revoked is called first). */
+  pause(partitions: TopicPartition[]): void;
+  resume(partitions: TopicPartition[]): void;
+  /** The group's committed offsets and metadata for these partitions. */
+  committed(partitions: TopicPartition[]): Promise<CommittedOffset[]>;
+  /**
+   * Commits offsets (with metadata) in the current generation, all in one request. Rejects with
+   * a KafkaClientError (retriable: false, rebalance: true) when the generation is gone or a
+   * partition is not owned any more: the caller's checkpoint did not count.
+   */
+  commit(offsets: CommitOffset[]): Promise<void>;
+  /** Revokes everything (listener.revoked), leaves the group, disconnects. */
   close(): Promise<void>;
 }
 
@@ -154,14 +208,17 @@ export interface KafkaClient {
   readonly admin: KafkaAdmin;
   producer(options?: ProducerOptions): Promise<KafkaProducer>;
   assignedConsumer(): Promise<AssignedConsumer>;
-  groupConsumer(groupId: string): Promise<GroupConsumer>;
+  groupConsumer(options: GroupConsumerOptions): Promise<GroupConsumer>;
 }
 
 export class KafkaClientError extends Error {
   readonly retriable: boolean;
-  constructor(message: string, retriable: boolean, options: { cause?: unknown } = {}) {
+  /** The group moved on (rebalance, fenced member): a commit or fetch for the old assignment failed. */
+  readonly rebalance: boolean;
+  constructor(message: string, retriable: boolean, options: { cause?: unknown; rebalance?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KafkaClientError';
     this.retriable = retriable;
+    this.rebalance = options.rebalance ?? false;
   }
 }
