@@ -1,6 +1,6 @@
 /**
- * `npm run bench [name...]`: runs bench/<name>.bench.ts files (all but the broker suite by
- * default; `npm run bench:broker` runs that one) and prints a table of figures.
+ * `npm run bench [name...]`: runs bench/<name>.bench.ts files (all but the suites that start a
+ * broker, by default; `npm run bench:broker`, `npm run bench -- kafka-consume` run those) and prints a table of figures.
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -10,7 +10,7 @@ import type { BenchResult } from './types.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
 const all = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
-const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker');
+const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker' && n !== 'kafka-consume');
 const results: Array<BenchResult & { suite: string }> = [];
 for (const name of names) {
   if (!all.includes(name)) {

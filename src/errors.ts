@@ -14,12 +14,14 @@ export const ErrorCodes = [
   'TRIB_RECORD_INVALID',        // bad record: decode failure, wrong type, missing time
   'TRIB_USER_OPERATOR',         // exception in a user `code:` operator
   'TRIB_SOURCE',                // source failure
+  'TRIB_SOURCE_POSITION_LOST',  // a saved source position no longer exists (binlog purged)
   'TRIB_SINK',                  // sink failure
   'TRIB_SINK_BACKPRESSURE',     // sink asks the runtime to slow down
   'TRIB_CHECKPOINT',            // checkpoint failure
   'TRIB_USAGE',                 // CLI misuse
   'TRIB_BROKER_PROTOCOL',       // dev broker: malformed frame
   'TRIB_BROKER_STORAGE',        // dev broker: storage failure
+  'TRIB_FENCED',                // a write by a stale lease holder (fencing token no longer current)
   'TRIB_INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];

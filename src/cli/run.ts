@@ -1,12 +1,18 @@
 /**
- * `tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet]`
- * Runs until the bounded inputs end (then checkpoints and prints a summary) or SIGTERM/SIGINT
- * (checkpoint, exit 0). Resumes from the last checkpoint in the data dir.
+ * `tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet] [--app-id ID]
+ *   [--from-timestamp ISO|ms] [--from-offsets earliest|latest|topic:partition:offset,...]
+ *   [--exit-when-idle DURATION] [--health-port N]`
+ * Runs until the bounded inputs end (then checkpoints and prints a summary), until no input
+ * arrived for --exit-when-idle, or SIGTERM/SIGINT (checkpoint, leave the group, exit 0).
+ * Resumes from the last checkpoint (local data dir; Kafka inputs: the group's commits).
+ * --from-* only apply to partitions the group (the app id) never committed: a replay uses a new
+ * --app-id (isolated state and group) and runs again from the same place every time.
  */
 import { join, resolve } from 'node:path';
 import { loadTopology } from '../topology/index.js';
 import { connectorCatalog } from '../connectors/registry.js';
-import { Engine } from '../runtime/engine.js';
+import { Engine, type StartOverride } from '../runtime/engine.js';
+import { startHealthServer } from '../runtime/health.js';
 import { runEngine } from '../runtime/runner.js';
 import { formatSummary, progressLine } from '../runtime/summary.js';
 import { createLogger } from '../runtime/logger.js';
@@ -18,18 +24,31 @@ export interface RunCommandOptions {
   dataDir?: string;
   resetState?: boolean;
   quiet?: boolean;
+  appId?: string;
+  startOverride?: StartOverride;
+  exitWhenIdleMs?: number;
+  healthPort?: number;
+  /** How long SIGTERM may take before the process exits anyway (default 30 s). */
+  shutdownTimeoutMs?: number;
 }
 
 export async function runTopologyFile(opts: RunCommandOptions): Promise<number> {
   const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, env: process.env });
   const logger = createLogger().child({ topology: plan.name });
-  const dataDir = resolve(opts.dataDir ?? join('.tributary', plan.name));
-  const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger });
+  const dataDir = resolve(opts.dataDir ?? join('.tributary', opts.appId ?? plan.name));
+  const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride });
+  const health = opts.healthPort === undefined ? undefined : await startHealthServer(engine, opts.healthPort);
+  if (health) logger.info('health endpoints: /healthz /readyz /metrics', { port: health.port });
   const controller = new AbortController();
   const stop = (sig: string) => {
     if (controller.signal.aborted) return;
     logger.info(`${sig} received: finishing in-flight records, checkpointing, exiting`);
     controller.abort();
+    const limit = opts.shutdownTimeoutMs ?? 30_000;
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${limit} ms: exiting without a final checkpoint (the next start resumes from the previous one)`);
+      process.exit(1);
+    }, limit).unref();
   };
   const onTerm = () => stop('SIGTERM');
   const onInt = () => stop('SIGINT');
@@ -39,6 +58,7 @@ export async function runTopologyFile(opts: RunCommandOptions): Promise<number> 
   try {
     const result = await runEngine(engine, {
       signal: controller.signal,
+      exitWhenIdleMs: opts.exitWhenIdleMs,
       progressIntervalMs: tty ? 1000 : 5000,
       onProgress: opts.quiet ? undefined : (p) => {
         const line = progressLine(p);
@@ -54,14 +74,62 @@ export async function runTopologyFile(opts: RunCommandOptions): Promise<number> 
     await engine.close({ checkpoint: false }).catch(() => undefined);
     throw err;
   } finally {
+    await health?.close();
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
   }
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['reset-state', 'quiet'], ['data-dir']);
+  const args = parseArgs(argv, ['reset-state', 'quiet'], ['data-dir', 'app-id', 'from-timestamp', 'from-offsets', 'exit-when-idle', 'health-port', 'shutdown-timeout']);
   const file = args.positional[0];
-  if (!file || args.positional.length > 1) throw new TributaryError('TRIB_USAGE', 'usage: tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet]');
-  return runTopologyFile({ file, dataDir: stringFlag(args, 'data-dir'), resetState: args.flags.get('reset-state') === true, quiet: args.flags.get('quiet') === true });
+  if (!file || args.positional.length > 1) {
+    throw new TributaryError('TRIB_USAGE', 'usage: tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet] [--app-id ID] [--from-timestamp T] [--from-offsets SPEC] [--exit-when-idle D] [--health-port N]');
+  }
+  const fromTs = stringFlag(args, 'from-timestamp');
+  const fromOffsets = stringFlag(args, 'from-offsets');
+  if (fromTs !== undefined && fromOffsets !== undefined) throw new TributaryError('TRIB_USAGE', 'give --from-timestamp or --from-offsets, not both');
+  const idle = stringFlag(args, 'exit-when-idle');
+  const healthPort = stringFlag(args, 'health-port');
+  const shutdown = stringFlag(args, 'shutdown-timeout');
+  return runTopologyFile({
+    file,
+    dataDir: stringFlag(args, 'data-dir'),
+    resetState: args.flags.get('reset-state') === true,
+    quiet: args.flags.get('quiet') === true,
+    appId: stringFlag(args, 'app-id'),
+    startOverride: fromTs !== undefined ? parseFromTimestamp(fromTs) : fromOffsets !== undefined ? parseFromOffsets(fromOffsets) : undefined,
+    exitWhenIdleMs: idle === undefined ? undefined : parseDurationFlag(idle, 'exit-when-idle'),
+    healthPort: healthPort === undefined ? undefined : parsePort(healthPort),
+    shutdownTimeoutMs: shutdown === undefined ? undefined : parseDurationFlag(shutdown, 'shutdown-timeout'),
+  });
+}
+
+export function parseFromTimestamp(text: string): StartOverride {
+  const at = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(at)) throw new TributaryError('TRIB_USAGE', `--from-timestamp '${text}' is neither an ISO-8601 time nor epoch milliseconds`);
+  return { kind: 'timestamp', at };
+}
+
+export function parseFromOffsets(text: string): StartOverride {
+  if (text === 'earliest' || text === 'latest') return { kind: text };
+  const offsets = text.split(',').map((part) => {
+    const m = /^(.+):(\d+):(\d+)$/.exec(part.trim());
+    if (!m) throw new TributaryError('TRIB_USAGE', `--from-offsets: '${part}' is not topic:partition:offset (or use earliest|latest)`);
+    return { topic: m[1]!, partition: Number(m[2]), offset: BigInt(m[3]!) };
+  });
+  return { kind: 'offsets', offsets };
+}
+
+function parseDurationFlag(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!m) throw new TributaryError('TRIB_USAGE', `--${name} '${text}' is not a duration like 500ms, 10s, 5m`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TributaryError('TRIB_USAGE', `--health-port '${text}' is not a port number`);
+  return n;
 }

@@ -12,7 +12,12 @@ import { FileSource } from './file/source.js';
 import { fileSinkSpec, fileSourceSpec } from './file/spec.js';
 import { GeneratorSource } from './generator/source.js';
 import { KafkaSink } from './kafka/sink.js';
-import { kafkaSinkSpec } from './kafka/spec.js';
+import { kafkaSinkSpec, kafkaSourceSpec } from './kafka/spec.js';
+import { KafkaSource } from './kafka/source.js';
+import { MysqlBinlogSource } from './mysql-binlog/source.js';
+import { mysqlBinlogSpec } from './mysql-binlog/spec.js';
+import { RedisSink } from './redis/sink.js';
+import { redisSinkSpec } from './redis/spec.js';
 import { generatorSpec } from './generator/spec.js';
 import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
 import type { Sink, Source } from './types.js';
@@ -30,12 +35,15 @@ function entry<T, S extends AnySpec>(spec: S, create: (id: string, config: Infer
 const sources = {
   generator: entry<Source, typeof generatorSpec>(generatorSpec, (id, c) => new GeneratorSource(id, c)),
   file: entry<Source, typeof fileSourceSpec>(fileSourceSpec, (id, c) => new FileSource(id, c)),
+  kafka: entry<Source, typeof kafkaSourceSpec>(kafkaSourceSpec, (id, c) => new KafkaSource(id, c)),
+  'mysql-binlog': entry<Source, typeof mysqlBinlogSpec>(mysqlBinlogSpec, (id, c) => new MysqlBinlogSource(id, c)),
 };
 
 const sinks = {
   file: entry<Sink, typeof fileSinkSpec>(fileSinkSpec, (id, c) => new FileSink(id, c)),
   stdout: entry<Sink, typeof stdoutSinkSpec>(stdoutSinkSpec, (id, c) => new StdoutSink(id, c)),
   kafka: entry<Sink, typeof kafkaSinkSpec>(kafkaSinkSpec, (id, c) => new KafkaSink(id, c)),
+  redis: entry<Sink, typeof redisSinkSpec>(redisSinkSpec, (id, c) => new RedisSink(id, c)),
 };
 
 function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {

@@ -18,6 +18,8 @@ import { buildGraph, isStateful, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
 import { SourceRuntime, type PartitionProgress } from './source-runtime.js';
 import { Counters } from './counters.js';
+import { KafkaSource } from '../connectors/kafka/source.js';
+import { KafkaTasks } from './kafka-tasks.js';
 
 export interface EngineOptions {
   /** Where state (LevelDB) lives. */
@@ -33,6 +35,23 @@ export interface EngineOptions {
   maxCachedEntries?: number;
   /** fsync the checkpoint batch (default true). */
   syncCheckpoints?: boolean;
+  /** Kafka mode: the application id (consumer group, changelog and repartition topic prefix). */
+  appId?: string;
+  /** Kafka mode: where partitions the group never committed start (run --from-timestamp / --from-offsets). */
+  startOverride?: StartOverride;
+}
+
+/** A replay's start for partitions the group has not committed yet. */
+export type StartOverride = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; at: number } | { kind: 'offsets'; offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }> };
+
+/** Hooks a distributed mode (Kafka tasks) adds to the checkpoint, between the sinks' acks and the LevelDB batch, and after it. */
+export interface CheckpointHooks {
+  /** The snapshot is taken: return work to do after the sinks acked and before the state batch is written (changelogs). */
+  prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void>;
+  /** The state batch is durable (commit the source offsets). */
+  written(meta: CheckpointContent): Promise<void>;
+  /** Extra sink-like buffers to flush with the sinks (repartition producers). */
+  flushes(): Array<Promise<void>>;
 }
 
 export interface CheckpointStats {
@@ -40,13 +59,15 @@ export interface CheckpointStats {
   entries: number;
 }
 
-interface CheckpointContent extends CheckpointMeta {
+export interface CheckpointContent extends CheckpointMeta {
   topology: string;
   /** Keyed state lives in partition murmur2(key) % taskPartitions: it must not change under it. */
   taskPartitions?: number;
   watermark: number;
   sources: Record<string, Record<number, PartitionProgress>>;
   counters: Record<string, number>;
+  /** Kafka mode: per task partition, the id of the checkpoint its local state reflects. */
+  tasks?: Record<number, string>;
 }
 
 export class Engine {
@@ -57,7 +78,12 @@ export class Engine {
   private graph!: Graph;
   private state!: StateBackend;
   private readonly logger: Logger;
-  private readonly partitions: number;
+  private partitions: number;
+  /** Kafka mode: tasks come and go with the consumer group (null in local mode: every partition is owned). */
+  private kafka: KafkaTasks | undefined;
+  /** Kafka mode: each task's own watermark (min over its inputs); local mode uses one for all. */
+  private readonly taskWatermarks: number[] = [];
+  private readonly owned = new Set<number>();
   private watermarkValue = -Infinity;
   private ended = false;
   private checkpoints = 0;
@@ -101,7 +127,28 @@ export class Engine {
     return this.state;
   }
 
+  get isDistributed(): boolean {
+    return this.kafka !== undefined;
+  }
+
+  get kafkaTasks(): KafkaTasks | undefined {
+    return this.kafka;
+  }
+
+  /** Task partitions this worker owns now. */
+  ownedPartitions(): number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  get log(): Logger {
+    return this.logger;
+  }
+
   private async start(): Promise<void> {
+    if (this.sources.some((s) => s.source instanceof KafkaSource)) {
+      this.kafka = await KafkaTasks.create(this, this.plan, this.options);
+      this.partitions = this.kafka.partitions;
+    }
     const steps = this.plan.steps.filter(isStateful).map((s) => ({ id: s.id, fingerprint: s.fingerprint }));
     this.state = await StateBackend.open(this.options.dataDir, {
       steps,
@@ -126,6 +173,15 @@ export class Engine {
     }
     this.graph = buildGraph(this.plan, this.sinks, this.partitions);
     for (const src of this.sources) src.nodeIndex = this.graph.byId.get(src.id)!;
+    if (this.kafka) {
+      // Sources (and repartition inputs) start when the group assigns their tasks.
+      for (const sink of this.sinks.values()) {
+        await sink.sink.open({ logger: this.logger.child({ sink: sink.id }), deadLetter: (record, reason) => this.sinkDeadLetter(sink.id, record.value, reason) });
+      }
+      this.abort = new AbortController();
+      await this.kafka.start(this.graph, checkpoint, this.abort.signal);
+      return;
+    }
     for (const sink of this.sinks.values()) {
       await sink.sink.open({ logger: this.logger.child({ sink: sink.id }), deadLetter: (record, reason) => this.sinkDeadLetter(sink.id, record.value, reason) });
     }
@@ -148,16 +204,43 @@ export class Engine {
   private abort?: AbortController;
 
   private async openInstances(): Promise<void> {
+    for (let p = 0; p < this.partitions; p++) await this.openTask(p);
+  }
+
+  /** Build and open every operator instance of task partition p (its state is in place). */
+  async openTask(partition: number, watermark = -Infinity): Promise<void> {
     const { nodes } = this.graph;
+    this.taskWatermarks[partition] = watermark;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       if (!node.factory) continue;
-      for (let p = 0; p < this.partitions; p++) {
-        const op = node.factory({ ctx: this.operatorContext(i, p), state: this.state });
-        await op.open?.();
-        node.instances[p] = op;
-      }
+      const op = node.factory({ ctx: this.operatorContext(i, partition), state: this.state });
+      await op.open?.();
+      node.instances[partition] = op;
     }
+    this.owned.add(partition);
+  }
+
+  /**
+   * Close task partition p: its operators close and its cached state is dropped (uncheckpointed
+   * changes are discarded: whoever owns p next resumes from the last checkpoint).
+   */
+  async closeTask(partition: number): Promise<void> {
+    if (!this.owned.has(partition)) return;
+    this.owned.delete(partition);
+    for (const node of this.graph.nodes) {
+      const op = node.instances[partition];
+      if (!op) continue;
+      delete node.instances[partition];
+      await op.close?.();
+    }
+    for (const src of this.sources) src.forget(partition);
+    this.state.dropPartition(partition);
+  }
+
+  /** The watermark task partition p's operators see. */
+  watermarkOf(partition: number): number {
+    return this.kafka ? (this.taskWatermarks[partition] ?? -Infinity) : this.watermarkValue;
   }
 
   private operatorContext(nodeIndex: number, partition: number): OperatorContext {
@@ -167,16 +250,18 @@ export class Engine {
       stepId: node.id,
       partition,
       get watermark() {
-        return engine.watermarkValue;
+        return engine.watermarkOf(partition);
       },
-      emit: (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
+      emit: node.repartition
+        ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition)
+        : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
       late: (record, reason) => this.sideOutput(node, record, reason, partition),
       deadLetter: (record, reason, error) => this.deadLetter(node.id, record, reason, error),
       count: (metric, n = 1) => this.counters.add(metric, n),
     };
   }
 
-  private fanOut(children: readonly number[], sinks: readonly SinkRuntime[], record: StreamRecord, partition: number): void {
+  fanOut(children: readonly number[], sinks: readonly SinkRuntime[], record: StreamRecord, partition: number): void {
     for (let i = 0; i < children.length; i++) this.graph.nodes[children[i]!]!.instances[partition]!.process(record);
     for (let i = 0; i < sinks.length; i++) sinks[i]!.add({ key: record.key, value: record.value, timestamp: record.timestamp });
   }
@@ -208,6 +293,12 @@ export class Engine {
 
   /** Process one raw record from a source partition, synchronously, through to the sinks. */
   processRaw(src: SourceRuntime, partition: number, raw: RawRecord, now = Date.now()): void {
+    // A batch polled just before its task was revoked: the next owner reads it again.
+    if (this.kafka && !this.owned.has(partition)) return;
+    if (src.repartition) {
+      this.kafka!.processRepartitioned(src, partition, raw, now);
+      return;
+    }
     this.counters.add('in');
     const decoded = src.decode(raw);
     const origin = { source: src.id, partition, offset: raw.offset };
@@ -220,10 +311,23 @@ export class Engine {
     const record: StreamRecord = { value: decoded.row, key: null, timestamp: decoded.time, origin };
     const node = this.graph.nodes[src.nodeIndex]!;
     this.fanOut(node.children, node.sinks, record, partition);
+    // Kafka mode: a task's watermark moves with each of its records (as Kafka Streams' stream
+    // time), so lateness does not depend on poll batch boundaries and a replay decides the same.
+    if (this.kafka) this.advanceTaskWatermark(partition, this.kafka.taskWatermark(partition, now, false));
   }
 
   /** Recompute the watermark from the sources; fire timers when it advanced. */
   updateWatermark(now = Date.now()): void {
+    if (this.kafka) {
+      for (const p of this.owned) {
+        const w = this.kafka.taskWatermark(p, now, this.ended);
+        if (w > (this.taskWatermarks[p] ?? -Infinity)) this.advanceTaskWatermark(p, w);
+      }
+      let min = Infinity;
+      for (const p of this.owned) min = Math.min(min, this.taskWatermarks[p] ?? -Infinity);
+      if (this.owned.size > 0 && min > this.watermarkValue) this.watermarkValue = min;
+      return;
+    }
     let min: number | undefined;
     let max = -Infinity;
     for (const src of this.sources) {
@@ -245,6 +349,17 @@ export class Engine {
       const node = nodes[i]!;
       if (!node.stateful) continue;
       for (const op of node.instances) op.onWatermark?.(watermark);
+    }
+  }
+
+  /** Kafka mode: move one task's watermark and fire its due timers, upstream steps first. */
+  advanceTaskWatermark(partition: number, watermark: number): void {
+    if (!(watermark > (this.taskWatermarks[partition] ?? -Infinity))) return;
+    this.taskWatermarks[partition] = watermark;
+    const { nodes } = this.graph;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      if (node.stateful) node.instances[partition]?.onWatermark?.(watermark);
     }
   }
 
@@ -276,10 +391,15 @@ export class Engine {
       sources,
       counters: this.counters.snapshot(),
     };
+    const hooks = this.kafka;
+    if (hooks) hooks.describe(meta);
     const flushes = [...this.sinks.values()].map((sink) => sink.sink.flush());
+    if (hooks) flushes.push(...hooks.flushes());
     let prepared: PreparedCheckpoint;
+    let beforeWrite: (() => Promise<void>) | undefined;
     try {
       prepared = this.state.prepareCheckpoint(meta);
+      beforeWrite = hooks?.prepared(prepared, meta);
     } catch (err) {
       void Promise.allSettled(flushes);
       return Promise.reject(new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err }));
@@ -292,7 +412,14 @@ export class Engine {
         throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(failed.reason)}`, { cause: failed.reason });
       }
       try {
+        if (beforeWrite) await beforeWrite();
+      } catch (err) {
+        prepared.abort();
+        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
+      }
+      try {
         const result = await prepared.write();
+        if (hooks) await hooks.written(meta);
         this.checkpoints++;
         return { ms: Date.now() - started, entries: result.entries };
       } catch (err) {
@@ -307,8 +434,13 @@ export class Engine {
 
   /** Checkpoint now and wait until it is durable (after any checkpoint already in flight). */
   async checkpoint(): Promise<CheckpointStats> {
-    if (this.inflight) await this.inflight.catch(() => undefined);
+    await this.waitForCheckpoint();
     return this.beginCheckpoint();
+  }
+
+  /** Wait until no checkpoint is in flight (whether it succeeds or not). */
+  async waitForCheckpoint(): Promise<void> {
+    while (this.inflight) await this.inflight.catch(() => undefined);
   }
 
   get checkpointInFlight(): boolean {
@@ -316,10 +448,13 @@ export class Engine {
   }
 
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
-    if (options.checkpoint ?? true) await this.checkpoint();
+    if (this.kafka) {
+      // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
+      await this.kafka.close(options.checkpoint ?? true);
+    } else if (options.checkpoint ?? true) await this.checkpoint();
     else if (this.inflight) await this.inflight.catch(() => undefined);
     this.abort?.abort();
-    for (const node of this.graph.nodes) for (const op of node.instances) await op.close?.();
+    for (const node of this.graph.nodes) for (const op of node.instances) await op?.close?.();
     for (const src of this.sources) await src.source.close();
     for (const sink of this.sinks.values()) await sink.sink.close();
     await this.state.close();

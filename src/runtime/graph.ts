@@ -14,6 +14,7 @@ import { dedupeOperator } from '../operators/dedupe.js';
 import { windowOperator } from '../operators/window-aggregate.js';
 import { codeOperator } from '../operators/code.js';
 import type { SinkRuntime } from './sink-runtime.js';
+import type { StreamRecord } from './record.js';
 
 export interface GraphNode {
   readonly id: string;
@@ -29,6 +30,13 @@ export interface GraphNode {
   readonly lateSinks: SinkRuntime[];
   /** One operator instance per task partition. */
   instances: Operator[];
+  /** Kafka mode, a keyBy that changes the key: its output goes through its repartition topic. */
+  repartition?: RepartitionOutput;
+}
+
+/** Where a repartitioning keyBy's records go instead of its children (runtime/repartition.ts). */
+export interface RepartitionOutput {
+  add(record: StreamRecord, toPartition: number, fromPartition: number): void;
 }
 
 export function operatorFactory(step: PlannedStep, partitions: number): OperatorFactory {

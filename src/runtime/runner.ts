@@ -25,10 +25,12 @@ export interface RunOptions {
   /** Called about once a second. */
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
+  /** Stop (reason 'idle') when no source returned a record for this long (replays of endless topics). */
+  exitWhenIdleMs?: number;
 }
 
 export interface RunResult {
-  reason: 'end-of-input' | 'stopped';
+  reason: 'end-of-input' | 'stopped' | 'idle';
   elapsedMs: number;
   recordsIn: number;
 }
@@ -68,6 +70,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
   };
 
   let reason: RunResult['reason'] = 'stopped';
+  let lastRecord = Date.now();
   // Checkpoints complete in the background while records keep flowing; a failure stops the run.
   let inflight: Promise<void> | undefined;
   let failure: unknown;
@@ -89,12 +92,18 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       for (const raw of batch.records) engine.processRaw(src, batch.partition, raw, now);
     }
     const now = Date.now();
+    if (gotAny) lastRecord = now;
     engine.updateWatermark(now);
+    if (options.exitWhenIdleMs !== undefined && now - lastRecord >= options.exitWhenIdleMs) {
+      reason = 'idle';
+      break;
+    }
     if (exhausted.size === engine.sources.length) {
       reason = 'end-of-input';
       break;
     }
-    if (!inflight && now - lastCheckpoint >= interval) {
+    // (a rebalance may have started one of its own: one checkpoint in flight at a time)
+    if (!inflight && !engine.checkpointInFlight && now - lastCheckpoint >= interval) {
       lastCheckpoint = now;
       inflight = engine.beginCheckpoint().then(
         () => {

@@ -23,6 +23,12 @@ interface PartitionTracker extends PartitionProgress {
   started: boolean;
 }
 
+/** What a repartition input keeps per task partition (see runtime/repartition.ts). */
+export interface RepartitionInputState {
+  readonly stepId: string;
+  forget(partition: number): void;
+}
+
 export type Decoded = { ok: true; row: Row; time: number } | { ok: false; reason: string; row: Row };
 
 export class SourceRuntime {
@@ -36,6 +42,8 @@ export class SourceRuntime {
   recordsIn = 0;
   /** Index of this source's node in the engine's graph (set once the graph is built). */
   nodeIndex = -1;
+  /** Set when this input is a repartition topic (Kafka mode): the keyBy whose output it carries. */
+  repartition: RepartitionInputState | undefined;
 
   constructor(plan: PlannedSource, source: Source) {
     this.id = plan.id;
@@ -67,6 +75,12 @@ export class SourceRuntime {
     } else {
       this.source.seek(partition, progress.position);
     }
+  }
+
+  /** A task moved away: its progress is the next owner's business. */
+  forget(partition: number): void {
+    this.trackers.delete(partition);
+    this.repartition?.forget(partition);
   }
 
   progress(): Record<number, PartitionProgress> {

@@ -3,6 +3,10 @@
  * handles per (step, partition), persisted timers, and the checkpoint that writes all of it —
  * dirty entries, timer changes, step registry and the runtime's checkpoint meta — in ONE batch.
  * After a crash at any moment, reopening shows exactly the last completed checkpoint.
+ *
+ * For the changelog (changelog.ts): a prepared checkpoint also hands out its state ops as
+ * step-neutral changes, and a task's partition can be dropped from the cache, wiped, and
+ * restored by applying changes straight to LevelDB.
  */
 import { TributaryError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
@@ -14,7 +18,8 @@ import { createStateMetrics, type StateMetrics } from './metrics.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
 import { PersistentTimers, type PersistentTimerService } from './timer-service.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
-import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
+import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
 /** What the runtime stores with each checkpoint (source positions, watermarks ...). JSON-able. */
 export type CheckpointMeta = { version: 1; at: number; [k: string]: unknown };
@@ -34,6 +39,12 @@ export interface PreparedCheckpoint {
   write(): Promise<CheckpointResult>;
   /** Give the snapshot up (e.g. a sink could not flush): everything stays dirty. */
   abort(): void;
+  /**
+   * The snapshot's state and timer ops as step-neutral changes (registry/meta ops excluded),
+   * grouped per partition, ordered by (step id, key). Built from the batch's own ops on first
+   * call; the value bytes are shared with the batch: do not mutate them.
+   */
+  changes(): Map<number, StateChange[]>;
 }
 
 export interface StateBackendOptions {
@@ -51,8 +62,14 @@ export interface StateBackendOptions {
 export type { PersistentTimerService, DueTimer } from './timer-service.js';
 export type { StateMetrics } from './metrics.js';
 export type { StepDeclaration } from './step-registry.js';
+export type { StateChange } from './changelog-keys.js';
 
 const CHECKPOINT = 'checkpoint';
+/** Runtime meta names live under this prefix, apart from the registry's and the checkpoint's. */
+const RUNTIME_META = 'rt:';
+const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER];
+/** Deletes per LevelDB batch when wiping a partition. */
+const WIPE_BATCH = 10_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -70,6 +87,7 @@ export class StateBackend {
     private readonly bottom: BytesStore,
     private readonly registry: StepRegistry,
     private checkpointJson: string | undefined,
+    private readonly runtimeMeta: Map<string, string>,
     maxCachedEntries: number,
     populated: ReadonlySet<string>,
   ) {
@@ -96,8 +114,10 @@ export class StateBackend {
       }
       const registry = new StepRegistry(meta, opts.steps, dir, logger);
       const cp = meta.get(CHECKPOINT);
+      const runtimeMeta = new Map<string, string>();
+      for (const [name, v] of meta) if (name.startsWith(RUNTIME_META)) runtimeMeta.set(name.slice(RUNTIME_META.length), decoder.decode(v));
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), opts.maxCachedEntries ?? 100_000, populated);
+      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, opts.maxCachedEntries ?? 100_000, populated);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -132,11 +152,18 @@ export class StateBackend {
           const d = decodeStateKey(k);
           if (d.kind === 'timer') restored.push([d.time, d.key]);
         }
+        // dropPartition() while scanning: what was read may be stale, so load nothing.
+        if (this.timerLoads.get(id) !== load) {
+          throw new TributaryError('TRIB_INTERNAL', `partition ${partition} was dropped while its timers were loading`);
+        }
         service.load(restored);
         return service;
       })();
       this.timerLoads.set(id, load);
-      load.catch(() => this.timerLoads.delete(id));
+      const mine = load;
+      load.catch(() => {
+        if (this.timerLoads.get(id) === mine) this.timerLoads.delete(id);
+      });
     }
     return load;
   }
@@ -200,12 +227,14 @@ export class StateBackend {
       throw new TributaryError('TRIB_STATE_IO', `checkpoint failed while encoding state: ${errorMessage(err)}`, { cause: err });
     }
     const registryOps = this.registry.pendingOps();
+    // State and timer ops first (changes() reads them), then registry and checkpoint meta.
     const ops: BytesOp[] = [];
     let bytes = 0;
     for (const b of batches) {
       for (const op of b.ops) ops.push(op);
       bytes += b.bytes;
     }
+    const stateOpCount = ops.length;
     for (const op of registryOps) {
       ops.push(op);
       bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
@@ -213,6 +242,7 @@ export class StateBackend {
     const metaOp: BytesOp = { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) };
     ops.push(metaOp);
     bytes += metaOp.key.length + metaOp.value.length;
+    let changes: Map<number, StateChange[]> | undefined;
     this.preparedInFlight = true;
     let settled = false;
     const settle = (): void => {
@@ -248,7 +278,103 @@ export class StateBackend {
         for (const b of batches) b.abort();
         settle();
       },
+      changes: () => (changes ??= changesOf(ops.slice(0, stateOpCount), (n) => this.registry.stepId(n))),
     };
+  }
+
+  /**
+   * Forgets everything cached for partition p — clean and dirty entries (their writes are lost)
+   * and the timers loaded in memory — so the next access reads LevelDB. Handles taken earlier
+   * stay usable; timers need loadTimers() again. Throws TRIB_INTERNAL while a prepared
+   * checkpoint is in flight (it may hold p's entries).
+   */
+  dropPartition(partition: number): void {
+    this.assertOpen();
+    this.assertNoneInFlight('dropPartition');
+    this.stack.dropPartition(partition, false);
+    this.unloadTimers(partition);
+  }
+
+  /** Deletes every LevelDB entry of partition p (state and timers, all steps) and drops its cache. */
+  async wipePartition(partition: number): Promise<void> {
+    this.assertOpen();
+    this.assertNoneInFlight('wipePartition');
+    this.stack.dropPartition(partition, false);
+    this.unloadTimers(partition);
+    let dels: BytesOp[] = [];
+    for (const step of this.registry.allNumbers()) {
+      assertScope(step, partition);
+      for (const kind of SCOPED_KINDS) {
+        for await (const [key] of this.bottom.entries(scopeRange(kind, step, partition))) {
+          dels.push({ type: 'del', key });
+          if (dels.length >= WIPE_BATCH) {
+            await this.bottom.write(dels);
+            dels = [];
+          }
+        }
+      }
+    }
+    await this.bottom.write(dels);
+    // LevelDB now holds nothing of p: misses need not read it.
+    this.stack.dropPartition(partition, true);
+  }
+
+  /**
+   * Writes restored changes of one step (neutral keys, see changelog-keys.ts) to LevelDB in one
+   * batch, under this directory's number for the step, and records that LevelDB holds the
+   * scopes written, so later misses read them. The partition must have been dropped (or wiped)
+   * first: TRIB_INTERNAL if the cache holds entries of it or its timers are loaded.
+   */
+  async applyChanges(stepId: string, partition: number, changes: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>): Promise<void> {
+    this.assertOpen();
+    const step = this.registry.number(stepId);
+    assertScope(step, partition);
+    const timers = this.timerServices.get(`${step}/${partition}`);
+    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || timers?.isLoaded || this.timerLoads.has(`${step}/${partition}`)) {
+      throw new TributaryError('TRIB_INTERNAL', `applyChanges: state of step '${stepId}' partition ${partition} is in use; dropPartition() first`);
+    }
+    const ops: BytesOp[] = [];
+    const touched = new Set<'window' | 'kv'>();
+    for (const c of changes) {
+      const key = fromNeutralKey(c.key, step, partition);
+      if (c.value === null) {
+        ops.push({ type: 'del', key });
+      } else {
+        ops.push({ type: 'put', key, value: c.value });
+        const kind = scopeKindOf(key[0]!);
+        if (kind) touched.add(kind);
+      }
+    }
+    // A step new to this directory gets its number and fingerprint persisted with its first state.
+    const registryOps = this.registry.pendingOps();
+    await this.bottom.write(ops.length === 0 ? ops : [...ops, ...registryOps]);
+    if (ops.length > 0) this.registry.written(registryOps);
+    for (const kind of touched) this.stack.markPopulated(kind, step, partition);
+  }
+
+  /** Runtime metadata kept outside the checkpoint batch (e.g. the checkpoint the group confirmed). */
+  async putMeta(name: string, json: string): Promise<void> {
+    this.assertOpen();
+    if (name.length === 0) throw new TributaryError('TRIB_INTERNAL', 'putMeta: empty name');
+    await this.bottom.write([{ type: 'put', key: metaKey(RUNTIME_META + name), value: encoder.encode(json) }]);
+    this.runtimeMeta.set(name, json);
+  }
+
+  /** The last putMeta() value of `name` (read at open), or undefined. */
+  getMeta(name: string): string | undefined {
+    return this.runtimeMeta.get(name);
+  }
+
+  private unloadTimers(partition: number): void {
+    for (const [id, service] of this.timerServices) {
+      if (service.partition !== partition) continue;
+      service.unload();
+      this.timerLoads.delete(id);
+    }
+  }
+
+  private assertNoneInFlight(what: string): void {
+    if (this.preparedInFlight) throw new TributaryError('TRIB_INTERNAL', `${what} while a prepared checkpoint is in flight`);
   }
 
   /** Counters and gauges, as a fresh plain object. */

@@ -101,6 +101,31 @@ export class CacheScope implements EntryOwner {
     }
   }
 
+  /** Record keys with at least one cached entry (absences included). */
+  get cachedKeys(): number {
+    return this.nodes.size;
+  }
+
+  /**
+   * Forgets every cached entry, dirty ones included (their writes are lost), so the next access
+   * reads LevelDB — unless `complete` says LevelDB holds nothing for the scope. The scope object
+   * stays, so handles taken earlier keep working. Not while a collected batch is in flight.
+   */
+  reset(complete: boolean): void {
+    const entries: Entry[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.head !== undefined) entries.push(node.head);
+      if (node.e0 !== undefined) entries.push(node.e0);
+      if (node.more !== undefined) for (const e of node.more.values()) entries.push(e);
+    }
+    for (const e of entries) this.cache.forget(e);
+    for (const node of this.nodes.values()) node.linked = false;
+    this.nodes.clear();
+    this.lastKb = undefined;
+    this.lastNode = undefined;
+    this.complete = complete;
+  }
+
   fullKey(e: Entry): Uint8Array {
     return this.keyOf((e.node as KeyNode).key, e.start);
   }

@@ -92,6 +92,17 @@ export class StepRegistry {
     return n;
   }
 
+  /** The step id owning u16 `n` (declared or only stored), or undefined. */
+  stepId(n: number): string | undefined {
+    for (const [id, m] of this.numbers) if (m === n) return id;
+    return undefined;
+  }
+
+  /** Every step number the registry knows (declared and stored-only). */
+  allNumbers(): number[] {
+    return [...new Set(this.numbers.values())];
+  }
+
   /** Registry entries not yet written; the checkpoint that writes them calls written(). */
   pendingOps(): readonly BytesOp[] {
     return this.pending;

@@ -6,30 +6,68 @@
  *
  * Scopes are shared: two handles on one (step, partition) see the same entries. Metering
  * (gets/puts/deletes, hits/misses) is counted in the scopes, which know hits from misses.
- * A changelog layer (produce dirty state to Kafka before the LevelDB batch) slots in at the
- * flush: it consumes the same FlushBatch ops the checkpoint writes.
+ * The changelog layer (changelog.ts) consumes the same ops the checkpoint batch writes, as
+ * step-neutral changes (backend.ts PreparedCheckpoint.changes()), and restores through
+ * StateBackend.applyChanges, which tells this stack which scopes LevelDB now holds.
  */
 import type { BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
 import { WriteBackCache } from './write-back-cache.js';
 import { CacheScope } from './cache-scope.js';
 
+export type ScopeKind = 'window' | 'kv';
+
+const scopeId = (kind: ScopeKind, step: number, partition: number): string => `${kind}/${step}/${partition}`;
+
 export class StateStack {
   readonly cache: WriteBackCache;
-  private readonly scopes = new Map<string, CacheScope>();
+  private readonly scopes = new Map<string, { scope: CacheScope; partition: number }>();
+  /**
+   * Ids of scopes LevelDB may hold entries of, for scopes not created yet (a created scope keeps
+   * its own `complete` flag). Accurate at open, then kept so by drop/wipe/applyChanges.
+   */
+  private readonly populated: Set<string>;
 
   /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
-  constructor(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }, private readonly populated: ReadonlySet<string>) {
+  constructor(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
     this.cache = new WriteBackCache(bottom, options.maxCachedEntries, options.metrics);
+    this.populated = new Set(populated);
   }
 
-  scope(kind: 'window' | 'kv', step: number, partition: number): CacheScope {
-    const id = `${kind}/${step}/${partition}`;
-    let scope = this.scopes.get(id);
-    if (!scope) {
-      scope = new CacheScope(this.cache, kind === 'kv', step, partition, !this.populated.has(id));
-      this.scopes.set(id, scope);
+  scope(kind: ScopeKind, step: number, partition: number): CacheScope {
+    const id = scopeId(kind, step, partition);
+    let s = this.scopes.get(id);
+    if (!s) {
+      s = { scope: new CacheScope(this.cache, kind === 'kv', step, partition, !this.populated.has(id)), partition };
+      this.scopes.set(id, s);
     }
-    return scope;
+    return s.scope;
+  }
+
+  /**
+   * Forgets every cached entry of partition p. `emptyOnDisk`: LevelDB holds nothing of p (it was
+   * just wiped), so its scopes are complete; otherwise misses read LevelDB from now on.
+   */
+  dropPartition(partition: number, emptyOnDisk: boolean): void {
+    for (const [id, s] of this.scopes) {
+      if (s.partition !== partition) continue;
+      s.scope.reset(emptyOnDisk);
+      if (emptyOnDisk) this.populated.delete(id);
+      else this.populated.add(id);
+    }
+    if (emptyOnDisk) for (const id of [...this.populated]) if (id.endsWith(`/${partition}`)) this.populated.delete(id);
+  }
+
+  /** Cached record keys of a (kind, step, partition), 0 when its scope was never created. */
+  cachedKeys(kind: ScopeKind, step: number, partition: number): number {
+    return this.scopes.get(scopeId(kind, step, partition))?.scope.cachedKeys ?? 0;
+  }
+
+  /** LevelDB now holds entries of the scope (written outside the cache): misses must read it. */
+  markPopulated(kind: ScopeKind, step: number, partition: number): void {
+    const id = scopeId(kind, step, partition);
+    this.populated.add(id);
+    const s = this.scopes.get(id);
+    if (s) s.scope.complete = false;
   }
 }

@@ -55,7 +55,7 @@ export class PersistentTimers implements PersistentTimerService {
   /** @param name for messages, e.g. "timers of step 'x' partition 3" */
   constructor(
     readonly step: number,
-    private readonly partition: number,
+    readonly partition: number,
     private readonly name = `timers of step ${step} partition ${partition}`,
   ) {
     assertScope(step, partition);
@@ -74,6 +74,23 @@ export class PersistentTimers implements PersistentTimerService {
       if (!t.live) this.revive(t);
     }
     this.loaded = true;
+  }
+
+  /**
+   * Forgets every timer, pending changes included, and requires load() again: the next load
+   * reads LevelDB afresh (a task closed, or about to be restored). Not while a collected batch
+   * is in flight.
+   */
+  unload(): void {
+    this.heap = [];
+    this.byKey.clear();
+    this.dirty.clear();
+    this.live = 0;
+    this.loaded = false;
+  }
+
+  get isLoaded(): boolean {
+    return this.loaded;
   }
 
   register(time: number, key: Uint8Array): void {

@@ -136,6 +136,15 @@ export class WriteBackCache {
     }
   }
 
+  /**
+   * Removes an entry whatever its state (dirty included): its scope forgets it. Only while no
+   * collected batch holds it — a commit would otherwise account for an entry that is gone.
+   */
+  forget(e: Entry): void {
+    if (!e.linked) return;
+    this.drop(e);
+  }
+
   /** Encodes every dirty entry now (values may be mutated after this returns). */
   collect(): FlushBatch {
     const ops: BytesOp[] = [];

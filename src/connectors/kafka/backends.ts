@@ -1,27 +1,51 @@
 /**
  * Which Kafka client library backs a connector (`client: kafkajs`). Backends load lazily so
- * importing the connector registry (validate, schema) never loads a client library.
+ * importing the connector registry (validate, schema) never loads a client library, and a
+ * backend whose library is not installed (confluent needs a native build) fails only when
+ * asked for, with how to install it.
  */
 import { TributaryError } from '../../errors.js';
 import type { KafkaClient, KafkaClientOptions } from './client.js';
 
-export const kafkaBackends = ['kafkajs'] as const;
+export const kafkaBackends = ['kafkajs', 'platformatic', 'confluent'] as const;
 export type KafkaBackend = (typeof kafkaBackends)[number];
 
-/** Names users may reach for that are planned but not wired in yet. */
-const planned = ['platformatic', 'confluent'];
+const loaders: Record<KafkaBackend, () => Promise<(options: KafkaClientOptions) => KafkaClient | Promise<KafkaClient>>> = {
+  kafkajs: async () => (await import('./kafkajs-client.js')).createKafkajsClient,
+  platformatic: async () => (await import('./platformatic-client.js')).createPlatformaticClient,
+  confluent: async () => (await import('./confluent-client.js')).createConfluentClient,
+};
+
+export function isKafkaBackend(name: string): name is KafkaBackend {
+  return (kafkaBackends as readonly string[]).includes(name);
+}
 
 export async function createKafkaClient(backend: string, options: KafkaClientOptions): Promise<KafkaClient> {
-  switch (backend) {
-    case 'kafkajs': {
-      const { createKafkajsClient } = await import('./kafkajs-client.js');
-      return createKafkajsClient(options);
-    }
-    default: {
-      const soon = planned.includes(backend) ? ' is not available yet' : ' is unknown';
-      throw new TributaryError('TRIB_USAGE', `kafka client '${backend}'${soon} (supported: ${kafkaBackends.join(', ')})`);
-    }
+  if (!isKafkaBackend(backend)) {
+    throw new TributaryError('TRIB_USAGE', `kafka client '${backend}' is unknown (supported: ${kafkaBackends.join(', ')})`);
   }
+  const create = await loaders[backend]();
+  return create(options);
+}
+
+export interface BackendAvailability {
+  backend: KafkaBackend;
+  available: boolean;
+  /** Why it does not load here (with how to install it); undefined when it does. */
+  reason?: string;
+}
+
+/** Which backends load in this installation (their library and any native binding are present). */
+export async function availableKafkaBackends(): Promise<BackendAvailability[]> {
+  return Promise.all(kafkaBackends.map(async (backend): Promise<BackendAvailability> => {
+    try {
+      if (backend === 'confluent') await (await import('./confluent-client.js')).loadConfluent();
+      else await loaders[backend]();
+      return { backend, available: true };
+    } catch (err) {
+      return { backend, available: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+  }));
 }
 
 /** `brokers` as written: a list, or one comma-separated string (what ${KAFKA_BROKERS} gives). */

@@ -82,12 +82,14 @@ export function createKafkajsAssignedConsumer(kafka: Kafka, onClose: () => void)
         await c.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          eachBatch: async ({ batch, isStale, isRunning, heartbeat }) => {
+          eachBatch: async ({ batch, isStale, isRunning, heartbeat, resolveOffset }) => {
             const key = tp(batch.topic, batch.partition);
             for (const m of batch.messages) {
               if (isStale() || !isRunning() || consumer !== c) return;
               const offset = BigInt(m.offset);
               const want = next.get(key);
+              // Resolved offsets are kafkajs' fetch position: without this it fetches the same data again.
+              resolveOffset(m.offset);
               if (want === undefined || offset < want) continue;
               next.set(key, offset + 1n);
               queue.push({

@@ -12,9 +12,9 @@ import {
   type Producer,
 } from 'kafkajs';
 import { createKafkajsAssignedConsumer } from './kafkajs-assigned-consumer.js';
+import { createKafkajsGroupConsumer } from './kafkajs-group-consumer.js';
 import { wrap } from './kafkajs-errors.js';
 import {
-  KafkaClientError,
   type AssignedConsumer,
   type ClientLog,
   type GroupConsumer,
@@ -52,7 +52,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
   });
   let admin: Admin | undefined;
   const producers: Producer[] = [];
-  const consumers = new Set<AssignedConsumer>();
+  const consumers = new Set<AssignedConsumer | GroupConsumer>();
 
   const getAdmin = async (): Promise<Admin> => {
     if (!admin) {
@@ -109,7 +109,10 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       await getAdmin();
     },
     async disconnect() {
-      const all = [...producers.map((p) => p.disconnect()), ...[...consumers].map((c) => c.close()), admin?.disconnect()];
+      // Consumers first: a group consumer's close() runs listener.revoked(), which may still
+      // commit or read committed offsets through the admin.
+      await Promise.allSettled([...consumers].map((c) => c.close()));
+      const all = [...producers.map((p) => p.disconnect()), admin?.disconnect()];
       producers.length = 0;
       admin = undefined;
       await Promise.allSettled(all);
@@ -144,8 +147,10 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       consumers.add(c);
       return c;
     },
-    async groupConsumer(): Promise<GroupConsumer> {
-      throw new KafkaClientError('kafkajs backend: group consumer is not implemented yet', false);
+    async groupConsumer(groupOptions): Promise<GroupConsumer> {
+      const c = createKafkajsGroupConsumer({ kafka, admin: getAdmin, log: options.log, onClose: () => consumers.delete(c) }, groupOptions);
+      consumers.add(c);
+      return c;
     },
   };
 }

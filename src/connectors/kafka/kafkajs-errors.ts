@@ -49,3 +49,31 @@ export async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+
+/** Kafka error types that say this member's generation is gone: it was fenced or timed out. */
+const FENCED = new Set(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+function errorType(err: unknown): string | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const type = (err as { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+}
+
+/** The coordinator no longer knows this member in the generation it used. */
+export function isFenced(err: unknown): boolean {
+  const type = errorType(err);
+  return type !== undefined && FENCED.has(type);
+}
+
+/** A group request failed because the group moved on (fenced) or is moving (rebalancing). */
+export function isRebalance(err: unknown): boolean {
+  return isFenced(err) || errorType(err) === 'REBALANCE_IN_PROGRESS';
+}
+
+/** As toClientError, but a rebalance or fencing error becomes `rebalance: true, retriable: false`. */
+export function toGroupError(what: string, err: unknown): KafkaClientError {
+  if (err instanceof KafkaClientError) return err;
+  if (!isRebalance(err)) return toClientError(what, err);
+  const message = (err as KafkajsErrorShape).message ?? String(err);
+  return new KafkaClientError(`${what}: ${message}`, false, { cause: err, rebalance: true });
+}

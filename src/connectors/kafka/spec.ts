@@ -18,3 +18,18 @@ export const kafkaSinkSpec = s.object({
   compression: s.enum(['none', 'gzip'] as const).default('none').describe('Batch compression'),
 });
 export type KafkaSinkConfig = Infer<typeof kafkaSinkSpec>;
+
+export const kafkaSourceSpec = s.object({
+  brokers: brokersSpec,
+  topic: s.string({ minLength: 1 }).describe('Topic to read; every topic a topology reads from Kafka must have the same partition count (tasks are partition numbers)'),
+  client: s.string({ minLength: 1 }).default('kafkajs').describe('Kafka client library (kafkajs | platformatic | confluent)'),
+  clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<app id>'),
+  startFrom: s.enum(['committed', 'earliest', 'latest'] as const).default('committed')
+    .describe("Where a partition starts: the group's committed offset (else autoOffsetReset), or always earliest/latest. Replays use run --from-timestamp / --from-offsets"),
+  autoOffsetReset: s.enum(['earliest', 'latest'] as const).default('earliest')
+    .describe('Where a partition the group never committed starts'),
+  partitionKey: s.string({ minLength: 1 }).optional()
+    .describe("The expression the topic is keyed by (murmur2 of its bytes, like the Java client): a keyBy with exactly this expression needs no repartition topic"),
+  sessionTimeout: s.duration({ min: 1000 }).default(10_000).describe("How long until a dead worker's partitions move to another"),
+});
+export type KafkaSourceConfig = Infer<typeof kafkaSourceSpec>;

@@ -1,6 +1,14 @@
+/**
+ * Conformance of every Kafka client backend that loads here to the client interface
+ * (client.ts), against the dev broker (or KAFKA_BROKERS). The confluent backend needs a native
+ * build and is not installed on this project's machines: its cases are skipped, with the
+ * reason in the test name, when it does not load (backends.integration.test.ts checks that
+ * asking for it then fails saying how to install it).
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaClient } from '../../../src/connectors/kafka/backends.js';
+import { availableKafkaBackends, createKafkaClient } from '../../../src/connectors/kafka/backends.js';
 import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../../../src/connectors/kafka/client.js';
+import { murmur2, partitionForKey } from '../../../src/runtime/partitioner.js';
 import { uniqueName, useBroker } from '../../helpers/broker.js';
 
 async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number): Promise<ConsumedMessage[]> {
@@ -10,14 +18,21 @@ async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number
   return out;
 }
 
-describe('kafkajs backend of the client interface', () => {
+const backends = await availableKafkaBackends();
+const label = (b: (typeof backends)[number]): string =>
+  b.available ? b.backend : `${b.backend} (SKIPPED: its package or native binding is not installed here)`;
+
+// A loop rather than describe.each: vitest shortens each() titles, and the skip reason must show.
+for (const b of backends) describe(`${label(b)} backend of the client interface`, () => {
+  const { backend, available } = b;
   const broker = useBroker();
   let client: KafkaClient;
-  const topic = uniqueName('client');
+  const topic = uniqueName(`client-${backend}`);
   const t0 = 1_700_000_000_000;
 
   beforeAll(async () => {
-    client = await createKafkaClient('kafkajs', { brokers: broker().brokers, clientId: 'client-test' });
+    if (!available) return;
+    client = await createKafkaClient(backend, { brokers: broker().brokers, clientId: `client-test-${backend}` });
     await client.connect();
     await client.admin.createTopics([{ topic, partitions: 2, configs: { 'cleanup.policy': 'delete' } }]);
     // Creating it again leaves it as it is.
@@ -35,7 +50,7 @@ describe('kafkajs backend of the client interface', () => {
   });
   afterAll(async () => { await client?.disconnect(); });
 
-  it('reports metadata, offsets and offsets by time', async () => {
+  it.skipIf(!available)('reports metadata, offsets and offsets by time', async () => {
     const [md] = await client.admin.fetchTopicMetadata([topic]);
     expect(md!.topic).toBe(topic);
     expect(md!.partitions.map((p) => p.partition)).toEqual([0, 1]);
@@ -51,7 +66,7 @@ describe('kafkajs backend of the client interface', () => {
     expect((await client.admin.offsetsForTimes(topic, t0 + 60_000)).map((o) => o.offset)).toEqual([5n, 5n]);
   });
 
-  it('an assigned consumer reads from the given offsets, with keys, values, headers, and seeks back', async () => {
+  it.skipIf(!available)('an assigned consumer reads from the given offsets, with keys, values, headers, and seeks back', async () => {
     const consumer = await client.assignedConsumer();
     try {
       await consumer.assign([{ topic, partition: 1, offset: 3n }]);
@@ -66,6 +81,45 @@ describe('kafkajs backend of the client interface', () => {
       expect(again.map((m) => m.offset)).toEqual([1n, 2n, 3n, 4n]);
       // Nothing else arrives: partition 0 was never assigned.
       expect(await consumer.fetch({ maxWaitMs: 300 })).toEqual([]);
+      expect(() => consumer.seek({ topic, partition: 0, offset: 0n })).toThrow(/not assigned/);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it.skipIf(!available)('places keyed records on the partition the Java client would (murmur2 & 0x7fffffff), with acks 1', async () => {
+    const keyed = uniqueName(`keyed-${backend}`);
+    await client.admin.createTopics([{ topic: keyed, partitions: 3 }]);
+    const keys = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+    // At least one key whose hash is negative and where `>>> 0` would pick another partition.
+    expect(keys.some((k) => (murmur2(Buffer.from(k)) >>> 0) % 3 !== partitionForKey(Buffer.from(k), 3))).toBe(true);
+    const producer = await client.producer();
+    await producer.send(keyed, keys.map((k) => ({ key: Buffer.from(k), value: Buffer.from(k) })), { acks: 1 });
+    const consumer = await client.assignedConsumer();
+    try {
+      await consumer.assign([0, 1, 2].map((partition) => ({ topic: keyed, partition, offset: 0n })));
+      const got = await fetchUntil(() => consumer.fetch({ maxWaitMs: 200 }), keys.length);
+      expect(got.map((m) => [m.key!.toString(), m.partition]).sort())
+        .toEqual(keys.map((k) => [k, partitionForKey(Buffer.from(k), 3)]).sort());
+      expect(got.every((m) => typeof m.offset === 'bigint')).toBe(true);
+    } finally {
+      await consumer.close();
+    }
+  });
+  it.skipIf(!available)('an assigned consumer replays a partition larger than one fetch (1.5 MB) to its end, in order', async () => {
+    const big = uniqueName(`big-${backend}`);
+    await client.admin.createTopics([{ topic: big, partitions: 1 }]);
+    const producer = await client.producer();
+    const value = Buffer.alloc(250, 'v');
+    for (let b = 0; b < 6; b++) {
+      await producer.send(big, Array.from({ length: 1_000 }, (_, i) => ({ key: Buffer.from(String(b * 1_000 + i)), value, partition: 0 })), { acks: 1 });
+    }
+    const consumer = await client.assignedConsumer();
+    try {
+      await consumer.assign([{ topic: big, partition: 0, offset: 0n }]);
+      const got = await fetchUntil(() => consumer.fetch({ maxWaitMs: 200 }), 6_000);
+      expect(got.length).toBe(6_000);
+      expect(got.every((m, i) => m.offset === BigInt(i) && m.key!.toString() === String(i))).toBe(true);
     } finally {
       await consumer.close();
     }

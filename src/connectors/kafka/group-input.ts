@@ -1,0 +1,167 @@
+/**
+ * One consumer-group membership shared by every Kafka input of a worker (its source topics and
+ * its repartition topics). The co-partitioning assignor hands this member partition p of EVERY
+ * topic, so a task — partition number p — moves as a whole, with all its inputs, as in Kafka
+ * Streams. A background loop fetches into bounded per-partition queues (pausing partitions whose
+ * queue is full) and each input polls its own topic from them.
+ */
+import type { ConsumedMessage, GroupConsumer, GroupRebalanceListener, KafkaClient, TopicPartition } from './client.js';
+import type { Logger } from '../../runtime/logger.js';
+import { errorMessage } from '../../errors.js';
+
+const MAX_QUEUED = 5_000;
+
+export interface InputBatch {
+  partition: number;
+  messages: ConsumedMessage[];
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+export class KafkaGroupInput {
+  private consumer: GroupConsumer | undefined;
+  private readonly topics = new Set<string>();
+  private readonly queues = new Map<string, ConsumedMessage[]>();
+  private readonly paused = new Set<string>();
+  /** Partition numbers (tasks) owned now. */
+  private owned: number[] = [];
+  private readonly cursor = new Map<string, number>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly client: KafkaClient,
+    readonly groupId: string,
+    private readonly options: { sessionTimeoutMs?: number; logger: Logger },
+  ) {}
+
+  addTopic(topic: string): void {
+    if (this.consumer) throw new Error('internal: topics must be added before the group input starts');
+    this.topics.add(topic);
+  }
+
+  get generation(): number {
+    return this.consumer?.generation ?? -1;
+  }
+
+  /** Task partitions owned now (ascending). */
+  partitions(): readonly number[] {
+    return this.owned;
+  }
+
+  /** Join the group; the listener opens and closes tasks (partition numbers). */
+  async start(listener: GroupRebalanceListener): Promise<void> {
+    const consumer = await this.client.groupConsumer({ groupId: this.groupId, sessionTimeoutMs: this.options.sessionTimeoutMs });
+    this.consumer = consumer;
+    const numbers = (tps: TopicPartition[]): number[] => [...new Set(tps.map((t) => t.partition))].sort((a, b) => a - b);
+    await consumer.subscribe([...this.topics], {
+      assigned: async (tps, generation) => {
+        const added = numbers(tps);
+        this.owned = [...new Set([...this.owned, ...added])].sort((a, b) => a - b);
+        await listener.assigned(tps, generation);
+      },
+      revoked: async (tps) => {
+        await listener.revoked(tps);
+        this.forget(numbers(tps));
+      },
+      lost: async (tps) => {
+        this.forget(numbers(tps));
+        await listener.lost?.(tps);
+      },
+    });
+    this.running = true;
+    this.loop = this.fetchLoop();
+  }
+
+  private forget(partitions: number[]): void {
+    const gone = new Set(partitions);
+    this.owned = this.owned.filter((p) => !gone.has(p));
+    for (const topic of this.topics) {
+      for (const p of partitions) {
+        this.queues.delete(tpKey(topic, p));
+        this.paused.delete(tpKey(topic, p));
+      }
+    }
+  }
+
+  private async fetchLoop(): Promise<void> {
+    const consumer = this.consumer!;
+    while (this.running) {
+      let messages: ConsumedMessage[];
+      try {
+        messages = await consumer.fetch({ maxWaitMs: 100 });
+      } catch (err) {
+        if (!this.running) return;
+        this.options.logger.warn('kafka fetch failed; retrying', { error: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      // A fetch can return at once with nothing (closing, rebalancing): yield to timers and I/O.
+      if (messages.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const full: TopicPartition[] = [];
+      for (const m of messages) {
+        const key = tpKey(m.topic, m.partition);
+        if (!this.owned.includes(m.partition)) continue;
+        let q = this.queues.get(key);
+        if (!q) this.queues.set(key, (q = []));
+        q.push(m);
+        if (q.length >= MAX_QUEUED && !this.paused.has(key)) {
+          this.paused.add(key);
+          full.push({ topic: m.topic, partition: m.partition });
+        }
+      }
+      if (full.length > 0) consumer.pause(full);
+    }
+  }
+
+  /** Up to `max` queued messages of one partition of `topic` (round robin over partitions). */
+  poll(topic: string, max: number): InputBatch | undefined {
+    if (this.failure !== undefined) throw this.failure;
+    const n = this.owned.length;
+    if (n === 0) return undefined;
+    const start = this.cursor.get(topic) ?? 0;
+    for (let i = 0; i < n; i++) {
+      const partition = this.owned[(start + i) % n]!;
+      const key = tpKey(topic, partition);
+      const q = this.queues.get(key);
+      if (!q || q.length === 0) continue;
+      this.cursor.set(topic, (start + i + 1) % n);
+      const messages = q.length <= max ? q : q.slice(0, max);
+      if (q.length <= max) this.queues.set(key, []);
+      else this.queues.set(key, q.slice(max));
+      if (this.paused.has(key) && (this.queues.get(key)?.length ?? 0) < MAX_QUEUED / 2) {
+        this.paused.delete(key);
+        this.consumer?.resume([{ topic, partition }]);
+      }
+      return { partition, messages };
+    }
+    return undefined;
+  }
+
+  /** Messages queued for a topic's owned partitions (lag inside the worker). */
+  queued(topic: string): number {
+    let n = 0;
+    for (const p of this.owned) n += this.queues.get(tpKey(topic, p))?.length ?? 0;
+    return n;
+  }
+
+  /** Next offset to fetch; drops what was queued before. */
+  seek(topic: string, partition: number, offset: bigint): void {
+    this.queues.delete(tpKey(topic, partition));
+    this.consumer?.seek({ topic, partition, offset });
+  }
+
+  get group(): GroupConsumer {
+    if (!this.consumer) throw new Error('internal: the group input has not started');
+    return this.consumer;
+  }
+
+  async close(): Promise<void> {
+    // Leaving the group revokes every task first (the listener checkpoints them).
+    const consumer = this.consumer;
+    this.running = false;
+    if (consumer) await consumer.close();
+    await this.loop?.catch(() => undefined);
+  }
+}

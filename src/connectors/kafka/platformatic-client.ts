@@ -1,0 +1,164 @@
+/**
+ * The @platformatic/kafka 1.x backend of the client interface (client.ts).
+ *
+ * Keyed records without an explicit partition are placed by Tributary's own murmur2
+ * (runtime/partitioner.ts): platformatic's default partitioner takes `murmur2(key) >>> 0`
+ * where the Java client takes `murmur2(key) & 0x7fffffff`, which puts a key with a negative
+ * hash on another partition whenever the count is not a power of two.
+ */
+import { randomBytes } from 'node:crypto';
+import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { partitionForKey } from '../../runtime/partitioner.js';
+import { createPlatformaticGroupConsumer } from './platformatic-group-consumer.js';
+import { PartitionFetcher } from './platformatic-fetcher.js';
+import { protocolIds, toClientError, wrap } from './platformatic-errors.js';
+import { platformaticBaseOptions } from './platformatic-wire.js';
+import type {
+  AssignedConsumer,
+  GroupConsumer,
+  GroupConsumerOptions,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaClientOptions,
+  KafkaProducer,
+  ProducerOptions,
+} from './client.js';
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+
+export function createPlatformaticClient(options: KafkaClientOptions): KafkaClient {
+  let admin: Admin | undefined;
+  const closers = new Set<() => Promise<void>>();
+  const getAdmin = (): Admin => (admin ??= new Admin(platformaticBaseOptions(options, 'admin')));
+
+  const partitionCount = async (topic: string): Promise<number> => {
+    const md = await getAdmin().metadata({ topics: [topic] });
+    const count = md.topics.get(topic)?.partitionsCount;
+    if (count === undefined) throw new Error(`topic ${topic} has no metadata`);
+    return count;
+  };
+
+  const listAt = async (topic: string, timestamp: bigint): Promise<Map<number, bigint>> => {
+    const count = await partitionCount(topic);
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp }));
+    const res = await getAdmin().listOffsets({ topics: [{ name: topic, partitions }] });
+    return new Map(res.flatMap((t) => t.partitions.map((p) => [p.partitionIndex, p.offset] as const)));
+  };
+
+  const adminApi: KafkaAdmin = {
+    async createTopics(topics) {
+      for (const t of topics) {
+        try {
+          await getAdmin().createTopics({
+            topics: [t.topic],
+            partitions: t.partitions,
+            replicas: t.replicationFactor ?? 1,
+            configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+          });
+        } catch (err) {
+          const ids = protocolIds(err);
+          if (ids.length === 0 || ids.some((id) => id !== 'TOPIC_ALREADY_EXISTS')) throw toClientError(`kafka createTopics(${t.topic})`, err);
+        }
+      }
+    },
+    async listOffsets(topic) {
+      return wrap(`kafka listOffsets(${topic})`, async () => {
+        const [earliest, latest] = await Promise.all([listAt(topic, EARLIEST), listAt(topic, LATEST)]);
+        return [...latest.keys()].sort((a, b) => a - b).map((partition) => ({ partition, earliest: earliest.get(partition) ?? 0n, latest: latest.get(partition)! }));
+      });
+    },
+    async offsetsForTimes(topic, timestamp) {
+      return wrap(`kafka offsetsForTimes(${topic})`, async () => {
+        const [byTime, latest] = await Promise.all([listAt(topic, BigInt(timestamp)), listAt(topic, LATEST)]);
+        // -1: no record at or after the timestamp, so the answer is the end of the partition.
+        return [...latest.keys()].sort((a, b) => a - b).map((partition) => {
+          const at = byTime.get(partition) ?? -1n;
+          return { partition, offset: at >= 0n ? at : latest.get(partition)! };
+        });
+      });
+    },
+    async fetchTopicMetadata(topics) {
+      return wrap('kafka fetchTopicMetadata', async () => {
+        const md = await getAdmin().metadata({ topics, forceUpdate: true });
+        return topics.map((topic) => ({
+          topic,
+          partitions: (md.topics.get(topic)?.partitions ?? []).map((p, partition) => ({ partition, leader: p.leader, replicas: [...p.replicas] })),
+        }));
+      });
+    },
+  };
+
+  return {
+    backend: 'platformatic',
+    admin: adminApi,
+    async connect() {
+      await wrap('kafka admin connect', () => getAdmin().metadata({ topics: [] }));
+    },
+    async disconnect() {
+      const all = [...closers].map((close) => close());
+      closers.clear();
+      if (admin) all.push(admin.close());
+      admin = undefined;
+      await Promise.allSettled(all);
+    },
+    async producer(producerOptions: ProducerOptions = {}): Promise<KafkaProducer> {
+      const p = new Producer({ ...platformaticBaseOptions(options, 'producer'), compression: producerOptions.compression ?? 'none' });
+      closers.add(() => p.close());
+      await wrap('kafka producer connect', () => p.metadata({ topics: [] }));
+      return {
+        async send(topic, messages, { acks }) {
+          return wrap(`kafka produce to ${topic}`, async () => {
+            const keyed = messages.some((m) => m.partition === undefined && m.key !== null);
+            const count = keyed ? (await p.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount : undefined;
+            const result = await p.send({
+              acks: acks === 'all' ? -1 : 1,
+              messages: messages.map((m) => ({
+                topic,
+                key: m.key ?? undefined,
+                value: m.value ?? undefined,
+                headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), v])) : undefined,
+                partition: m.partition ?? (m.key !== null && count !== undefined ? partitionForKey(m.key, count) : undefined),
+                timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
+              })),
+            });
+            return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset }));
+          });
+        },
+      };
+    },
+    async assignedConsumer(): Promise<AssignedConsumer> {
+      // A consumer only for its connections and Fetch: it never joins the (random) group.
+      const c = new Consumer({ ...platformaticBaseOptions(options, 'assigned'), groupId: `tributary-assigned-${randomBytes(6).toString('hex')}` });
+      const fetcher = new PartitionFetcher(c);
+      const close = async (): Promise<void> => {
+        fetcher.close();
+        await c.close(true);
+      };
+      closers.add(close);
+      return {
+        async assign(partitions) {
+          fetcher.clear();
+          for (const p of partitions) fetcher.set(p.topic, p.partition, p.offset);
+        },
+        seek(position) {
+          if (!fetcher.has(position.topic, position.partition)) {
+            throw toClientError('kafka seek', new Error(`${position.topic}[${position.partition}] is not assigned`));
+          }
+          fetcher.set(position.topic, position.partition, position.offset);
+        },
+        fetch: (fetchOptions) => fetcher.fetch(fetchOptions),
+        async close() {
+          closers.delete(close);
+          await close();
+        },
+      };
+    },
+    async groupConsumer(groupOptions: GroupConsumerOptions): Promise<GroupConsumer> {
+      const g = createPlatformaticGroupConsumer(options, groupOptions, () => closers.delete(closeGroup));
+      const closeGroup = (): Promise<void> => g.close();
+      closers.add(closeGroup);
+      return g;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { s, type Infer } from '../../topology/spec.js';
+
+const hostPort = s.string({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):\\d{1,5}$', patternHint: 'write host:port' });
+
+export const redisSinkSpec = s.object({
+  url: s.string({ pattern: '^rediss?://', patternHint: 'write redis://host:port[/db] or rediss:// for TLS' }).optional()
+    .describe('Standalone server URL. A password in the URL must come from the environment: write the whole URL as ${REDIS_URL}, or use `password`'),
+  host: s.string({ minLength: 1 }).optional().describe('Standalone server host (instead of url). Default 127.0.0.1'),
+  port: s.number({ integer: true, min: 1, max: 65535 }).optional().describe('Standalone server port (instead of url). Default 6379'),
+  username: s.string({ minLength: 1 }).optional().describe('ACL user (Redis 6+)'),
+  password: s.string().secret().optional().describe('Password; write it as ${VAR}. Never logged'),
+  db: s.number({ integer: true, min: 0 }).optional().describe('Database index (standalone and sentinel only). Default 0'),
+  mode: s.enum(['standalone', 'sentinel', 'cluster'] as const).default('standalone').describe('Deployment to connect to'),
+  sentinels: s.array(hostPort, { minItems: 1 }).optional().describe('Sentinel addresses (mode: sentinel)'),
+  masterName: s.string({ minLength: 1 }).optional().describe('Name of the master the sentinels watch (mode: sentinel)'),
+  nodes: s.array(hostPort, { minItems: 1 }).optional().describe('Seed nodes (mode: cluster); the rest is discovered'),
+  tls: s.boolean().default(false).describe('Connect with TLS (also implied by a rediss:// url)'),
+  layout: s.enum(['hash', 'string'] as const).default('hash')
+    .describe('hash: one Redis hash per key, a field per row field; string: one string per key'),
+  key: s.string({ minLength: 1 }).default('{key}')
+    .describe('Key template: {field} from the row, {key} the record key, e.g. "feat:user:{user_id}"; write {{ and }} for a literal brace (cluster hash tag: "feat:{{{user_id}}}")'),
+  fields: s.array(s.string({ minLength: 1 }), { minItems: 1 }).optional()
+    .describe('layout hash: row fields to write. Default: every field of the row. A null value deletes the hash field'),
+  value: s.string({ minLength: 1 }).optional()
+    .describe('layout string: the row field to store. Default: the whole row as JSON. A null value deletes the key (the version stays)'),
+  version: s.string({ minLength: 1 }).optional()
+    .describe('Row field holding the version (epoch ms or any number). Default: the record\'s event time'),
+  ttl: s.duration({ min: 1 }).optional().describe('Expiry set on every write (data and version keys)'),
+  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Records per pipeline'),
+});
+export type RedisSinkConfig = Infer<typeof redisSinkSpec>;
+export type RedisConnectionConfig = Pick<
+  RedisSinkConfig,
+  'url' | 'host' | 'port' | 'username' | 'password' | 'db' | 'mode' | 'sentinels' | 'masterName' | 'nodes' | 'tls'
+>;

@@ -1,0 +1,490 @@
+/**
+ * Kafka mode of the engine (Kafka Streams' deployment model): the worker joins the consumer
+ * group `<app>`; a task is one partition number p of every input topic (the co-partitioning
+ * assignor keeps them together). On assign, a task's state is restored from its changelogs and
+ * it resumes at the committed offsets; on revoke it is checkpointed and closed.
+ *
+ * A checkpoint (DESIGN.md "Checkpoints and recovery"), per task:
+ *   1. sinks and repartition producers flush and are acknowledged;
+ *   2. the task's dirty state goes to `<app>.<step>.changelog` partition p (tagged with the
+ *      writer's generation and source position), acknowledged;
+ *   3. state + positions + checkpoint ids in ONE LevelDB batch;
+ *   4. source offsets are committed to the group, with metadata naming the checkpoint, the
+ *      changelog end offsets it covers, the inputs' max event times and repartition dedupe state.
+ * The group commit is the commit point. On assign, a task whose local checkpoint id equals the
+ * committed one starts at once; otherwise its local state is wiped and the changelogs are
+ * replayed up to the committed end offsets (records past them belong to a checkpoint that never
+ * committed), skipping writes of older generations after a newer one fenced the partition.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TopologyPlan, PlannedSource } from '../topology/plan.js';
+import type { Engine, EngineOptions, CheckpointContent, StartOverride } from './engine.js';
+import type { Graph } from './graph.js';
+import type { RawRecord } from '../connectors/types.js';
+import type { KafkaClient, KafkaProducer, TopicPartition } from '../connectors/kafka/client.js';
+import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
+import { KafkaSource } from '../connectors/kafka/source.js';
+import { KafkaGroupInput } from '../connectors/kafka/group-input.js';
+import { createKafkaClient } from '../connectors/kafka/backends.js';
+import { ChangelogWriter, changelogTopic, restoreChangelog } from '../state/changelog.js';
+import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
+import { SourceRuntime } from './source-runtime.js';
+import { isStateful } from './graph.js';
+import { errorMessage, TributaryError } from '../errors.js';
+import type { StreamRecord } from './record.js';
+
+/** What the group commit's metadata holds for a task (on its first source topic's partition). */
+interface TaskCommit {
+  v: 1;
+  /** Checkpoint id: equal to the local one = local state is exactly the committed checkpoint. */
+  c: string;
+  g: number;
+  /** Changelog end offsets per step (decimal strings). */
+  e: Record<string, string>;
+  /** Max event time per source id. */
+  t: Record<string, number>;
+  /** The task's watermark. */
+  w: number | null;
+}
+
+export interface TaskStatus {
+  partition: number;
+  state: 'restoring' | 'running';
+  restored: number;
+  toRestore: number;
+}
+
+export class KafkaTasks {
+  readonly appId: string;
+  readonly partitions: number;
+  private readonly kafkaSources: SourceRuntime[];
+  private readonly repartitions: Array<{ stepId: string; writer: RepartitionWriter; input: RepartitionInput; runtime: SourceRuntime; children: number[]; nodeIndex: number }> = [];
+  private readonly statefulSteps: string[];
+  private readonly input: KafkaGroupInput;
+  private changelog!: ChangelogWriter;
+  private producer!: KafkaProducer;
+  private graph!: Graph;
+  /** Local checkpoint id per task (what LevelDB holds). */
+  private localTasks: Record<number, string> = {};
+  /** Changelog end offsets per task and step, as far as this worker knows. */
+  private readonly ends = new Map<number, Map<string, bigint>>();
+  private readonly status = new Map<number, TaskStatus>();
+  private readonly memberTag = randomBytes(4).toString('hex');
+  private seq = 0;
+  private ownedNow: number[] = [];
+  private closing = false;
+
+  private constructor(
+    private readonly engine: Engine,
+    private readonly plan: TopologyPlan,
+    private readonly options: EngineOptions,
+    private readonly client: KafkaClient,
+    partitions: number,
+  ) {
+    this.appId = options.appId ?? plan.name;
+    this.partitions = partitions;
+    this.kafkaSources = engine.sources.filter((s) => s.source instanceof KafkaSource);
+    this.statefulSteps = plan.steps.filter(isStateful).map((s) => s.id);
+    const first = this.kafkaSources[0]!.source as KafkaSource;
+    this.input = new KafkaGroupInput(client, this.appId, { sessionTimeoutMs: first.config.sessionTimeout, logger: engine.log.child({ component: 'group' }) });
+  }
+
+  static async create(engine: Engine, plan: TopologyPlan, options: EngineOptions): Promise<KafkaTasks> {
+    const sources = engine.sources.filter((s) => s.source instanceof KafkaSource);
+    if (sources.length !== engine.sources.length) {
+      throw new TributaryError('TRIB_TOPOLOGY_INVALID', 'a topology that reads Kafka must read only Kafka: its tasks are Kafka partitions (put other inputs into a topic first)');
+    }
+    const first = sources[0]!.source as KafkaSource;
+    for (const s of sources) {
+      const k = s.source as KafkaSource;
+      if (k.brokers.join(',') !== first.brokers.join(',') || k.config.client !== first.config.client) {
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka sources '${first.name}' and '${k.name}' must use the same brokers and client (one consumer group per worker)`);
+      }
+    }
+    const appId = options.appId ?? plan.name;
+    const client = await createKafkaClient(first.config.client, { brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}` });
+    await client.connect();
+    try {
+      const topics = sources.map((s) => (s.source as KafkaSource).topic);
+      const meta = await client.admin.fetchTopicMetadata(topics);
+      const counts = new Map(meta.map((t) => [t.topic, t.partitions.length]));
+      let n: number | undefined;
+      for (const t of topics) {
+        const c = counts.get(t) ?? 0;
+        if (c === 0) throw new TributaryError('TRIB_SOURCE', `kafka topic '${t}' does not exist (or has no partitions)`);
+        if (n !== undefined && c !== n) {
+          throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka topics ${topics.join(', ')} have different partition counts (${topics.map((x) => counts.get(x)).join(', ')}): a task is one partition number of every input, so they must match`);
+        }
+        n = c;
+      }
+      const tasks = new KafkaTasks(engine, plan, options, client, n!);
+      await tasks.prepareTopics();
+      return tasks;
+    } catch (err) {
+      await client.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** keyBy steps whose key is not the one the input topics are partitioned by. */
+  private repartitioningSteps(): string[] {
+    const keys = new Set(this.kafkaSources.map((s) => (s.source as KafkaSource).config.partitionKey));
+    const sameKey = keys.size === 1 ? [...keys][0] : undefined;
+    return this.plan.steps.filter((s) => s.kind === 'keyBy' && (sameKey === undefined || s.keySource !== sameKey)).map((s) => s.id);
+  }
+
+  private async prepareTopics(): Promise<void> {
+    const specs = [
+      ...this.statefulSteps.map((id) => ({ topic: changelogTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'compact' } })),
+      ...this.repartitioningSteps().map((id) => ({ topic: repartitionTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'delete' } })),
+    ];
+    if (specs.length > 0) await this.client.admin.createTopics(specs);
+    const meta = specs.length > 0 ? await this.client.admin.fetchTopicMetadata(specs.map((s) => s.topic)) : [];
+    for (const t of meta) {
+      if (t.partitions.length !== this.partitions) {
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${t.topic}' has ${t.partitions.length} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
+      }
+    }
+    this.producer = await this.client.producer();
+    this.changelog = new ChangelogWriter(this.producer, this.appId);
+  }
+
+  /** Wire repartition edges into the graph and join the group. */
+  async start(graph: Graph, checkpoint: CheckpointContent | undefined, signal: AbortSignal): Promise<void> {
+    this.graph = graph;
+    this.localTasks = { ...(checkpoint?.tasks ?? {}) };
+    const first = this.kafkaSources[0]!;
+    for (const stepId of this.repartitioningSteps()) {
+      const nodeIndex = graph.byId.get(stepId)!;
+      const node = graph.nodes[nodeIndex]!;
+      const topic = repartitionTopic(this.appId, stepId);
+      const writer = new RepartitionWriter(stepId, topic, this.producer, this.partitions);
+      node.repartition = writer;
+      const input = new RepartitionInput(stepId, topic, this.partitions);
+      const planned: PlannedSource = {
+        id: `${stepId}.repartition`,
+        connector: 'kafka',
+        config: {},
+        format: 'json',
+        eventTime: { field: undefined, maxOutOfOrdernessMs: 0, idleTimeoutMs: first.plan.eventTime.idleTimeoutMs },
+        location: first.plan.location,
+      };
+      const source = new KafkaSource(planned.id, (first.source as KafkaSource).config, topic);
+      const runtime = new SourceRuntime(planned, source);
+      runtime.repartition = input;
+      runtime.nodeIndex = nodeIndex;
+      this.engine.sources.push(runtime);
+      this.repartitions.push({ stepId, writer, input, runtime, children: node.children, nodeIndex });
+    }
+    const inputs = [...this.kafkaSources, ...this.repartitions.map((r) => r.runtime)];
+    for (const s of inputs) {
+      const k = s.source as KafkaSource;
+      k.attach(this.input, this.partitions);
+      this.input.addTopic(k.topic);
+    }
+    for (const s of inputs) await s.source.open({ logger: this.engine.log.child({ source: s.id }), signal });
+    await this.input.start({
+      assigned: async (tps, generation) => {
+        for (const p of numbers(tps)) await this.openTask(p, generation);
+        this.ownedNow = this.engine.ownedPartitions();
+      },
+      revoked: async (tps) => {
+        const ps = numbers(tps);
+        if (ps.length === 0) return;
+        try {
+          if (!this.closing || this.checkpointOnClose) await this.engine.checkpoint();
+        } catch (err) {
+          this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
+        }
+        for (const p of ps) await this.closeTask(p);
+        this.ownedNow = this.engine.ownedPartitions();
+      },
+      lost: async (tps) => {
+        await this.engine.waitForCheckpoint();
+        for (const p of numbers(tps)) await this.closeTask(p);
+        this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
+        this.ownedNow = this.engine.ownedPartitions();
+      },
+    });
+  }
+
+  private checkpointOnClose = true;
+
+  private async closeTask(p: number): Promise<void> {
+    await this.engine.closeTask(p);
+    for (const r of this.repartitions) r.writer.forget(p);
+    this.status.delete(p);
+    this.ends.delete(p);
+  }
+
+  private allInputs(): SourceRuntime[] {
+    return [...this.kafkaSources, ...this.repartitions.map((r) => r.runtime)];
+  }
+
+  private async openTask(p: number, generation: number): Promise<void> {
+    const log = this.engine.log.child({ task: p });
+    const group = this.input.group;
+    const inputs = this.allInputs();
+    const tps = inputs.map((s) => ({ topic: (s.source as KafkaSource).topic, partition: p }));
+    const committed = await group.committed(tps);
+    const byTopic = new Map(committed.map((c) => [c.topic, c]));
+    const primary = byTopic.get((this.kafkaSources[0]!.source as KafkaSource).topic);
+    const meta = parseCommit(primary?.metadata);
+    const status: TaskStatus = { partition: p, state: 'restoring', restored: 0, toRestore: 0 };
+    this.status.set(p, status);
+    const ends = new Map<string, bigint>();
+    for (const [step, end] of Object.entries(meta?.e ?? {})) ends.set(step, BigInt(end));
+    this.ends.set(p, ends);
+
+    if (this.statefulSteps.length > 0) {
+      const state = this.engine.stateBackend;
+      if (meta !== undefined && this.localTasks[p] === meta.c) {
+        log.info('task state is current: starting at once', { checkpoint: meta.c });
+      } else {
+        await state.wipePartition(p);
+        if (meta !== undefined) {
+          for (const step of this.statefulSteps) status.toRestore += Number(ends.get(step) ?? 0n);
+          const consumer = await this.client.assignedConsumer();
+          try {
+            for (const step of this.statefulSteps) {
+              const until = ends.get(step) ?? 0n;
+              if (until === 0n) continue;
+              const before = status.restored;
+              const started = Date.now();
+              const result = await restoreChangelog(consumer, state, {
+                app: this.appId,
+                stepId: step,
+                partition: p,
+                from: 0n,
+                until,
+                onProgress: (pr) => {
+                  status.restored = before + pr.restored;
+                  log.info('restoring task state', { step, restored: pr.restored, total: pr.total });
+                },
+              });
+              status.restored = before + result.applied + result.skipped;
+              log.info('restored task state from changelog', { step, applied: result.applied, skipped: result.skipped, ms: Date.now() - started });
+            }
+          } finally {
+            await consumer.close();
+          }
+        }
+        delete this.localTasks[p];
+      }
+      for (const step of this.statefulSteps) ends.set(step, await this.changelog.fence(step, p, generation));
+    }
+
+    // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
+    for (const src of this.kafkaSources) {
+      const k = src.source as KafkaSource;
+      const c = byTopic.get(k.topic);
+      const position = c?.offset !== null && c?.offset !== undefined && k.config.startFrom === 'committed' ? c.offset : await this.startOffset(k, p);
+      src.restore(p, { position: Number(position), maxTime: meta?.t?.[src.id] ?? -Infinity });
+    }
+    for (const r of this.repartitions) {
+      const c = byTopic.get(r.input.topic);
+      r.input.restore(p, c?.metadata || undefined);
+      const position = c?.offset ?? (await this.earliest(r.input.topic, p));
+      r.runtime.restore(p, { position: Number(position), maxTime: -Infinity });
+    }
+    await this.engine.openTask(p, meta?.w ?? -Infinity);
+    status.state = 'running';
+    log.info('task assigned', { generation, restored: status.restored });
+  }
+
+  private async earliest(topic: string, p: number): Promise<bigint> {
+    const offs = await this.client.admin.listOffsets(topic);
+    return offs.find((o) => o.partition === p)?.earliest ?? 0n;
+  }
+
+  private async startOffset(k: KafkaSource, p: number): Promise<bigint> {
+    const o: StartOverride | undefined = this.options.startOverride;
+    const kind = o?.kind ?? (k.config.startFrom === 'committed' ? k.config.autoOffsetReset : k.config.startFrom);
+    if (o?.kind === 'timestamp') {
+      const at = await this.client.admin.offsetsForTimes(k.topic, o.at);
+      return at.find((x) => x.partition === p)?.offset ?? 0n;
+    }
+    if (o?.kind === 'offsets') {
+      const given = o.offsets.find((x) => x.topic === k.topic && x.partition === p);
+      if (given) return given.offset;
+    }
+    const offs = await this.client.admin.listOffsets(k.topic);
+    const found = offs.find((x) => x.partition === p);
+    return kind === 'latest' ? (found?.latest ?? 0n) : (found?.earliest ?? 0n);
+  }
+
+  /** A task's watermark: min over its source partitions and its repartition inputs (and upstream markers go out). */
+  taskWatermark(p: number, now: number, ended: boolean): number {
+    let min: number | undefined;
+    let max = -Infinity;
+    let active = false;
+    for (const src of this.kafkaSources) {
+      const t = src.tracker(p);
+      const wm = t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
+      if (wm > max) max = wm;
+      if (ended || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) continue;
+      active = true;
+      if (min === undefined || wm < min) min = wm;
+    }
+    const sourceWm = min ?? max;
+    for (const r of this.repartitions) r.writer.mark(p, sourceWm, !active && !Number.isFinite(max), now);
+    let task = sourceWm;
+    for (const r of this.repartitions) {
+      const w = r.input.watermark(p);
+      // An upstream task that never reported holds every task reading its repartition topic back.
+      if (w === undefined) return -Infinity;
+      if (w === Infinity) continue;
+      task = Math.min(task, w);
+    }
+    return task;
+  }
+
+  /** A repartition record reaches the keyBy's children in task p (or is a marker, or a duplicate). */
+  processRepartitioned(src: SourceRuntime, p: number, raw: RawRecord, now: number): void {
+    const r = this.repartitions.find((x) => x.runtime === src)!;
+    const d = r.input.accept(p, raw.headers, raw.value);
+    src.advance(p, raw, undefined, now);
+    if (d.kind === 'marker') return;
+    if (d.kind === 'duplicate') {
+      this.engine.counters.add('repartitionDuplicates');
+      return;
+    }
+    const origin = { source: src.id, partition: p, offset: raw.offset };
+    if (d.kind === 'bad') {
+      this.engine.counters.add('deadLettered');
+      this.engine.log.warn('bad repartition record skipped', { reason: d.reason, ...origin });
+      return;
+    }
+    const record: StreamRecord = { value: d.row, key: d.key, timestamp: raw.timestamp, origin };
+    const node = this.graph.nodes[r.nodeIndex]!;
+    this.engine.fanOut(node.children, node.sinks, record, p);
+  }
+
+  /** Checkpoint ids for the tasks in this snapshot (called synchronously at snapshot time). */
+  describe(meta: CheckpointContent): void {
+    const tasks: Record<number, string> = {};
+    for (const p of this.engine.ownedPartitions()) tasks[p] = `${this.memberTag}-${++this.seq}`;
+    meta.tasks = { ...this.localTasks, ...tasks };
+    (meta as CheckpointContent & { generation?: number }).generation = this.input.generation;
+    const rp: Record<string, Record<number, string>> = {};
+    for (const r of this.repartitions) {
+      rp[r.stepId] = {};
+      for (const p of Object.keys(tasks).map(Number)) rp[r.stepId]![p] = r.input.token(p);
+    }
+    (meta as CheckpointContent & { repartition?: typeof rp }).repartition = rp;
+    const wms: Record<number, number | null> = {};
+    for (const p of Object.keys(tasks).map(Number)) {
+      const w = this.engine.watermarkOf(p);
+      wms[p] = Number.isFinite(w) ? w : null;
+    }
+    (meta as CheckpointContent & { taskWatermarks?: typeof wms }).taskWatermarks = wms;
+  }
+
+  flushes(): Array<Promise<void>> {
+    return this.repartitions.map((r) => r.writer.flush());
+  }
+
+  /** After the sinks acked: the snapshot's state changes go to the changelogs. */
+  prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void> {
+    if (this.statefulSteps.length === 0) return async () => {};
+    const changes = prepared.changes();
+    const generation = this.input.generation;
+    const tasks = Object.keys(meta.tasks ?? {}).map(Number).filter((p) => this.engine.ownedPartitions().includes(p));
+    return async () => {
+      await Promise.all(
+        tasks.map(async (p) => {
+          const list: StateChange[] = changes.get(p) ?? [];
+          if (list.length === 0) return;
+          const position = JSON.stringify(Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.position ?? null])));
+          const written = await this.changelog.write(p, list, { generation, position });
+          const ends = this.ends.get(p);
+          if (ends) for (const [step, end] of written) ends.set(step, end);
+        }),
+      );
+    };
+  }
+
+  /** The state batch is durable: commit offsets + metadata; the group commit makes the checkpoint count. */
+  async written(meta: CheckpointContent): Promise<void> {
+    const tasks = meta.tasks ?? {};
+    const owned = new Set(this.engine.ownedPartitions());
+    const offsets: Array<{ topic: string; partition: number; offset: bigint; metadata: string }> = [];
+    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, number | null>; generation?: number };
+    for (const [ps, id] of Object.entries(tasks)) {
+      const p = Number(ps);
+      if (!owned.has(p) || id.split('-')[0] !== this.memberTag) continue;
+      const ends = this.ends.get(p) ?? new Map<string, bigint>();
+      const commit: TaskCommit = {
+        v: 1,
+        c: id,
+        g: ext.generation ?? -1,
+        e: Object.fromEntries([...ends].map(([k, v]) => [k, v.toString()])),
+        t: Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.maxTime ?? -Infinity]).filter(([, t]) => Number.isFinite(t as number))),
+        w: ext.taskWatermarks?.[p] ?? null,
+      };
+      this.kafkaSources.forEach((s, i) => {
+        const progress = meta.sources[s.id]?.[p];
+        if (!progress) return;
+        offsets.push({ topic: (s.source as KafkaSource).topic, partition: p, offset: BigInt(progress.position), metadata: i === 0 ? JSON.stringify(commit) : '' });
+      });
+      for (const r of this.repartitions) {
+        const progress = meta.sources[r.runtime.id]?.[p];
+        const token = ext.repartition?.[r.stepId]?.[p];
+        if (progress) offsets.push({ topic: r.input.topic, partition: p, offset: BigInt(progress.position), metadata: token ?? '' });
+      }
+      this.localTasks[p] = id;
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.input.group.commit(offsets);
+    } catch (err) {
+      const rebalance = (err as { rebalance?: boolean }).rebalance === true;
+      if (!rebalance) throw err;
+      this.engine.log.warn('offset commit refused (the group rebalanced): this checkpoint does not count; the tasks resume from the previous one', { error: errorMessage(err) });
+    }
+  }
+
+  /** Readiness: every assigned task is restored. */
+  tasks(): TaskStatus[] {
+    return [...this.status.values()].sort((a, b) => a.partition - b.partition);
+  }
+
+  get ready(): boolean {
+    return [...this.status.values()].every((s) => s.state === 'running');
+  }
+
+  /** Per task partition and input topic: end offset − next position (consumer lag). */
+  async lag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
+    const out: Array<{ topic: string; partition: number; lag: number }> = [];
+    for (const src of this.kafkaSources) {
+      const k = src.source as KafkaSource;
+      const offs = await this.client.admin.listOffsets(k.topic);
+      for (const p of this.engine.ownedPartitions()) {
+        const end = offs.find((o) => o.partition === p)?.latest ?? 0n;
+        out.push({ topic: k.topic, partition: p, lag: Math.max(0, Number(end) - src.tracker(p).position) });
+      }
+    }
+    return out;
+  }
+
+  async close(checkpoint: boolean): Promise<void> {
+    this.closing = true;
+    this.checkpointOnClose = checkpoint;
+    await this.input.close();
+    await this.client.disconnect();
+  }
+}
+
+function numbers(tps: TopicPartition[]): number[] {
+  return [...new Set(tps.map((t) => t.partition))].sort((a, b) => a - b);
+}
+
+function parseCommit(metadata: string | undefined): TaskCommit | undefined {
+  if (!metadata) return undefined;
+  try {
+    const m = JSON.parse(metadata) as TaskCommit;
+    return m && m.v === 1 && typeof m.c === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}

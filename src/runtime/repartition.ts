@@ -1,0 +1,217 @@
+/**
+ * Repartitioning through Kafka (Kafka mode): a keyBy that changes the key writes its records to
+ * `<app>.<step>.repartition`, partition murmur2(key) % N like the Java client, and the task that
+ * owns that partition reads them back and feeds the keyBy's children.
+ *
+ * Two things make this exact rather than at-least-once:
+ * - Dedupe. Upstream steps are stateless, so after a crash the upstream task re-emits exactly the
+ *   same records. Each carries (upstream partition, source offset, sequence within that offset)
+ *   in headers; the reading task keeps the highest pair applied per upstream partition (in its
+ *   committed offset's metadata) and drops anything at or below it.
+ * - Watermarks. Records of many upstream tasks interleave in one partition, so a reader cannot
+ *   derive event time progress from them. Each upstream task writes a marker (header trib-wm) to
+ *   every partition when its watermark moves; a reader's watermark is the min over upstream
+ *   tasks (Flink's rule), and an upstream task with no input marks itself idle.
+ *
+ * Record value: JSON {v: row, k: key}; record timestamp: event time.
+ */
+import type { KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
+import type { StreamRecord, Value, Row } from './record.js';
+import type { RepartitionOutput } from './graph.js';
+import type { RepartitionInputState } from './source-runtime.js';
+import { keyToPartitionBytes } from '../state/codec/key.js';
+import { errorMessage, TributaryError } from '../errors.js';
+
+export const repartitionTopic = (app: string, stepId: string): string => `${app}.${stepId}.repartition`;
+
+const H_UP = 'trib-up';
+const H_OFF = 'trib-off';
+const H_SEQ = 'trib-seq';
+const H_WM = 'trib-wm';
+const SEND_AT = 500;
+const MARK_EVERY_MS = 200;
+
+export class RepartitionWriter implements RepartitionOutput {
+  private buffer: ProduceMessage[] = [];
+  private sending: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** Per upstream partition: the source offset of the last record and how many records it produced. */
+  private readonly lastOrigin = new Map<number, { offset: number; seq: number }>();
+  private readonly lastMark = new Map<number, { wm: number; at: number }>();
+
+  constructor(
+    readonly stepId: string,
+    readonly topic: string,
+    private readonly producer: KafkaProducer,
+    private readonly partitions: number,
+  ) {}
+
+  add(record: StreamRecord, toPartition: number, fromPartition: number): void {
+    const offset = record.origin.offset;
+    let o = this.lastOrigin.get(fromPartition);
+    if (!o) this.lastOrigin.set(fromPartition, (o = { offset, seq: 0 }));
+    if (o.offset !== offset) {
+      o.offset = offset;
+      o.seq = 0;
+    }
+    const seq = o.seq++;
+    this.buffer.push({
+      partition: toPartition,
+      key: Buffer.from(keyToPartitionBytes(record.key)),
+      value: Buffer.from(JSON.stringify({ v: record.value, k: record.key })),
+      timestamp: record.timestamp,
+      headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_OFF]: Buffer.from(String(offset)), [H_SEQ]: Buffer.from(String(seq)) },
+    });
+    if (this.buffer.length >= SEND_AT) this.send();
+  }
+
+  /** Upstream task `fromPartition`'s watermark (or idleness), to every partition; throttled. */
+  mark(fromPartition: number, watermark: number, idle: boolean, now: number): void {
+    const value = idle ? 'idle' : String(watermark);
+    const last = this.lastMark.get(fromPartition);
+    if (last && now - last.at < MARK_EVERY_MS) return;
+    if (last && last.wm === (idle ? NaN : watermark)) return;
+    if (!idle && !Number.isFinite(watermark)) return;
+    this.lastMark.set(fromPartition, { wm: idle ? NaN : watermark, at: now });
+    for (let p = 0; p < this.partitions; p++) {
+      this.buffer.push({ partition: p, key: null, value: null, headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_WM]: Buffer.from(value) } });
+    }
+  }
+
+  private send(): void {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    // Chained: one request at a time keeps each upstream partition's records in order.
+    this.sending = this.sending.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await this.producer.send(this.topic, batch, { acks: 'all' });
+      } catch (err) {
+        this.failure = err;
+      }
+    });
+  }
+
+  /** Everything added so far is acknowledged (called at every checkpoint). */
+  async flush(): Promise<void> {
+    this.send();
+    await this.sending;
+    if (this.failure !== undefined) {
+      throw new TributaryError('TRIB_SINK', `repartition topic ${this.topic}: ${errorMessage(this.failure)}`, { cause: this.failure });
+    }
+  }
+
+  /** A task moved away: its sequence numbers restart with whoever owns it next. */
+  forget(partition: number): void {
+    this.lastOrigin.delete(partition);
+    this.lastMark.delete(partition);
+  }
+}
+
+interface UpstreamState {
+  /** Highest (offset, seq) applied. */
+  off: number;
+  seq: number;
+}
+
+interface TaskInput {
+  applied: Map<number, UpstreamState>;
+  /** Latest watermark per upstream task; NaN = idle. */
+  marks: Map<number, number>;
+}
+
+export type RepartitionDecoded =
+  | { kind: 'marker' }
+  | { kind: 'duplicate' }
+  | { kind: 'record'; row: Row; key: Value }
+  | { kind: 'bad'; reason: string };
+
+/** A reader's per-task dedupe and watermark state; checkpointed as a token in the commit metadata. */
+export class RepartitionInput implements RepartitionInputState {
+  private readonly tasks = new Map<number, TaskInput>();
+
+  constructor(
+    readonly stepId: string,
+    readonly topic: string,
+    private readonly upstreamPartitions: number,
+  ) {}
+
+  private task(partition: number): TaskInput {
+    let t = this.tasks.get(partition);
+    if (!t) this.tasks.set(partition, (t = { applied: new Map(), marks: new Map() }));
+    return t;
+  }
+
+  forget(partition: number): void {
+    this.tasks.delete(partition);
+  }
+
+  accept(partition: number, headers: Record<string, Uint8Array> | undefined, value: Uint8Array | Row | string): RepartitionDecoded {
+    const h = headers ?? {};
+    const up = num(h[H_UP]);
+    if (up === undefined) return { kind: 'bad', reason: 'repartition record without trib-up header' };
+    const t = this.task(partition);
+    const wm = h[H_WM];
+    if (wm !== undefined) {
+      const text = Buffer.from(wm).toString('utf8');
+      const prev = t.marks.get(up);
+      const next = text === 'idle' ? NaN : Number(text);
+      if (Number.isNaN(next) || prev === undefined || Number.isNaN(prev) || next > prev) t.marks.set(up, next);
+      return { kind: 'marker' };
+    }
+    const off = num(h[H_OFF]);
+    const seq = num(h[H_SEQ]);
+    if (off === undefined || seq === undefined) return { kind: 'bad', reason: 'repartition record without trib-off/trib-seq headers' };
+    const a = t.applied.get(up);
+    if (a && (off < a.off || (off === a.off && seq <= a.seq))) return { kind: 'duplicate' };
+    if (a) {
+      a.off = off;
+      a.seq = seq;
+    } else t.applied.set(up, { off, seq });
+    try {
+      const text = typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : JSON.stringify(value);
+      const parsed = JSON.parse(text) as { v: Row; k: Value };
+      return { kind: 'record', row: parsed.v, key: parsed.k };
+    } catch (err) {
+      return { kind: 'bad', reason: `repartition record is not JSON: ${errorMessage(err)}` };
+    }
+  }
+
+  /** Min over upstream tasks' marks; undefined while some upstream task never reported; +Infinity if all are idle. */
+  watermark(partition: number): number | undefined {
+    const t = this.task(partition);
+    let min = Infinity;
+    for (let up = 0; up < this.upstreamPartitions; up++) {
+      const m = t.marks.get(up);
+      if (m === undefined) return undefined;
+      if (Number.isNaN(m)) continue;
+      if (m < min) min = m;
+    }
+    return min;
+  }
+
+  token(partition: number): string {
+    const t = this.task(partition);
+    const applied: Record<number, [number, number]> = {};
+    for (const [up, a] of t.applied) applied[up] = [a.off, a.seq];
+    const marks: Record<number, number | null> = {};
+    for (const [up, m] of t.marks) marks[up] = Number.isNaN(m) ? null : m;
+    return JSON.stringify({ a: applied, m: marks });
+  }
+
+  restore(partition: number, token: string | undefined): void {
+    const t: TaskInput = { applied: new Map(), marks: new Map() };
+    this.tasks.set(partition, t);
+    if (!token) return;
+    const parsed = JSON.parse(token) as { a?: Record<string, [number, number]>; m?: Record<string, number | null> };
+    for (const [up, [off, seq]] of Object.entries(parsed.a ?? {})) t.applied.set(Number(up), { off, seq });
+    for (const [up, m] of Object.entries(parsed.m ?? {})) t.marks.set(Number(up), m === null ? NaN : m);
+  }
+}
+
+function num(b: Uint8Array | undefined): number | undefined {
+  if (b === undefined) return undefined;
+  const n = Number(Buffer.from(b).toString('utf8'));
+  return Number.isFinite(n) ? n : undefined;
+}

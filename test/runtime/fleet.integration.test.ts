@@ -1,0 +1,63 @@
+/**
+ * Issue 4 acceptance, against the dev broker: a fleet of `tributary run` workers in one consumer
+ * group on a 6-partition topic runs loan-risk-features; one is killed -9 mid-stream and another
+ * started later; the final outputs (last value per key) equal one uninterrupted worker's.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { createTopic, diffMaps, lastValues, loadApplications, readAll, readRows, startWorker, type Worker } from '../helpers/fleet.js';
+
+const TOPIC = 'loan-applications';
+const SINKS = ['user_apply_10m', 'user_apply_1h', 'user_apply_24h', 'user_apply_3d'];
+
+let broker: TestBroker;
+let dir: string;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  dir = await mkdtemp(join(tmpdir(), 'tributary-fleet-'));
+  await createTopic(broker.brokers, TOPIC, 6);
+  await loadApplications(broker.brokers, TOPIC, join(dir, 'load'), { TRIBUTARY_DEMO_COUNT: '60000', TRIBUTARY_DEMO_USERS: '3000' });
+}, 120_000);
+
+afterAll(async () => {
+  await broker?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function worker(app: string, name: string, extra: string[] = []): Worker {
+  return startWorker(
+    ['topologies/loan-risk-features-kafka.yaml', '--app-id', app, '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '12s', ...extra],
+    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out'), TRIBUTARY_CHECKPOINT: '1s', TRIBUTARY_SESSION_TIMEOUT: '4s' },
+  );
+}
+
+describe('fleet', () => {
+  it('3 workers, one killed -9 mid-stream and one started later, equal one uninterrupted worker', async () => {
+    const ref = worker('ref', 'w0');
+    const fleet = [worker('fleet', 'w1'), worker('fleet', 'w2'), worker('fleet', 'w3')];
+    // Kill one mid-stream: once it has written some features, long before the input is done.
+    const killedOut = join(dir, 'fleet', 'w1', 'out', 'user_apply_3d.jsonl');
+    const deadline = Date.now() + 60_000;
+    while ((await readRows(killedOut)).length < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const atKill = (await readRows(killedOut)).length;
+    fleet[0]!.child.kill('SIGKILL');
+    expect(atKill, 'the killed worker had produced output').toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 3000));
+    const late = worker('fleet', 'w4');
+    const results = await Promise.all([ref.exited, ...fleet.slice(1).map((w) => w.exited), late.exited]);
+    for (const [i, r] of results.entries()) {
+      const w = [ref, ...fleet.slice(1), late][i]!;
+      expect(r.code, `worker ${i} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);
+    }
+    for (const sink of SINKS) {
+      const want = lastValues(await readAll([join(dir, 'ref', 'w0', 'out')], `${sink}.jsonl`), false);
+      const got = lastValues(await readAll(['w1', 'w2', 'w3', 'w4'].map((n) => join(dir, 'fleet', n, 'out')), `${sink}.jsonl`), false);
+      expect(want.size, `${sink}: reference has output`).toBeGreaterThan(1000);
+      expect(diffMaps(want, got), sink).toEqual([]);
+    }
+  }, 240_000);
+});
