@@ -1,19 +1,64 @@
 /**
- * `tributary demo` (npm start): the loan-risk features on a bounded generator with embedded
- * defaults; fresh state each time; ends by itself with a summary.
+ * `tributary demo` (npm start): the whole fleet path on one machine, with embedded defaults.
+ *   1. a dev broker (tributary broker) in this process, on a free port, in a fresh temp dir;
+ *   2. topologies/loan-applications-to-kafka.yaml: a bounded generator → topic loan-applications
+ *      (6 partitions, keyed by user_id);
+ *   3. topologies/loan-risk-features-kafka.yaml: one worker in consumer group loan-risk-features
+ *      reads the topic, computes rolling 10m/1h/24h/3d features with changelog-backed state, and
+ *      writes JSONL files; it stops once the topic is drained (--exit-when-idle) with a summary.
+ * `--local` runs the original single-process version (generator straight into the topology).
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { runTopologyFile } from './run.js';
 import { parseArgs, stringFlag } from './args.js';
+import { startBroker } from '../broker/index.js';
+import { createKafkaClient } from '../connectors/kafka/backends.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEFAULT_COUNT = '50000';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['quiet'], ['topology', 'count']);
+  const args = parseArgs(argv, ['quiet', 'local'], ['topology', 'count']);
   const count = stringFlag(args, 'count');
   if (count) process.env.TRIBUTARY_DEMO_COUNT = count;
-  const file = stringFlag(args, 'topology') ?? join(root, 'topologies', 'loan-risk-features.yaml');
-  process.stderr.write(`tributary demo: ${file}\n`);
-  return runTopologyFile({ file, dataDir: join('.tributary', 'demo'), resetState: true, quiet: args.flags.get('quiet') === true });
+  const quiet = args.flags.get('quiet') === true;
+  if (args.flags.get('local') === true || stringFlag(args, 'topology')) {
+    const file = stringFlag(args, 'topology') ?? join(root, 'topologies', 'loan-risk-features.yaml');
+    process.stderr.write(`tributary demo: ${file}\n`);
+    return runTopologyFile({ file, dataDir: join('.tributary', 'demo'), resetState: true, quiet });
+  }
+  process.env.TRIBUTARY_DEMO_COUNT ??= DEFAULT_COUNT;
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
+  const broker = await startBroker({ port: 0, dataDir: join(dir, 'broker'), groupInitialRebalanceDelayMs: 0 });
+  try {
+    const brokers = broker.address;
+    process.env.KAFKA_BROKERS = brokers;
+    process.env.TRIBUTARY_TOPIC = 'loan-applications';
+    process.stderr.write(`tributary demo: dev broker on ${brokers} (data in ${dir})\n`);
+    const client = await createKafkaClient('kafkajs', { brokers: [brokers], clientId: 'tributary-demo' });
+    await client.connect();
+    await client.admin.createTopics([{ topic: 'loan-applications', partitions: 6 }]);
+    await client.disconnect();
+
+    process.stderr.write(`\n[1/2] ${process.env.TRIBUTARY_DEMO_COUNT} loan applications → topic loan-applications\n`);
+    process.env.TRIBUTARY_OUT = join('out', 'loan-applications');
+    const loaded = await runTopologyFile({ file: join(root, 'topologies', 'loan-applications-to-kafka.yaml'), dataDir: join(dir, 'load'), resetState: true, quiet });
+    if (loaded !== 0) return loaded;
+
+    process.stderr.write('\n[2/2] topic loan-applications → rolling features (consumer group loan-risk-features)\n');
+    process.env.TRIBUTARY_OUT = join('out', 'loan-risk');
+    return await runTopologyFile({
+      file: join(root, 'topologies', 'loan-risk-features-kafka.yaml'),
+      dataDir: join(dir, 'features'),
+      resetState: true,
+      quiet,
+      exitWhenIdleMs: 3000,
+    });
+  } finally {
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

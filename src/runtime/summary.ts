@@ -15,7 +15,7 @@ export function formatSummary(engine: Engine, result: RunResult, options: { samp
   const secs = result.elapsedMs / 1000;
   const c = engine.counters;
   const lines: string[] = [];
-  lines.push(`── ${engine.plan.name}: ${result.reason === 'end-of-input' ? 'input complete' : 'stopped'} ──`);
+  lines.push(`── ${engine.plan.name}: ${result.reason === 'end-of-input' ? 'input complete' : result.reason === 'idle' ? 'input drained (idle)' : 'stopped'} ──`);
   lines.push(`records in         ${n(result.recordsIn)} this run (${n(c.get('in'))} since the state began)`);
   lines.push(`throughput         ${n(result.recordsIn / Math.max(secs, 0.001))} records/s over ${secs.toFixed(1)} s`);
   lines.push(`late               ${n(c.get('late'))}`);

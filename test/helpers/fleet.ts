@@ -90,3 +90,89 @@ export function diffMaps(ref: Map<string, string>, got: Map<string, string>, lim
   }
   return out;
 }
+
+/** Runs a load topology (any generator → kafka topology file) to its end; like loadApplications for a topology of the test's own. */
+export async function loadTopic(topology: string, brokers: string[], topic: string, dataDir: string, env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await runCli(['run', topology, '--data-dir', dataDir, '--quiet'], {
+    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), TRIBUTARY_TOPIC: topic, TRIBUTARY_OUT: dataDir, ...env },
+  });
+  if (r.code !== 0) throw new Error(`loading ${topic} with ${topology} failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  return r;
+}
+
+/** Partition count and record count (sum of latest − earliest) of a topic; undefined when it does not exist. */
+export async function topicStats(brokers: string[], topic: string): Promise<{ partitions: number; records: number } | undefined> {
+  const client = createKafkajsClient({ brokers, clientId: 'fleet-test' });
+  await client.connect();
+  try {
+    const meta = (await client.admin.fetchTopicMetadata([topic])).find((t) => t.topic === topic);
+    if (!meta || meta.partitions.length === 0) return undefined;
+    const offsets = await client.admin.listOffsets(topic);
+    return { partitions: meta.partitions.length, records: offsets.reduce((n, o) => n + Number(o.latest - o.earliest), 0) };
+  } catch {
+    return undefined;
+  } finally {
+    await client.disconnect();
+  }
+}
+
+/**
+ * Final value per key+window of a window step with emit 'updates', whatever order its updates
+ * arrived in: the update with the largest `monotone` field (a count() grows with every record of
+ * the window). lastValues picks by as_of, the updating record's event time, which is only the
+ * final value when every key's records arrive in event-time order — not so after a repartition,
+ * where the records of one key come from several upstream partitions interleaved differently
+ * each run.
+ */
+export function finalValues(rows: Row[], monotone: string): Map<string, string> {
+  const best = new Map<string, { n: number; value: string }>();
+  for (const r of rows) {
+    const { key, window_start, window_end, as_of, ...values } = r;
+    const id = JSON.stringify([key, window_start, window_end]);
+    const n = Number(values[monotone]);
+    const prev = best.get(id);
+    if (!prev || n >= prev.n) best.set(id, { n, value: JSON.stringify(values) });
+  }
+  return new Map([...best].map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * Fleet outputs per key: the latest as_of any worker emitted, and each worker's last value at
+ * that instant. Two emissions can share an instant (an event exactly at a slice's expiry, or
+ * duplicates with one event time), and a worker killed between them ends on the first: the
+ * reference value must be among the candidates, and no worker may have emitted later.
+ */
+export function lastCandidates(perWorker: Row[][]): Map<string, { asOf: number; values: Set<string> }> {
+  const out = new Map<string, { asOf: number; values: Set<string> }>();
+  for (const rows of perWorker) {
+    const mine = new Map<string, { asOf: number; value: string }>();
+    for (const r of rows) {
+      const { key, window_start, window_end, as_of, emit, ...values } = r;
+      void window_start; void window_end; void emit;
+      const id = JSON.stringify(key);
+      const asOf = typeof as_of === 'number' ? as_of : 0;
+      const prev = mine.get(id);
+      if (!prev || asOf >= prev.asOf) mine.set(id, { asOf, value: JSON.stringify(values) });
+    }
+    for (const [id, m] of mine) {
+      const cur = out.get(id);
+      if (!cur || m.asOf > cur.asOf) out.set(id, { asOf: m.asOf, values: new Set([m.value]) });
+      else if (m.asOf === cur.asOf) cur.values.add(m.value);
+    }
+  }
+  return out;
+}
+
+export function diffCandidates(ref: Map<string, string>, got: Map<string, { values: Set<string> }>, limit = 5): string[] {
+  const out: string[] = [];
+  for (const [k, v] of ref) {
+    const g = got.get(k);
+    if (!g || !g.values.has(v)) out.push(`${k}: expected ${v}, got ${g ? [...g.values].join(' | ') : '(missing)'}`);
+    if (out.length >= limit) return out;
+  }
+  for (const k of got.keys()) {
+    if (out.length >= limit) break;
+    if (!ref.has(k)) out.push(`${k}: unexpected`);
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ export const kafkaSinkSpec = s.object({
   headers: s.record(s.string()).optional().describe('Header name → template (as for key)'),
   acks: s.string({ pattern: '^(all|1)$', patternHint: "write all or 1" }).default('all')
     .describe('all = every in-sync replica has the batch before a flush succeeds; 1 = the leader only'),
-  client: s.string({ minLength: 1 }).default('kafkajs').describe('Kafka client library (supported: kafkajs)'),
+  client: s.string({ minLength: 1 }).default('kafkajs').describe('Kafka client library (kafkajs | platformatic | confluent)'),
   clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<sink id>'),
   compression: s.enum(['none', 'gzip'] as const).default('none').describe('Batch compression'),
 });

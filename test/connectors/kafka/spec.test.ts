@@ -44,11 +44,11 @@ describe('kafka sink config', () => {
     expect(() => new KafkaSink('s', { ...base, headers: { h: '}' } })).toThrow(/unmatched '\}'/);
   });
 
-  it('is created from the registry without connecting, and names supported clients on open', async () => {
-    const sink = createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', client: 'confluent', compression: 'none' });
+  it('is created from the registry without connecting, and names the client when it cannot load', async () => {
+    const sink = createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', client: 'nosuch', compression: 'none' });
     expect(sink).toBeInstanceOf(KafkaSink);
     await expect(sink.open({ logger: silentLogger }))
-      .rejects.toThrow(/kafka client 'confluent' is not available yet \(supported: kafkajs\)/);
+      .rejects.toThrow(/kafka client 'nosuch' is unknown \(supported: kafkajs, platformatic, confluent\)/);
   });
 
   it('encodes the record key as text, or JSON for non-text keys', () => {

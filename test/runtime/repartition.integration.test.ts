@@ -1,0 +1,130 @@
+/**
+ * Issue 4 acceptance, against the dev broker: input partitioned by application id, features keyed
+ * by device id. The keyBy goes through `<app>.per_device.repartition`; two workers in one group
+ * must produce what one worker produces (final value per device and window), and every valid
+ * input record must be counted exactly once.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { createTopic, diffMaps, finalValues, loadTopic, readAll, startWorker, topicStats, type Worker } from '../helpers/fleet.js';
+
+const TOPIC = 'applications-by-id';
+const SEED = 23;
+const COUNT = 20_000;
+
+let broker: TestBroker;
+let dir: string;
+let features: string;
+const started: Worker[] = [];
+
+// One ordered stream keyed by application_id: Kafka spreads each device's records over all partitions.
+const loadYaml = `apiVersion: tributary/v1
+kind: Topology
+metadata: { name: load-applications-by-id }
+spec:
+  checkpoint: { interval: 2s }
+  sources:
+    applications:
+      generator: { preset: loan-applications, rate: 0, keys: 2000, seed: ${SEED}, count: ${COUNT}, partitions: 1, outOfOrder: 0.02, duplicates: 0.001, badRecords: 0.0005 }
+      eventTime: { field: applied_at, maxOutOfOrderness: 10s, idleTimeout: 30s }
+  pipeline:
+    - { id: valid, from: applications, filter: "amount > 0 && device_id != null" }
+  sinks:
+    topic: { from: valid, kafka: { brokers: "\${KAFKA_BROKERS}", topic: "\${TRIBUTARY_TOPIC}", key: "{application_id}" } }
+    dead_letters: { from: dlq, file: { path: "\${TRIBUTARY_OUT}/dlq.jsonl" } }
+`;
+
+// Tumbling 1h with 2 days of allowed lateness (the data spans ~11 h): no record is late however
+// the upstream partitions interleave in the repartition topic, so outputs cannot depend on timing.
+const featuresYaml = `apiVersion: tributary/v1
+kind: Topology
+metadata: { name: device-features }
+spec:
+  checkpoint: { interval: 1s }
+  sources:
+    applications:
+      kafka: { brokers: "\${KAFKA_BROKERS}", topic: "\${TRIBUTARY_TOPIC}", partitionKey: application_id, sessionTimeout: 4s }
+      eventTime: { field: applied_at, maxOutOfOrderness: 10s, idleTimeout: 30s }
+  pipeline:
+    - { id: valid, from: applications, filter: "amount > 0 && device_id != null" }
+    - { id: per_device, from: valid, keyBy: device_id }
+    - id: device_apply_1h
+      from: per_device
+      window: { tumbling: 1h }
+      allowedLateness: 2d
+      aggregate: { apply_cnt_1h: count(), apply_amt_1h: sum(amount) }
+  sinks:
+    features: { from: device_apply_1h, file: { path: "\${TRIBUTARY_OUT}/device_apply_1h.jsonl" } }
+    late: { from: device_apply_1h.late, file: { path: "\${TRIBUTARY_OUT}/late.jsonl" } }
+    dead_letters: { from: dlq, file: { path: "\${TRIBUTARY_OUT}/dlq.jsonl" } }
+`;
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  dir = await mkdtemp(join(tmpdir(), 'tributary-repartition-'));
+  await writeFile(join(dir, 'load.yaml'), loadYaml);
+  features = join(dir, 'features.yaml');
+  await writeFile(features, featuresYaml);
+  await createTopic(broker.brokers, TOPIC, 6);
+  await loadTopic(join(dir, 'load.yaml'), broker.brokers, TOPIC, join(dir, 'load'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  await broker?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function worker(app: string, name: string): Worker {
+  const w = startWorker(
+    [features, '--app-id', app, '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '6s'],
+    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out') },
+  );
+  started.push(w);
+  return w;
+}
+
+const outputs = (app: string, names: string[], file: string) => readAll(names.map((n) => join(dir, app, n, 'out')), file);
+
+describe('repartition', () => {
+  it('2 workers keyed by device id over an application-id-partitioned topic equal one worker', async () => {
+    const input = await topicStats(broker.brokers, TOPIC);
+    expect(input?.partitions).toBe(6);
+    expect(input!.records, 'valid records loaded').toBeGreaterThan(COUNT * 0.99);
+
+    const ref = worker('ref', 'w0');
+    const pair = [worker('pair', 'w1'), worker('pair', 'w2')];
+    const all = [ref, ...pair];
+    const results = await Promise.all(all.map((w) => w.exited));
+    for (const [i, r] of results.entries()) expect(r.code, `worker ${i} exit (seed ${SEED}); stderr tail:\n${all[i]!.stderr().slice(-3000)}`).toBe(0);
+
+    for (const app of ['ref', 'pair']) {
+      const rp = await topicStats(broker.brokers, `${app}.per_device.repartition`);
+      expect(rp?.partitions, `${app}.per_device.repartition partitions`).toBe(6);
+      expect(rp!.records, `${app}: records went through the repartition topic`).toBeGreaterThanOrEqual(input!.records);
+    }
+
+    const refRows = await outputs('ref', ['w0'], 'device_apply_1h.jsonl');
+    const pairRows = await outputs('pair', ['w1', 'w2'], 'device_apply_1h.jsonl');
+    const want = finalValues(refRows, 'apply_cnt_1h');
+    const got = finalValues(pairRows, 'apply_cnt_1h');
+    expect(want.size, 'reference has output').toBeGreaterThan(1000);
+    expect(diffMaps(want, got), `seed ${SEED}`).toEqual([]);
+
+    // Both workers of the pair did part of the work (otherwise this would test one worker twice).
+    for (const n of ['w1', 'w2']) expect((await outputs('pair', [n], 'device_apply_1h.jsonl')).length, `pair/${n} output`).toBeGreaterThan(0);
+
+    // Every valid record counted exactly once: no loss in the repartition topic, no double count.
+    const total = (m: Map<string, string>) => [...m.values()].reduce((n, v) => n + Number((JSON.parse(v) as { apply_cnt_1h: number }).apply_cnt_1h), 0);
+    expect(total(want), 'reference: records counted over all windows').toBe(input!.records);
+    expect(total(got), 'pair: records counted over all windows').toBe(input!.records);
+    for (const app of ['ref', 'pair']) {
+      const names = app === 'ref' ? ['w0'] : ['w1', 'w2'];
+      expect(await outputs(app, names, 'late.jsonl'), `${app}: late records`).toEqual([]);
+      expect(await outputs(app, names, 'dlq.jsonl'), `${app}: dead letters`).toEqual([]);
+    }
+  }, 60_000);
+});
