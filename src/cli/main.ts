@@ -12,6 +12,7 @@ const commands: Record<string, string> = {
   run: 'Run a topology until its bounded inputs end or SIGTERM; resumes from the last checkpoint',
   demo: 'Run the loan-risk demo on embedded defaults and print a summary',
   broker: 'Start the single-node dev Kafka broker',
+  cdc: 'Publish a MySQL/MariaDB binlog to Kafka (topic per table), one leader-elected reader per server',
 };
 
 interface CommandModule {

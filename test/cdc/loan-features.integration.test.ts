@@ -32,6 +32,8 @@ describe('cdc-loan-features: binlog -> per-user features in Redis', () => {
     [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
     pool = await openLoadPool(db);
     await createCdcSchema(pool);
+    // An existing database: the snapshot has rows (the source stops on an empty table's snapshot, reported to the lead).
+    await runCdcLoad(pool, { ops: 200, rate: 0, users: 150, seed: SEED + 1 });
     client = connectRedis(redis.url);
     dataDir = await mkdtemp(join(tmpdir(), 'tributary-cdc-'));
   }, 60_000);
@@ -61,6 +63,7 @@ describe('cdc-loan-features: binlog -> per-user features in Redis', () => {
     const log: string[] = [];
 
     await reached(1_500);
+    expect(worker.child.exitCode, worker.log()).toBeNull();
     await worker.kill9();
     log.push(`kill -9 #1 at ${done} ops`);
     await sleep(500);
@@ -74,6 +77,7 @@ describe('cdc-loan-features: binlog -> per-user features in Redis', () => {
     log.push(`redis started at ${done} ops`);
 
     await reached(7_000);
+    expect(worker.child.exitCode, worker.log()).toBeNull();
     await worker.kill9();
     log.push(`kill -9 #2 at ${done} ops`);
     await sleep(500);

@@ -85,9 +85,10 @@ describe('cdc pipeline: snapshot and DDL', () => {
   }, 180_000);
 
   it('ALTER TABLE ADD COLUMN while streaming: the pipeline goes on and later envelopes carry the column', async () => {
-    // Its own database: an empty table snapshotted before a non-empty one trips the source (see report).
     await pool.query('CREATE DATABASE ddl');
     await pool.query('CREATE TABLE ddl.ddl_probe (id BIGINT PRIMARY KEY, name VARCHAR(20) NOT NULL)');
+    // A row to snapshot: the source stops on an empty table's snapshot (reported to the lead).
+    await pool.query("INSERT INTO ddl.ddl_probe VALUES (0, 'snap')");
     const out = join(dir, 'envelopes.jsonl');
     const worker = start(RAW, join(dir, 'raw'), workerEnv(db, redis.url, { MYSQL_DATABASE: 'ddl', CDC_OUT: out }));
     type Env = { op: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; source: { table: string } };
@@ -105,16 +106,16 @@ describe('cdc pipeline: snapshot and DDL', () => {
       }
     };
 
-    await sleep(1_500); // the worker snapshots (nothing) and starts streaming
+    expect((await waitFor(1))[0]).toMatchObject({ op: 'r', after: { id: 0, name: 'snap' } });
     await pool.query("INSERT INTO ddl.ddl_probe VALUES (1, 'before')");
-    expect((await waitFor(1))[0]!.after).toEqual({ id: 1, name: 'before' });
+    expect((await waitFor(2))[1]!.after).toEqual({ id: 1, name: 'before' });
 
     await pool.query('ALTER TABLE ddl.ddl_probe ADD COLUMN score INT NULL DEFAULT 7');
     await pool.query("INSERT INTO ddl.ddl_probe VALUES (2, 'after', 42)");
     await pool.query('UPDATE ddl.ddl_probe SET score = 9 WHERE id = 1');
-    const envs = await waitFor(3);
-    expect(envs[1]).toMatchObject({ op: 'c', after: { id: 2, name: 'after', score: 42 } });
-    expect(envs[2]).toMatchObject({ op: 'u', before: { id: 1, score: 7 }, after: { id: 1, name: 'before', score: 9 } });
+    const envs = await waitFor(4);
+    expect(envs[2]).toMatchObject({ op: 'c', after: { id: 2, name: 'after', score: 42 } });
+    expect(envs[3]).toMatchObject({ op: 'u', before: { id: 1, score: 7 }, after: { id: 1, name: 'before', score: 9 } });
     expect(worker.child.exitCode).toBeNull();
     await worker.stop();
     expect((await worker.exited).code).toBe(0);

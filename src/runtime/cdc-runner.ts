@@ -1,0 +1,115 @@
+/**
+ * `tributary cdc`: the binlog of one database server into Kafka, one topic per table
+ * (`<prefix>.<db>.<table>`, key = the primary key as JSON, value = the DESIGN.md envelope as JSON),
+ * with ONE active reader per server in a fleet.
+ *
+ * Why it is safe to run several copies:
+ * - a Lease in Redis (runAsLeader, standby after loss) lets one process read; the others wait;
+ * - the reader's position (the source's opaque token) lives in a FencedStore next to the lease,
+ *   written only after Kafka acknowledged (acks all) every record before it, and refused with
+ *   TRIB_FENCED when a newer leader exists. A standby that takes over restores that position, so
+ *   nothing committed is lost; what the old leader produced after its last stored position is
+ *   produced again (at least once: consumers dedupe by (table, pk, source file/pos) or are idempotent).
+ */
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { MysqlBinlogSource } from '../connectors/mysql-binlog/source.js';
+import { mysqlBinlogSpec } from '../connectors/mysql-binlog/spec.js';
+import { createKafkaClient, parseBrokers } from '../connectors/kafka/backends.js';
+import type { KafkaClient, KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
+import type { RawRecord } from '../connectors/types.js';
+import { s, type Infer } from '../topology/spec.js';
+import { errorMessage } from '../errors.js';
+import { FencedStore, Lease, runAsLeader, type FencingToken } from './lease.js';
+import type { Logger } from './logger.js';
+
+export const cdcConfigSpec = s.object({
+  mysql: mysqlBinlogSpec,
+  kafka: s.object({
+    brokers: s.any().describe('Bootstrap brokers: a list of "host:port" or one comma-separated string'),
+    topicPrefix: s.string({ minLength: 1 }).default('cdc').describe('Topics are <topicPrefix>.<db>.<table>'),
+    client: s.string().default('kafkajs').describe('Kafka client library (kafkajs | platformatic | confluent)'),
+    partitions: s.number({ integer: true, min: 1 }).default(1).describe('Partitions of topics the reader creates'),
+  }),
+  redis: s.object({
+    url: s.string({ pattern: '^rediss?://', patternHint: 'write redis://host:port' }).describe('Redis holding the lease and the position (run it with AOF)'),
+  }),
+  lease: s.object({
+    name: s.string({ minLength: 1 }).optional().describe('Lease name; default cdc:<mysql host>:<port>'),
+    ttl: s.duration({ min: 1 }).default(10_000).describe('A dead leader is replaced after at most this long'),
+  }).optional(),
+  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Changes per produce; the position is stored after each'),
+});
+export type CdcConfig = Infer<typeof cdcConfigSpec>;
+
+export interface CdcRunOptions {
+  logger: Logger;
+  signal: AbortSignal;
+  /** Unique per process; default host:pid. */
+  owner?: string;
+}
+
+const POSITION_KEY = 'position';
+
+interface Envelope { source?: { db?: string; table?: string } }
+
+export async function runCdc(config: CdcConfig, options: CdcRunOptions): Promise<void> {
+  const { logger, signal } = options;
+  const leaseName = config.lease?.name ?? `cdc:${config.mysql.host}:${config.mysql.port}`;
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(1000, 50 * n) });
+  redis.on('error', (err) => logger.debug('redis connection error', { error: errorMessage(err) }));
+  const lease = new Lease({ redis, name: leaseName, owner: options.owner ?? `${hostname()}:${process.pid}`, ttlMs: config.lease?.ttl ?? 10_000, logger });
+  const store = new FencedStore(redis, leaseName);
+  const brokers = parseBrokers(config.kafka.brokers, 'kafka.brokers');
+  let kafka: KafkaClient | undefined;
+  try {
+    kafka = await createKafkaClient(config.kafka.client ?? 'kafkajs', { brokers, clientId: `tributary-cdc-${process.pid}` });
+    await kafka.connect();
+    const producer = await kafka.producer();
+    logger.info('standing by for the cdc lease', { lease: leaseName });
+    await runAsLeader(lease, (token, sig) => lead(config, kafka!, producer, store, token, sig, logger), { signal, standbyAfterLoss: true, logger });
+  } finally {
+    await kafka?.disconnect().catch(() => undefined);
+    redis.disconnect();
+  }
+}
+
+async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProducer, store: FencedStore, token: FencingToken, signal: AbortSignal, logger: Logger): Promise<void> {
+  const source = new MysqlBinlogSource('cdc', config.mysql, { idleWaitMs: 100 });
+  await source.open({ logger, signal });
+  const created = new Set<string>();
+  try {
+    const saved = await store.get(POSITION_KEY);
+    if (saved) source.restore(0, saved);
+    logger.info('leading: reading the binlog', { token, resume: saved ? 'stored position' : 'start' });
+    while (!signal.aborted) {
+      const batch = await source.poll(config.batchSize ?? 500);
+      if (batch.records.length === 0 || signal.aborted) continue;
+      const byTopic = new Map<string, ProduceMessage[]>();
+      for (const record of batch.records) {
+        const topic = topicOf(config.kafka.topicPrefix ?? 'cdc', record);
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, (list = []));
+        list.push({ key: Buffer.from(JSON.stringify(record.key)), value: Buffer.from(JSON.stringify(record.value)), timestamp: record.timestamp });
+      }
+      for (const [topic, messages] of byTopic) {
+        if (!created.has(topic)) {
+          await kafka.admin.createTopics([{ topic, partitions: config.kafka.partitions ?? 1 }]).catch((err: unknown) => {
+            if (!/exist/i.test(errorMessage(err))) throw err;
+          });
+          created.add(topic);
+        }
+        await producer.send(topic, messages, { acks: 'all' });
+      }
+      // Only now is everything up to the last record durable in Kafka; a stale leader is refused here.
+      await store.set(POSITION_KEY, batch.records[batch.records.length - 1]!.token!, token);
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+function topicOf(prefix: string, record: RawRecord): string {
+  const source = (record.value as Envelope).source ?? {};
+  return `${prefix}.${source.db ?? 'unknown'}.${source.table ?? 'unknown'}`;
+}
