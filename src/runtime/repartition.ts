@@ -70,7 +70,9 @@ export class RepartitionWriter implements RepartitionOutput {
     const value = idle ? 'idle' : String(watermark);
     const last = this.lastMark.get(fromPartition);
     if (last && now - last.at < MARK_EVERY_MS) return;
-    if (last && last.wm === (idle ? NaN : watermark)) return;
+    // Idle is stored as NaN, and NaN !== NaN: compare it as such, or an idle task re-marks every
+    // 200 ms forever and its readers never see their input go quiet (--exit-when-idle never fires).
+    if (last && (idle ? Number.isNaN(last.wm) : last.wm === watermark)) return;
     if (!idle && !Number.isFinite(watermark)) return;
     this.lastMark.set(fromPartition, { wm: idle ? NaN : watermark, at: now });
     for (let p = 0; p < this.partitions; p++) {

@@ -176,3 +176,24 @@ export function diffCandidates(ref: Map<string, string>, got: Map<string, { valu
   }
   return out;
 }
+
+/** Writes rows (JSON values) to explicit partitions of a topic, record timestamp = `timestampField` when given. */
+export async function produceRows(brokers: string[], topic: string, rows: Array<{ partition: number; key: string; value: Row }>, timestampField?: string): Promise<void> {
+  const client = createKafkajsClient({ brokers, clientId: 'fleet-test' });
+  await client.connect();
+  try {
+    const producer = await client.producer();
+    await producer.send(
+      topic,
+      rows.map((r) => ({
+        partition: r.partition,
+        key: Buffer.from(r.key),
+        value: Buffer.from(JSON.stringify(r.value)),
+        ...(timestampField !== undefined ? { timestamp: Number(r.value[timestampField]) } : {}),
+      })),
+      { acks: 'all' },
+    );
+  } finally {
+    await client.disconnect();
+  }
+}
