@@ -125,7 +125,8 @@ export class MysqlBinlogSource implements Source {
     }
     if (this.snapshotting) {
       const records = await this.snapshotBatch(max);
-      if (records.length > 0) return { partition: 0, records };
+      // Only a finished snapshot falls through (snapshotBatch started the stream): read it at once.
+      if (records.length > 0 || this.snapshotting) return { partition: 0, records };
     }
     return { partition: 0, records: await this.streamBatch(max) };
   }
@@ -177,10 +178,15 @@ export class MysqlBinlogSource implements Source {
     this.snapshotting = true;
   }
 
-  /** A snapshot chunk as records; when the snapshot is finished, starts the stream and returns []. */
+  /**
+   * The next non-empty snapshot chunk as records; when the snapshot is finished, starts the stream
+   * and returns []. An empty table (or a resumed one with nothing after its last key) gives a chunk
+   * of no rows: skipped here, so [] always means "streaming now".
+   */
   private async snapshotBatch(max: number): Promise<RawRecord[]> {
     const snapshot = this.snapshot!;
-    const chunk = await snapshot.next(Math.min(max, this.config.snapshotChunkSize));
+    let chunk = await snapshot.next(Math.min(max, this.config.snapshotChunkSize));
+    while (chunk && chunk.rows.length === 0) chunk = await snapshot.next(Math.min(max, this.config.snapshotChunkSize));
     if (!chunk) {
       this.snapshotting = false;
       const state = snapshot.state;
