@@ -276,11 +276,14 @@ export class Engine {
   private deadLetter(stepId: string, record: StreamRecord, reason: string, error?: unknown): void {
     this.counters.add('deadLettered');
     const code = error instanceof TributaryError ? error.code : error === undefined ? 'TRIB_RECORD_INVALID' : 'TRIB_USER_OPERATOR';
-    const row: Row = { reason, error_code: code, step: stepId, ...originFields(record), record: record.value };
+    // Where the record can be read again: a Kafka input's topic (a source's or a repartition topic's).
+    const input = this.sources.find((s) => s.id === record.origin.source)?.source;
+    const topic = input instanceof KafkaSource ? input.topic : undefined;
+    const row: Row = { reason, error_code: code, step: stepId, ...originFields(record, topic), record: record.value };
     const now = Date.now();
     if (now - this.lastDlqLog > 5000) {
       this.lastDlqLog = now;
-      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step: stepId, ...record.origin });
+      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step: stepId, ...originFields(record, topic) });
     }
     for (const sink of this.graph.dlqSinks) sink.add({ key: record.key, value: row, timestamp: record.timestamp });
   }
@@ -447,6 +450,37 @@ export class Engine {
     return this.inflight !== undefined;
   }
 
+  private holds = 0;
+
+  /**
+   * Runs `fn` with periodic checkpoints held back (the runner does not begin one while any hold
+   * is on; `checkpoint()` called by `fn` itself still runs): task changes (open with restore,
+   * close, wipe) must not interleave with a prepared checkpoint, whose snapshot holds the
+   * task's cached entries. Waits for a checkpoint already in flight first.
+   */
+  async withCheckpointsHeld<T>(fn: () => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      await this.waitForCheckpoint();
+      return await fn();
+    } finally {
+      this.holds--;
+    }
+  }
+
+  /** Whether periodic checkpoints are held back (a task is being opened or closed). */
+  get checkpointsHeld(): boolean {
+    return this.holds > 0;
+  }
+
+  /**
+   * Whether the worker is between states in a way that says nothing about its input: tasks
+   * being assigned, restored or revoked. An idle timer must not count such time as "no input".
+   */
+  get settling(): boolean {
+    return this.holds > 0 || (this.kafka !== undefined && !this.kafka.ready);
+  }
+
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
     if (this.kafka) {
       // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
@@ -461,8 +495,10 @@ export class Engine {
   }
 }
 
-function originFields(record: StreamRecord): Row {
-  return { source: record.origin.source, partition: record.origin.partition, offset: record.origin.offset };
+/** The origin as row fields; `topic` (Kafka inputs) sits next to the source id it belongs to. */
+function originFields(record: StreamRecord, topic?: string): Row {
+  const { source, partition, offset } = record.origin;
+  return topic === undefined ? { source, partition, offset } : { source, topic, partition, offset };
 }
 
 function finiteOrNull(n: number): number | null {

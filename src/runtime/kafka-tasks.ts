@@ -26,7 +26,7 @@ import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaGroupInput } from '../connectors/kafka/group-input.js';
 import { createKafkaClient } from '../connectors/kafka/backends.js';
-import { ChangelogWriter, changelogTopic, restoreChangelog } from '../state/changelog.js';
+import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
@@ -72,7 +72,6 @@ export class KafkaTasks {
   private readonly memberTag = randomBytes(4).toString('hex');
   private seq = 0;
   private ownedNow: number[] = [];
-  private closing = false;
 
   private constructor(
     private readonly engine: Engine,
@@ -183,32 +182,45 @@ export class KafkaTasks {
       this.input.addTopic(k.topic);
     }
     for (const s of inputs) await s.source.open({ logger: this.engine.log.child({ source: s.id }), signal });
+    // Task changes never interleave with a periodic checkpoint (its snapshot holds the tasks'
+    // cached state): each listener runs with them held, after the one in flight.
+    const held = (fn: () => Promise<void>): Promise<void> => this.engine.withCheckpointsHeld(fn);
     await this.input.start({
-      assigned: async (tps, generation) => {
-        for (const p of numbers(tps)) await this.openTask(p, generation);
-        this.ownedNow = this.engine.ownedPartitions();
-      },
-      revoked: async (tps) => {
-        const ps = numbers(tps);
-        if (ps.length === 0) return;
-        try {
-          if (!this.closing || this.checkpointOnClose) await this.engine.checkpoint();
-        } catch (err) {
-          this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
-        }
-        for (const p of ps) await this.closeTask(p);
-        this.ownedNow = this.engine.ownedPartitions();
-      },
-      lost: async (tps) => {
-        await this.engine.waitForCheckpoint();
-        for (const p of numbers(tps)) await this.closeTask(p);
-        this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
-        this.ownedNow = this.engine.ownedPartitions();
-      },
+      assigned: (tps, generation) =>
+        held(async () => {
+          for (const p of numbers(tps)) await this.openTask(p, generation);
+          this.ownedNow = this.engine.ownedPartitions();
+          this.rejoining = false;
+        }),
+      revoked: (tps) =>
+        held(async () => {
+          const ps = numbers(tps);
+          this.rejoining = !this.leaving;
+          if (ps.length === 0) return;
+          try {
+            if (this.checkpointOnClose) await this.engine.checkpoint();
+          } catch (err) {
+            this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
+          }
+          for (const p of ps) await this.closeTask(p);
+          this.ownedNow = this.engine.ownedPartitions();
+        }),
+      lost: (tps) =>
+        held(async () => {
+          this.rejoining = !this.leaving;
+          for (const p of numbers(tps)) await this.closeTask(p);
+          this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
+          this.ownedNow = this.engine.ownedPartitions();
+        }),
     });
   }
 
+  /** Set by close(): the revoke that follows is the worker leaving the group. */
+  private leaving = false;
+  /** Cleared when the worker leaves the group without checkpointing (close(false)). */
   private checkpointOnClose = true;
+  /** Between a revoke (or a loss) and the next assignment: the member is rejoining. */
+  private rejoining = false;
 
   private async closeTask(p: number): Promise<void> {
     await this.engine.closeTask(p);
@@ -271,7 +283,7 @@ export class KafkaTasks {
         }
         delete this.localTasks[p];
       }
-      for (const step of this.statefulSteps) ends.set(step, await this.changelog.fence(step, p, generation));
+      for (const step of this.statefulSteps) ends.set(step, await this.overwriteTail(step, p, generation, ends.get(step) ?? 0n));
     }
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
@@ -290,6 +302,35 @@ export class KafkaTasks {
     await this.engine.openTask(p, meta?.w ?? -Infinity);
     status.state = 'running';
     log.info('task assigned', { generation, restored: status.restored });
+  }
+
+  /**
+   * Fences step `step`'s changelog partition p for `generation`, then overwrites what lies
+   * between the committed end and the fence: records of an owner whose checkpoint never counted
+   * (killed between its changelog write and its group commit, or its commit refused after a
+   * rebalance). They precede the fence, so a later restore would apply them; instead each key
+   * they touched is written again with the value this task starts from (the committed state),
+   * or a tombstone, in this generation. Compaction then keeps the right value too. Zombie
+   * writes after the fence carry a lower generation and are skipped on restore.
+   * Returns the changelog end after the fence and the overwrites.
+   */
+  private async overwriteTail(step: string, p: number, generation: number, committedEnd: bigint): Promise<bigint> {
+    const fenceEnd = await this.changelog.fence(step, p, generation);
+    const fenceAt = fenceEnd - 1n;
+    if (fenceAt <= committedEnd) return fenceEnd;
+    const consumer = await this.client.assignedConsumer();
+    let keys: Uint8Array[];
+    try {
+      keys = await changelogKeys(consumer, { app: this.appId, stepId: step, partition: p, from: committedEnd, until: fenceAt });
+    } finally {
+      await consumer.close();
+    }
+    if (keys.length === 0) return fenceEnd;
+    const values = this.engine.stateBackend.storedValues(step, p, keys);
+    const changes: StateChange[] = keys.map((key, i) => ({ stepId: step, partition: p, key, value: values[i]! }));
+    const written = await this.changelog.write(p, changes, { generation, position: JSON.stringify({ overwrites: [committedEnd.toString(), fenceAt.toString()] }) });
+    this.engine.log.info('overwrote changelog records of a checkpoint that never counted', { task: p, step, from: committedEnd.toString(), until: fenceAt.toString(), keys: keys.length });
+    return written.get(step) ?? fenceEnd;
   }
 
   private async earliest(topic: string, p: number): Promise<bigint> {
@@ -449,8 +490,9 @@ export class KafkaTasks {
     return [...this.status.values()].sort((a, b) => a.partition - b.partition);
   }
 
+  /** Every assigned task restored and running, and no rebalance under way. */
   get ready(): boolean {
-    return [...this.status.values()].every((s) => s.state === 'running');
+    return !this.rejoining && [...this.status.values()].every((s) => s.state === 'running');
   }
 
   /** Per task partition and input topic: end offset − next position (consumer lag). */
@@ -468,7 +510,7 @@ export class KafkaTasks {
   }
 
   async close(checkpoint: boolean): Promise<void> {
-    this.closing = true;
+    this.leaving = true;
     this.checkpointOnClose = checkpoint;
     await this.input.close();
     await this.client.disconnect();

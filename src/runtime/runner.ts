@@ -35,6 +35,9 @@ export interface RunResult {
   recordsIn: number;
 }
 
+/** The longest the runner keeps the event loop to itself while records are buffered. */
+const YIELD_EVERY_MS = 20;
+
 export async function runEngine(engine: Engine, options: RunOptions = {}): Promise<RunResult> {
   const batchSize = options.batchSize ?? 500;
   const interval = engine.plan.checkpointIntervalMs;
@@ -74,8 +77,15 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
   // Checkpoints complete in the background while records keep flowing; a failure stops the run.
   let inflight: Promise<void> | undefined;
   let failure: unknown;
+  // Sources whose data is already buffered resolve poll() at once: without a turn of the event
+  // loop now and then, timers and sockets starve (a consumer group's heartbeats, a sink's acks).
+  let lastYield = Date.now();
   while (!options.signal?.aborted) {
     if (failure !== undefined) throw failure;
+    if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = Date.now();
+    }
     let gotAny = false;
     for (let i = 0; i < engine.sources.length; i++) {
       if (exhausted.has(i)) continue;
@@ -92,7 +102,8 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       for (const raw of batch.records) engine.processRaw(src, batch.partition, raw, now);
     }
     const now = Date.now();
-    if (gotAny) lastRecord = now;
+    // Assigning, restoring or revoking tasks is not idleness: no input arrives meanwhile.
+    if (gotAny || engine.settling) lastRecord = now;
     engine.updateWatermark(now);
     if (options.exitWhenIdleMs !== undefined && now - lastRecord >= options.exitWhenIdleMs) {
       reason = 'idle';
@@ -103,7 +114,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       break;
     }
     // (a rebalance may have started one of its own: one checkpoint in flight at a time)
-    if (!inflight && !engine.checkpointInFlight && now - lastCheckpoint >= interval) {
+    if (!inflight && !engine.checkpointInFlight && !engine.checkpointsHeld && now - lastCheckpoint >= interval) {
       lastCheckpoint = now;
       inflight = engine.beginCheckpoint().then(
         () => {
@@ -116,7 +127,10 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       );
     }
     if (now - lastProgress >= progressEvery) report(now);
-    if (!gotAny) await sleep(5);
+    if (!gotAny) {
+      await sleep(5);
+      lastYield = Date.now();
+    }
   }
   if (inflight) await inflight;
   if (failure !== undefined) throw failure;

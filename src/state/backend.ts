@@ -327,12 +327,7 @@ export class StateBackend {
    */
   async applyChanges(stepId: string, partition: number, changes: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>): Promise<void> {
     this.assertOpen();
-    const step = this.registry.number(stepId);
-    assertScope(step, partition);
-    const timers = this.timerServices.get(`${step}/${partition}`);
-    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || timers?.isLoaded || this.timerLoads.has(`${step}/${partition}`)) {
-      throw new TributaryError('TRIB_INTERNAL', `applyChanges: state of step '${stepId}' partition ${partition} is in use; dropPartition() first`);
-    }
+    const step = this.unusedScope('applyChanges', stepId, partition);
     const ops: BytesOp[] = [];
     const touched = new Set<'window' | 'kv'>();
     for (const c of changes) {
@@ -350,6 +345,28 @@ export class StateBackend {
     await this.bottom.write(ops.length === 0 ? ops : [...ops, ...registryOps]);
     if (ops.length > 0) this.registry.written(registryOps);
     for (const kind of touched) this.stack.markPopulated(kind, step, partition);
+  }
+
+  /**
+   * What LevelDB holds now for these neutral keys of one step and partition (null where
+   * nothing): the values a changelog must end with to describe this state. The partition must
+   * not be in use, as for applyChanges.
+   */
+  storedValues(stepId: string, partition: number, keys: readonly Uint8Array[]): Array<Uint8Array | null> {
+    this.assertOpen();
+    const step = this.unusedScope('storedValues', stepId, partition);
+    return keys.map((k) => this.bottom.getSync(fromNeutralKey(k, step, partition)) ?? null);
+  }
+
+  /** The local number of a step whose partition has nothing cached or loaded (TRIB_INTERNAL otherwise). */
+  private unusedScope(what: string, stepId: string, partition: number): number {
+    const step = this.registry.number(stepId);
+    assertScope(step, partition);
+    const timers = this.timerServices.get(`${step}/${partition}`);
+    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || timers?.isLoaded || this.timerLoads.has(`${step}/${partition}`)) {
+      throw new TributaryError('TRIB_INTERNAL', `${what}: state of step '${stepId}' partition ${partition} is in use; dropPartition() first`);
+    }
+    return step;
   }
 
   /** Runtime metadata kept outside the checkpoint batch (e.g. the checkpoint the group confirmed). */

@@ -146,29 +146,77 @@ export class ChangelogWriter {
  * unassigned. The partition must have been dropped or wiped in the backend first.
  */
 export async function restoreChangelog(consumer: AssignedConsumer, backend: StateBackend, args: RestoreArgs): Promise<{ applied: number; skipped: number }> {
-  const { app, stepId, partition, from, until, onProgress, signal } = args;
-  const idleTimeoutMs = args.idleTimeoutMs ?? 30_000;
-  const topic = changelogTopic(app, stepId);
+  const { stepId, partition, from, until, onProgress } = args;
   const total = until > from ? Number(until - from) : 0;
-  const progress = (next: bigint): void => onProgress?.({ stepId, partition, restored: Number(next - from), total });
   let applied = 0;
   let skipped = 0;
-  if (until <= from) {
-    onProgress?.({ stepId, partition, restored: 0, total: 0 });
-    return { applied, skipped };
-  }
   let maxGen = args.minGeneration ?? -1;
-  let next = from;
   let pending: Array<{ key: Uint8Array; value: Uint8Array | null }> = [];
-  let sinceReport = 0;
-  let lastReport = Date.now();
-  let lastRecord = Date.now();
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
     await backend.applyChanges(stepId, partition, batch);
   };
+  await scanChangelog(consumer, args, {
+    onMessage: async (m) => {
+      const gen = generationOf(m);
+      if (gen > maxGen) maxGen = gen;
+      if (isFence(m)) return;
+      if (gen < maxGen) {
+        skipped++;
+        return;
+      }
+      pending.push({ key: m.key ?? new Uint8Array(0), value: m.value });
+      applied++;
+      if (pending.length >= APPLY_BATCH) await flush();
+    },
+    onProgress: async (next) => {
+      await flush();
+      onProgress?.({ stepId, partition, restored: Number(next - from), total });
+    },
+  });
+  return { applied, skipped };
+}
+
+/**
+ * The distinct state keys (neutral, fences left out) written to `<app>.<step>.changelog`
+ * partition p in offsets [from, until): e.g. what an owner wrote after its last committed
+ * checkpoint, which a new owner must overwrite (see KafkaTasks.openTask).
+ */
+export async function changelogKeys(consumer: AssignedConsumer, args: Omit<RestoreArgs, 'onProgress' | 'minGeneration'>): Promise<Uint8Array[]> {
+  const seen = new Map<string, Uint8Array>();
+  await scanChangelog(consumer, args, {
+    onMessage: (m) => {
+      if (isFence(m) || m.key === null) return;
+      seen.set(m.key.toString('hex'), m.key);
+    },
+  });
+  return [...seen.values()];
+}
+
+/**
+ * Reads offsets [from, until) of one changelog partition in order, calling onMessage for each
+ * record, and onProgress (awaited) about every 1000 records or 500 ms and once at the end.
+ * Fails (TRIB_STATE_IO, retriable) when nothing arrives for idleTimeoutMs before `until`.
+ * Leaves the consumer unassigned.
+ */
+async function scanChangelog(
+  consumer: AssignedConsumer,
+  args: Pick<RestoreArgs, 'app' | 'stepId' | 'partition' | 'from' | 'until' | 'signal' | 'idleTimeoutMs'>,
+  on: { onMessage: (m: ConsumedMessage) => void | Promise<void>; onProgress?: (next: bigint) => Promise<void> },
+): Promise<void> {
+  const { app, stepId, partition, from, until, signal } = args;
+  const idleTimeoutMs = args.idleTimeoutMs ?? 30_000;
+  const topic = changelogTopic(app, stepId);
+  if (until <= from) {
+    await on.onProgress?.(from);
+    return;
+  }
+  let next = from;
+  let sinceReport = 0;
+  let lastReport = Date.now();
+  let lastRecord = Date.now();
   await consumer.assign([{ topic, partition, offset: from }]);
   try {
     while (next < until) {
@@ -185,38 +233,26 @@ export async function restoreChangelog(consumer: AssignedConsumer, backend: Stat
         }
         next = m.offset + 1n;
         sinceReport++;
-        const gen = generationOf(m);
-        if (gen > maxGen) maxGen = gen;
-        if (isFence(m)) continue;
-        if (gen < maxGen) {
-          skipped++;
-          continue;
-        }
-        pending.push({ key: m.key ?? new Uint8Array(0), value: m.value });
-        applied++;
-        if (pending.length >= APPLY_BATCH) await flush();
+        await on.onMessage(m);
       }
       if (got) lastRecord = now;
       else if (now - lastRecord > idleTimeoutMs) {
         throw new TributaryError(
           'TRIB_STATE_IO',
-          `restoring ${topic}[${partition}]: no record for ${idleTimeoutMs} ms at offset ${next}, before the end of the range [${from}, ${until}) (is the range beyond the log end?)`,
+          `reading ${topic}[${partition}]: no record for ${idleTimeoutMs} ms at offset ${next}, before the end of the range [${from}, ${until}) (is the range beyond the log end?)`,
           { retriable: true },
         );
       }
       if (sinceReport >= PROGRESS_RECORDS || (sinceReport > 0 && now - lastReport >= PROGRESS_MS)) {
-        await flush();
-        progress(next);
+        await on.onProgress?.(next);
         sinceReport = 0;
         lastReport = now;
       }
     }
-    await flush();
-    progress(until);
+    await on.onProgress?.(until);
   } finally {
     await consumer.assign([]).catch(() => {});
   }
-  return { applied, skipped };
 }
 
 function generationOf(m: ConsumedMessage): number {

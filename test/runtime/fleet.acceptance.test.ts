@@ -3,7 +3,7 @@
  * group on a 6-partition topic runs loan-risk-features; one is killed -9 mid-stream and another
  * started later; the final outputs (last value per key) equal one uninterrupted worker's.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await broker?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  // FLEET_KEEP=1 keeps the outputs and every worker's log for a post-mortem.
+  if (dir && !process.env.FLEET_KEEP) await rm(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`fleet: outputs and worker logs kept in ${dir}\n`);
 });
 
 function worker(app: string, name: string, extra: string[] = []): Worker {
@@ -49,6 +51,8 @@ describe('fleet', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const late = worker('fleet', 'w4');
     const results = await Promise.all([ref.exited, ...fleet.slice(1).map((w) => w.exited), late.exited]);
+    const all = [ref, ...fleet, late];
+    for (const [i, w] of all.entries()) await writeFile(join(dir, `worker-${i}.log`), w.stderr());
     for (const [i, r] of results.entries()) {
       const w = [ref, ...fleet.slice(1), late][i]!;
       expect(r.code, `worker ${i} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);

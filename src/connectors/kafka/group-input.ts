@@ -55,20 +55,33 @@ export class KafkaGroupInput {
     const consumer = await this.client.groupConsumer({ groupId: this.groupId, sessionTimeoutMs: this.options.sessionTimeoutMs });
     this.consumer = consumer;
     const numbers = (tps: TopicPartition[]): number[] => [...new Set(tps.map((t) => t.partition))].sort((a, b) => a - b);
+    // A listener that throws leaves tasks half opened or closed: that is fatal for this worker
+    // (poll() rethrows it, the run fails, and a restart resumes from the last checkpoint).
+    const fatal = async (fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.failure ??= err;
+        throw err;
+      }
+    };
     await consumer.subscribe([...this.topics], {
-      assigned: async (tps, generation) => {
-        const added = numbers(tps);
-        this.owned = [...new Set([...this.owned, ...added])].sort((a, b) => a - b);
-        await listener.assigned(tps, generation);
-      },
-      revoked: async (tps) => {
-        await listener.revoked(tps);
-        this.forget(numbers(tps));
-      },
-      lost: async (tps) => {
-        this.forget(numbers(tps));
-        await listener.lost?.(tps);
-      },
+      assigned: (tps, generation) =>
+        fatal(async () => {
+          const added = numbers(tps);
+          this.owned = [...new Set([...this.owned, ...added])].sort((a, b) => a - b);
+          await listener.assigned(tps, generation);
+        }),
+      revoked: (tps) =>
+        fatal(async () => {
+          await listener.revoked(tps);
+          this.forget(numbers(tps));
+        }),
+      lost: (tps) =>
+        fatal(async () => {
+          this.forget(numbers(tps));
+          await listener.lost?.(tps);
+        }),
     });
     this.running = true;
     this.loop = this.fetchLoop();
@@ -92,7 +105,7 @@ export class KafkaGroupInput {
       try {
         messages = await consumer.fetch({ maxWaitMs: 100 });
       } catch (err) {
-        if (!this.running) return;
+        if (!this.running || this.failure !== undefined) return;
         this.options.logger.warn('kafka fetch failed; retrying', { error: errorMessage(err) });
         await new Promise((r) => setTimeout(r, 500));
         continue;
