@@ -252,9 +252,14 @@ export class Engine {
       get watermark() {
         return engine.watermarkOf(partition);
       },
+      // Kafka mode: a task is one input partition and its records stay in it. A keyBy on the key
+      // the topic is partitioned by trusts the topic's partitioning (whatever partitioner wrote
+      // it), as Kafka Streams does; another key goes through a repartition topic.
       emit: node.repartition
         ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition)
-        : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
+        : this.kafka
+          ? (record) => this.fanOut(node.children, node.sinks, record, partition)
+          : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
       late: (record, reason) => this.sideOutput(node, record, reason, partition),
       deadLetter: (record, reason, error) => this.deadLetter(node.id, record, reason, error),
       count: (metric, n = 1) => this.counters.add(metric, n),
