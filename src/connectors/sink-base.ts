@@ -4,7 +4,10 @@
  * flush-at-checkpoint live here once.
  *
  * Ordering: one write is in flight at a time and batches leave the buffer in add() order, so a
- * sink sees records in the order the task produced them (per-key order holds).
+ * sink sees records in the order the task produced them (per-key order holds). A write starts
+ * when `batchSize` records are buffered, when the oldest buffered record has waited `lingerMs`
+ * (Kafka's linger.ms: a timer, independent of the runtime's loop and of checkpoints), or at flush();
+ * all three go through the one writer, so none overtakes another.
  * Durability: flush() resolves only when everything added before it was written (and sync()ed);
  * when a batch fails for good, flush() throws and the batch stays buffered, so the runtime fails
  * the checkpoint instead of losing data.
@@ -17,6 +20,11 @@ import type { Sink, SinkContext, SinkRecord } from './types.js';
 export interface BatchingSinkOptions {
   /** Records per write; a full buffer starts a write in the background. Default 500. */
   batchSize?: number;
+  /**
+   * Write what is buffered once the oldest buffered record has waited this long, without waiting
+   * for a full batch or a checkpoint. Default: none (a write starts at batchSize records or at flush()).
+   */
+  lingerMs?: number;
   /** Beyond this many buffered records add() returns a promise (backpressure). Default 4 × batchSize. */
   maxBuffered?: number;
   /** Retries of a retriable failure before flush() throws. Default 6. */
@@ -29,6 +37,8 @@ export interface BatchingSinkOptions {
   maxBackpressureMs?: number;
   /** Jitter source in [0, 1); injectable for tests. */
   random?: () => number;
+  /** Monotonic clock in ms for linger; injectable for tests. Default performance.now. */
+  now?: () => number;
 }
 
 export interface SinkCounters {
@@ -60,12 +70,19 @@ export abstract class BatchingSink implements Sink {
   private readonly maxBackoffMs: number;
   private readonly maxBackpressureMs: number;
   private readonly random: () => number;
+  private readonly lingerMs: number | undefined;
+  private readonly now: () => number;
 
   private ctx: SinkContext | undefined;
   private buffer: SinkRecord[] = [];
+  /** When each buffered record was added (now()), parallel to buffer; kept only with a linger. */
+  private addedAt: number[] = [];
   /** Records ever added; `added - buffer.length` = records handed to writes so far. */
   private added = 0;
   private inFlight: Promise<void> | null = null;
+  /** Records with an add() index below this are due: the writer takes them without waiting for a full batch. */
+  private lingerDue = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** A write that failed for good; thrown by the next flush(), which then retries from scratch. */
   private failure: { error: unknown } | undefined;
   /** Per-record rejections of the current attempt; delivered only when the attempt succeeds. */
@@ -82,6 +99,8 @@ export abstract class BatchingSink implements Sink {
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.maxBackpressureMs = options.maxBackpressureMs ?? 60_000;
     this.random = options.random ?? Math.random;
+    this.lingerMs = options.lingerMs === undefined ? undefined : Math.max(0, options.lingerMs);
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Write one batch. Throw a retriable TributaryError / SinkBackpressureError to have it retried. */
@@ -129,6 +148,10 @@ export abstract class BatchingSink implements Sink {
     if (this.ctx === undefined) throw new TributaryError('TRIB_INTERNAL', `sink '${this.name}': add() before open()`);
     this.buffer.push(record);
     this.added++;
+    if (this.lingerMs !== undefined) {
+      this.addedAt.push(this.now());
+      this.armLinger();
+    }
     if (this.buffer.length >= this.batchSize) this.startDrain(0);
     // inFlight never rejects (failures are kept in this.failure), so awaiting it is safe.
     if (this.buffer.length >= this.maxBuffered && this.inFlight) return this.inFlight;
@@ -155,6 +178,8 @@ export abstract class BatchingSink implements Sink {
   /** Waits for the write in flight, then disconnects. Does not flush: unflushed records were not checkpointed. */
   async close(): Promise<void> {
     this.closing.abort();
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     if (this.inFlight) await this.inFlight;
     if (this.buffer.length > 0) {
       this.logger.warn('sink closed with unflushed records; they are replayed from the last checkpoint', {
@@ -169,25 +194,58 @@ export abstract class BatchingSink implements Sink {
     if (this.inFlight || this.failure) return;
     this.inFlight = this.drain(untilAdded).finally(() => {
       this.inFlight = null;
-      // Records added while the last batch was in flight may already fill a batch.
-      if (this.buffer.length >= this.batchSize) this.startDrain(0);
+      // Records added while the last batch was in flight may already fill a batch or be due.
+      if (this.buffer.length >= this.batchSize || this.added - this.buffer.length < this.lingerDue) this.startDrain(0);
+      this.armLinger();
     });
   }
 
   private async drain(untilAdded: number): Promise<void> {
+    // lingerDue is read on every turn: a linger timer firing during a write extends this drain.
     while (
       !this.failure &&
       this.buffer.length > 0 &&
-      (this.buffer.length >= this.batchSize || this.added - this.buffer.length < untilAdded)
+      (this.buffer.length >= this.batchSize || this.added - this.buffer.length < Math.max(untilAdded, this.lingerDue))
     ) {
       const batch = this.buffer.splice(0, this.batchSize);
+      const times = this.addedAt.splice(0, batch.length);
       try {
         await this.writeWithRetries(batch);
       } catch (error) {
         this.buffer.unshift(...batch);
+        this.addedAt.unshift(...times);
         this.failure = { error };
       }
     }
+  }
+
+  /**
+   * Arms the linger timer for the oldest buffered record. Not while a write runs (its end re-arms,
+   * and a timer then could only ask for what the writer is doing anyway) nor after a final failure
+   * (nothing is written until flush() has reported it).
+   */
+  private armLinger(): void {
+    if (this.lingerMs === undefined || this.lingerTimer || this.inFlight || this.failure || this.closing.signal.aborted) return;
+    const oldest = this.addedAt[0];
+    if (oldest === undefined) return;
+    this.lingerTimer = setTimeout(() => this.onLinger(), Math.max(0, oldest + this.lingerMs - this.now()));
+    // A forgotten sink must not keep the process alive; an open one has its task loop for that.
+    this.lingerTimer.unref();
+  }
+
+  private onLinger(): void {
+    this.lingerTimer = undefined;
+    const oldest = this.addedAt[0];
+    if (oldest === undefined || this.lingerMs === undefined) return;
+    // Timers fire on whole milliseconds and may run a fraction early.
+    if (this.now() - oldest < this.lingerMs - 1) {
+      this.armLinger();
+      return;
+    }
+    // Everything buffered now goes, as one write or several of batchSize.
+    this.lingerDue = this.added;
+    this.startDrain(0);
+    this.armLinger();
   }
 
   private async writeWithRetries(batch: SinkRecord[]): Promise<void> {

@@ -44,7 +44,8 @@ export function loadSchemaFile(path: string, baseDir?: string): avsc.Type {
   try {
     text = readFileSync(full, 'utf8');
   } catch (err) {
-    throw new TributaryError('TRIB_USAGE', `cannot read Avro schema ${full}: ${errorMessage(err)}`, { cause: err });
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : errorMessage(err);
+    throw new TributaryError('TRIB_USAGE', `cannot read Avro schema ${full}: ${reason}`, { cause: err });
   }
   let json: unknown;
   try {

@@ -47,8 +47,8 @@ function tryId(value: Uint8Array | string): number | undefined {
 export interface ConfluentAvroOptions {
   source: SchemaSource;
   /** Path to the reader .avsc. */
-  readerSchema?: string;
-  /** Schema id encode writes; the schema must be `readerSchema` (or the id's schema when there is none). */
+  schema?: string;
+  /** Schema id encode writes; the schema must be `schema` (or the id's schema when there is none). */
   schemaId?: number;
   baseDir?: string;
 }
@@ -60,7 +60,7 @@ interface PerId {
 
 export function createConfluentAvroFormat(options: ConfluentAvroOptions): Format {
   const { source } = options;
-  const reader = options.readerSchema === undefined ? undefined : loadSchemaFile(options.readerSchema, options.baseDir);
+  const reader = options.schema === undefined ? undefined : loadSchemaFile(options.schema, options.baseDir);
   const readerCodec = reader === undefined ? undefined : createAvroCodec(reader);
   // Compiled once per id; an id whose schema the reader cannot read is remembered as that reason.
   const perId = new Map<number, PerId | string>();
@@ -116,7 +116,7 @@ export function createConfluentAvroFormat(options: ConfluentAvroOptions): Format
     },
     encode(row) {
       const id = options.schemaId;
-      if (id === undefined) throw new TributaryError('TRIB_USAGE', 'confluent-avro cannot encode without schemaId (the id registered for readerSchema)');
+      if (id === undefined) throw new TributaryError('TRIB_USAGE', 'confluent-avro cannot encode without schemaId (the id registered for schema)');
       const codec = readerCodec ?? forId(id).codec;
       return frameConfluent(id, codec.encode(row));
     },

@@ -4,7 +4,6 @@ import type { Format } from './types.js';
 
 // fatal: invalid UTF-8 is a bad record, not silently replaced characters in a feature key.
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
 
 function preview(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
@@ -36,6 +35,8 @@ export const jsonFormat: Format = {
     return parsed as Row;
   },
   encode(row: Row): Uint8Array {
-    return encoder.encode(JSON.stringify(row));
+    // Buffer.from, not TextEncoder.encode: ~3x faster on Node 20 for the small rows a sink
+    // writes per record. The bytes may share a pooled ArrayBuffer: respect byteOffset.
+    return Buffer.from(JSON.stringify(row), 'utf8');
   },
 };

@@ -1,21 +1,22 @@
 /**
  * The one list of formats. `formats`/`getFormat` hold those that need no configuration (json);
- * `createFormat` builds any format from its spec (avro and confluent-avro need schemas).
+ * `createFormat` builds any format from its spec (avro and confluent-avro need schemas), which is
+ * how a topology's sources get theirs (`format:` in the YAML, see topology/source-format.ts).
  */
-import { TributaryError } from '../errors.js';
+import { TributaryError, errorMessage } from '../errors.js';
 import type { RawRecord } from '../connectors/types.js';
 import type { Row } from '../runtime/record.js';
-import { createAvroFormat } from './avro.js';
+import { createAvroFormat, loadSchemaFile, writerFor } from './avro.js';
 import { createConfluentAvroFormat } from './confluent.js';
 import { jsonFormat } from './json.js';
-import { httpSchemaRegistry, localSchemaSource } from './schema-registry.js';
-import type { Format, FormatContext, FormatSpec } from './types.js';
+import { httpSchemaRegistry, localSchemaSource, type SchemaSource } from './schema-registry.js';
+import type { Format, FormatContext, FormatProblem, FormatSpec } from './types.js';
 
-export type { Format, FormatContext, FormatSpec, SchemaRegistrySpec } from './types.js';
+export type { Format, FormatContext, FormatProblem, FormatSpec, SchemaRegistrySpec } from './types.js';
 
-export const formats: Record<string, Format> = {
+export const formats: Readonly<Record<string, Format>> = Object.freeze({
   json: jsonFormat,
-};
+});
 
 export function getFormat(name: string): Format {
   const format = Object.hasOwn(formats, name) ? formats[name] : undefined;
@@ -33,21 +34,51 @@ export function decodeValue(format: Format, value: RawRecord['value']): Row {
 
 /** Build a configured format. Reads schema files now (configuration time), never per record. */
 export function createFormat(spec: FormatSpec, context: FormatContext = {}): Format {
+  if (spec === 'json') return jsonFormat;
   switch (spec.type) {
-    case 'json':
-      return jsonFormat;
     case 'avro':
       return createAvroFormat({ schema: spec.schema, writerSchema: spec.writerSchema, baseDir: context.baseDir });
-    case 'confluent-avro': {
-      let source;
-      if (spec.registry !== undefined) source = httpSchemaRegistry(spec.registry, { env: context.env });
-      else if (spec.schemas !== undefined) source = localSchemaSource(spec.schemas, context.baseDir);
-      else throw new TributaryError('TRIB_USAGE', "format confluent-avro needs 'registry' (a Schema Registry url) or 'schemas' (a local id→schema file)");
-      return createConfluentAvroFormat({ source, readerSchema: spec.readerSchema, schemaId: spec.schemaId, baseDir: context.baseDir });
-    }
+    case 'confluent-avro':
+      return createConfluentAvroFormat({ source: schemaSource(spec, context), schema: spec.schema, schemaId: spec.schemaId, baseDir: context.baseDir });
     default: {
       const unknown: { type?: unknown } = spec;
       throw new TributaryError('TRIB_USAGE', `unknown format '${String(unknown.type)}' (known: json, avro, confluent-avro)`);
     }
   }
+}
+
+type ConfluentSpec = Extract<FormatSpec, { type: 'confluent-avro' }>;
+
+function schemaSource(spec: ConfluentSpec, context: FormatContext): SchemaSource {
+  if (spec.registry !== undefined) return httpSchemaRegistry(spec.registry);
+  if (spec.schemas !== undefined) return localSchemaSource(spec.schemas, context.baseDir);
+  throw new TributaryError('TRIB_USAGE', "format confluent-avro needs 'registry' (a Schema Registry url) or 'schemas' (a local id→schema file)");
+}
+
+/**
+ * What would stop `createFormat(spec)`, field by field, so a topology can point at the line: a
+ * missing or invalid .avsc, a writer schema the reader cannot read, a bad id→schema file or
+ * registry url. Reads the files; contacts no registry.
+ */
+export function formatProblems(spec: FormatSpec, context: FormatContext = {}): FormatProblem[] {
+  if (spec === 'json') return [];
+  const problems: FormatProblem[] = [];
+  const attempt = <T>(field: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push({ field, message: errorMessage(err) });
+      return undefined;
+    }
+  };
+  const schema = spec.schema === undefined ? undefined : attempt('schema', () => loadSchemaFile(spec.schema!, context.baseDir));
+  if (spec.type === 'avro') {
+    const writer = spec.writerSchema === undefined ? undefined : attempt('writerSchema', () => loadSchemaFile(spec.writerSchema!, context.baseDir));
+    if (schema && writer) attempt('writerSchema', () => writerFor(schema, writer));
+  } else if (spec.type === 'confluent-avro') {
+    if (spec.registry !== undefined) attempt('registry.url', () => httpSchemaRegistry(spec.registry!));
+    if (spec.schemas !== undefined) attempt('schemas', () => localSchemaSource(spec.schemas!, context.baseDir));
+    if (spec.registry === undefined && spec.schemas === undefined) attempt('registry', () => schemaSource(spec, context));
+  }
+  return problems;
 }

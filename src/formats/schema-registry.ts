@@ -34,7 +34,8 @@ export function localSchemaSource(path: string, baseDir?: string): SchemaSource 
   try {
     json = JSON.parse(readFileSync(full, 'utf8'));
   } catch (err) {
-    throw new TributaryError('TRIB_USAGE', `cannot read schema id file ${full}: ${errorMessage(err)}`, { cause: err });
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : errorMessage(err);
+    throw new TributaryError('TRIB_USAGE', `cannot read schema id file ${full}: ${reason}`, { cause: err });
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new TributaryError('TRIB_USAGE', `schema id file ${full} must hold an object {"<id>": <avro schema>}`);
@@ -54,7 +55,6 @@ export function localSchemaSource(path: string, baseDir?: string): SchemaSource 
 }
 
 export interface RegistryOptions {
-  env?: Readonly<Record<string, string | undefined>>;
   /** How long an id the registry does not know stays unknown before it is asked again. */
   missingTtlMs?: number;
   /** Counts requests; tests use it to see the cache work. */
@@ -75,17 +75,12 @@ export function httpSchemaRegistry(spec: SchemaRegistrySpec, options: RegistryOp
   }
   if (base.username || base.password) {
     // Credentials in a URL end up in logs and error messages.
-    throw new TributaryError('TRIB_USAGE', 'schema registry url must not hold credentials: name environment variables in usernameEnv/passwordEnv');
+    throw new TributaryError('TRIB_USAGE', 'schema registry url must not hold credentials: set username and password (from ${ENV} variables)');
   }
   const where = base.origin + base.pathname.replace(/\/+$/, '');
-  const env = options.env ?? process.env;
   const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
-  if (spec.usernameEnv !== undefined || spec.passwordEnv !== undefined) {
-    const user = spec.usernameEnv === undefined ? '' : env[spec.usernameEnv];
-    const pass = spec.passwordEnv === undefined ? '' : env[spec.passwordEnv];
-    if (user === undefined) throw new TributaryError('TRIB_USAGE', `schema registry: environment variable ${spec.usernameEnv} is not set`);
-    if (pass === undefined) throw new TributaryError('TRIB_USAGE', `schema registry: environment variable ${spec.passwordEnv} is not set`);
-    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  if (spec.username !== undefined || spec.password !== undefined) {
+    headers.authorization = `Basic ${Buffer.from(`${spec.username ?? ''}:${spec.password ?? ''}`).toString('base64')}`;
   }
   const timeoutMs = spec.timeoutMs ?? 10_000;
   const missingTtlMs = options.missingTtlMs ?? 60_000;
@@ -108,7 +103,7 @@ export function httpSchemaRegistry(spec: SchemaRegistrySpec, options: RegistryOp
     }
     if (!res.ok) {
       const transient = isTransientStatus(res.status);
-      const hint = res.status === 401 || res.status === 403 ? ' (check the credentials in usernameEnv/passwordEnv)' : '';
+      const hint = res.status === 401 || res.status === 403 ? ' (check the registry username and password)' : '';
       throw new TributaryError('TRIB_SOURCE', `schema registry ${where} answered HTTP ${res.status} for schema id ${id}${hint}`, { retriable: transient });
     }
     let body: { schema?: unknown; schemaType?: unknown };

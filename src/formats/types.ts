@@ -15,33 +15,39 @@ export interface Format {
   prepare?(values: readonly (Uint8Array | string)[]): Promise<void>;
 }
 
-/** A format as configured on a source or sink. Paths are relative to `FormatContext.baseDir`. */
+/**
+ * A format as configured on a source or sink: 'json', or a format that needs schemas. Paths are
+ * relative to `FormatContext.baseDir` (a topology's plan holds them absolute).
+ */
 export type FormatSpec =
-  | { type: 'json' }
+  | 'json'
   | {
       type: 'avro';
-      /** Path to the reader .avsc. */
+      /** Path to the reader .avsc: the shape rows get (and the schema encode writes). */
       schema: string;
       /** Path to the .avsc the data was written with, when it differs from `schema`. */
       writerSchema?: string;
     }
   | {
       type: 'confluent-avro';
-      /** Path to the .avsc rows are read as; default: each record's writer schema. Required to encode. */
-      readerSchema?: string;
+      /** Path to the reader .avsc; default: each record's writer schema. Required to encode. */
+      schema?: string;
       /** Schema Registry; wins over `schemas` when both are set. */
       registry?: SchemaRegistrySpec;
       /** Path to a JSON file {"<id>": <avro schema>} used when no registry is configured. */
       schemas?: string;
-      /** Schema id written in front of encoded rows (registered for `readerSchema`). */
+      /** Schema id written in front of encoded rows (registered for `schema`). */
       schemaId?: number;
     };
 
 export interface SchemaRegistrySpec {
   url: string;
-  /** Names of the environment variables holding basic-auth credentials (never the credentials). */
-  usernameEnv?: string;
-  passwordEnv?: string;
+  /**
+   * Basic-auth credentials, as a topology's ${ENV} interpolation produced them. They go into the
+   * Authorization header only: never into messages or logs.
+   */
+  username?: string;
+  password?: string;
   /** Per-request timeout. Default 10 000 ms. */
   timeoutMs?: number;
 }
@@ -50,6 +56,10 @@ export interface SchemaRegistrySpec {
 export interface FormatContext {
   /** Directory relative schema paths are resolved from (the topology file's). Default: cwd. */
   baseDir?: string;
-  /** Environment for registry credentials. Default: process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Why a format spec cannot be built, by field: `schema`, `writerSchema`, `schemas`, `registry.url`. */
+export interface FormatProblem {
+  field: string;
+  message: string;
 }

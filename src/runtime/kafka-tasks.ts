@@ -101,7 +101,7 @@ export class KafkaTasks {
       }
     }
     const appId = options.appId ?? plan.name;
-    const client = await createKafkaClient(first.config.client, { brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}` });
+    const client = await createKafkaClient(first.config.client, { brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
     await client.connect();
     try {
       const topics = sources.map((s) => (s.source as KafkaSource).topic);
@@ -188,6 +188,7 @@ export class KafkaTasks {
     await this.input.start({
       assigned: (tps, generation) =>
         held(async () => {
+          this.engine.log.info('group assignment', { generation, tasks: numbers(tps) });
           for (const p of numbers(tps)) await this.openTask(p, generation);
           this.ownedNow = this.engine.ownedPartitions();
           this.rejoining = false;

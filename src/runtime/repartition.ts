@@ -57,7 +57,7 @@ export class RepartitionWriter implements RepartitionOutput {
     const seq = o.seq++;
     this.buffer.push({
       partition: toPartition,
-      key: Buffer.from(keyToPartitionBytes(record.key)),
+      key: asBuffer(keyToPartitionBytes(record.key)),
       value: Buffer.from(JSON.stringify({ v: record.value, k: record.key })),
       timestamp: record.timestamp,
       headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_OFF]: Buffer.from(String(offset)), [H_SEQ]: Buffer.from(String(seq)) },
@@ -156,7 +156,7 @@ export class RepartitionInput implements RepartitionInputState {
     const t = this.task(partition);
     const wm = h[H_WM];
     if (wm !== undefined) {
-      const text = Buffer.from(wm).toString('utf8');
+      const text = asBuffer(wm).toString('utf8');
       const prev = t.marks.get(up);
       const next = text === 'idle' ? NaN : Number(text);
       if (Number.isNaN(next) || prev === undefined || Number.isNaN(prev) || next > prev) t.marks.set(up, next);
@@ -172,7 +172,7 @@ export class RepartitionInput implements RepartitionInputState {
       a.seq = seq;
     } else t.applied.set(up, { off, seq });
     try {
-      const text = typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : JSON.stringify(value);
+      const text = typeof value === 'string' ? value : value instanceof Uint8Array ? asBuffer(value).toString('utf8') : JSON.stringify(value);
       const parsed = JSON.parse(text) as { v: Row; k: Value };
       return { kind: 'record', row: parsed.v, key: parsed.k };
     } catch (err) {
@@ -212,8 +212,25 @@ export class RepartitionInput implements RepartitionInputState {
   }
 }
 
+/** A header's decimal number; runs three times per repartitioned record, so plain digits skip the string. */
 function num(b: Uint8Array | undefined): number | undefined {
   if (b === undefined) return undefined;
-  const n = Number(Buffer.from(b).toString('utf8'));
+  const len = b.length;
+  if (len > 0 && len <= 15) {
+    let n = 0;
+    let i = 0;
+    for (; i < len; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (i === len) return n;
+  }
+  const n = Number(asBuffer(b).toString('utf8'));
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** The same bytes as a Buffer, without copying them (Buffer.from(uint8Array) copies). */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

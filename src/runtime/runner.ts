@@ -97,6 +97,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
         continue;
       }
       if (batch.records.length === 0) continue;
+      if (!(await src.prepare(batch.records, { signal: options.signal, logger: engine.log }))) continue;
       gotAny = true;
       const now = Date.now();
       for (const raw of batch.records) engine.processRaw(src, batch.partition, raw, now);

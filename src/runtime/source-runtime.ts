@@ -6,8 +6,10 @@
 import type { RawRecord, Source } from '../connectors/types.js';
 import type { PlannedSource } from '../topology/plan.js';
 import type { Row, Value } from './record.js';
-import { getFormat, type Format } from '../formats/registry.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createFormat, type Format } from '../formats/registry.js';
 import { TributaryError, errorMessage } from '../errors.js';
+import type { Logger } from './logger.js';
 
 export interface PartitionProgress {
   /** Next position to read. */
@@ -27,6 +29,19 @@ interface PartitionTracker extends PartitionProgress {
 export interface RepartitionInputState {
   readonly stepId: string;
   forget(partition: number): void;
+}
+
+/** Undecodable values up to this size travel to the DLQ byte for byte (base64). */
+const RAW_BYTES_KEPT = 64 * 1024;
+
+/** Backoff between attempts to fetch what a batch needs (a schema registry that is down). */
+const PREPARE_RETRY_FIRST_MS = 200;
+const PREPARE_RETRY_MAX_MS = 15_000;
+
+export interface PrepareOptions {
+  /** Stops waiting for a failing dependency; prepare then answers false. */
+  signal?: AbortSignal;
+  logger?: Logger;
 }
 
 export type Decoded = { ok: true; row: Row; time: number } | { ok: false; reason: string; row: Row };
@@ -49,7 +64,7 @@ export class SourceRuntime {
     this.id = plan.id;
     this.plan = plan;
     this.source = source;
-    this.format = getFormat(plan.format);
+    this.format = createFormat(plan.format);
     this.timeField = plan.eventTime.field;
   }
 
@@ -89,6 +104,40 @@ export class SourceRuntime {
     return out;
   }
 
+  /**
+   * Fetch what decoding `records` needs before they are decoded (Confluent schema ids from a
+   * registry), so `decode` stays synchronous. A transient failure (registry down, HTTP 5xx,
+   * timeout) is logged and retried with backoff for as long as it lasts: the batch waits, nothing
+   * is dead-lettered or skipped. Ids the registry does not have are not failures: those records
+   * dead-letter in `decode`. Non-retriable failures (refused credentials) throw. Answers false when
+   * `signal` aborted the wait: the batch must not be processed (it is read again from the checkpoint).
+   */
+  async prepare(records: readonly RawRecord[], options: PrepareOptions = {}): Promise<boolean> {
+    const format = this.format;
+    if (!format.prepare) return true;
+    const values: (Uint8Array | string)[] = [];
+    for (const r of records) if (typeof r.value === 'string' || r.value instanceof Uint8Array) values.push(r.value);
+    if (values.length === 0) return true;
+    let waitMs = PREPARE_RETRY_FIRST_MS;
+    for (let attempt = 1; ; attempt++) {
+      if (options.signal?.aborted) return false;
+      try {
+        await format.prepare(values);
+        if (attempt > 1) options.logger?.info('source format ready again', { source: this.id, attempts: attempt });
+        return true;
+      } catch (err) {
+        if (!(err instanceof TributaryError) || !err.retriable) throw err;
+        options.logger?.warn('source format not ready; retrying the batch', { source: this.id, attempt, retryInMs: waitMs, error: errorMessage(err) });
+      }
+      try {
+        await sleep(waitMs, undefined, options.signal ? { signal: options.signal } : undefined);
+      } catch {
+        return false;
+      }
+      waitMs = Math.min(waitMs * 2, PREPARE_RETRY_MAX_MS);
+    }
+  }
+
   /** Decode one raw record and read its event time. Bad records come back as reasons; only retriable infrastructure errors throw. */
   decode(raw: RawRecord): Decoded {
     let row: Row;
@@ -97,11 +146,15 @@ export class SourceRuntime {
       try {
         row = this.format.decode(v);
       } catch (err) {
-        // A retriable failure (e.g. a schema registry that is down) says nothing about the record:
-        // it must not be dead-lettered. It stops the worker, which resumes from its checkpoint.
+        // A retriable failure (e.g. a schema id prepare() did not load) says nothing about the
+        // record: it must not be dead-lettered. It stops the worker, which resumes from its checkpoint.
         if (err instanceof TributaryError && err.retriable) throw err;
         const text = typeof v === 'string' ? v : Buffer.from(v).toString('utf8');
-        return { ok: false, reason: `cannot decode ${this.format.name}: ${errorMessage(err)}`, row: { raw: text.length > 4096 ? text.slice(0, 4096) + '…' : text } };
+        const row: Row = { raw: text.length > 4096 ? text.slice(0, 4096) + '…' : text };
+        // `raw` is a readable preview (binary bytes come out as U+FFFD); `raw_base64` is the exact
+        // bytes, so a fixed consumer can replay the record. Larger values: read them at the origin.
+        if (v instanceof Uint8Array && v.length <= RAW_BYTES_KEPT) row.raw_base64 = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+        return { ok: false, reason: `cannot decode ${this.format.name}: ${errorMessage(err)}`, row };
       }
     } else {
       row = v;

@@ -77,8 +77,8 @@ export class TopologyTestDriver {
     this.engine = await Engine.open(this.plan, { dataDir: this.dataDir, logger: silentLogger, sources, sinks, syncCheckpoints: false });
   }
 
-  /** Feed one record (a row, or raw text for the source's format) and process it to the end. */
-  pipe(sourceId: string, value: Row | string, options: PipeOptions = {}): void {
+  /** Feed one record (a row, or raw text or bytes for the source's format) and process it to the end. */
+  pipe(sourceId: string, value: Row | string | Uint8Array, options: PipeOptions = {}): void {
     const src = this.engine.sources.find((s) => s.id === sourceId);
     const manual = this.sources.get(sourceId);
     if (!src || !manual) throw new TributaryError('TRIB_USAGE', `no source '${sourceId}' in topology '${this.plan.name}'`);

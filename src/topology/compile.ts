@@ -7,10 +7,11 @@ import { TopologyError, TopologyErrors } from '../errors.js';
 import type { ConnectorCatalog } from './catalog.js';
 import { findEntry, type ConfigNode, type MapNode, type Position } from './config-node.js';
 import type { Diagnostics } from './expressions.js';
-import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type StepConfig } from './format.js';
+import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepConfig } from './format.js';
 import type { Env } from './interpolate.js';
 import { joinPath } from './names.js';
 import type { PlannedSink, PlannedSource, PlannedStep, TopologyPlan } from './plan.js';
+import { planSourceFormat, type FormatCheck } from './source-format.js';
 import { s, validateSpec, type ValidationContext } from './spec.js';
 import { buildStep } from './steps.js';
 import { checkIds, resolveInput, wire, type StepRef } from './wiring.js';
@@ -20,8 +21,13 @@ export interface CompileOptions {
   catalog: ConnectorCatalog;
   /** Variables for ${VAR} interpolation (usually process.env). Default: none. */
   env?: Env;
-  /** Where relative `code:` paths start (default: the topology file's folder). */
+  /** Where relative `code:` and schema paths start (default: the topology file's folder). */
   baseDir?: string;
+  /**
+   * Why a source's format cannot be built (missing/invalid .avsc ...), reported at the field's
+   * line. Compile itself reads no files: loadTopology passes the formats' check.
+   */
+  checkFormat?: FormatCheck;
 }
 
 interface Shell {
@@ -54,7 +60,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
   const sources = (sourcesNode?.entries ?? []).map((e) => {
     const path = joinPath('spec.sources', e.key);
     const value = validateSpec(sourceSpec(opts.catalog), e.value, ctx, path, e.keyPos) as Record<string, unknown> | undefined;
-    return { id: e.key, idPos: e.keyPos, path, value };
+    return { id: e.key, idPos: e.keyPos, path, node: e.value, value };
   });
   const steps = pipeline.map((node, index) => {
     const path = `spec.pipeline[${index}]`;
@@ -111,12 +117,15 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     const connector = Object.keys(opts.catalog.sources).find((k) => k in src.value!)!;
     const config = (src.value[connector] ?? {}) as Record<string, unknown>;
     const eventTime = src.value.eventTime as EventTimeConfig;
+    const formatInput = { config: src.value.format as SourceFormatConfig, node: src.node, path: src.path, baseDir };
+    const format = planSourceFormat(diag, formatInput, opts.checkFormat);
+    if (format === undefined) continue;
     plannedSources.push({
       id: src.id,
       connector,
       config,
       displayConfig: display(config, joinPath(src.path, connector), ctx.interpolated!) as Record<string, unknown>,
-      format: src.value.format as string,
+      format,
       eventTime: {
         ...(eventTime.field !== undefined ? { field: eventTime.field } : {}),
         maxOutOfOrdernessMs: eventTime.maxOutOfOrderness,

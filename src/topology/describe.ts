@@ -1,6 +1,7 @@
 /** A plan for people: readable text and printable JSON (configs shown as written, never interpolated values). */
 import { formatDuration } from './duration.js';
 import type { PlannedStep, TopologyPlan } from './plan.js';
+import { describeFormat, displayFormat } from './source-format.js';
 
 export interface SubTopology {
   index: number;
@@ -121,7 +122,7 @@ export function describePlan(plan: TopologyPlan): string {
     const et = src.eventTime;
     const time = `${et.field ? `event time ${et.field}` : 'record time'}, max out-of-orderness ${formatDuration(et.maxOutOfOrdernessMs)}, idle after ${formatDuration(et.idleTimeoutMs)}`;
     out.push(`  ${src.id}: ${src.connector} ${inline(src.displayConfig ?? src.config)}`);
-    out.push(`    format ${src.format}; ${time}`);
+    out.push(`    format ${describeFormat(src.format)}; ${time}`);
   }
   out.push('', 'steps (in order):');
   const width = Math.max(0, ...plan.steps.map((st) => st.id.length));
@@ -171,7 +172,7 @@ export function planToJson(plan: TopologyPlan): Record<string, unknown> {
     name: plan.name,
     file: plan.file,
     checkpointIntervalMs: plan.checkpointIntervalMs,
-    sources: plan.sources.map(({ config, displayConfig, ...rest }) => ({ ...rest, config: displayConfig ?? config })),
+    sources: plan.sources.map(({ config, displayConfig, ...rest }) => ({ ...rest, format: displayFormat(rest.format), config: displayConfig ?? config })),
     steps: plan.steps.map(step),
     subTopologies: subTopologies(plan),
     sinks: plan.sinks.map(({ config, displayConfig, ...rest }) => ({ ...rest, config: displayConfig ?? config })),

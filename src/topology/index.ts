@@ -1,8 +1,10 @@
 /**
- * topology/: YAML → validated spec → TopologyPlan. Only loadTopology touches the filesystem.
+ * topology/: YAML → validated spec → TopologyPlan. Only loadTopology touches the filesystem (the
+ * topology file, and the schema files its formats name).
  */
 import { readFile } from 'node:fs/promises';
 import { TopologyError, TopologyErrors } from '../errors.js';
+import { formatProblems } from '../formats/registry.js';
 import { compileTopology, type CompileOptions } from './compile.js';
 import type { TopologyPlan } from './plan.js';
 
@@ -21,5 +23,5 @@ export async function loadTopology(file: string, opts: Omit<CompileOptions, 'bas
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`;
     throw new TopologyErrors([new TopologyError('TRIB_TOPOLOGY_PARSE', { file, line: 1, col: 1, path: '' }, reason, { cause: err })]);
   }
-  return compileTopology(text, file, opts);
+  return compileTopology(text, file, { checkFormat: formatProblems, ...opts });
 }

@@ -4,6 +4,7 @@
  */
 import type { SourceLocation } from '../errors.js';
 import type { CompiledExpression } from '../expr/types.js';
+import type { FormatSpec } from '../formats/types.js';
 import type { EmitMode, AggregateSpec, WindowSpec } from '../operators/windows/types.js';
 
 export interface EventTimeSpec {
@@ -22,8 +23,8 @@ export interface PlannedSource {
   config: Record<string, unknown>;
   /** The config as safe to print: every ${VAR}-interpolated value shown as written, not its value. */
   displayConfig?: Record<string, unknown>;
-  /** How raw bytes/text become rows: 'json' (default) or another registered format. */
-  format: string;
+  /** How raw bytes/text become rows: 'json' (default), or avro / confluent-avro with absolute schema paths. */
+  format: FormatSpec;
   eventTime: EventTimeSpec;
   location: SourceLocation;
 }

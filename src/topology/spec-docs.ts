@@ -88,6 +88,8 @@ function bodyOf(spec: AnySpec): JsonSchema {
           return { title: key, properties, required: [...new Set([key, ...required])], additionalProperties: false };
         }),
       };
+    case 'union':
+      return { anyOf: def.options.map(schemaOf) };
     case 'any':
       return {};
   }
@@ -160,6 +162,8 @@ function typeName(def: SpecDef, path: string): string {
       return `mapping (see \`${path}\`)`;
     case 'oneOfKeys':
       return `mapping with one of ${Object.keys(def.variants).map((k) => `\`${k}\``).join(', ')} (see \`${path}\`)`;
+    case 'union':
+      return def.options.map((o) => typeName(o.def, path)).join(' or ');
     case 'any':
       return 'any value';
     default:
@@ -204,6 +208,9 @@ function collectSections(spec: AnySpec, path: string, out: Section[]): void {
       }
       return;
     }
+    case 'union':
+      for (const option of def.options) collectSections(option, path, out);
+      return;
     default:
       return;
   }

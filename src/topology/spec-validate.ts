@@ -145,6 +145,29 @@ function check(spec: AnySpec, node: ConfigNode, ctx: ValidationContext, path: st
     case 'oneOfKeys':
       if (node.kind !== 'map') return mismatch(def, node, ctx, path);
       return checkOneOf(def, node, ctx, path);
+    case 'union': {
+      const option = def.options.find((o) => takesShape(o.def, node));
+      if (!option) return mismatch(def, node, ctx, path);
+      return check(option, node, ctx, path, fromDefault);
+    }
+  }
+}
+
+/** Whether a node is written in the shape a spec takes (its content may still be wrong). */
+function takesShape(def: SpecDef, node: ConfigNode): boolean {
+  switch (def.type) {
+    case 'any':
+      return true;
+    case 'union':
+      return def.options.some((o) => takesShape(o.def, node));
+    case 'array':
+      return node.kind === 'seq';
+    case 'record':
+    case 'object':
+    case 'oneOfKeys':
+      return node.kind === 'map';
+    default:
+      return node.kind === 'scalar';
   }
 }
 
@@ -284,6 +307,8 @@ export function expectation(def: SpecDef): string {
       return def.type === 'any' ? 'a value' : 'a mapping';
     case 'oneOfKeys':
       return `a mapping with one of ${Object.keys(def.variants).join(', ')}`;
+    case 'union':
+      return def.options.map((o) => expectation(o.def)).join(', or ');
   }
 }
 

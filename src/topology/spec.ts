@@ -36,6 +36,11 @@ export type SpecDef =
       /** What one variant is called in messages ("step kind", "connector"). */
       noun: string;
     }
+  | {
+      type: 'union';
+      /** A written value is checked against the first option that takes its shape (scalar, mapping, list). */
+      options: readonly Spec<unknown, Presence>[];
+    }
   | { type: 'any' };
 
 export interface SpecMeta {
@@ -153,6 +158,13 @@ export const s = {
       },
       required,
     );
+  },
+  /**
+   * One of several shapes, told apart by how the value is written: `format: json` or
+   * `format: { avro: {...} }`. At most one option per shape (scalar, mapping, list).
+   */
+  union<const O extends readonly AnySpec[]>(...options: O): Spec<ValueOf<O[number]>> {
+    return new Spec<ValueOf<O[number]>>({ type: 'union', options }, required);
   },
   /** Free-form JSON (e.g. code options). */
   any(): Spec<unknown> {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rng } from '../../src/connectors/generator/prng.js';
 import { BatchingSink, type BatchingSinkOptions } from '../../src/connectors/sink-base.js';
 import type { SinkContext, SinkRecord } from '../../src/connectors/types.js';
 import { SinkBackpressureError, TributaryError } from '../../src/errors.js';
@@ -227,5 +228,217 @@ describe('BatchingSink', () => {
 
   it('refuses add() before open()', () => {
     expect(() => new FakeSink().add(rec(1))).toThrow(/before open/);
+  });
+});
+
+describe('BatchingSink linger', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Fake timers and a fake clock: the linger timer fires exactly when the test moves time. */
+  function fakeClock(): { now: () => number } {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    return { now: () => Date.now() };
+  }
+
+  it('writes a partial batch once its oldest record has waited lingerMs, without a flush', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => {}, { batchSize: 10, lingerMs: 50, now }));
+    sink.add(rec(1));
+    await vi.advanceTimersByTimeAsync(30);
+    sink.add(rec(2));
+    await vi.advanceTimersByTimeAsync(19);
+    expect(sink.batches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    // Timed from the oldest record: record 2 had waited only 20 ms and goes along.
+    expect(sink.batches).toEqual([[1, 2]]);
+    expect(sink.written).toBe(2);
+    expect(sink.syncs).toBe(0);
+
+    sink.add(rec(3));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(sink.batches).toEqual([[1, 2]]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sink.batches).toEqual([[1, 2], [3]]);
+    expect(sink.buffered).toBe(0);
+  });
+
+  it('without lingerMs a partial batch waits for the flush', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => {}, { batchSize: 10, now }));
+    sink.add(rec(1));
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(sink.attempts).toBe(0);
+    expect(sink.buffered).toBe(1);
+    await sink.flush();
+    expect(sink.batches).toEqual([[1]]);
+  });
+
+  it('lingerMs 0 writes on the next turn of the event loop', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => {}, { batchSize: 10, lingerMs: 0, now }));
+    sink.add(rec(1));
+    sink.add(rec(2));
+    expect(sink.attempts).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sink.batches).toEqual([[1, 2]]);
+  });
+
+  it('times linger from the oldest record still buffered, not from one that left in a full batch', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => {}, { batchSize: 2, lingerMs: 50, now }));
+    sink.add(rec(1));
+    sink.add(rec(2));
+    await vi.advanceTimersByTimeAsync(40);
+    expect(sink.batches).toEqual([[1, 2]]);
+    sink.add(rec(3));
+    await vi.advanceTimersByTimeAsync(20); // 50 ms after record 1, 20 ms after record 3
+    expect(sink.batches).toEqual([[1, 2]]);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(sink.batches).toEqual([[1, 2], [3]]);
+  });
+
+  it('writes what arrived during a write as soon as that write ends, if it is due by then', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => new Promise<void>((r) => setTimeout(r, 100)), { batchSize: 10, lingerMs: 10, now }));
+    sink.add(rec(1));
+    await vi.advanceTimersByTimeAsync(10); // the linger write of [1] starts and takes 100 ms
+    expect(sink.attempts).toBe(1);
+    sink.add(rec(2));
+    sink.add(rec(3));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(sink.batches).toEqual([]);
+    expect(sink.attempts).toBe(1); // one write at a time: [2, 3] waits although due
+    await vi.advanceTimersByTimeAsync(2);
+    expect(sink.batches).toEqual([[1]]);
+    expect(sink.attempts).toBe(2);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(sink.batches).toEqual([[1], [2, 3]]);
+    expect(sink.maxConcurrent).toBe(1);
+  });
+
+  it('a flush waits for the linger write in flight, then writes the rest and acks every record', async () => {
+    const { now } = fakeClock();
+    const gate = deferred();
+    const sink = await opened(new FakeSink((batch) => (batch[0]!.value.n === 1 ? gate.promise : undefined), { batchSize: 10, lingerMs: 10, now }));
+    sink.add(rec(1));
+    sink.add(rec(2));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sink.attempts).toBe(1);
+    sink.add(rec(3));
+    let flushed = false;
+    const flushing = sink.flush().then(() => (flushed = true));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(flushed).toBe(false);
+    expect(sink.written).toBe(0);
+    gate.resolve();
+    await flushing;
+    expect(sink.batches).toEqual([[1, 2], [3]]);
+    expect(sink.written).toBe(3);
+    expect(sink.syncs).toBe(1);
+    expect(sink.maxConcurrent).toBe(1);
+  });
+
+  it('keeps per-key order across linger writes, full batches and flushes (randomized)', async () => {
+    const seed = Number(process.env.SINK_LINGER_SEED ?? Date.now() % 1_000_000);
+    const random = rng(seed);
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(
+      () => new Promise<void>((r) => setTimeout(r, random.int(30))),
+      { batchSize: 1 + random.int(8), lingerMs: random.int(20), maxBuffered: 1_000, now },
+    ));
+    const added: SinkRecord[] = [];
+    const flushes: Array<Promise<void>> = [];
+    for (let n = 1; n <= 400; n++) {
+      const record: SinkRecord = { key: `k${random.int(5)}`, value: { n }, timestamp: n };
+      added.push(record);
+      await sink.add(record);
+      const r = random.next();
+      if (r < 0.3) await vi.advanceTimersByTimeAsync(random.int(25));
+      else if (r < 0.33) flushes.push(sink.flush());
+    }
+    flushes.push(sink.flush());
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(flushes);
+    const written = sink.batches.flat();
+    const byKey = (ns: number[]): Record<string, number[]> => {
+      const out: Record<string, number[]> = {};
+      for (const n of ns) (out[String(added[n - 1]!.key)] ??= []).push(n);
+      return out;
+    };
+    const context = `seed ${seed} (replay: SINK_LINGER_SEED=${seed})`;
+    expect(byKey(written), context).toEqual(byKey(added.map((r) => r.value.n as number)));
+    expect(written, context).toEqual(added.map((r) => r.value.n));
+    expect(sink.maxConcurrent, context).toBe(1);
+  });
+
+  it('close() cancels the linger timer: unflushed records are not written after close', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => {}, { batchSize: 10, lingerMs: 10, now }));
+    sink.add(rec(1));
+    await sink.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(sink.attempts).toBe(0);
+  });
+
+  // Retry sleeps use node:timers/promises, which fake timers do not drive: real timers, tiny delays.
+  it('retries a linger write that failed retriably, with backoff, and writes it once', async () => {
+    const sink = await opened(new FakeSink((_b, attempt) => {
+      if (attempt <= 2) throw new TributaryError('TRIB_SINK', 'connection reset', { retriable: true });
+    }, { batchSize: 10, lingerMs: 1, backoffMs: 2 }));
+    sink.add(rec(1));
+    sink.add(rec(2));
+    await vi.waitFor(() => expect(sink.written).toBe(2));
+    expect(sink.batches).toEqual([[1, 2]]);
+    expect(sink.stats).toMatchObject({ written: 2, batches: 1, retries: 2 });
+    expect(sink.syncs).toBe(0);
+  });
+
+  it('holds add() back while a linger write waits out backpressure, and sends rejected records to the dead letters', async () => {
+    const dead: Array<{ record: SinkRecord; reason: string }> = [];
+    let busy = true;
+    const sink = await opened(new FakeSink((batch, _attempt, self) => {
+      if (busy) throw new SinkBackpressureError('too many pending writes', 5);
+      for (const r of batch) if (r.value.n === 2) self.reject(r, 'bad value');
+    }, { batchSize: 2, maxBuffered: 2, lingerMs: 1, backoffMs: 1 }), dead);
+    expect(sink.add(rec(1))).toBeUndefined();
+    await vi.waitFor(() => expect(sink.stats.retries).toBeGreaterThan(0));
+    // The linger write of [1] is in flight, retrying; the buffer reaches its bound.
+    expect(sink.add(rec(2))).toBeUndefined();
+    const held = sink.add(rec(3));
+    expect(held).toBeInstanceOf(Promise);
+    let released = false;
+    void (held as Promise<void>).then(() => (released = true));
+    await tick(20);
+    expect(released).toBe(false);
+    expect(sink.written).toBe(0);
+    busy = false;
+    await held;
+    await vi.waitFor(() => expect(sink.buffered).toBe(0));
+    await sink.flush();
+    expect(sink.batches.flat()).toEqual([1, 2, 3]);
+    expect(dead).toEqual([{ record: rec(2), reason: 'bad value' }]);
+    expect(sink.stats).toMatchObject({ written: 2, failures: 1 });
+  });
+
+  it('a linger write that fails for good stops the linger writes; the next flush throws and keeps the records', async () => {
+    let broken = true;
+    const sink = await opened(new FakeSink(() => {
+      if (broken) throw new Error('WRONGPASS invalid password');
+    }, { batchSize: 10, lingerMs: 1, backoffMs: 1 }));
+    sink.add(rec(1));
+    await vi.waitFor(() => expect(sink.attempts).toBe(1));
+    sink.add(rec(2));
+    await tick(20);
+    // No retry by the timer until flush() has reported the failure.
+    expect(sink.attempts).toBe(1);
+    expect(sink.buffered).toBe(2);
+    await expect(sink.flush()).rejects.toThrow(/after 1 attempt\(s\): WRONGPASS/);
+    expect(sink.buffered).toBe(2);
+    broken = false;
+    await sink.flush();
+    expect(sink.batches).toEqual([[1, 2]]);
+    expect(sink.written).toBe(2);
   });
 });

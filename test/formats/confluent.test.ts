@@ -55,7 +55,7 @@ describe('Confluent framing', () => {
 
 describe('confluent-avro with a local id→schema file', () => {
   const byWriter = createFormat({ type: 'confluent-avro', schemas: idsFile });
-  const byReader = createFormat({ type: 'confluent-avro', schemas: idsFile, readerSchema: readerFile, schemaId: 2 });
+  const byReader = createFormat({ type: 'confluent-avro', schemas: idsFile, schema: readerFile, schemaId: 2 });
 
   it('decodes each record with the schema its id names', () => {
     expect(byWriter.decode(frameConfluent(1, v1Body))).toEqual({ id: 'u1', age: 30 });

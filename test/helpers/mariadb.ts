@@ -12,7 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -102,13 +102,16 @@ export async function startMariaDb(options: TestMariaDbOptions = {}): Promise<Te
     throw new Error(`mariadb-install-db failed (${install.error?.message ?? `exit ${install.status}`}): ${MISSING} if missing\n${install.stdout}\n${install.stderr}`);
   }
 
+  // A private tmpdir: servers sharing /tmp clash on their temporary-table files (EE_DELETE).
+  const tmpDir = join(dir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
   let port = await freePort();
   let child: ChildProcess | undefined;
   let pool: Pool | undefined;
   let closed = false;
 
   const args = (): string[] => [
-    '--no-defaults', `--datadir=${dataDir}`, `--port=${port}`, `--socket=${socket}`, `--bind-address=${HOST}`,
+    '--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, `--port=${port}`, `--socket=${socket}`, `--bind-address=${HOST}`,
     '--skip-networking=0', `--pid-file=${join(dir, 'pid')}`, `--log-error=${errorLog}`,
     `--log-bin=${join(dir, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL', '--server-id=1',
     '--skip-name-resolve', '--default-time-zone=+00:00', '--performance-schema=OFF',

@@ -24,17 +24,26 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Whatever happened, no worker outlives the test; their logs go next to the outputs.
+  for (const [i, w] of started.entries()) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    if (dir) await writeFile(join(dir, `worker-${i}.log`), w.stderr()).catch(() => undefined);
+  }
   await broker?.close();
   // FLEET_KEEP=1 keeps the outputs and every worker's log for a post-mortem.
   if (dir && !process.env.FLEET_KEEP) await rm(dir, { recursive: true, force: true });
   else if (dir) process.stderr.write(`fleet: outputs and worker logs kept in ${dir}\n`);
 });
 
+const started: Worker[] = [];
+
 function worker(app: string, name: string, extra: string[] = []): Worker {
-  return startWorker(
+  const w = startWorker(
     ['topologies/loan-risk-features-kafka.yaml', '--app-id', app, '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '12s', ...extra],
-    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out'), TRIBUTARY_CHECKPOINT: '1s', TRIBUTARY_SESSION_TIMEOUT: '4s' },
+    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out'), TRIBUTARY_CHECKPOINT: '1s', TRIBUTARY_SESSION_TIMEOUT: '10s' },
   );
+  started.push(w);
+  return w;
 }
 
 describe('fleet', () => {
@@ -51,8 +60,6 @@ describe('fleet', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const late = worker('fleet', 'w4');
     const results = await Promise.all([ref.exited, ...fleet.slice(1).map((w) => w.exited), late.exited]);
-    const all = [ref, ...fleet, late];
-    for (const [i, w] of all.entries()) await writeFile(join(dir, `worker-${i}.log`), w.stderr());
     for (const [i, r] of results.entries()) {
       const w = [ref, ...fleet.slice(1), late][i]!;
       expect(r.code, `worker ${i} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);

@@ -106,6 +106,13 @@ export class KafkaGroupInput {
         messages = await consumer.fetch({ maxWaitMs: 100 });
       } catch (err) {
         if (!this.running || this.failure !== undefined) return;
+        // A member that cannot go on (its client gave up) fails the worker: a restart resumes
+        // from the last checkpoint, where spinning here would look healthy and process nothing.
+        if ((err as { retriable?: unknown }).retriable === false) {
+          this.failure = err;
+          this.options.logger.error('kafka consumer group member failed; stopping', { error: errorMessage(err) });
+          return;
+        }
         this.options.logger.warn('kafka fetch failed; retrying', { error: errorMessage(err) });
         await new Promise((r) => setTimeout(r, 500));
         continue;

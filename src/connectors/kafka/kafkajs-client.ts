@@ -1,6 +1,8 @@
 /**
  * The kafkajs 2.x backend of the client interface (client.ts).
  */
+// First, before kafkajs loads: replaces kafkajs' quadratic per-partition grouping of a send.
+import './kafkajs-grouping.js';
 import {
   CompressionTypes,
   Kafka,

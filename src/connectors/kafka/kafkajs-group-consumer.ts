@@ -50,6 +50,8 @@ import { toConsumed, waitForWake } from './kafkajs-messages.js';
 
 /** Buffered messages over all partitions beyond which kafkajs is held back. */
 const MAX_BUFFERED = 10_000;
+/** kafkajs crashes in a row (no assignment between) after which the member gives up. */
+const MAX_CRASHES = 5;
 
 interface PartitionState {
   topic: string;
@@ -193,6 +195,7 @@ export function createKafkajsGroupConsumer(deps: KafkajsGroupConsumerDeps, optio
           fail(toClientError(`consumer group ${groupId}: assigned() failed`, err));
           throw err;
         }
+        crashes = 0;
         firstAssignment?.resolve();
         firstAssignment = undefined;
       });
@@ -256,6 +259,57 @@ export function createKafkajsGroupConsumer(deps: KafkajsGroupConsumerDeps, optio
     return out;
   };
 
+  /** Consecutive kafkajs crashes without an assignment in between. */
+  let crashes = 0;
+
+  /** A kafkajs consumer joined to the group, feeding onBatch; a crash it does not restart from is handled by restartAfterCrash. */
+  const startMember = async (): Promise<Consumer> => {
+    const c = deps.kafka.consumer({
+      groupId,
+      partitionAssigners: [coPartitionAssigner(hooks, deps.log)],
+      sessionTimeout,
+      rebalanceTimeout,
+      heartbeatInterval,
+      maxWaitTimeInMs: Math.min(heartbeatInterval, 500),
+      allowAutoTopicCreation: false,
+    });
+    consumer = c;
+    c.on(c.events.CRASH, (event) => {
+      if (event.payload.restart || closing || consumer !== c) return;
+      void restartAfterCrash(c, event.payload.error);
+    });
+    await c.connect();
+    await c.subscribe({ topics, fromBeginning: true });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: onBatch });
+    return c;
+  };
+
+  /**
+   * kafkajs stops for good on a non-retriable error (e.g. UNKNOWN_MEMBER_ID while it rejoins
+   * after a session expiry). The member must not sit dead while the worker looks healthy: its
+   * partitions are lost, and a fresh kafkajs consumer joins as a new member, with backoff; after
+   * MAX_CRASHES crashes in a row without an assignment, the failure is the worker's.
+   */
+  const restartAfterCrash = async (dead: Consumer, error: unknown): Promise<void> => {
+    crashes++;
+    const e = toClientError(`consumer group ${groupId}`, error);
+    if (crashes > MAX_CRASHES || firstAssignment) {
+      fail(e);
+      await giveUpAll('lose');
+      return;
+    }
+    deps.log?.warn(`consumer group ${groupId}: the kafkajs consumer stopped (${e.message}); rejoining as a new member`, { groupId, crashes });
+    await giveUpAll('lose');
+    await dead.disconnect().catch(() => {});
+    await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** crashes)));
+    if (closing || consumer !== dead) return;
+    try {
+      await startMember();
+    } catch (err) {
+      await restartAfterCrash(consumer ?? dead, err);
+    }
+  };
+
   const api: GroupConsumer = {
     get generation() {
       return generation;
@@ -265,31 +319,15 @@ export function createKafkajsGroupConsumer(deps: KafkajsGroupConsumerDeps, optio
       if (consumer || closing) throw new KafkaClientError(`consumer group ${groupId}: subscribe() may be called once`, false);
       listener = l;
       topics = [...new Set(subscribeTopics)];
-      const c = deps.kafka.consumer({
-        groupId,
-        partitionAssigners: [coPartitionAssigner(hooks, deps.log)],
-        sessionTimeout,
-        rebalanceTimeout,
-        heartbeatInterval,
-        maxWaitTimeInMs: Math.min(heartbeatInterval, 500),
-        allowAutoTopicCreation: false,
-      });
-      consumer = c;
       const assignedOnce = new Promise<void>((resolve, reject) => { firstAssignment = { resolve, reject }; });
       assignedOnce.catch(() => {}); // awaited below; a failure before that must not go unhandled
-      c.on(c.events.CRASH, (event) => {
-        if (event.payload.restart) return;
-        fail(toClientError(`consumer group ${groupId}`, event.payload.error));
-        void giveUpAll('lose');
-      });
+      let c: Consumer | undefined;
       try {
-        await c.connect();
-        await c.subscribe({ topics, fromBeginning: true });
-        await c.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch: onBatch });
+        c = await startMember();
         await assignedOnce;
       } catch (err) {
         const e = failure ?? toClientError(`consumer group ${groupId}: subscribe`, err);
-        await c.disconnect().catch(() => {});
+        await c?.disconnect().catch(() => {});
         throw e;
       }
     },

@@ -89,7 +89,14 @@ function gateCoordinator(broker: CoordinatorCalls, hooks: MembershipHooks): Coor
     },
     async leaveGroup(request) {
       await hooks.beforeLeave();
-      return broker.leaveGroup(request);
+      try {
+        return await broker.leaveGroup(request);
+      } catch (err) {
+        // Already out of the group (session expired, fenced): leaving is done. kafkajs would
+        // otherwise rethrow this from its crash handler as an unhandled rejection.
+        if (isFenced(err)) return {};
+        throw err;
+      }
     },
   };
   return new Proxy(broker, {

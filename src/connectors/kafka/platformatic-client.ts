@@ -20,6 +20,7 @@ import type {
   KafkaAdmin,
   KafkaClient,
   KafkaClientOptions,
+  KafkaHeaders,
   KafkaProducer,
   ProducerOptions,
 } from './client.js';
@@ -108,6 +109,16 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
       await wrap('kafka producer connect', () => p.metadata({ topics: [] }));
       return {
         async send(topic, messages, { acks }) {
+          // Changelog and repartition records of one call share one headers object: convert it once.
+          let lastHeaders: KafkaHeaders | undefined;
+          let lastMap: Map<Buffer, Buffer> | undefined;
+          const headerMap = (h: KafkaHeaders): Map<Buffer, Buffer> => {
+            if (h !== lastHeaders || lastMap === undefined) {
+              lastHeaders = h;
+              lastMap = new Map(Object.entries(h).map(([k, v]) => [Buffer.from(k), v]));
+            }
+            return lastMap;
+          };
           return wrap(`kafka produce to ${topic}`, async () => {
             const keyed = messages.some((m) => m.partition === undefined && m.key !== null);
             const count = keyed ? (await p.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount : undefined;
@@ -117,7 +128,7 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
                 topic,
                 key: m.key ?? undefined,
                 value: m.value ?? undefined,
-                headers: m.headers ? new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), v])) : undefined,
+                headers: m.headers ? headerMap(m.headers) : undefined,
                 partition: m.partition ?? (m.key !== null && count !== undefined ? partitionForKey(m.key, count) : undefined),
                 timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
               })),

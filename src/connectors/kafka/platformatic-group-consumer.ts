@@ -10,6 +10,8 @@
  * whole rebalance) and one for fetching (a long-poll Fetch must not delay heartbeats).
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+const TR = (m: string): void => { if (process.env.PGC_TRACE) appendFileSync(`${process.env.PGC_TRACE}/trace-${process.pid}.log`, `${new Date().toISOString()} ${m}\n`); };
 import { Consumer, ProtocolError, type Connection, type joinGroupV9, type offsetCommitV9, type offsetFetchV9, type syncGroupV5 } from '@platformatic/kafka';
 import { assignCoPartitioned, CO_PARTITION_PROTOCOL } from './co-partition-assignor.js';
 import {
@@ -150,6 +152,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   async commit(offsets: CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return;
+    TR(`commit ${offsets.length}`);
     const foreign = offsets.find((o) => !this.owns(o.topic, o.partition));
     if (foreign || this.generation < 0) {
       const what = foreign ? `${foreign.topic}[${foreign.partition}] is not owned by this member` : 'the member has no generation';
@@ -237,6 +240,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (this.closed) return;
       const conn = await this.coordinator().catch((err: unknown) => { throw toClientError('kafka find group coordinator', err); });
       try {
+        TR(`join send member=${this.memberId}`);
         const joined = await call<JoinArgs, joinGroupV9.JoinGroupResponse>(this.coord, 'JoinGroup', conn, [
           this.group.groupId, this.sessionTimeoutMs, this.rebalanceTimeoutMs, this.memberId, null, 'consumer',
           [{ name: CO_PARTITION_PROTOCOL, metadata: encodeSubscription(this.topics) }], null,
@@ -246,6 +250,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         const synced = await call<SyncArgs, syncGroupV5.SyncGroupResponse>(this.coord, 'SyncGroup', conn, [
           this.group.groupId, joined.generationId, this.memberId, null, 'consumer', CO_PARTITION_PROTOCOL, assignments,
         ]);
+        TR(`synced gen=${joined.generationId} leader=${joined.leader === this.memberId} members=${joined.members.length}`);
         this.generation = joined.generationId;
         this.owned = decodeAssignment(synced.assignment).filter((p) => this.topics.includes(p.topic));
         this.lastHeartbeatOk = Date.now();
@@ -297,12 +302,16 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   private async heartbeat(): Promise<void> {
     if (this.closed) return;
-    if (this.joining) return this.scheduleHeartbeat();
+    if (this.joining) { TR('hb skipped: joining'); return this.scheduleHeartbeat(); }
     try {
+      TR(`hb start gen=${this.generation}`);
       const conn = await this.coordinator();
+      TR('hb coordinator ok');
       await call<HeartbeatArgs, unknown>(this.coord, 'Heartbeat', conn, [this.group.groupId, this.generation, this.memberId, null]);
+      TR('hb ok');
       this.lastHeartbeatOk = Date.now();
     } catch (err) {
+      TR(`hb err ${protocolIds(err).join()} ${(err as Error).message}`);
       if (protocolIds(err).length > 0) this.onMembershipError(err);
       else if (Date.now() - this.lastHeartbeatOk > this.sessionTimeoutMs) this.rebalance('lost');
     }
@@ -325,6 +334,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const listener = this.listener;
     this.ready = false;
     this.fetcher.clear();
+    TR(`rebalance ${kind}`);
     this.rebalancing = (async () => {
       const owned = this.owned;
       if (kind === 'lost') {

@@ -22,6 +22,17 @@ import {
 import type { KafkaSinkConfig } from './spec.js';
 import { compileTemplate, type Template } from './template.js';
 
+/**
+ * Records per write. A write runs when the worker's event loop turns, which it does between
+ * poll batches: a small batch caps the sink at one small request per turn and the output falls
+ * behind (bench/kafka-e2e.bench.ts: 500 left ~90% of the output to the checkpoint's flush).
+ */
+const DEFAULT_BATCH = 5_000;
+/** Bytes per produce request: Kafka's default max.request.size is 1 MiB (and max.message.bytes about as much). */
+const MAX_REQUEST_BYTES = 900_000;
+/** Rough per-record overhead in a record batch (length, attributes, deltas). */
+const RECORD_OVERHEAD = 20;
+
 export interface KafkaSinkOptions extends BatchingSinkOptions {
   /** Client-level tuning (tests shorten timeouts); brokers and clientId come from the config. */
   client?: Partial<Pick<KafkaClientOptions, 'retries' | 'connectionTimeoutMs' | 'requestTimeoutMs'>>;
@@ -46,7 +57,7 @@ export class KafkaSink extends BatchingSink {
   private producer: KafkaProducer | undefined;
 
   constructor(name: string, config: KafkaSinkConfig, options: KafkaSinkOptions = {}) {
-    super(name, options);
+    super(name, { ...options, batchSize: options.batchSize ?? DEFAULT_BATCH, lingerMs: options.lingerMs ?? config.linger });
     const where = `kafka sink '${name}'`;
     this.config = config;
     this.brokers = parseBrokers(config.brokers, where);
@@ -84,16 +95,30 @@ export class KafkaSink extends BatchingSink {
 
   protected async writeBatch(batch: SinkRecord[]): Promise<void> {
     if (!this.producer) throw new TributaryError('TRIB_SINK', `kafka sink '${this.name}' is not open`);
-    const messages: ProduceMessage[] = [];
+    // Requests of at most ~MAX_REQUEST_BYTES, in order, each acknowledged before the next.
+    const requests: ProduceMessage[][] = [];
+    let current: ProduceMessage[] = [];
+    let bytes = 0;
     for (const record of batch) {
       const message = this.toMessage(record);
-      if (message) messages.push(message);
+      if (!message) continue;
+      let size = (message.key?.length ?? 0) + (message.value?.length ?? 0) + RECORD_OVERHEAD;
+      if (message.headers) for (const h in message.headers) size += h.length + message.headers[h]!.length;
+      if (bytes + size > MAX_REQUEST_BYTES && current.length > 0) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(message);
+      bytes += size;
     }
-    if (messages.length === 0) return;
-    try {
-      await this.producer.send(this.topic, messages, { acks: this.acks });
-    } catch (err) {
-      throw this.wrap(err, `producing ${messages.length} record(s) to '${this.topic}' failed`);
+    if (current.length > 0) requests.push(current);
+    for (const messages of requests) {
+      try {
+        await this.producer.send(this.topic, messages, { acks: this.acks });
+      } catch (err) {
+        throw this.wrap(err, `producing ${messages.length} record(s) to '${this.topic}' failed`);
+      }
     }
   }
 

@@ -69,6 +69,12 @@ export function toRaw(m: ConsumedMessage): RawRecord {
     key: m.key === null ? null : m.key.toString('utf8'),
     value: m.value ?? new Uint8Array(0),
   };
-  if (Object.keys(m.headers).length > 0) raw.headers = m.headers;
+  if (hasAny(m.headers)) raw.headers = m.headers;
   return raw;
+}
+
+/** Whether an object has an own key, without Object.keys' array (this runs once per record). */
+function hasAny(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
 }

@@ -16,6 +16,8 @@ export const kafkaSinkSpec = s.object({
   client: s.string({ minLength: 1 }).default('kafkajs').describe('Kafka client library (kafkajs | platformatic | confluent)'),
   clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<sink id>'),
   compression: s.enum(['none', 'gzip'] as const).default('none').describe('Batch compression'),
+  linger: s.duration({ min: 0 }).optional()
+    .describe("Produce once the oldest buffered record has waited this long (like the producer's linger.ms), e.g. \"5ms\". Default: none: a produce starts when a batch is full or at the checkpoint"),
 });
 export type KafkaSinkConfig = Infer<typeof kafkaSinkSpec>;
 

@@ -18,7 +18,7 @@ import { compileTemplate, type Template } from '../kafka/template.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
 import { connectRedis, planRedisConnection, type RedisConnection, type RedisConnectionPlan, type RedisConnectionTuning } from './connection.js';
-import type { RedisSinkConfig } from './spec.js';
+import { REDIS_DEFAULT_LINGER_MS, type RedisSinkConfig } from './spec.js';
 import { VERSION_FIELD, hashGuard, keySlot, stringGuard, versionKey, type GuardScript } from './version-guard.js';
 
 export interface RedisSinkOptions extends BatchingSinkOptions {
@@ -70,7 +70,7 @@ export class RedisSink extends BatchingSink {
   private staleCount = 0;
 
   constructor(name: string, config: RedisSinkConfig, options: RedisSinkOptions = {}) {
-    super(name, { batchSize: config.batchSize, ...options });
+    super(name, { batchSize: config.batchSize, lingerMs: config.linger ?? REDIS_DEFAULT_LINGER_MS, ...options });
     this.where = `redis sink '${name}'`;
     this.config = config;
     this.keyTemplate = compileTemplate(config.key ?? '{key}');

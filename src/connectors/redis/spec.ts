@@ -1,5 +1,8 @@
 import { s, type Infer } from '../../topology/spec.js';
 
+/** The redis sink feeds online decisions: a change waits at most this long for a fuller pipeline. */
+export const REDIS_DEFAULT_LINGER_MS = 5;
+
 const hostPort = s.string({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):\\d{1,5}$', patternHint: 'write host:port' });
 
 export const redisSinkSpec = s.object({
@@ -27,6 +30,8 @@ export const redisSinkSpec = s.object({
     .describe('Row field holding the version (epoch ms or any number). Default: the record\'s event time'),
   ttl: s.duration({ min: 1 }).optional().describe('Expiry set on every write (data and version keys)'),
   batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Records per pipeline'),
+  linger: s.duration({ min: 0 }).default(REDIS_DEFAULT_LINGER_MS)
+    .describe('Send a pipeline once its oldest record has waited this long, without waiting for batchSize records or the checkpoint (like Kafka\'s linger.ms); 0 sends at once'),
 });
 export type RedisSinkConfig = Infer<typeof redisSinkSpec>;
 export type RedisConnectionConfig = Pick<

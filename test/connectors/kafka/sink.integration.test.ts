@@ -123,6 +123,14 @@ describe('kafka sink against the dev broker', () => {
     expect(new Set(got.map((r) => r.key))).toEqual(new Set(Array.from({ length: 25 }, (_, i) => `k${i}`)));
   });
 
+  it('linger from the config produces a partial batch without a flush', async () => {
+    const topic = await topicWith(1);
+    const sink = await openSink({ topic, linger: 5 });
+    for (let i = 0; i < 3; i++) await sink.add(rec(i));
+    await waitFor(() => (sink.written === 3 ? true : undefined), 10_000, () => `written ${sink.written}/3 without a flush`);
+    expect((await readTopic(broker().brokers, topic, 3)).map((r) => r.key)).toEqual(['k0', 'k1', 'k2']);
+  });
+
   it('acks=1 writes too', async () => {
     const topic = await topicWith(1);
     const sink = await openSink({ topic, acks: '1', compression: 'gzip' });
@@ -173,6 +181,19 @@ describe('kafka sink against the dev broker', () => {
     const got = await readTopic(broker().brokers, topic, 12);
     expect(got.map((r) => (r.value as { n: number }).n).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
   }, 30_000);
+
+  it('a batch larger than one produce request (~1 MB to one partition) goes out in several, in order', async () => {
+    const topic = await topicWith(1);
+    // 3 000 records of ~1 KB: one request would be a 3 MB batch, over the broker's max.message.bytes.
+    const sink = await openSink({ topic }, { batchSize: 3_000 });
+    const pad = 'x'.repeat(1_000);
+    for (let i = 0; i < 3_000; i++) await sink.add(rec(i, { pad }));
+    await sink.flush();
+    expect(sink.stats).toMatchObject({ written: 3_000, failures: 0, retries: 0 });
+    const got = await readTopic(broker().brokers, topic, 3_000);
+    const ns = got.sort((a, b) => Number(a.offset) - Number(b.offset)).map((r) => (r.value as { n: number }).n);
+    expect(ns).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+  });
 });
 
 describe('kafka client backends', () => {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisSink, type RedisSinkOptions } from '../../../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
 import type { SinkRecord } from '../../../src/connectors/types.js';
@@ -138,6 +138,28 @@ describe('redis sink against redis-server', () => {
       expect.stringMatching(/field 'n' is missing/),
       expect.stringMatching(/WRONGTYPE/),
     ]);
+  });
+
+  it('linger: a record below batchSize reaches Redis without a flush; flush still waits for every write, in order per key', async () => {
+    // No linger in the config: the redis default (5 ms) applies.
+    const sink = await open({ key: 'l:{key}' });
+    sink.add(rec('first', { n: 0 }, T0));
+    await vi.waitFor(() => expect(sink.written).toBe(1), { timeout: 5_000 });
+    expect(await reader.hget('l:first', 'n')).toBe('0');
+    expect(sink.buffered).toBe(0);
+
+    // Equal versions apply in write order: the last value per key shows whether a write overtook another.
+    const last = new Map<string, number>();
+    for (let i = 1; i <= 300; i++) {
+      const key = `k${i % 7}`;
+      last.set(key, i);
+      await sink.add(rec(key, { n: i }, T0));
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    await sink.flush();
+    expect(sink.stats).toMatchObject({ written: 301, failures: 0 });
+    expect(sink.stats.batches).toBeGreaterThan(2);
+    for (const [key, n] of last) expect(await reader.hget(`l:${key}`, 'n')).toBe(String(n));
   });
 
   it('re-sends with EVAL when the server lost its script cache (NOSCRIPT)', async () => {

@@ -13,13 +13,19 @@ function check(yaml: string, env: Record<string, string> = {}) {
   return { value, errors: ctx.errors.map((e) => e.message) };
 }
 
-const base = { mode: 'standalone', tls: false, layout: 'hash', key: '{key}', batchSize: 10 } as const;
+const base = { mode: 'standalone', tls: false, layout: 'hash', key: '{key}', batchSize: 10, linger: 5 } as const;
 
 describe('redis sink config', () => {
   it('fills defaults, converts the ttl, and takes the password from the environment', () => {
     const { value, errors } = check('url: redis://127.0.0.1:6390\npassword: ${REDIS_PASSWORD}\nkey: "feat:user:{user_id}"\nttl: 3d\n', { REDIS_PASSWORD: 'pw' });
     expect(errors).toEqual([]);
-    expect(value).toMatchObject({ mode: 'standalone', layout: 'hash', tls: false, batchSize: 500, ttl: 3 * 86_400_000, password: 'pw' });
+    expect(value).toMatchObject({ mode: 'standalone', layout: 'hash', tls: false, batchSize: 500, linger: 5, ttl: 3 * 86_400_000, password: 'pw' });
+  });
+
+  it('takes linger as a duration (0 allowed), refuses a negative one', () => {
+    expect(check('linger: 20ms\n').value.linger).toBe(20);
+    expect(check('linger: 0ms\n')).toMatchObject({ value: { linger: 0 }, errors: [] });
+    expect(check('linger: -1\n').errors.join('\n')).toMatch(/sink\.yaml:1:9: .*linger/);
   });
 
   it('refuses a password written in the file, unknown fields and bad node addresses, with positions', () => {
