@@ -93,6 +93,14 @@ export class KafkaTasks {
     if (sources.length !== engine.sources.length) {
       throw new TributaryError('TRIB_TOPOLOGY_INVALID', 'a topology that reads Kafka must read only Kafka: its tasks are Kafka partitions (put other inputs into a topic first)');
     }
+    if (options.resetState) {
+      // The local disk is only a cache here: the state is in the changelog topics and the
+      // group's commits, and a wiped disk would simply be restored from them.
+      throw new TributaryError(
+        'TRIB_USAGE',
+        `--reset-state does not start a Kafka-mode app over: its state lives in the changelog topics and the commits of group '${options.appId ?? plan.name}'. Replay under a new --app-id (with --from-timestamp or --from-offsets), or stop every worker and delete that group and its <app>.*.changelog/.repartition topics.`,
+      );
+    }
     const first = sources[0]!.source as KafkaSource;
     for (const s of sources) {
       const k = s.source as KafkaSource;
