@@ -35,6 +35,13 @@ export interface RunResult {
   recordsIn: number;
 }
 
+/** Resolves when `signal` aborts (never without one). */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise<void>(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 /** The longest the runner keeps the event loop to itself while records are buffered. */
 const YIELD_EVERY_MS = 20;
 
@@ -80,6 +87,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
   // Sources whose data is already buffered resolve poll() at once: without a turn of the event
   // loop now and then, timers and sockets starve (a consumer group's heartbeats, a sink's acks).
   let lastYield = Date.now();
+  const stopped = aborted(options.signal);
   while (!options.signal?.aborted) {
     if (failure !== undefined) throw failure;
     if (Date.now() - lastYield >= YIELD_EVERY_MS) {
@@ -128,6 +136,13 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       );
     }
     if (now - lastProgress >= progressEvery) report(now);
+    // A sink that cannot keep up holds the sources back instead of buffering without bound (a
+    // replay of days into a slow sink would otherwise grow until the process runs out of memory).
+    for (const sink of engine.sinks.values()) {
+      if (!sink.backpressure) continue;
+      await Promise.race([sink.relieved(), stopped]);
+      lastYield = Date.now();
+    }
     if (!gotAny) {
       await sleep(5);
       lastYield = Date.now();

@@ -20,8 +20,24 @@ export class SinkRuntime {
       this.sample.push(record.value);
     }
     const pending = this.sink.add(record);
-    // Sinks buffer synchronously; a sink that returns a promise reports failures at flush().
-    if (pending) pending.catch(() => undefined);
+    // Sinks buffer synchronously; a sink that returns a promise reports failures at flush(), and
+    // asks its producer to wait (BatchingSink: past maxBuffered records held).
+    if (pending) {
+      pending.catch(() => undefined);
+      this.backpressure = pending;
+    }
+  }
+
+  /** Set while the sink holds more than it wants: the run loop waits on relieved() before polling on. */
+  backpressure: Promise<void> | undefined;
+
+  /** Resolves once the sink took back every backpressure request it made. */
+  async relieved(): Promise<void> {
+    while (this.backpressure) {
+      const p = this.backpressure;
+      this.backpressure = undefined;
+      await p.catch(() => undefined);
+    }
   }
 
   lastRows(): readonly Row[] {

@@ -5,6 +5,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { groupMessagesPerPartition, type GroupArgs } from '../../../src/connectors/kafka/kafkajs-grouping.js';
+import { makeRng } from '../../state/random.js';
+
+/** A seeded PRNG in [0, 1) (mulberry32), so a failure names the input that caused it. */
+const seeded = (seed: number): (() => number) => makeRng(seed).next;
 
 /** kafkajs 2.2.4's own src/producer/groupMessagesPerPartition.js, as the reference. */
 function kafkajsReference<M>({ topic, partitionMetadata, messages, partitioner }: GroupArgs<M>): Record<number, M[]> {
@@ -16,22 +20,10 @@ function kafkajsReference<M>({ topic, partitionMetadata, messages, partitioner }
   }, {});
 }
 
-/** mulberry32: a small seeded PRNG, so a failure names the input that caused it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('kafkajs per-partition grouping (linear replacement)', () => {
   it('equals kafkajs’ own grouping on random sends: same partitions, same messages, same order', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const r = prng(seed);
+      const r = seeded(seed);
       const partitions = 1 + Math.floor(r() * 8);
       const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId }));
       const messages = Array.from({ length: Math.floor(r() * 1_500) }, (_, i) => ({ i, p: Math.floor(r() * partitions) }));

@@ -13,17 +13,11 @@ import type { AggregateSpec, EmitMode, WindowResult, WindowSpec } from '../../..
 import { Driver, type DriverEvent } from './harness.js';
 import { referenceModel } from './reference-models.js';
 import { values as refValues } from './reference.js';
+import { makeRng } from '../../state/random.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG in [0, 1) (mulberry32), so a failure names the input that caused it. */
+const seeded = (seed: number): (() => number) => makeRng(seed).next;
+
 
 const field = (name: string) => (row: Row) => row[name] ?? null;
 
@@ -106,7 +100,7 @@ function strip(r: WindowResult): { windowStart: number; windowEnd: number; asOf:
 
 function runOnce(run: Run): { records: number; late: number; emitted: number } {
   const { scenario: sc, emit, aggs } = run;
-  const rnd = mulberry32(run.seed);
+  const rnd = seeded(run.seed);
   const op = new WindowedAggregation({ window: sc.window, aggregates: aggs, emit, allowedLateness: sc.lateness, distinctExactLimit: run.limit }, { hllPrecision: run.hllPrecision });
   const driver = new Driver(op, { maxOutOfOrder: sc.maxOutOfOrder, watermark: run.watermark, encodeState: run.encodeState });
   const ref = referenceModel(sc.window, { aggs, limit: run.limit, lateness: sc.lateness, emit, hllPrecision: run.hllPrecision });
