@@ -273,7 +273,7 @@ export class Engine {
 
   private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
     this.counters.add('late');
-    const row: Row = { reason, step: node.id, ...originFields(record), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkValue), record: record.value };
+    const row: Row = { reason, step: node.id, ...originFields(record), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkOf(partition)), record: record.value };
     const out: StreamRecord = { ...record, value: row };
     this.fanOut(node.lateChildren, node.lateSinks, out, partition);
   }
