@@ -17,7 +17,9 @@ let broker: TestBroker;
 let dir: string;
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  // Kafka's default group.initial.rebalance.delay.ms: the three workers start together and should
+  // share the first generation, not race for it (a lone first member may drain the input alone).
+  broker = await startTestBroker({ groupInitialRebalanceDelayMs: 3_000 });
   dir = await mkdtemp(join(tmpdir(), 'tributary-fleet-'));
   await createTopic(broker.brokers, TOPIC, 6);
   await loadApplications(broker.brokers, TOPIC, join(dir, 'load'), { TRIBUTARY_DEMO_COUNT: '60000', TRIBUTARY_DEMO_USERS: '3000' });

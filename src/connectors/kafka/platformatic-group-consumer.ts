@@ -6,12 +6,16 @@
  * a rebalance runs: revoked(all owned) -> JoinGroup -> SyncGroup -> assigned(new), eagerly, as
  * the Java client's eager protocol does. Fenced or timed-out members get lost() instead.
  *
+ * Heartbeats run from the moment SyncGroup hands over a generation, also while assigned() runs
+ * (a worker restoring state can take longer than a session): a silent member would be expelled
+ * while it still believes it owns its partitions, and another member would get them meanwhile.
+ * A heartbeat or commit that says "rebalance" while assigned() runs is kept until it returned:
+ * listener calls never overlap. An error about a generation this member already left is ignored.
+ *
  * Two platformatic clients: one for the coordinator (a JoinGroup can hold its connection for a
  * whole rebalance) and one for fetching (a long-poll Fetch must not delay heartbeats).
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-const TR = (m: string): void => { if (process.env.PGC_TRACE) appendFileSync(`${process.env.PGC_TRACE}/trace-${process.pid}.log`, `${new Date().toISOString()} ${m}\n`); };
 import { Consumer, ProtocolError, type Connection, type joinGroupV9, type offsetCommitV9, type offsetFetchV9, type syncGroupV5 } from '@platformatic/kafka';
 import { assignCoPartitioned, CO_PARTITION_PROTOCOL } from './co-partition-assignor.js';
 import {
@@ -64,16 +68,23 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private ready = false;
   private closed = false;
   private rebalancing: Promise<void> | undefined;
+  /** Counts generations this member joined: an answer to a request sent in an earlier one is stale. */
+  private epoch = 0;
+  /** Between SyncGroup and the end of assigned(): a rebalance asked for meanwhile waits in `queued`. */
+  private assigning = false;
+  private queued: 'revoke' | 'lost' | undefined;
+  private heartbeatInFlight = false;
   /** A JoinGroup/SyncGroup holds the coordinator connection: no heartbeats meanwhile. */
   private joining = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopHeartbeats = false;
   private lastHeartbeatOk = Date.now();
   private failure: unknown;
 
   constructor(private readonly options: KafkaClientOptions, private readonly group: GroupConsumerOptions, private readonly onClose: () => void) {
     this.sessionTimeoutMs = group.sessionTimeoutMs ?? 10_000;
     this.rebalanceTimeoutMs = group.rebalanceTimeoutMs ?? 60_000;
-    this.heartbeatIntervalMs = group.heartbeatIntervalMs ?? Math.max(100, Math.floor(this.sessionTimeoutMs / 3));
+    this.heartbeatIntervalMs = group.heartbeatIntervalMs ?? Math.max(100, Math.min(3_000, Math.floor(this.sessionTimeoutMs / 3)));
     const base = platformaticBaseOptions(options, 'group');
     const requestTimeout = Math.max(base.requestTimeout ?? 30_000, this.rebalanceTimeoutMs + 5_000);
     // The random groupId keeps platformatic's own membership code away from the real group.
@@ -91,8 +102,16 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     if (this.listener) throw new KafkaClientError('kafka subscribe: this group consumer is already subscribed', false);
     this.topics = [...new Set(topics)].sort();
     this.listener = listener;
-    await this.join();
+    try {
+      await this.join();
+    } catch (err) {
+      // The member could not take its first assignment: stop heartbeating so the group moves on.
+      clearTimeout(this.heartbeatTimer);
+      this.stopHeartbeats = true;
+      throw err;
+    }
     this.scheduleHeartbeat();
+    this.runQueued();
   }
 
   seek(position: { topic: string; partition: number; offset: bigint }): void {
@@ -152,7 +171,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   async commit(offsets: CommitOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    TR(`commit ${offsets.length}`);
     const foreign = offsets.find((o) => !this.owns(o.topic, o.partition));
     if (foreign || this.generation < 0) {
       const what = foreign ? `${foreign.topic}[${foreign.partition}] is not owned by this member` : 'the member has no generation';
@@ -165,6 +183,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: -1, committedMetadata: o.metadata ?? '' });
     }
     const generation = this.generation;
+    const epoch = this.epoch;
     let res: offsetCommitV9.OffsetCommitResponse;
     try {
       const conn = await this.coordinator();
@@ -172,7 +191,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         [this.group.groupId, generation, this.memberId, null, [...byTopic].map(([name, partitions]) => ({ name, partitions }))], true);
     } catch (err) {
       const e = toClientError('kafka commit', err);
-      if (e.rebalance) this.onMembershipError(err);
+      if (e.rebalance) this.onMembershipError(err, epoch);
       throw e;
     }
     const failed = res.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== 0).map((p) => ({ topic: t.name, ...p })));
@@ -180,7 +199,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     // Rebuild the error the way platformatic reports it, so the flags come from one place.
     const errors = failed.map((f) => new ProtocolError(f.errorCode));
     const e = toClientError(`kafka commit (generation ${generation}) of ${failed.map((f) => `${f.topic}[${f.partitionIndex}]`).join(', ')}`, { message: 'refused', errors });
-    if (e.rebalance) this.onMembershipError({ errors });
+    if (e.rebalance) this.onMembershipError({ errors }, epoch);
     throw e;
   }
 
@@ -228,10 +247,18 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     } finally {
       this.joining = false;
     }
-    this.paused.clear();
-    this.fetcher.clear();
-    await this.startPositions();
-    await this.listener!.assigned(this.assignment(), this.generation);
+    if (this.closed) return;
+    this.epoch++;
+    this.assigning = true;
+    this.scheduleHeartbeat();
+    try {
+      this.paused.clear();
+      this.fetcher.clear();
+      await this.startPositions();
+      await this.listener!.assigned(this.assignment(), this.generation);
+    } finally {
+      this.assigning = false;
+    }
     this.ready = true;
   }
 
@@ -240,7 +267,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (this.closed) return;
       const conn = await this.coordinator().catch((err: unknown) => { throw toClientError('kafka find group coordinator', err); });
       try {
-        TR(`join send member=${this.memberId}`);
         const joined = await call<JoinArgs, joinGroupV9.JoinGroupResponse>(this.coord, 'JoinGroup', conn, [
           this.group.groupId, this.sessionTimeoutMs, this.rebalanceTimeoutMs, this.memberId, null, 'consumer',
           [{ name: CO_PARTITION_PROTOCOL, metadata: encodeSubscription(this.topics) }], null,
@@ -250,7 +276,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         const synced = await call<SyncArgs, syncGroupV5.SyncGroupResponse>(this.coord, 'SyncGroup', conn, [
           this.group.groupId, joined.generationId, this.memberId, null, 'consumer', CO_PARTITION_PROTOCOL, assignments,
         ]);
-        TR(`synced gen=${joined.generationId} leader=${joined.leader === this.memberId} members=${joined.members.length}`);
         this.generation = joined.generationId;
         this.owned = decodeAssignment(synced.assignment).filter((p) => this.topics.includes(p.topic));
         this.lastHeartbeatOk = Date.now();
@@ -295,30 +320,33 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   private scheduleHeartbeat(): void {
     clearTimeout(this.heartbeatTimer);
-    if (this.closed) return;
+    if (this.closed || this.stopHeartbeats) return;
     this.heartbeatTimer = setTimeout(() => void this.heartbeat(), this.heartbeatIntervalMs);
     this.heartbeatTimer.unref?.();
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.closed) return;
-    if (this.joining) { TR('hb skipped: joining'); return this.scheduleHeartbeat(); }
+    if (this.closed || this.stopHeartbeats) return;
+    // One at a time; none while a JoinGroup/SyncGroup holds the coordinator connection.
+    if (this.joining || this.heartbeatInFlight) return this.scheduleHeartbeat();
+    this.heartbeatInFlight = true;
+    const epoch = this.epoch;
     try {
-      TR(`hb start gen=${this.generation}`);
       const conn = await this.coordinator();
-      TR('hb coordinator ok');
       await call<HeartbeatArgs, unknown>(this.coord, 'Heartbeat', conn, [this.group.groupId, this.generation, this.memberId, null]);
-      TR('hb ok');
       this.lastHeartbeatOk = Date.now();
     } catch (err) {
-      TR(`hb err ${protocolIds(err).join()} ${(err as Error).message}`);
-      if (protocolIds(err).length > 0) this.onMembershipError(err);
-      else if (Date.now() - this.lastHeartbeatOk > this.sessionTimeoutMs) this.rebalance('lost');
+      if (protocolIds(err).length > 0) this.onMembershipError(err, epoch);
+      else if (epoch === this.epoch && Date.now() - this.lastHeartbeatOk > this.sessionTimeoutMs) this.rebalance('lost');
+    } finally {
+      this.heartbeatInFlight = false;
     }
     this.scheduleHeartbeat();
   }
 
-  private onMembershipError(err: unknown): void {
+  /** `epoch`: when the failed request was sent. About a generation already left: nothing to do. */
+  private onMembershipError(err: unknown, epoch: number): void {
+    if (epoch !== this.epoch) return;
     const ids = protocolIds(err);
     if (ids.some((id) => FENCED.has(id))) {
       if (ids.includes('UNKNOWN_MEMBER_ID')) this.memberId = '';
@@ -328,13 +356,21 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     }
   }
 
-  /** Revoke (or lose) everything, then join again. One at a time; a failure surfaces in fetch(). */
+  /**
+   * Revoke (or lose) everything, then join again. One at a time; a failure surfaces in fetch().
+   * Asked for while assigned() runs, it waits for it (the generation being assigned is the one
+   * that ended); asked for while an earlier rebalance has not joined yet, that one covers it.
+   */
   private rebalance(kind: 'revoke' | 'lost'): void {
-    if (this.rebalancing || this.closed || !this.listener) return;
+    if (this.closed || !this.listener) return;
+    if (this.assigning) {
+      this.queued = this.queued === 'lost' ? 'lost' : kind;
+      return;
+    }
+    if (this.rebalancing) return;
     const listener = this.listener;
     this.ready = false;
     this.fetcher.clear();
-    TR(`rebalance ${kind}`);
     this.rebalancing = (async () => {
       const owned = this.owned;
       if (kind === 'lost') {
@@ -353,7 +389,15 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       .finally(() => {
         this.rebalancing = undefined;
         this.scheduleHeartbeat();
+        if (this.failure === undefined) this.runQueued();
+        else this.queued = undefined;
       });
+  }
+
+  private runQueued(): void {
+    const kind = this.queued;
+    this.queued = undefined;
+    if (kind) this.rebalance(kind);
   }
 }
 
