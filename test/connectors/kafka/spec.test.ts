@@ -18,7 +18,7 @@ describe('kafka sink config', () => {
   it('fills defaults and takes brokers from ${KAFKA_BROKERS} as a comma list', () => {
     const { value, errors } = check('brokers: ${KAFKA_BROKERS}\ntopic: features\nkey: "{user_id}"\n', { KAFKA_BROKERS: 'a:9092, b:9093' });
     expect(errors).toEqual([]);
-    expect(value).toMatchObject({ topic: 'features', key: '{user_id}', format: 'json', acks: 'all', client: 'kafkajs', compression: 'none' });
+    expect(value).toMatchObject({ topic: 'features', key: '{user_id}', format: 'json', acks: 'all', client: 'platformatic', compression: 'none' });
     expect(value.linger).toBeUndefined();
     expect(check('brokers: h:1\ntopic: t\nlinger: 5ms\n').value.linger).toBe(5);
     expect(parseBrokers(value.brokers, 'x')).toEqual(['a:9092', 'b:9093']);
