@@ -39,36 +39,39 @@ afterAll(async () => {
 
 const started: Worker[] = [];
 
-function worker(app: string, name: string, extra: string[] = []): Worker {
+function worker(client: string, app: string, name: string, extra: string[] = []): Worker {
   const w = startWorker(
     ['topologies/loan-risk-features-kafka.yaml', '--app-id', app, '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '12s', ...extra],
-    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out'), TRIBUTARY_CHECKPOINT: '1s', TRIBUTARY_SESSION_TIMEOUT: '10s' },
+    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, name, 'out'), TRIBUTARY_CHECKPOINT: '1s', TRIBUTARY_SESSION_TIMEOUT: '10s', TRIBUTARY_KAFKA_CLIENT: client },
   );
   started.push(w);
   return w;
 }
 
-describe('fleet', () => {
+// The default client and the other group-consumer implementation: both must hold up in a fleet.
+describe.each(['platformatic', 'kafkajs'])('fleet (%s)', (client) => {
   it('3 workers, one killed -9 mid-stream and one started later, equal one uninterrupted worker', async () => {
-    const ref = worker('ref', 'w0');
-    const fleet = [worker('fleet', 'w1'), worker('fleet', 'w2'), worker('fleet', 'w3')];
+    const refApp = `ref-${client}`;
+    const app = `fleet-${client}`;
+    const ref = worker(client, refApp, 'w0');
+    const fleet = [worker(client, app, 'w1'), worker(client, app, 'w2'), worker(client, app, 'w3')];
     // Kill one mid-stream: once it has written some features, long before the input is done.
-    const killedOut = join(dir, 'fleet', 'w1', 'out', 'user_apply_3d.jsonl');
+    const killedOut = join(dir, app, 'w1', 'out', 'user_apply_3d.jsonl');
     const deadline = Date.now() + 60_000;
     while ((await readRows(killedOut)).length < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const atKill = (await readRows(killedOut)).length;
     fleet[0]!.child.kill('SIGKILL');
     expect(atKill, 'the killed worker had produced output').toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 3000));
-    const late = worker('fleet', 'w4');
+    const late = worker(client, app, 'w4');
     const results = await Promise.all([ref.exited, ...fleet.slice(1).map((w) => w.exited), late.exited]);
     for (const [i, r] of results.entries()) {
       const w = [ref, ...fleet.slice(1), late][i]!;
       expect(r.code, `worker ${i} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);
     }
     for (const sink of SINKS) {
-      const want = lastValues(await readAll([join(dir, 'ref', 'w0', 'out')], `${sink}.jsonl`), false);
-      const perWorker = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((n) => readAll([join(dir, 'fleet', n, 'out')], `${sink}.jsonl`)));
+      const want = lastValues(await readAll([join(dir, refApp, 'w0', 'out')], `${sink}.jsonl`), false);
+      const perWorker = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((n) => readAll([join(dir, app, n, 'out')], `${sink}.jsonl`)));
       expect(want.size, `${sink}: reference has output`).toBeGreaterThan(1000);
       expect(diffCandidates(want, lastCandidates(perWorker)), sink).toEqual([]);
     }
