@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll } from 'vitest';
 import { startBroker } from '../../src/broker/index.js';
 import { spawnCli } from './cli.js';
+import { useService } from './service.js';
 
 export type BrokerHandle = Awaited<ReturnType<typeof startBroker>>;
 export type BrokerOptions = Parameters<typeof startBroker>[0];
@@ -74,13 +74,7 @@ export async function withBroker<T>(fn: (broker: TestBroker) => Promise<T>, opti
 
 /** Registers beforeAll/afterAll for one broker shared by a describe block; call the result inside tests. */
 export function useBroker(options: TestBrokerOptions = {}): () => TestBroker {
-  let broker: TestBroker | undefined;
-  beforeAll(async () => { broker = await startTestBroker(options); });
-  afterAll(async () => { await broker?.close(); });
-  return () => {
-    if (!broker) throw new Error('useBroker(): broker not started (call the getter inside a test or hook)');
-    return broker;
-  };
+  return useService('useBroker(): broker', () => startTestBroker(options));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Pool } from 'mysql2/promise';
-import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './redis.js';
+import { useService } from './service.js';
 
 export interface TestMariaDb {
   readonly host: string;
@@ -247,11 +247,5 @@ export async function startMariaDb(options: TestMariaDbOptions = {}): Promise<Te
 
 /** Registers beforeAll/afterAll for one mariadbd shared by a describe block; call the getter inside tests. */
 export function useMariaDb(options: TestMariaDbOptions = {}): () => TestMariaDb {
-  let db: TestMariaDb | undefined;
-  beforeAll(async () => { db = await startMariaDb(options); });
-  afterAll(async () => { await db?.close(); });
-  return () => {
-    if (!db) throw new Error('useMariaDb(): mariadbd not started (call the getter inside a test or hook)');
-    return db;
-  };
+  return useService('useMariaDb(): mariadbd', () => startMariaDb(options));
 }

@@ -10,7 +10,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll } from 'vitest';
+import { useService } from './service.js';
 
 export interface TestRedis {
   readonly host: string;
@@ -173,13 +173,7 @@ export async function startRedis(options: TestRedisOptions = {}): Promise<TestRe
 
 /** Registers beforeAll/afterAll for one redis-server shared by a describe block; call the getter inside tests. */
 export function useRedis(options: TestRedisOptions = {}): () => TestRedis {
-  let redis: TestRedis | undefined;
-  beforeAll(async () => { redis = await startRedis(options); });
-  afterAll(async () => { await redis?.close(); });
-  return () => {
-    if (!redis) throw new Error('useRedis(): redis-server not started (call the getter inside a test or hook)');
-    return redis;
-  };
+  return useService('useRedis(): redis-server', () => startRedis(options));
 }
 
 // ---------------------------------------------------------------------------------------
