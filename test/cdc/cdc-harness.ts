@@ -4,11 +4,16 @@
  * back from Redis, both in the same normalized form.
  */
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Pool } from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { spawnCli } from '../helpers/cli.js';
-import type { TestMariaDb } from '../helpers/mariadb.js';
+import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { createCdcSchema } from '../../scripts/cdc-load.js';
 import { fromCents, toCents } from '../../topologies/operators/loan-features.js';
 
 export const DB = 'loans';
@@ -137,4 +142,40 @@ export function connectRedis(url: string): Redis {
   const client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
   client.on('error', () => undefined); // Redis is stopped on purpose; reads retry in settle()
   return client;
+}
+
+/** What a CDC acceptance test runs against: its own mariadbd and redis-server (AOF), the example schema, a temp dir. */
+export interface CdcServices {
+  db: TestMariaDb;
+  redis: TestRedis;
+  pool: Pool;
+  client: Redis;
+  dir: string;
+  /** A `tributary run` worker, killed at close() if still running. */
+  start(topology: string, dataDir: string, env: Record<string, string>, extraArgs?: string[]): CdcWorker;
+  close(): Promise<void>;
+}
+
+export async function startCdcServices(): Promise<CdcServices> {
+  const [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
+  const pool = await openLoadPool(db);
+  await createCdcSchema(pool);
+  const client = connectRedis(redis.url);
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-cdc-'));
+  const workers: CdcWorker[] = [];
+  return {
+    db, redis, pool, client, dir,
+    start(topology, dataDir, env, extraArgs = []) {
+      const w = startCdcWorker(topology, dataDir, env, extraArgs);
+      workers.push(w);
+      return w;
+    },
+    async close() {
+      for (const w of workers) await w.kill9();
+      client.disconnect();
+      await pool.end();
+      await Promise.all([db.close(), redis.close()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -4,53 +4,43 @@
  *   - 10,000 random inserts/updates/deletes while the worker is killed -9 twice and Redis is down
  *     for 10 s: the Redis features equal the reference computed by SQL from the final tables.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestMariaDb } from '../helpers/mariadb.js';
+import type { TestRedis } from '../helpers/redis.js';
 import { repoRoot } from '../helpers/cli.js';
-import { createCdcSchema, runCdcLoad } from '../../scripts/cdc-load.js';
-import { DB, connectRedis, openLoadPool, redisFeatures, settle, startCdcWorker, workerEnv, type CdcWorker } from './cdc-harness.js';
+import { runCdcLoad } from '../../scripts/cdc-load.js';
+import { redisFeatures, settle, startCdcServices, workerEnv, type CdcServices, type CdcWorker } from './cdc-harness.js';
 
 const TOPOLOGY = join(repoRoot, 'topologies', 'cdc-loan-features.yaml');
 const SEED = Number(process.env.CDC_TEST_SEED ?? Date.now() % 100_000);
 
 describe('cdc-loan-features: binlog -> per-user features in Redis', () => {
+  let services: CdcServices;
   let db: TestMariaDb;
   let redis: TestRedis;
   let pool: Pool;
   let client: Redis;
   let dataDir: string;
-  const workers: CdcWorker[] = [];
 
   beforeAll(async () => {
-    [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
-    pool = await openLoadPool(db);
-    await createCdcSchema(pool);
-    // An existing database: the snapshot has rows (the source stops on an empty table's snapshot, reported to the lead).
+    services = await startCdcServices();
+    ({ db, redis, pool, client, dir: dataDir } = services);
+    // An existing database: the snapshot has rows before streaming starts.
     await runCdcLoad(pool, { ops: 200, rate: 0, users: 150, seed: SEED + 1 });
-    client = connectRedis(redis.url);
-    dataDir = await mkdtemp(join(tmpdir(), 'tributary-cdc-'));
   }, 60_000);
 
   afterAll(async () => {
-    for (const w of workers) await w.kill9();
-    client?.disconnect();
-    await pool?.end();
-    await Promise.all([db?.close(), redis?.close()]);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await services?.close();
   });
 
   it('10,000 random changes, two kill -9 of the worker and 10 s of Redis down: features equal the SQL reference', async () => {
     const env = workerEnv(db, redis.url);
     const start = (): CdcWorker => {
-      const w = startCdcWorker(TOPOLOGY, dataDir, env);
-      workers.push(w);
+      const w = services.start(TOPOLOGY, dataDir, env);
       return w;
     };
     let worker = start();

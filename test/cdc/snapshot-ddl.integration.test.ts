@@ -5,50 +5,38 @@
  *     data dir, then streaming: every count/sum feature equals SQL (no row missing or twice);
  *   - ALTER TABLE ADD COLUMN while streaming: the worker goes on and later envelopes carry the column.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestMariaDb } from '../helpers/mariadb.js';
+import type { TestRedis } from '../helpers/redis.js';
 import { repoRoot } from '../helpers/cli.js';
-import { createCdcSchema, runCdcLoad } from '../../scripts/cdc-load.js';
-import { DB, connectRedis, openLoadPool, redisFeatures, settle, startCdcWorker, workerEnv, type CdcWorker } from './cdc-harness.js';
+import { runCdcLoad } from '../../scripts/cdc-load.js';
+import { redisFeatures, settle, startCdcServices, workerEnv, type CdcServices, type CdcWorker } from './cdc-harness.js';
 
 const FEATURES = join(repoRoot, 'topologies', 'cdc-loan-features.yaml');
 const RAW = join(repoRoot, 'test', 'cdc', 'fixtures', 'raw-envelopes.yaml');
 const ROWS = 100_000;
 
 describe('cdc pipeline: snapshot and DDL', () => {
+  let services: CdcServices;
   let db: TestMariaDb;
   let redis: TestRedis;
   let pool: Pool;
   let client: Redis;
   let dir: string;
-  const workers: CdcWorker[] = [];
-  const start = (topology: string, dataDir: string, env: Record<string, string>): CdcWorker => {
-    const w = startCdcWorker(topology, dataDir, env);
-    workers.push(w);
-    return w;
-  };
+  const start = (topology: string, dataDir: string, env: Record<string, string>): CdcWorker => services.start(topology, dataDir, env);
 
   beforeAll(async () => {
-    [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
-    pool = await openLoadPool(db);
-    await createCdcSchema(pool);
-    client = connectRedis(redis.url);
-    dir = await mkdtemp(join(tmpdir(), 'tributary-cdc-'));
+    services = await startCdcServices();
+    ({ db, redis, pool, client, dir } = services);
   }, 60_000);
 
   afterAll(async () => {
-    for (const w of workers) await w.kill9();
-    client?.disconnect();
-    await pool?.end();
-    await Promise.all([db?.close(), redis?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await services?.close();
   });
 
   it('snapshot of 100k rows with a kill -9 mid-snapshot, then streaming: no row missing or counted twice', async () => {
