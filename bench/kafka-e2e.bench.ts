@@ -16,7 +16,8 @@
  *        checkpoint flushed the sink, wrote the changelog and committed the offsets. The worker's
  *        producers (sink, changelog) run in it too: their client CPU counts, as in production.
  * Besides wall-clock rates it reports rates per CPU-second of the process and of its main thread.
- * KAFKA_E2E_CPU_PROFILE=<dir> writes a V8 CPU profile of each e2e phase (the worker only) there;
+ * KAFKA_E2E_CPU_PROFILE=<dir> writes a V8 CPU profile of the pass-through and e2e phases (the
+ * worker only) there, or a sampling heap profile with KAFKA_E2E_PROFILE_KIND=heap;
  * KAFKA_E2E_BACKENDS=platformatic measures only the backends listed; KAFKA_E2E_REPARTITION=1
  * leaves partitionKey out of the source, so the keyBy goes through a repartition topic.
  */
@@ -24,7 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableKafkaBackends, createKafkaClient } from '../src/connectors/kafka/backends.js';
@@ -58,18 +59,27 @@ const QUIET_MS = 500;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = (msg: string): void => { process.stderr.write(`[bench:kafka-e2e] ${msg}\n`); };
 
-interface Figures { backend: string; raw?: Phase; e2e?: Phase & { outputs: number; outputTopic: number } }
+interface Figures { backend: string; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number } }
 /**
  * `cpu`: CPU seconds this process (the consumer / the worker) spent in the phase, all threads;
  * `mainCpu`: its main thread only (what bounds one worker). Both are steadier than wall time on
  * a shared machine.
  */
-interface Phase { records: number; seconds: number; cpu: number; mainCpu: number }
+interface Phase { records: number; seconds: number; cpu: number; mainCpu: number; brokerCpu: number }
+
+/** CPU meter of a phase: this process, its main thread, and the broker's process. */
+function meter(): () => Pick<Phase, 'cpu' | 'mainCpu' | 'brokerCpu'> {
+  const cpu0 = cpuSeconds();
+  const main0 = mainThreadCpuSeconds();
+  const broker0 = brokerCpuSeconds();
+  return () => ({ cpu: cpuSeconds() - cpu0, mainCpu: mainThreadCpuSeconds() - main0, brokerCpu: brokerCpuSeconds() - broker0 });
+}
 
 // ---------------------------------------------------------------------------------------
 // The broker, in a process of its own.
 
 interface BrokerProcess { address: string; stop(): Promise<void> }
+let brokerPid: number | undefined;
 
 async function startBrokerProcess(dataDir: string): Promise<BrokerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'broker', '--port', '0', '--data-dir', dataDir], {
@@ -89,6 +99,7 @@ async function startBrokerProcess(dataDir: string): Promise<BrokerProcess> {
     });
     void exited.then(() => { clearTimeout(timer); reject(new Error(`broker exited before listening: ${errTail}`)); });
   });
+  brokerPid = child.pid;
   return {
     address,
     async stop() {
@@ -145,8 +156,7 @@ async function rawConsume(backend: string, brokers: string[], topic: string): Pr
     // A fresh group has no commits: every partition starts at its log start.
     await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
     let records = 0;
-    const cpu0 = cpuSeconds();
-    const main0 = mainThreadCpuSeconds();
+    const cpuOf = meter();
     const t0 = performance.now();
     let last = t0;
     let lastReport = t0;
@@ -164,10 +174,68 @@ async function rawConsume(backend: string, brokers: string[], topic: string): Pr
         break;
       }
     }
-    const cpu = cpuSeconds() - cpu0;
-    const mainCpu = mainThreadCpuSeconds() - main0;
+    const used = cpuOf();
     await consumer.close();
-    return { records, seconds: (last - t0) / 1_000, cpu, mainCpu };
+    return { records, seconds: (last - t0) / 1_000, ...used };
+  } finally {
+    await client.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// (a') pass-through: the least any processor of that client does per record: consume, parse the
+// JSON value, serialize it again, produce it to another topic (acks=all), no state, no engine.
+// Its rate bounds what one worker thread can reach on this client and machine.
+
+async function passThrough(backend: string, brokers: string[], topic: string, admin: KafkaClient): Promise<Phase> {
+  const output = `bench-e2e-pass-${backend}`;
+  await admin.admin.createTopics([{ topic: output, partitions: PARTITIONS }]);
+  const client = await createKafkaClient(backend, { brokers, clientId: `bench-e2e-pass-${backend}` });
+  try {
+    const consumer = await client.groupConsumer({ groupId: `bench-e2e-pass-${backend}-${Date.now()}` });
+    await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
+    const producer = await client.producer();
+    const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
+    let records = 0;
+    const cpuOf = meter();
+    const t0 = performance.now();
+    let last = t0;
+    let lastReport = t0;
+    const inFlight = new Set<Promise<unknown>>();
+    while (records < RECORDS) {
+      const batch: ConsumedMessage[] = await consumer.fetch({ maxWaitMs: 100 });
+      const now = performance.now();
+      if (batch.length > 0) {
+        last = now;
+        const out: ProduceMessage[] = [];
+        for (const m of batch) {
+          let row: unknown;
+          try { row = JSON.parse(m.value!.toString('utf8')); } catch { continue; } // the generator's bad records
+          out.push({ key: m.key, value: Buffer.from(JSON.stringify(row), 'utf8'), partition: m.partition });
+        }
+        // Requests of at most 2,000 records (~600 KB): the broker refuses requests over 1 MB.
+        for (let i = 0; i < out.length; i += 2_000) {
+          const p = producer.send(output, out.slice(i, i + 2_000), { acks: 'all' }).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+          if (inFlight.size >= 4) await Promise.race(inFlight);
+        }
+      }
+      records += batch.length;
+      if (now - lastReport > 1_000) {
+        lastReport = now;
+        progress(`${backend} pass-through: ${records} / ${RECORDS} (${Math.round(records / ((last - t0) / 1_000))} records/s)`);
+      }
+      if (now - last > STALL_MS) {
+        progress(`${backend} pass-through: STALLED at ${records} / ${RECORDS}`);
+        break;
+      }
+    }
+    await Promise.all(inFlight);
+    last = performance.now();
+    const used = cpuOf();
+    if (profiler) await profiler.stop(join(PROFILE_DIR!, `kafka-pass-${backend}.cpuprofile`));
+    await consumer.close();
+    return { records, seconds: (last - t0) / 1_000, ...used };
   } finally {
     await client.disconnect();
   }
@@ -215,11 +283,10 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-e2e-'));
   const appId = `bench-e2e-${backend}-${Date.now()}`;
   try {
-    const engine = await Engine.open(plan, { dataDir, logger: silentLogger, appId, resetState: true });
+    const engine = await Engine.open(plan, { dataDir, logger: silentLogger, appId });
     const profiler = PROFILE_DIR === undefined ? undefined : await startProfiler();
     const stop = new AbortController();
-    const cpu0 = cpuSeconds();
-    const main0 = mainThreadCpuSeconds();
+    const cpuOf = meter();
     const t0 = performance.now();
     let lastIn = 0;
     let lastMoved = t0;
@@ -264,8 +331,7 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
       const flushed = performance.now();
       await engine.checkpoint();
       const seconds = (performance.now() - t0 - quiet) / 1_000;
-      const cpu = cpuSeconds() - cpu0;
-      const mainCpu = mainThreadCpuSeconds() - main0;
+      const used = cpuOf();
       const s = (a: number, b: number): string => `${((b - a) / 1_000).toFixed(2)} s`;
       progress(`${backend} e2e: ${processed()} processed in ${s(t0, consumed)}; then sink backlog ${backlog} flushed in ${s(consumed + quiet, flushed)}, final checkpoint (changelog, state, commit) ${s(flushed, performance.now())}; ${engine.checkpointCount} checkpoints`);
       if (profiler) await profiler.stop(join(PROFILE_DIR!, `kafka-e2e-${backend}.cpuprofile`));
@@ -274,7 +340,7 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
       closed = true;
       const offsets = await admin.admin.listOffsets(output);
       const outputTopic = offsets.reduce((n, o) => n + Number(o.latest - o.earliest), 0);
-      return { records: processed(), seconds, cpu, mainCpu, outputs, outputTopic };
+      return { records: processed(), seconds, ...used, outputs, outputTopic };
     } finally {
       if (!closed) await engine.close({ checkpoint: false }).catch(() => undefined);
     }
@@ -283,19 +349,31 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
   }
 }
 
+/**
+ * A V8 CPU profile of a phase, or with KAFKA_E2E_PROFILE_KIND=heap a sampling heap profile
+ * (where the allocations come from: GC is a fifth of a worker's CPU), written as
+ * <name>.cpuprofile or <name>.heapprofile.
+ */
 async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
+  const heap = process.env.KAFKA_E2E_PROFILE_KIND === 'heap';
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  if (heap) {
+    // Every 32 KB allocated, keeping the objects already collected too: allocation volume, not retention.
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  } else {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
   return {
     async stop(file) {
-      const { profile } = await session.post('Profiler.stop');
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, JSON.stringify(profile));
+      const { profile } = heap ? await session.post('HeapProfiler.stopSampling') : await session.post('Profiler.stop');
+      const out = heap ? file.replace(/\.cpuprofile$/, '.heapprofile') : file;
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, JSON.stringify(profile));
       session.disconnect();
-      progress(`CPU profile: ${file}`);
+      progress(`${heap ? 'heap' : 'CPU'} profile: ${out}`);
     },
   };
 }
@@ -328,6 +406,8 @@ export async function bench(): Promise<BenchResult[]> {
         try {
           progress(`${backend}: raw group consume`);
           f.raw = await rawConsume(backend, brokers, input);
+          progress(`${backend}: pass-through (parse, serialize, produce; no engine)`);
+          f.pass = await passThrough(backend, brokers, input, admin);
           progress(`${backend}: end to end, one worker`);
           f.e2e = await endToEnd(backend, brokers, input, admin);
         } catch (err) {
@@ -346,24 +426,29 @@ export async function bench(): Promise<BenchResult[]> {
 
 function report(figures: Figures[]): BenchResult[] {
   const rate = (p: Phase | undefined): number => (p ? p.records / p.seconds : NaN);
-  const cpuRate = (p: Phase | undefined): number => (p ? p.records / p.cpu : NaN);
-  const mainRate = (p: Phase | undefined): number => (p ? p.records / p.mainCpu : NaN);
+  const perK = (cpu: number, p: Phase): string => (Number.isFinite(cpu) ? ((1e6 * cpu) / p.records).toFixed(1) : '-');
+  /**
+   * The most this phase could reach against raw consume if its CPU, worker and broker together,
+   * were spread perfectly over all the machine's cores: what more threads could buy at best.
+   */
+  const bound = (p: Phase, raw: number): number => p.records / ((p.cpu + p.brokerCpu) / availableParallelism()) / raw;
   const short = (p: Phase | undefined): string => (p && p.records < RECORDS ? `  INCOMPLETE: ${p.records} of ${RECORDS}` : '');
   const out: BenchResult[] = [];
-  process.stderr.write('\n                                                        per process CPU-s           per main-thread CPU-s\n');
-  process.stderr.write('backend        raw consume/s     e2e events/s   e2e/raw      raw       e2e  e2e/raw      raw       e2e  e2e/raw   outputs (topic)\n');
+  process.stderr.write(`\n                                           CPU ms per 1,000 records    bound on ×raw with ${availableParallelism()} cores busy\n`);
+  process.stderr.write('backend       phase          records/s  ×raw   worker  main thr  broker   (worker + broker CPU / cores)   outputs (topic)\n');
   for (const f of figures) {
     const raw = rate(f.raw);
-    const e2e = rate(f.e2e);
-    const rawCpu = cpuRate(f.raw);
-    const e2eCpu = cpuRate(f.e2e);
-    const rawMain = mainRate(f.raw);
-    const e2eMain = mainRate(f.e2e);
-    process.stderr.write(`${f.backend.padEnd(14)} ${fmt(raw).padStart(13)} ${fmt(e2e).padStart(16)} ${(e2e / raw).toFixed(2).padStart(8)}x ${fmt(rawCpu).padStart(9)} ${fmt(e2eCpu).padStart(9)} ${(e2eCpu / rawCpu).toFixed(2).padStart(7)}x ${fmt(rawMain).padStart(9)} ${fmt(e2eMain).padStart(9)} ${(e2eMain / rawMain).toFixed(2).padStart(7)}x   ${f.e2e ? `${f.e2e.outputs} (${f.e2e.outputTopic})` : '-'}${short(f.raw)}${short(f.e2e)}\n`);
-    if (f.raw) out.push({ name: `${f.backend} raw group consume`, value: raw, unit: 'records/s', note: `${fmt(rawCpu)} per CPU-second (main thread ${fmt(mainRate(f.raw))}), ${RECORDS} records${short(f.raw)}` });
+    for (const [name, p] of [['raw consume', f.raw], ['pass-through', f.pass], ['e2e', f.e2e]] as const) {
+      if (!p) continue;
+      const outputs = p === f.e2e && f.e2e ? `${f.e2e.outputs} (${f.e2e.outputTopic})` : '';
+      process.stderr.write(`${f.backend.padEnd(13)} ${name.padEnd(13)} ${fmt(rate(p)).padStart(10)} ${(rate(p) / raw).toFixed(2).padStart(5)} ${perK(p.cpu, p).padStart(8)} ${perK(p.mainCpu, p).padStart(9)} ${perK(p.brokerCpu, p).padStart(7)}   ${bound(p, raw).toFixed(2).padStart(10)}${' '.repeat(22)}${outputs}${short(p)}\n`);
+    }
+    const cpuNote = (p: Phase): string => `worker ${perK(p.cpu, p)} ms CPU per 1k (main thread ${perK(p.mainCpu, p)}), broker ${perK(p.brokerCpu, p)}`;
+    if (f.raw) out.push({ name: `${f.backend} raw group consume`, value: raw, unit: 'records/s', note: `${cpuNote(f.raw)}; ${RECORDS} records${short(f.raw)}` });
+    if (f.pass) out.push({ name: `${f.backend} pass-through (parse, serialize, produce)`, value: rate(f.pass), unit: 'records/s', note: `${(rate(f.pass) / raw).toFixed(2)}× raw (all cores: ≤ ${bound(f.pass, raw).toFixed(2)}×); ${cpuNote(f.pass)}${short(f.pass)}` });
     if (f.e2e) {
-      out.push({ name: `${f.backend} e2e rolling-3d → kafka, 1 worker`, value: e2e, unit: 'events/s', note: `${fmt(e2eCpu)} per CPU-second (main thread ${fmt(mainRate(f.e2e))}); ${f.e2e.outputs} outputs, ${f.e2e.outputTopic} in the topic${short(f.e2e)}` });
-      if (f.raw) out.push({ name: `${f.backend} ratio e2e / raw consume`, value: e2e / raw, unit: '×', note: `target ≥ 0.5; per process CPU-second ${(e2eCpu / rawCpu).toFixed(2)}×, per main-thread CPU-second ${(mainRate(f.e2e) / mainRate(f.raw)).toFixed(2)}×` });
+      out.push({ name: `${f.backend} e2e rolling-3d → kafka, 1 worker`, value: rate(f.e2e), unit: 'events/s', note: `${cpuNote(f.e2e)}; ${f.e2e.outputs} outputs, ${f.e2e.outputTopic} in the topic${short(f.e2e)}` });
+      if (f.raw) out.push({ name: `${f.backend} ratio e2e / raw consume`, value: rate(f.e2e) / raw, unit: '×', note: `target ≥ 0.5; with all ${availableParallelism()} cores busy at this CPU per record: ≤ ${bound(f.e2e, raw).toFixed(2)}×` });
     }
   }
   return out;
@@ -374,11 +459,21 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** CPU seconds of the broker's process, all threads (Linux only; NaN elsewhere). */
+function brokerCpuSeconds(): number {
+  return brokerPid === undefined ? NaN : statCpuSeconds(`/proc/${brokerPid}/stat`);
+}
+
 /** CPU seconds of this process's main thread (the event loop: what bounds one worker), Linux only; NaN elsewhere. */
 function mainThreadCpuSeconds(): number {
+  return statCpuSeconds(`/proc/self/task/${process.pid}/stat`);
+}
+
+/** utime + stime of a /proc stat file, in seconds; NaN where there is no /proc. */
+function statCpuSeconds(file: string): number {
   try {
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them, in clock ticks (100/s).
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {

@@ -7,6 +7,7 @@ import { addOffsetsToTxnApi, addPartitionsToTxnApi, endTxnApi, txnOffsetCommitAp
 import { apiVersionsApi, type ApiVersionRange } from './apis/api-versions.js';
 import { createPartitionsApi } from './apis/create-partitions.js';
 import { createTopicsApi } from './apis/create-topics.js';
+import { deleteGroupsApi } from './apis/delete-groups.js';
 import { deleteTopicsApi } from './apis/delete-topics.js';
 import { describeConfigsApi } from './apis/describe-configs.js';
 import { describeGroupsApi } from './apis/describe-groups.js';
@@ -27,7 +28,7 @@ import type { ApiDef } from './apis/types.js';
 import type { BrokerContext, RequestClient } from './handlers/context.js';
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs, handleFindCoordinator, handleInitProducerId, handleMetadata } from './handlers/cluster.js';
 import { handleFetch, handleListOffsets, handleProduce } from './handlers/data.js';
-import { handleDescribeGroups, handleHeartbeat, handleJoinGroup, handleLeaveGroup, handleListGroups, handleOffsetCommit, handleOffsetFetch, handleSyncGroup } from './handlers/groups.js';
+import { handleDeleteGroups, handleDescribeGroups, handleHeartbeat, handleJoinGroup, handleLeaveGroup, handleListGroups, handleOffsetCommit, handleOffsetFetch, handleSyncGroup } from './handlers/groups.js';
 import { KafkaError } from './protocol/error-codes.js';
 import { ProtocolError, Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
@@ -74,6 +75,7 @@ const routes: Route[] = [
   route(syncGroupApi, (ctx, req) => handleSyncGroup(ctx, req)),
   route(describeGroupsApi, (ctx, req) => handleDescribeGroups(ctx, req)),
   route(listGroupsApi, (ctx, req) => handleListGroups(ctx, req)),
+  route(deleteGroupsApi, (ctx, req) => handleDeleteGroups(ctx, req)),
   route(apiVersionsApi, () => ({ errorCode: 0, apis: advertisedVersions() })),
   route(createTopicsApi, (ctx, req) => handleCreateTopics(ctx, req)),
   route(deleteTopicsApi, (ctx, req) => handleDeleteTopics(ctx, req)),

@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     process.env.TRIBUTARY_OUT = join('out', 'loan-risk');
     return await runTopologyFile({
       file: join(root, 'topologies', 'loan-risk-features-kafka.yaml'),
-      // A fresh broker and data dir each time: nothing to reset (and Kafka mode refuses --reset-state).
+      // A fresh broker and data dir each time: nothing to reset.
       dataDir: join(dir, 'features'),
       quiet,
       exitWhenIdleMs: 3000,

@@ -7,6 +7,8 @@
  * Resumes from the last checkpoint (local data dir; Kafka inputs: the group's commits).
  * --from-* only apply to partitions the group (the app id) never committed: a replay uses a new
  * --app-id (isolated state and group) and runs again from the same place every time.
+ * --reset-state in Kafka mode starts the app id over (runtime/app-reset.ts): refused while the
+ * group has members; deletes the group and the app's changelog/repartition topics.
  */
 import { join, resolve } from 'node:path';
 import { loadTopology } from '../topology/index.js';

@@ -1,5 +1,5 @@
 import type { KeyByStep } from '../topology/plan.js';
-import { keyToPartitionBytes } from '../state/codec/key.js';
+import { KeyScratch, keyToPartitionBytesInto } from '../state/codec/key.js';
 import { partitionForKey } from '../runtime/partitioner.js';
 import type { OperatorFactory } from './types.js';
 import { expressionFailure } from './failures.js';
@@ -10,20 +10,24 @@ import { expressionFailure } from './failures.js';
  * the same state namespace. A null key cannot be owned by anyone: it is dead-lettered.
  */
 export function keyByOperator(step: KeyByStep, partitions: number): OperatorFactory {
-  return ({ ctx }) => ({
-    process(record) {
-      let key;
-      try {
-        key = step.key.evaluate(record.value, { time: record.timestamp, key: record.key });
-      } catch (err) {
-        expressionFailure(ctx, record, step.id, 'keyBy', err);
-        return;
-      }
-      if (key === null || key === undefined) {
-        ctx.deadLetter(record, `keyBy '${step.keySource}' of step '${step.id}' gave a null key`);
-        return;
-      }
-      ctx.emit({ ...record, key }, partitionForKey(keyToPartitionBytes(key), partitions));
-    },
-  });
+  return ({ ctx }) => {
+    // The key's bytes only choose the partition: encoded in place, no array per record.
+    const scratch = new KeyScratch();
+    return {
+      process(record) {
+        let key;
+        try {
+          key = step.key.evaluate(record.value, { time: record.timestamp, key: record.key });
+        } catch (err) {
+          expressionFailure(ctx, record, step.id, 'keyBy', err);
+          return;
+        }
+        if (key === null || key === undefined) {
+          ctx.deadLetter(record, `keyBy '${step.keySource}' of step '${step.id}' gave a null key`);
+          return;
+        }
+        ctx.emit({ value: record.value, key, timestamp: record.timestamp, origin: record.origin }, partitionForKey(keyToPartitionBytesInto(key, scratch), partitions));
+      },
+    };
+  };
 }

@@ -51,7 +51,7 @@ export function mapOperator(step: MapStep): OperatorFactory {
         expressionFailure(ctx, record, step.id, 'map', err);
         return;
       }
-      ctx.emit({ ...record, value: build(input) });
+      ctx.emit({ value: build(input), key: record.key, timestamp: record.timestamp, origin: record.origin });
     },
   });
 }

@@ -2,7 +2,7 @@ import type { WindowStep } from '../topology/plan.js';
 import type { Origin, Row, StreamRecord } from '../runtime/record.js';
 import { WindowedAggregation } from './windows/windowed-aggregation.js';
 import type { WindowOutputs, WindowResult } from './windows/types.js';
-import { decodeKey, encodeKey } from '../state/codec/key.js';
+import { decodeKey, encodeKeyInto, KeyScratch } from '../state/codec/key.js';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { OperatorFactory } from './types.js';
 
@@ -74,12 +74,15 @@ export function windowOperator(step: WindowStep): OperatorFactory {
       timers: state.timers(step.id, ctx.partition),
     };
     let current: StreamRecord | undefined;
+    // The record key's bytes, rewritten per record: the store and the timers copy what they keep,
+    // and no other call of this instance can run while a record is in it (a topology is a DAG).
+    const scratch = new KeyScratch();
     // Results a timer caused have no input record; they share one origin (never mutated).
     const timerOrigin = { source: step.id, partition: ctx.partition, offset: -1 };
     const outputs: WindowOutputs = {
       emit(result) {
         const origin = current?.origin ?? timerOrigin;
-        ctx.emit({ key: result.key, value: windowRow(result), timestamp: result.asOf, origin });
+        ctx.emit({ value: windowRow(result), key: result.key, timestamp: result.asOf, origin });
       },
       late(reason) {
         if (current) ctx.late(current, reason);
@@ -92,7 +95,7 @@ export function windowOperator(step: WindowStep): OperatorFactory {
       process(record) {
         current = record;
         try {
-          aggregation.onRecord(windowCtx, record.key, encodeKey(record.key), record.timestamp, record.value, ctx.watermark, outputs, recordOrder(record.origin));
+          aggregation.onRecord(windowCtx, record.key, encodeKeyInto(record.key, scratch), record.timestamp, record.value, ctx.watermark, outputs, recordOrder(record.origin));
         } catch (err) {
           if (err instanceof TributaryError && err.code === 'TRIB_RECORD_INVALID') {
             ctx.deadLetter(record, `window step '${step.id}': ${errorMessage(err)}`, err);

@@ -28,6 +28,7 @@ import { KafkaGroupInput } from '../connectors/kafka/group-input.js';
 import { createKafkaClient } from '../connectors/kafka/backends.js';
 import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
+import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
 import { errorMessage, TributaryError } from '../errors.js';
@@ -93,14 +94,6 @@ export class KafkaTasks {
     if (sources.length !== engine.sources.length) {
       throw new TributaryError('TRIB_TOPOLOGY_INVALID', 'a topology that reads Kafka must read only Kafka: its tasks are Kafka partitions (put other inputs into a topic first)');
     }
-    if (options.resetState) {
-      // The local disk is only a cache here: the state is in the changelog topics and the
-      // group's commits, and a wiped disk would simply be restored from them.
-      throw new TributaryError(
-        'TRIB_USAGE',
-        `--reset-state does not start a Kafka-mode app over: its state lives in the changelog topics and the commits of group '${options.appId ?? plan.name}'. Replay under a new --app-id (with --from-timestamp or --from-offsets), or stop every worker and delete that group and its <app>.*.changelog/.repartition topics.`,
-      );
-    }
     const first = sources[0]!.source as KafkaSource;
     for (const s of sources) {
       const k = s.source as KafkaSource;
@@ -112,6 +105,9 @@ export class KafkaTasks {
     const client = await createKafkaClient(first.config.client, { brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
     await client.connect();
     try {
+      // The local disk is only a cache here (the state backend wiped it already): the state
+      // lives in the group's commits and the changelog topics.
+      if (options.resetState) await resetApplication(client.admin, appId, engine.log.child({ component: 'reset' }));
       const topics = sources.map((s) => (s.source as KafkaSource).topic);
       const meta = await client.admin.fetchTopicMetadata(topics);
       const counts = new Map(meta.map((t) => [t.topic, t.partitions.length]));
@@ -432,6 +428,12 @@ export class KafkaTasks {
 
   flushes(): Array<Promise<void>> {
     return this.repartitions.map((r) => r.writer.flush());
+  }
+
+  /** Set while a repartition writer holds too many unacknowledged records: the run loop waits on it. */
+  backpressure(): Promise<void> | undefined {
+    for (const r of this.repartitions) if (r.writer.backpressure) return r.writer.backpressure;
+    return undefined;
   }
 
   /** After the sinks acked: the snapshot's state changes go to the changelogs. */

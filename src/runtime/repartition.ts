@@ -28,13 +28,27 @@ const H_UP = 'trib-up';
 const H_OFF = 'trib-off';
 const H_SEQ = 'trib-seq';
 const H_WM = 'trib-wm';
+/** A request goes out once this many records wait, or LINGER_MS after the first of them. */
 const SEND_AT = 500;
+const LINGER_MS = 5;
+/** One request carries at most this much (the broker refuses requests over 1 MB). */
+const REQUEST_MAX_RECORDS = 5_000;
+const REQUEST_MAX_BYTES = 900_000;
+/** Record overhead in a request besides key, value and header bytes (an estimate, for the cap). */
+const RECORD_OVERHEAD = 24;
+/** Unacknowledged records (waiting or in flight) at which the writer asks the run loop to wait. */
+const HIGH_WATER = 20_000;
 const MARK_EVERY_MS = 200;
 
 export class RepartitionWriter implements RepartitionOutput {
   private buffer: ProduceMessage[] = [];
-  private sending: Promise<void> = Promise.resolve();
+  /** The request in flight; at most one, so each partition's records stay in order. */
+  private inFlight: Promise<void> | undefined;
+  private lingering: ReturnType<typeof setTimeout> | undefined;
   private failure: unknown;
+  /** Records added and not yet acknowledged (buffered or in flight). */
+  private unacked = 0;
+  private pressure: { promise: Promise<void>; release(): void } | undefined;
   /** Per upstream partition: the source offset of the last record and how many records it produced. */
   private readonly lastOrigin = new Map<number, { offset: number; seq: number }>();
   private readonly lastMark = new Map<number, { wm: number; at: number }>();
@@ -55,14 +69,13 @@ export class RepartitionWriter implements RepartitionOutput {
       o.seq = 0;
     }
     const seq = o.seq++;
-    this.buffer.push({
+    this.enqueue({
       partition: toPartition,
       key: asBuffer(keyToPartitionBytes(record.key)),
       value: Buffer.from(JSON.stringify({ v: record.value, k: record.key })),
       timestamp: record.timestamp,
       headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_OFF]: Buffer.from(String(offset)), [H_SEQ]: Buffer.from(String(seq)) },
     });
-    if (this.buffer.length >= SEND_AT) this.send();
   }
 
   /** Upstream task `fromPartition`'s watermark (or idleness), to every partition; throttled. */
@@ -76,29 +89,97 @@ export class RepartitionWriter implements RepartitionOutput {
     if (!idle && !Number.isFinite(watermark)) return;
     this.lastMark.set(fromPartition, { wm: idle ? NaN : watermark, at: now });
     for (let p = 0; p < this.partitions; p++) {
-      this.buffer.push({ partition: p, key: null, value: null, headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_WM]: Buffer.from(value) } });
+      this.enqueue({ partition: p, key: null, value: null, headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_WM]: Buffer.from(value) } });
     }
   }
 
+  /**
+   * Set while more than HIGH_WATER records wait for their acknowledgement: the run loop waits on
+   * it before it reads on, as it does for a slow sink, instead of buffering without bound.
+   * Resolves once half of them are acknowledged, or the producer failed (the checkpoint reports it).
+   */
+  get backpressure(): Promise<void> | undefined {
+    return this.pressure?.promise;
+  }
+
+  /** Records waiting or in flight. */
+  get pending(): number {
+    return this.unacked;
+  }
+
+  private enqueue(message: ProduceMessage): void {
+    this.buffer.push(message);
+    this.unacked++;
+    if (this.unacked >= HIGH_WATER && !this.pressure && this.failure === undefined) {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      this.pressure = { promise, release };
+    }
+    if (this.inFlight) return; // what arrives meanwhile goes out together when it completes
+    if (this.buffer.length >= SEND_AT) this.send();
+    else this.lingering ??= setTimeout(() => this.send(), LINGER_MS);
+  }
+
+  /**
+   * Sends the head of the buffer, up to one request's worth. One request at a time: a later
+   * request must not land while an earlier one failed, or readers would dedupe the earlier
+   * records away when they are written again after the restart. What waits while a request is
+   * in flight goes out in the next one, so requests grow with the load.
+   */
   private send(): void {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    // Chained: one request at a time keeps each upstream partition's records in order.
-    this.sending = this.sending.then(async () => {
-      if (this.failure !== undefined) return;
-      try {
-        await this.producer.send(this.topic, batch, { acks: 'all' });
-      } catch (err) {
-        this.failure = err;
-      }
+    if (this.lingering !== undefined) {
+      clearTimeout(this.lingering);
+      this.lingering = undefined;
+    }
+    if (this.inFlight || this.buffer.length === 0) return;
+    let n = 0;
+    let bytes = 0;
+    for (const m of this.buffer) {
+      let size = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      for (const h in m.headers) size += h.length + (m.headers[h]?.length ?? 0);
+      if (n > 0 && (n >= REQUEST_MAX_RECORDS || bytes + size > REQUEST_MAX_BYTES)) break;
+      bytes += size;
+      n++;
+    }
+    const batch = n === this.buffer.length ? this.buffer : this.buffer.slice(0, n);
+    this.buffer = n === this.buffer.length ? [] : this.buffer.slice(n);
+    // (finally runs as a later microtask, after inFlight is set: it never clears a newer request)
+    const request: Promise<void> = this.request(batch).finally(() => {
+      if (this.inFlight === request) this.inFlight = undefined;
+      this.afterRequest();
     });
+    this.inFlight = request;
+  }
+
+  private async request(batch: ProduceMessage[]): Promise<void> {
+    try {
+      if (this.failure === undefined) await this.producer.send(this.topic, batch, { acks: 'all' });
+      this.unacked -= batch.length;
+    } catch (err) {
+      this.failure = err;
+    }
+  }
+
+  private afterRequest(): void {
+    // After a failure nothing more goes out (the checkpoint fails and the task restarts from its
+    // last checkpoint); the run loop must not wait for acknowledgements that will not come.
+    if (this.pressure && (this.failure !== undefined || this.unacked <= HIGH_WATER / 2)) {
+      this.pressure.release();
+      this.pressure = undefined;
+    }
+    if (this.failure !== undefined) {
+      this.unacked -= this.buffer.length;
+      this.buffer = [];
+    } else if (this.buffer.length >= SEND_AT) this.send();
+    else if (this.buffer.length > 0) this.lingering ??= setTimeout(() => this.send(), LINGER_MS);
   }
 
   /** Everything added so far is acknowledged (called at every checkpoint). */
   async flush(): Promise<void> {
-    this.send();
-    await this.sending;
+    while (this.inFlight || this.buffer.length > 0) {
+      this.send();
+      await this.inFlight;
+    }
     if (this.failure !== undefined) {
       throw new TributaryError('TRIB_SINK', `repartition topic ${this.topic}: ${errorMessage(this.failure)}`, { cause: this.failure });
     }

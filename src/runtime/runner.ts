@@ -143,6 +143,12 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       await Promise.race([sink.relieved(), stopped]);
       lastYield = Date.now();
     }
+    // So does a repartition topic whose producer falls behind.
+    for (let held = engine.kafkaTasks?.backpressure(); held; held = engine.kafkaTasks?.backpressure()) {
+      await Promise.race([held, stopped]);
+      lastYield = Date.now();
+      if (options.signal?.aborted) break;
+    }
     if (!gotAny) {
       await sleep(5);
       lastYield = Date.now();

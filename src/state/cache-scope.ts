@@ -6,13 +6,12 @@
  * (codec/state-key.ts) are built only on a miss and at checkpoint.
  */
 import type { ValueCodec } from './types.js';
-import { ABSENT, latin1, newEntry, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
-import { assertScope, assertSliceKey, headKey, kvKey, sliceKey } from './codec/state-key.js';
+import { ABSENT, latin1, newEntry, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
 
 interface KeyNode {
+  /** latin1(record key bytes): the map key, and the key itself (callers may reuse their bytes). */
   readonly id: string;
-  /** A copy of the record key bytes (callers may reuse theirs). */
-  readonly key: Uint8Array;
   head: Entry | undefined;
   /** One slice inline (tumbling windows hold one per key), any others in `more`. */
   s0: number;
@@ -61,7 +60,7 @@ export class CacheScope implements EntryOwner {
     }
     m.cacheMisses++;
     const n = node ?? this.create(kb);
-    const bytes = this.cache.bottom.getSync(this.keyOf(n.key, start));
+    const bytes = this.cache.bottom.getSync(this.keyOf(kb, start));
     const value = bytes === undefined ? ABSENT : codec.decode(bytes);
     const loaded = newEntry(this, n, start, value, codec as ValueCodec<unknown>, false, bytes !== undefined);
     setSlot(n, start, loaded);
@@ -127,7 +126,7 @@ export class CacheScope implements EntryOwner {
   }
 
   fullKey(e: Entry): Uint8Array {
-    return this.keyOf((e.node as KeyNode).key, e.start);
+    return this.keyOf((e.node as KeyNode).id, e.start);
   }
 
   unlink(e: Entry): void {
@@ -146,14 +145,14 @@ export class CacheScope implements EntryOwner {
     }
   }
 
-  private keyOf(key: Uint8Array, start: number): Uint8Array {
+  private keyOf(key: RecordKeyBytes, start: number): Uint8Array {
     if (start === start) return sliceKey(this.step, this.partition, key, start);
     return this.kv ? kvKey(this.step, this.partition, key) : headKey(this.step, this.partition, key);
   }
 
   private find(kb: Uint8Array): KeyNode | undefined {
     const last = this.lastNode;
-    if (last !== undefined && kb === this.lastKb && last.linked && sameBytes(last.key, kb)) return last;
+    if (last !== undefined && kb === this.lastKb && last.linked && sameChars(kb, last.id)) return last;
     const node = this.nodes.get(latin1(kb));
     if (node !== undefined) {
       this.lastKb = kb;
@@ -163,7 +162,7 @@ export class CacheScope implements EntryOwner {
   }
 
   private create(kb: Uint8Array): KeyNode {
-    const node: KeyNode = { id: latin1(kb), key: new Uint8Array(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
+    const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
     this.nodes.set(node.id, node);
     this.lastKb = kb;
     this.lastNode = node;
@@ -186,10 +185,4 @@ function setSlot(node: KeyNode, start: number, e: Entry): void {
   } else {
     (node.more ??= new Map()).set(start, e);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

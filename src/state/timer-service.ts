@@ -10,7 +10,7 @@
  */
 import type { TimerService } from './types.js';
 import type { BytesOp } from './level-bytes-store.js';
-import { latin1, type FlushBatch } from './write-back-cache.js';
+import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-back-cache.js';
 import { assertScope, assertTime, timerKey } from './codec/state-key.js';
 import { TributaryError } from '../errors.js';
 
@@ -30,9 +30,7 @@ export interface PersistentTimerService extends TimerService {
 
 interface Timer {
   readonly time: number;
-  /** A copy: the caller may reuse its buffer. */
-  readonly key: Uint8Array;
-  /** latin1(key): compares as the bytes do, and keys the map. */
+  /** latin1(record key): compares as the bytes do, keys the map, and is the key (no copy of the caller's bytes). */
   readonly keyId: string;
   /** The key's next timer (a short chain: operators keep one or a few timers per key). */
   next: Timer | undefined;
@@ -69,7 +67,8 @@ export class PersistentTimers implements PersistentTimerService {
   /** Adds the timers read back from LevelDB (already persisted, so not pending) and enables the service. */
   load(persisted: Iterable<readonly [number, Uint8Array]>): void {
     for (const [time, key] of persisted) {
-      const t = this.find(time, key) ?? this.create(time, key);
+      const keyId = latin1(key);
+      const t = this.find(time, keyId) ?? this.create(time, keyId);
       t.onDisk = true;
       if (!t.live) this.revive(t);
     }
@@ -96,7 +95,8 @@ export class PersistentTimers implements PersistentTimerService {
   register(time: number, key: Uint8Array): void {
     this.assertLoaded();
     assertTime(time);
-    const t = this.find(time, key) ?? this.create(time, key);
+    const keyId = latin1(key);
+    const t = this.find(time, keyId) ?? this.create(time, keyId);
     if (t.live) return;
     this.revive(t);
     this.settle(t);
@@ -104,7 +104,7 @@ export class PersistentTimers implements PersistentTimerService {
 
   delete(time: number, key: Uint8Array): void {
     this.assertLoaded();
-    const t = this.find(time, key);
+    const t = this.find(time, latin1(key));
     if (t === undefined || !t.live) return;
     t.live = false;
     this.live--;
@@ -120,7 +120,10 @@ export class PersistentTimers implements PersistentTimerService {
     top.live = false;
     this.live--;
     this.settle(top);
-    return { time: top.time, key: top.key };
+    // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
+    const key = latin1Bytes(top.keyId);
+    rememberLatin1(key, top.keyId);
+    return { time: top.time, key };
   }
 
   nextTime(): number | undefined {
@@ -139,7 +142,7 @@ export class PersistentTimers implements PersistentTimerService {
     const wrote: boolean[] = [];
     let bytes = 0;
     for (const t of this.dirty) {
-      const key = timerKey(this.step, this.partition, t.time, t.key);
+      const key = timerKey(this.step, this.partition, t.time, t.keyId);
       ops.push(t.live ? { type: 'put', key, value: new Uint8Array(0) } : { type: 'del', key });
       bytes += key.length;
       taken.push(t);
@@ -171,14 +174,13 @@ export class PersistentTimers implements PersistentTimerService {
     if (!this.loaded) throw new TributaryError('TRIB_INTERNAL', `${this.name} used before loadTimers()`);
   }
 
-  private find(time: number, key: Uint8Array): Timer | undefined {
-    for (let t = this.byKey.get(latin1(key)); t !== undefined; t = t.next) if (t.time === time) return t;
+  private find(time: number, keyId: string): Timer | undefined {
+    for (let t = this.byKey.get(keyId); t !== undefined; t = t.next) if (t.time === time) return t;
     return undefined;
   }
 
-  private create(time: number, key: Uint8Array): Timer {
-    const keyId = latin1(key);
-    const t: Timer = { time, key: new Uint8Array(key), keyId, next: this.byKey.get(keyId), live: false, inHeap: false, onDisk: false, flushing: 0, dirty: false };
+  private create(time: number, keyId: string): Timer {
+    const t: Timer = { time, keyId, next: this.byKey.get(keyId), live: false, inHeap: false, onDisk: false, flushing: 0, dirty: false };
     this.byKey.set(keyId, t);
     return t;
   }

@@ -2,13 +2,16 @@
  * Issue 4 acceptance, against the dev broker: run a topology to the end, then replay it from a
  * timestamp under new app ids (twice): the replayed windows come out exactly as the first run
  * produced them, and the two replays are identical row for row. `--from-offsets earliest` under
- * a new app id reproduces the first run.
+ * a new app id reproduces the first run. `--reset-state` under the same app id is refused while a
+ * worker runs, then starts the app over: its replay from the timestamp equals a fresh app's.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
+import { createKafkaClient } from '../../src/connectors/kafka/backends.js';
+import type { KafkaAdmin } from '../../src/connectors/kafka/client.js';
 import { createTopic, diffMaps, lastValues, loadApplications, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
 const TOPIC = 'loan-applications';
@@ -58,17 +61,37 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs one app to idle and returns its output rows. */
-async function runApp(app: string, extra: string[] = []): Promise<Row[]> {
+/** A worker of `app`, writing to <dir>/<out>. */
+function worker(app: string, out: string, extra: string[]): Worker {
   const w = startWorker(
-    [topology, '--app-id', app, '--data-dir', join(dir, app, 'state'), '--quiet', '--exit-when-idle', '5s', ...extra],
-    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, app, 'out') },
+    [topology, '--app-id', app, '--data-dir', join(dir, app, 'state'), '--quiet', ...extra],
+    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, out) },
   );
   started.push(w);
+  return w;
+}
+
+/** Runs one app to idle and returns its output rows. */
+async function runApp(app: string, extra: string[] = [], out = join(app, 'out')): Promise<Row[]> {
+  const w = worker(app, out, ['--exit-when-idle', '5s', ...extra]);
   const r = await w.exited;
   expect(r.code, `${app} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);
-  return readRows(join(dir, app, 'out', 'user_apply_1h.jsonl'));
+  return readRows(join(dir, out, 'user_apply_1h.jsonl'));
 }
+
+async function withAdmin<T>(fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  const client = await createKafkaClient('kafkajs', { brokers: broker.brokers, clientId: 'replay-test' });
+  await client.connect();
+  try {
+    return await fn(client.admin);
+  } finally {
+    await client.disconnect();
+  }
+}
+
+/** Latest offset summed over a topic's partitions (0 when it does not exist). */
+const topicEnd = (topic: string): Promise<number> =>
+  withAdmin(async (admin) => ((await admin.listTopics()).includes(topic) ? (await admin.listOffsets(topic)).reduce((n, o) => n + Number(o.latest), 0) : 0));
 
 const from = (rows: Row[], t: number) => rows.filter((r) => Number(r.window_start) >= t);
 /** Rows in one run and not the other (as multisets), at most 5 each way: [] when identical. */
@@ -110,4 +133,39 @@ describe('replay', () => {
     expect(b.length, 'replay B rows').toBe(c.length);
     expect(rowDiff(b, c), 'replay C vs replay B, row for row').toEqual([]);
   }, 60_000);
+
+  it('--reset-state is refused while a worker of the app runs, then starts the app over like a new app id', async () => {
+    const app = 'reset-app';
+    const changelog = `${app}.user_apply_1h.changelog`;
+    const a = await runApp(app, [], 'out-1');
+    const endBefore = await topicEnd(changelog);
+    expect(endBefore, 'the first run wrote its changelog').toBeGreaterThan(100);
+
+    // A worker of the app is in the group (it stays: no --exit-when-idle).
+    const live = worker(app, 'out-live', []);
+    await waitFor(async () => (await withAdmin((admin) => admin.groupState(app))) === 'Stable' || undefined, 30_000, () => `the live worker did not join: ${live.stderr().slice(-2000)}`, 200);
+    const refused = worker(app, 'out-refused', ['--reset-state', '--exit-when-idle', '5s']);
+    const r = await refused.exited;
+    expect(r.code, refused.stderr()).toBe(1);
+    expect(refused.stderr()).toMatch(/group 'reset-app' has active members .*Stop every worker of 'reset-app' first/s);
+    live.child.kill('SIGTERM');
+    expect((await live.exited).code, live.stderr().slice(-2000)).toBe(0);
+
+    // Same app id, same data dir, now reset: the commits and changelogs of the runs before are
+    // gone, so the replay from T equals a fresh app's (with either left, nothing would be read
+    // again or the hours from T would count twice).
+    const reset = await runApp(app, ['--reset-state', '--from-timestamp', T], 'out-2');
+    expect(Math.min(...reset.map((row) => Number(row.window_start))), 'the reset run starts at T').toBeGreaterThanOrEqual(T_MS - 3_600_000);
+    expect(from(reset, T_MS).length).toBeGreaterThan(1000);
+    expect(diffMaps(lastValues(from(a, T_MS), true), lastValues(from(reset, T_MS), true)), 'reset replay vs the first run from T').toEqual([]);
+    const fresh = await runApp('reset-fresh', ['--from-timestamp', T]);
+    expect(rowDiff(fresh, reset), 'reset replay vs a new app id, row for row').toEqual([]);
+    // The changelog was deleted and written again from offset 0, so its end is about a new app's
+    // after the same replay. Kept, it would end past the first run's end plus the replay's writes
+    // (offsets only grow).
+    const endFresh = await topicEnd('reset-fresh.user_apply_1h.changelog');
+    expect(endFresh, 'the replay wrote a changelog').toBeGreaterThan(100);
+    const endAfter = await topicEnd(changelog);
+    expect(endAfter, `changelog end after the reset (first run ${endBefore}, new app ${endFresh})`).toBeLessThan(endBefore + endFresh / 2);
+  }, 120_000);
 });

@@ -48,6 +48,22 @@ describe('write-back cache', () => {
     expect((await reopen()).kvStore('agg', 0, counterCodec).get(utf8('k'))?.count).toBe(7);
   });
 
+  it('keeps keys apart when the caller rewrites one key buffer between calls (values and timers)', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, numberCodec);
+    const timers = await b.loadTimers('agg', 0);
+    const buf = utf8('k0');
+    for (let i = 0; i < 6; i++) {
+      buf[1] = 0x30 + (i % 3); // k0 k1 k2 k0 k1 k2, always in the same array
+      kv.put(buf, (kv.get(buf) ?? 0) + i);
+      timers.register(100 + (i % 3), buf);
+    }
+    for (const [k, v] of [['k0', 3], ['k1', 5], ['k2', 7]] as const) expect(kv.get(utf8(k)), k).toBe(v);
+    const fired: string[] = [];
+    for (let d = timers.nextDue(Infinity); d; d = timers.nextDue(Infinity)) fired.push(`${d.time}:${Buffer.from(d.key).toString()}`);
+    expect(fired).toEqual(['100:k0', '101:k1', '102:k2']);
+  });
+
   it('hands out the same object on repeated gets, so mutate-then-put needs no copy', async () => {
     const kv = (await reopen()).kvStore('agg', 0, counterCodec);
     kv.put(utf8('k'), { count: 1, sum: 0, label: '' });

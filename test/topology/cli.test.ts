@@ -89,13 +89,3 @@ describe('tributary plan and schema', () => {
   });
 });
 
-describe('tributary run --reset-state in Kafka mode', () => {
-  it('refuses, naming what holds the state and how to start over (a wiped disk would only be restored)', async () => {
-    const r = await runCli(['run', 'topologies/loan-risk-features-kafka.yaml', '--reset-state', '--data-dir', join(dir, 'reset-state'), '--quiet'], {
-      env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:1' },
-    });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--reset-state does not start a Kafka-mode app over/);
-    expect(r.stderr).toMatch(/new --app-id/);
-  });
-});

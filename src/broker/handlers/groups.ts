@@ -1,4 +1,5 @@
 /** Consumer-group APIs: membership via the coordinator, offsets via the offset store. */
+import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../apis/delete-groups.js';
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../apis/describe-groups.js';
 import type { HeartbeatRequest, HeartbeatResponse } from '../apis/heartbeat.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../apis/join-group.js';
@@ -99,6 +100,21 @@ export function handleDescribeGroups(ctx: BrokerContext, req: DescribeGroupsRequ
           assignment: g.state === 'Stable' ? m.assignment : Buffer.alloc(0),
         })),
       };
+    }),
+  };
+}
+
+/** Deletes groups without members, with their committed offsets (Kafka: NON_EMPTY_GROUP otherwise). */
+export function handleDeleteGroups(ctx: BrokerContext, req: DeleteGroupsRequest): DeleteGroupsResponse {
+  return {
+    results: req.groups.map((groupId) => {
+      if (!groupId) return { groupId, errorCode: KafkaError.INVALID_GROUP_ID };
+      const g = ctx.groups.groups.get(groupId);
+      if (g && g.members.size > 0) return { groupId, errorCode: KafkaError.NON_EMPTY_GROUP };
+      if (!g && ctx.offsets.list(groupId).length === 0) return { groupId, errorCode: KafkaError.GROUP_ID_NOT_FOUND };
+      ctx.groups.groups.delete(groupId);
+      ctx.offsets.deleteGroup(groupId);
+      return { groupId, errorCode: 0 };
     }),
   };
 }

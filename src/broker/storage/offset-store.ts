@@ -128,6 +128,21 @@ export class OffsetStore {
     return [...this.groups].filter(([, m]) => m.size > 0).map(([g]) => g);
   }
 
+  /** Forgets every offset `group` committed (DeleteGroups). */
+  deleteGroup(group: string): void {
+    const m = this.groups.get(group);
+    if (!m) return;
+    const lines: string[] = [];
+    for (const k of [...m.keys()]) {
+      const [t, p] = k.split('\0');
+      const l: Line = { g: group, t, p: Number(p), o: -1, ts: Date.now(), d: 1 };
+      this.apply(l);
+      lines.push(JSON.stringify(l));
+    }
+    this.groups.delete(group);
+    if (lines.length) this.write(lines);
+  }
+
   deleteTopic(topic: string): void {
     const lines: string[] = [];
     for (const [g, m] of this.groups) {

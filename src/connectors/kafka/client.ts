@@ -56,6 +56,25 @@ export interface KafkaAdmin {
   /** Per partition, the first offset whose timestamp is >= `timestamp` (epoch ms); the latest offset when none is. */
   offsetsForTimes(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: bigint }>>;
   fetchTopicMetadata(topics: string[]): Promise<TopicMetadata[]>;
+  /** Every topic name (internal ones like __consumer_offsets left out). */
+  listTopics(): Promise<string[]>;
+  /** Deletes existing topics. Deletion may finish after this resolves: listTopics tells when. */
+  deleteTopics(topics: string[]): Promise<void>;
+  /**
+   * A consumer group's state as Kafka names it: 'Empty' (commits, no members), 'Stable',
+   * 'PreparingRebalance', 'CompletingRebalance' (members), 'Dead' (no such group).
+   */
+  groupState(groupId: string): Promise<string>;
+  /** Deletes an existing group that has no members, with its committed offsets. */
+  deleteGroup(groupId: string): Promise<void>;
+}
+
+const GROUP_STATES = ['Empty', 'Stable', 'PreparingRebalance', 'CompletingRebalance', 'Dead', 'Unknown'];
+
+/** A backend's spelling of a group state ('DEAD', 'PREPARING_REBALANCE', ...) as Kafka names it. */
+export function canonicalGroupState(state: string): string {
+  const plain = state.replace(/_/g, '').toLowerCase();
+  return GROUP_STATES.find((s) => s.toLowerCase() === plain) ?? state;
 }
 
 export interface ProduceMessage {

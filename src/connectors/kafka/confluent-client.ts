@@ -15,6 +15,7 @@ import { wrap } from './kafkajs-errors.js';
 import {
   KafkaClientError,
   type AssignedConsumer,
+  canonicalGroupState,
   type GroupConsumer,
   type KafkaAdmin,
   type KafkaAcks,
@@ -23,6 +24,7 @@ import {
   type KafkaProducer,
   type ProducerOptions,
 } from './client.js';
+import { kjsTopicAdmin } from './kjs-admin.js';
 
 const PACKAGE = '@confluentinc/kafka-javascript';
 
@@ -33,6 +35,10 @@ interface KjsAdmin {
   fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; offset: string; high: string; low: string }>>;
   fetchTopicOffsetsByTimestamp(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: string }>>;
   fetchTopicMetadata(o: { topics: string[] }): Promise<Array<{ name: string; partitions: Array<{ partitionId: number; leader: number; replicas: number[] }> }>>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(o: { topics: string[] }): Promise<void>;
+  describeGroups(groupIds: string[]): Promise<{ groups: Array<{ groupId: string; state: string | number }> }>;
+  deleteGroups(groupIds: string[]): Promise<unknown>;
 }
 
 interface KjsProducer {
@@ -157,6 +163,19 @@ export async function createConfluentClient(options: KafkaClientOptions): Promis
           .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas] }))
           .sort((x, y) => x.partition - y.partition),
       }));
+    },
+    ...kjsTopicAdmin(getAdmin, wrap),
+    async groupState(groupId) {
+      const a = await getAdmin();
+      const { groups } = await wrap(`kafka describeGroups(${groupId})`, () => a.describeGroups([groupId]));
+      const g = groups.find((x) => x.groupId === groupId);
+      // librdkafka's ConsumerGroupStates enum, by number.
+      const states = ['Unknown', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
+      return g === undefined ? 'Dead' : typeof g.state === 'number' ? (states[g.state] ?? 'Unknown') : canonicalGroupState(g.state);
+    },
+    async deleteGroup(groupId) {
+      const a = await getAdmin();
+      await wrap(`kafka deleteGroups(${groupId})`, () => a.deleteGroups([groupId]));
     },
   };
 

@@ -120,11 +120,23 @@ export class KafkaGroupInput {
       // A fetch can return at once with nothing (closing, rebalancing): yield to timers and I/O.
       if (messages.length === 0) await new Promise((r) => setTimeout(r, 10));
       const full: TopicPartition[] = [];
+      // A fetch returns each partition's messages as one run: look its queue up once per run.
+      let q: ConsumedMessage[] | undefined;
+      let key = '';
+      let runTopic: string | undefined;
+      let runPartition = -1;
       for (const m of messages) {
-        const key = tpKey(m.topic, m.partition);
-        if (!this.owned.includes(m.partition)) continue;
-        let q = this.queues.get(key);
-        if (!q) this.queues.set(key, (q = []));
+        if (m.topic !== runTopic || m.partition !== runPartition) {
+          runTopic = m.topic;
+          runPartition = m.partition;
+          key = tpKey(m.topic, m.partition);
+          q = undefined;
+          if (this.owned.includes(m.partition)) {
+            q = this.queues.get(key);
+            if (!q) this.queues.set(key, (q = []));
+          }
+        }
+        if (q === undefined) continue;
         q.push(m);
         if (q.length >= MAX_QUEUED && !this.paused.has(key)) {
           this.paused.add(key);

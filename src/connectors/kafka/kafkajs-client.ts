@@ -17,6 +17,7 @@ import { createKafkajsAssignedConsumer } from './kafkajs-assigned-consumer.js';
 import { createKafkajsGroupConsumer } from './kafkajs-group-consumer.js';
 import { wrap } from './kafkajs-errors.js';
 import {
+  canonicalGroupState,
   type AssignedConsumer,
   type ClientLog,
   type GroupConsumer,
@@ -27,6 +28,7 @@ import {
   type ProduceMessage,
   type ProducerOptions,
 } from './client.js';
+import { kjsTopicAdmin } from './kjs-admin.js';
 
 function logCreator(log: ClientLog | undefined) {
   return () => ({ level, log: entry }: LogEntry): void => {
@@ -101,6 +103,26 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
           .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas] }))
           .sort((x, y) => x.partition - y.partition),
       }));
+    },
+    ...kjsTopicAdmin(getAdmin, wrap),
+    async groupState(groupId) {
+      const a = await getAdmin();
+      const { groups } = await wrap(`kafka describeGroups(${groupId})`, () => a.describeGroups([groupId]));
+      return canonicalGroupState(groups.find((x) => x.groupId === groupId)?.state ?? 'Dead');
+    },
+    async deleteGroup(groupId) {
+      const a = await getAdmin();
+      await wrap(`kafka deleteGroups(${groupId})`, async () => {
+        try {
+          await a.deleteGroups([groupId]);
+        } catch (err) {
+          // KafkaJSDeleteGroupsError says only "Error in DeleteGroups"; the reason is per group.
+          const groups = (err as { groups?: Array<{ error?: { type?: string; message?: string } }> }).groups ?? [];
+          const reasons = groups.map((g) => g.error?.type ?? g.error?.message).filter((r) => r !== undefined);
+          if (reasons.length > 0 && err instanceof Error) err.message = `${err.message}: ${reasons.join(', ')}`;
+          throw err;
+        }
+      });
     },
   };
 

@@ -1,18 +1,20 @@
 /**
  * The @platformatic/kafka 1.x backend of the client interface (client.ts).
  *
- * Keyed records without an explicit partition are placed by Tributary's own murmur2
- * (runtime/partitioner.ts): platformatic's default partitioner takes `murmur2(key) >>> 0`
- * where the Java client takes `murmur2(key) & 0x7fffffff`, which puts a key with a negative
- * hash on another partition whenever the count is not a power of two.
+ * Producing goes through platformatic-produce.ts (Tributary's record batch encoder over
+ * platformatic's connections). Keyed records without an explicit partition are placed by
+ * Tributary's own murmur2 (runtime/partitioner.ts): platformatic's default partitioner takes
+ * `murmur2(key) >>> 0` where the Java client takes `murmur2(key) & 0x7fffffff`, which puts a key
+ * with a negative hash on another partition whenever the count is not a power of two.
  */
 import { randomBytes } from 'node:crypto';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
-import { partitionForKey } from '../../runtime/partitioner.js';
 import { createPlatformaticGroupConsumer } from './platformatic-group-consumer.js';
 import { PartitionFetcher } from './platformatic-fetcher.js';
+import { createDirectProducer } from './platformatic-produce.js';
 import { protocolIds, toClientError, wrap } from './platformatic-errors.js';
 import { platformaticBaseOptions } from './platformatic-wire.js';
+import { canonicalGroupState } from './client.js';
 import type {
   AssignedConsumer,
   GroupConsumer,
@@ -20,7 +22,6 @@ import type {
   KafkaAdmin,
   KafkaClient,
   KafkaClientOptions,
-  KafkaHeaders,
   KafkaProducer,
   ProducerOptions,
 } from './client.js';
@@ -88,6 +89,24 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
         }));
       });
     },
+    async listTopics() {
+      return (await wrap('kafka listTopics', () => getAdmin().listTopics({ includeInternals: false }))).filter((t) => !t.startsWith('__'));
+    },
+    async deleteTopics(topics) {
+      if (topics.length === 0) return;
+      await wrap('kafka deleteTopics', () => getAdmin().deleteTopics({ topics }));
+      // Its metadata cache would still list them.
+      await getAdmin().metadata({ topics: [], forceUpdate: true }).catch(() => undefined);
+    },
+    async groupState(groupId) {
+      // ListGroups, not DescribeGroups: platformatic parses every member's metadata as the
+      // standard consumer protocol's and throws, uncaught, on the co-partitioning assignor's.
+      const groups = await wrap('kafka listGroups', () => getAdmin().listGroups());
+      return canonicalGroupState(groups.get(groupId)?.state ?? 'Dead');
+    },
+    async deleteGroup(groupId) {
+      await wrap(`kafka deleteGroups(${groupId})`, () => getAdmin().deleteGroups({ groups: [groupId] }));
+    },
   };
 
   return {
@@ -107,35 +126,9 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
       const p = new Producer({ ...platformaticBaseOptions(options, 'producer'), compression: producerOptions.compression ?? 'none' });
       closers.add(() => p.close());
       await wrap('kafka producer connect', () => p.metadata({ topics: [] }));
+      const direct = createDirectProducer(p, producerOptions.compression ?? 'none');
       return {
-        async send(topic, messages, { acks }) {
-          // Changelog and repartition records of one call share one headers object: convert it once.
-          let lastHeaders: KafkaHeaders | undefined;
-          let lastMap: Map<Buffer, Buffer> | undefined;
-          const headerMap = (h: KafkaHeaders): Map<Buffer, Buffer> => {
-            if (h !== lastHeaders || lastMap === undefined) {
-              lastHeaders = h;
-              lastMap = new Map(Object.entries(h).map(([k, v]) => [Buffer.from(k), v]));
-            }
-            return lastMap;
-          };
-          return wrap(`kafka produce to ${topic}`, async () => {
-            const keyed = messages.some((m) => m.partition === undefined && m.key !== null);
-            const count = keyed ? (await p.metadata({ topics: [topic] })).topics.get(topic)?.partitionsCount : undefined;
-            const result = await p.send({
-              acks: acks === 'all' ? -1 : 1,
-              messages: messages.map((m) => ({
-                topic,
-                key: m.key ?? undefined,
-                value: m.value ?? undefined,
-                headers: m.headers ? headerMap(m.headers) : undefined,
-                partition: m.partition ?? (m.key !== null && count !== undefined ? partitionForKey(m.key, count) : undefined),
-                timestamp: m.timestamp === undefined ? undefined : BigInt(m.timestamp),
-              })),
-            });
-            return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset }));
-          });
-        },
+        send: (topic, messages, { acks }) => wrap(`kafka produce to ${topic}`, () => direct.send(topic, messages, acks === 'all' ? -1 : 1)),
       };
     },
     async assignedConsumer(): Promise<AssignedConsumer> {

@@ -7,15 +7,12 @@
  * seek/assign: a round's records for a partition whose version moved, or that is paused or
  * gone, are dropped and the partition is fetched again from its current position.
  */
-import { IS_CONTROL, protocolErrorsCodesById, type Consumer, type fetchV17 } from '@platformatic/kafka';
-import { KafkaClientError, type ConsumedMessage, type FetchOptions, type KafkaHeaders, type TopicPartition } from './client.js';
+import { protocolErrorsCodesById, type Consumer } from '@platformatic/kafka';
+import { KafkaClientError, type ConsumedMessage, type FetchOptions, type TopicPartition } from './client.js';
 import { toClientError } from './platformatic-errors.js';
-import { call, connectionTo, getApi } from './platformatic-wire.js';
-
-type FetchArgs = [maxWaitMs: number, minBytes: number, maxBytes: number, isolationLevel: number, sessionId: number, sessionEpoch: number,
-  topics: fetchV17.FetchRequestTopic[], forgotten: fetchV17.FetchRequestForgottenTopicsData[], rackId: string];
-
-const LOG_APPEND_TIME = 0x08;
+import { fetch, fetchVersion, inflate, type FetchResponse } from './platformatic-fetch.js';
+import { connectionTo } from './platformatic-wire.js';
+import { decodeRecordBatches } from './record-batch.js';
 /** Errors after which the partition is simply fetched again once metadata is refreshed. */
 const STALE_LEADER = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'REPLICA_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'OFFSET_NOT_AVAILABLE']);
 
@@ -39,12 +36,6 @@ interface Delivery {
 }
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
-
-function toHeaders(pairs: Array<[Buffer | null, Buffer | null]>): KafkaHeaders {
-  const out: KafkaHeaders = {};
-  for (const [k, v] of pairs) if (k !== null) out[k.toString()] ??= v ?? Buffer.alloc(0);
-  return out;
-}
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -158,20 +149,19 @@ export class PartitionFetcher {
       if (!list) grouped.set(p.topic, (list = []));
       list.push(p);
     }
-    let response: fetchV17.FetchResponse;
+    let response: FetchResponse;
     let byId: boolean;
     try {
       const connection = await connectionTo(this.client, leader, metadata);
-      const api = await getApi<FetchArgs, fetchV17.FetchResponse>(this.client, 'Fetch');
+      const version = await fetchVersion(this.client);
       // Fetch v13+ names topics by id, older versions by name.
-      byId = api.version >= 13;
+      byId = version >= 13;
       const request = [...grouped].map(([topic, list]) => ({
         topicId: byId ? metadata.topics.get(topic)!.id : topic,
         partitions: list.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.next, lastFetchedEpoch: -1, partitionMaxBytes: perPartition })),
       }));
       // Session id 0 / epoch -1: a full fetch that opens no fetch session on the broker.
-      response = await call<FetchArgs, fetchV17.FetchResponse>(this.client, 'Fetch', connection,
-        [maxWaitMs, 1, this.options.maxBytes ?? 16 * 1024 * 1024, 0, 0, -1, request, [], ''], true);
+      response = await fetch(connection, version, [maxWaitMs, 1, this.options.maxBytes ?? 16 * 1024 * 1024, 0, 0, -1, request, [], '']);
     } catch (err) {
       throw toClientError('kafka fetch', err);
     }
@@ -192,7 +182,14 @@ export class PartitionFetcher {
           continue;
         }
         const messages: ConsumedMessage[] = [];
-        const next = this.decode(topic, part, snapshot.next, messages);
+        let next = snapshot.next;
+        if (part.records !== undefined) {
+          try {
+            next = decodeRecordBatches(part.records, topic, part.partitionIndex, snapshot.next, messages, inflate);
+          } catch (err) {
+            throw toClientError(`kafka fetch ${topic}[${part.partitionIndex}] at offset ${snapshot.next}: bad record batch`, err);
+          }
+        }
         out.push({ key, version: snapshot.version, next, messages });
       }
     }
@@ -210,32 +207,5 @@ export class PartitionFetcher {
       throw new KafkaClientError(`kafka fetch: offset ${offset} of ${topic}[${partition}] is out of range (deleted by retention, or beyond the end)`, false);
     }
     throw new KafkaClientError(`kafka fetch ${where}: ${id ?? `error code ${errorCode}`}`, false);
-  }
-
-  /** Appends the records at or after `from` to out; returns the next offset to fetch. */
-  private decode(topic: string, part: fetchV17.FetchResponsePartition, from: bigint, out: ConsumedMessage[]): bigint {
-    let next = from;
-    for (const batch of part.records ?? []) {
-      const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-      // Control batches (transaction markers) occupy offsets but carry no user record.
-      if ((batch.attributes & IS_CONTROL) === 0) {
-        const logAppend = (batch.attributes & LOG_APPEND_TIME) !== 0;
-        for (const r of batch.records) {
-          const offset = batch.firstOffset + BigInt(r.offsetDelta);
-          if (offset < from) continue;
-          out.push({
-            topic,
-            partition: part.partitionIndex,
-            offset,
-            key: r.key,
-            value: r.value,
-            headers: toHeaders(r.headers),
-            timestamp: Number(logAppend ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta),
-          });
-        }
-      }
-      if (last + 1n > next) next = last + 1n;
-    }
-    return next;
   }
 }

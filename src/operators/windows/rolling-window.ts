@@ -75,13 +75,18 @@ export class RollingWindow implements WindowEngine {
     }
     const prepared = this.set.prepare(row, t);
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
-    if (head === undefined) head = { kind: 'rolling', seq: 0, timer: null, slices: [], maxT: t, inline: [], trk: null };
-    else this.dropLeft(ctx, kb, head, f - size);
+    if (head !== undefined) this.dropLeft(ctx, kb, head, f - size);
 
-    const seq = head.seq++;
-    const slices = head.slices;
-    const inline = head.inline;
-    if (inline !== null && (slices.length < INLINE_MAX || hasSorted(slices, s))) {
+    if (head === undefined) {
+      // A new key (the usual case for a long window over many sparse keys): arrays of exactly one
+      // (a push onto [] would reserve 17 slots, kept as long as the key lives).
+      const accs = this.set.create();
+      head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null };
+      this.set.add(accs, prepared, t, order, 0);
+    } else if (head.inline !== null && (head.slices.length < INLINE_MAX || hasSorted(head.slices, s))) {
+      const seq = head.seq++;
+      const slices = head.slices;
+      const inline = head.inline;
       const i = lowerBound(slices, s);
       if (i === slices.length) {
         // The usual case, appended without splice (which allocates the removed part).
@@ -93,7 +98,9 @@ export class RollingWindow implements WindowEngine {
       }
       this.set.add(inline[i]!, prepared, t, order, seq);
     } else {
-      if (inline !== null) this.spill(ctx, kb, head, inline);
+      const seq = head.seq++;
+      const slices = head.slices;
+      if (head.inline !== null) this.spill(ctx, kb, head, head.inline);
       // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
       // restart that lookup would be a LevelDB read).
       const existing = hasSorted(slices, s) ? ctx.store.getSlice(kb, s) : undefined;
@@ -104,7 +111,7 @@ export class RollingWindow implements WindowEngine {
       this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, order, seq);
     }
     if (t > head.maxT) head.maxT = t;
-    rearm(ctx, kb, head, rollingLeaveTime(slices[0]!, size, resolution));
+    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
   }

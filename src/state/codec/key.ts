@@ -125,12 +125,75 @@ export function keyToPartitionBytes(v: Value): Uint8Array {
 const scratchBytes = new Uint8Array(8);
 const scratchView = new DataView(scratchBytes.buffer);
 
+/**
+ * Reusable output for the hot paths that encode a record's key and are done with the bytes before
+ * they encode the next one (a window step per record, keyBy's partition choice). Short keys land
+ * in one buffer seen through one view per length, made once: no allocation per record. Bytes
+ * returned by the *Into functions are valid until the next call with the same scratch; whoever
+ * keeps them must copy them (the state cache and the timers do).
+ */
+export class KeyScratch {
+  private readonly buf = new Uint8Array(ASCII_FAST_MAX + 16);
+  private readonly views: Uint8Array[] = [];
+
+  /** The scratch's first n bytes (n ≤ ASCII_FAST_MAX + 16) after `fill` wrote them. */
+  bytes(n: number): Uint8Array {
+    return (this.views[n] ??= this.buf.subarray(0, n));
+  }
+
+  /** Writes `s` (after `tag`, unless it is -1) if it is short pure ASCII; returns the length written, or -1. */
+  ascii(s: string, tag: number): number {
+    const n = s.length;
+    if (n > ASCII_FAST_MAX) return -1;
+    const buf = this.buf;
+    const at = tag < 0 ? 0 : 1;
+    buf[0] = tag;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) return -1;
+      buf[at + i] = c;
+    }
+    return at + n;
+  }
+
+  /** Writes [TAG_INT][zigzag LEB128] of a safe integer |v| < 2^52; returns its length. */
+  int(v: number): number {
+    return writeIntKey(this.buf, v);
+  }
+}
+
+/** encodeKey(v), in `scratch` when short (see KeyScratch: valid until its next use). */
+export function encodeKeyInto(v: Value, scratch: KeyScratch): Uint8Array {
+  if (typeof v === 'string') {
+    const n = scratch.ascii(v, TAG_STRING);
+    if (n >= 0) return scratch.bytes(n);
+  } else if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < ZIGZAG_EXACT) {
+    return scratch.bytes(scratch.int(v));
+  }
+  return encodeKey(v);
+}
+
+/** keyToPartitionBytes(v), in `scratch` when short (see KeyScratch: valid until its next use). */
+export function keyToPartitionBytesInto(v: Value, scratch: KeyScratch): Uint8Array {
+  if (typeof v === 'string') {
+    const n = scratch.ascii(v, -1);
+    if (n >= 0) return scratch.bytes(n);
+  }
+  return keyToPartitionBytes(v);
+}
+
 /** [TAG_INT][zigzag LEB128], the layout ByteWriter.svarint writes (-0 as 0). */
 function intKey(v: number): Uint8Array {
-  let z = v < 0 ? -v * 2 - 1 : v === 0 ? 0 : v * 2;
   let n = 1;
-  for (let t = z; t >= 0x80; t = Math.floor(t / 0x80)) n++;
+  for (let t = v < 0 ? -v * 2 - 1 : v * 2; t >= 0x80; t = Math.floor(t / 0x80)) n++;
   const out = new Uint8Array(1 + n);
+  writeIntKey(out, v);
+  return out;
+}
+
+/** Writes [TAG_INT][zigzag LEB128] of v at the start of `out` (room enough); returns its length. */
+function writeIntKey(out: Uint8Array, v: number): number {
+  let z = v < 0 ? -v * 2 - 1 : v === 0 ? 0 : v * 2;
   out[0] = TAG_INT;
   let i = 1;
   while (z >= 0x80) {
@@ -138,7 +201,7 @@ function intKey(v: number): Uint8Array {
     z = Math.floor(z / 0x80);
   }
   out[i] = z;
-  return out;
+  return i + 1;
 }
 
 function readIntKey(b: Uint8Array): number {

@@ -53,15 +53,29 @@ function header(kind: ScopedKind, step: number, partition: number, rest: number)
   return out;
 }
 
-export function headKey(step: number, partition: number, key: Uint8Array): Uint8Array {
+/**
+ * A record key as its bytes, or as the latin1 string of its bytes (one char per byte, 0..255):
+ * the form the state cache and the timers keep it in, so they need no copy of the bytes too.
+ */
+export type RecordKeyBytes = Uint8Array | string;
+
+function putKey(out: Uint8Array, at: number, key: RecordKeyBytes): void {
+  if (typeof key !== 'string') {
+    out.set(key, at);
+    return;
+  }
+  for (let i = 0; i < key.length; i++) out[at + i] = key.charCodeAt(i);
+}
+
+export function headKey(step: number, partition: number, key: RecordKeyBytes): Uint8Array {
   const out = header(KIND_HEAD, step, partition, key.length);
-  out.set(key, HEADER);
+  putKey(out, HEADER, key);
   return out;
 }
 
-export function kvKey(step: number, partition: number, key: Uint8Array): Uint8Array {
+export function kvKey(step: number, partition: number, key: RecordKeyBytes): Uint8Array {
   const out = header(KIND_KV, step, partition, key.length);
-  out.set(key, HEADER);
+  putKey(out, HEADER, key);
   return out;
 }
 
@@ -71,7 +85,7 @@ export function kvKey(step: number, partition: number, key: Uint8Array): Uint8Ar
  * keys only at checkpoint, so it checks when the slice is touched: the record is dead-lettered
  * instead of every later checkpoint failing.
  */
-export function assertSliceKey(key: Uint8Array, start: number): void {
+export function assertSliceKey(key: RecordKeyBytes, start: number): void {
   if (key.length > MAX_KEY) {
     throw new TributaryError('TRIB_RECORD_INVALID', `record key of ${key.length} bytes is too long for window state (max ${MAX_KEY})`);
   }
@@ -91,20 +105,20 @@ export function assertScope(step: number, partition: number): void {
   if (!isU16(partition)) throw internal(`partition ${partition} out of range 0..65535`);
 }
 
-export function sliceKey(step: number, partition: number, key: Uint8Array, start: number): Uint8Array {
+export function sliceKey(step: number, partition: number, key: RecordKeyBytes, start: number): Uint8Array {
   assertSliceKey(key, start);
   const out = header(KIND_SLICE, step, partition, 2 + key.length + 8);
   out[HEADER] = key.length >>> 8;
   out[HEADER + 1] = key.length & 0xff;
-  out.set(key, HEADER + 2);
+  putKey(out, HEADER + 2, key);
   writeTime(out, HEADER + 2 + key.length, start);
   return out;
 }
 
-export function timerKey(step: number, partition: number, time: number, key: Uint8Array): Uint8Array {
+export function timerKey(step: number, partition: number, time: number, key: RecordKeyBytes): Uint8Array {
   const out = header(KIND_TIMER, step, partition, 8 + key.length);
   writeTime(out, HEADER, time);
-  out.set(key, HEADER + 8);
+  putKey(out, HEADER + 8, key);
   return out;
 }
 

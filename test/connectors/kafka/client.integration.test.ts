@@ -124,4 +124,33 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
       await consumer.close();
     }
   });
+
+  it.skipIf(!available)('tells group states, deletes an empty one with its commits (not one with members), lists and deletes topics', async () => {
+    const groupId = uniqueName(`client-${backend}-group`);
+    expect(await client.admin.groupState(groupId)).toBe('Dead');
+    const consumer = await client.groupConsumer({ groupId, sessionTimeoutMs: 10_000 });
+    await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
+    await consumer.commit([{ topic, partition: 0, offset: 3n, metadata: 'm' }]);
+    expect(await client.admin.groupState(groupId)).toBe('Stable');
+    await expect(client.admin.deleteGroup(groupId)).rejects.toThrow(/NON_EMPTY_GROUP|non.?empty|not empty/i);
+    await consumer.close();
+    expect(await client.admin.groupState(groupId)).toBe('Empty');
+    await client.admin.deleteGroup(groupId);
+    expect(await client.admin.groupState(groupId)).toBe('Dead');
+    // Its commits went with it: a new member of the same group starts without them.
+    const again = await client.groupConsumer({ groupId, sessionTimeoutMs: 10_000 });
+    try {
+      await again.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
+      expect((await again.committed([{ topic, partition: 0 }]))[0]!.offset).toBeNull();
+    } finally {
+      await again.close();
+    }
+
+    const doomed = uniqueName(`client-${backend}-doomed`);
+    await client.admin.createTopics([{ topic: doomed, partitions: 1 }]);
+    expect(await client.admin.listTopics()).toEqual(expect.arrayContaining([topic, doomed]));
+    await client.admin.deleteTopics([doomed]);
+    expect(await client.admin.listTopics()).not.toContain(doomed);
+    expect(await client.admin.listTopics()).toContain(topic);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, decodeKey, encodeKey, keyToPartitionBytes } from '../../../src/state/codec/key.js';
+import { canonicalJson, decodeKey, encodeKey, encodeKeyInto, KeyScratch, keyToPartitionBytes, keyToPartitionBytesInto } from '../../../src/state/codec/key.js';
 import type { Value } from '../../../src/runtime/record.js';
 import { ByteWriter } from '../../../src/state/codec/bytes.js';
 import { makeRng, withSeed, type Rng } from '../random.js';
@@ -93,5 +93,30 @@ describe('keyToPartitionBytes', () => {
 
   it('canonical JSON sorts keys at every depth', () => {
     expect(canonicalJson({ z: { b: 2, a: 1 }, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"z":{"a":1,"b":2}}');
+  });
+});
+
+describe('encodeKeyInto / keyToPartitionBytesInto (one reused scratch)', () => {
+  it('give the same bytes as encodeKey / keyToPartitionBytes, call after call', () => {
+    const rng = makeRng();
+    withSeed(rng, () => {
+      const scratch = new KeyScratch();
+      const long = (n: number): string => 'k'.repeat(n);
+      for (let i = 0; i < 3000; i++) {
+        const v = rng.next() < 0.3 ? rng.pick([long(rng.int(60, 70)), 'ab\u00e9', 'user:' + rng.int(0, 1e6), rng.int(-1e15, 1e15), 0, -0]) : randomValue(rng);
+        // Compared before the next call overwrites the scratch.
+        expect(hex(encodeKeyInto(v, scratch)), `encodeKeyInto(${JSON.stringify(v)})`).toBe(hex(encodeKey(v)));
+        expect(hex(keyToPartitionBytesInto(v, scratch)), `keyToPartitionBytesInto(${JSON.stringify(v)})`).toBe(hex(keyToPartitionBytes(v)));
+      }
+    });
+  });
+
+  it('reuses the scratch: the bytes of a short key change with the next call of the same length', () => {
+    const scratch = new KeyScratch();
+    const a = encodeKeyInto('user-1', scratch);
+    expect(decodeKey(a)).toBe('user-1');
+    const b = encodeKeyInto('user-2', scratch);
+    expect(decodeKey(b)).toBe('user-2');
+    expect(decodeKey(a)).toBe('user-2');
   });
 });

@@ -38,6 +38,11 @@ export function toSketch(acc: DistinctAcc, precision: number): Uint8Array {
 /** Adds k to an exact accumulator unless present; returns whether it was added. */
 function addExact(acc: DistinctAcc, k: string): boolean {
   const keys = acc.keys!;
+  if (keys.length === 0) {
+    // Most slices hold one value: an array of exactly one (a push onto [] would reserve 17).
+    acc.keys = [k];
+    return true;
+  }
   if (acc.index !== null) {
     if (acc.index.has(k)) return false;
     acc.index.add(k);

@@ -1,0 +1,174 @@
+/**
+ * Produce (key 0) through a platformatic Producer's connections, with record batches from
+ * record-batch.ts instead of platformatic's encoder (which costs ~3 µs and a dozen small buffers
+ * per record: bench/kafka-e2e.bench.ts spent ~19% of a worker's CPU there). Everything else is
+ * platformatic's: the negotiated API version, connections, response parsing, retries (its
+ * kPerformWithRetry, as its own send uses) and one repeat after stale metadata (leader moved).
+ *
+ *   Request v3-v8  => transactional_id NULLABLE_STRING acks INT16 timeout_ms INT32
+ *                     [topic_data => name STRING [partition_data => index INT32 records NULLABLE_BYTES]]
+ *   Request v9-v11 => the same, flexible: COMPACT_ strings, arrays and records, and a TAG_BUFFER
+ *                     after each partition, each topic and the request.
+ *
+ * Records of one call keep their order per partition: each partition's records form one batch
+ * of one request. Partitioning: an explicit partition (modulo the partition count, as
+ * platformatic does); else Tributary's murmur2 of the key (runtime/partitioner.ts); else round
+ * robin per topic.
+ */
+import {
+  GenericError,
+  Writer,
+  kGetApi,
+  kGetConnection,
+  kOptions,
+  kPerformWithRetry,
+  produceV7,
+  produceV8,
+  produceV9,
+  produceV10,
+  produceV11,
+  type ClusterMetadata,
+  type Producer,
+} from '@platformatic/kafka';
+import { partitionForKey } from '../../runtime/partitioner.js';
+import type { KafkaCompression, ProduceMessage, ProducedBatch } from './client.js';
+import { encodeRecordBatch } from './record-batch.js';
+
+type ProduceResponse = produceV8.ProduceResponse;
+type Parser = typeof produceV8.parseResponse;
+
+const PARSERS: ReadonlyMap<number, Parser> = new Map<number, Parser>([
+  [7, produceV7.parseResponse],
+  [8, produceV8.parseResponse],
+  [9, produceV9.parseResponse],
+  [10, produceV10.parseResponse],
+  [11, produceV11.parseResponse],
+]);
+const PRODUCE_KEY = 0;
+const FIRST_FLEXIBLE = 9;
+
+/** One partition's records, encoded. */
+export interface PartitionBatch {
+  partition: number;
+  records: Buffer;
+}
+
+/** A Produce request body for one topic (the records buffers are referenced, not copied). */
+export function encodeProduceRequest(version: number, acks: number, timeoutMs: number, topic: string, batches: readonly PartitionBatch[]): Writer {
+  const flexible = version >= FIRST_FLEXIBLE;
+  const w = Writer.create().appendString(null, flexible).appendInt16(acks).appendInt32(timeoutMs);
+  if (flexible) w.appendUnsignedVarInt(2);
+  else w.appendInt32(1);
+  w.appendString(topic, flexible);
+  if (flexible) w.appendUnsignedVarInt(batches.length + 1);
+  else w.appendInt32(batches.length);
+  for (const b of batches) {
+    w.appendInt32(b.partition);
+    if (flexible) w.appendUnsignedVarInt(b.records.length + 1);
+    else w.appendInt32(b.records.length);
+    w.append(b.records);
+    if (flexible) w.appendTaggedFields();
+  }
+  if (flexible) w.appendTaggedFields().appendTaggedFields();
+  return w;
+}
+
+export interface DirectProducer {
+  send(topic: string, messages: readonly ProduceMessage[], acks: -1 | 1): Promise<ProducedBatch[]>;
+}
+
+export function createDirectProducer(p: Producer, compression: KafkaCompression): DirectProducer {
+  const roundRobin = new Map<string, number>();
+  const timeoutMs = p[kOptions].timeout ?? 5_000;
+
+  const metadataOf = (topic: string): Promise<ClusterMetadata> => p.metadata({ topics: [topic] });
+
+  /** One request to `leader` with these batches, retried as platformatic retries its own produce. */
+  const request = (metadata: ClusterMetadata, leader: number, topic: string, batches: readonly PartitionBatch[], acks: number): Promise<ProduceResponse> =>
+    new Promise((resolve, reject) => {
+      const broker = metadata.brokers.get(leader);
+      if (!broker) {
+        reject(new GenericError('PLT_KFK_USER', `broker ${leader} is not in the cluster metadata`, { canRetry: true, hasStaleMetadata: true }));
+        return;
+      }
+      void p[kPerformWithRetry]<ProduceResponse>(
+        'produce',
+        (done) => {
+          p[kGetConnection](broker, (error, connection) => {
+            if (error || !connection) return done(error ?? new Error('no connection'));
+            p[kGetApi]<unknown[], unknown>('Produce', (error, api) => {
+              if (error || !api) return done(error ?? new Error('no Produce API'));
+              const parse = PARSERS.get(api.version);
+              if (!parse) return done(new Error(`Produce v${api.version} is not supported`));
+              const flexible = api.version >= FIRST_FLEXIBLE;
+              connection.send(PRODUCE_KEY, api.version, () => encodeProduceRequest(api.version, acks, timeoutMs, topic, batches), parse, flexible, flexible, done);
+            });
+          });
+        },
+        (error, response) => (error || !response ? reject(error ?? new Error('no Produce response')) : resolve(response)),
+        0,
+        [],
+        isStale,
+      );
+    });
+
+  /** Sends each batch to its partition's leader; after stale metadata, once more with fresh metadata. */
+  const sendAll = async (metadata: ClusterMetadata, topic: string, batches: readonly PartitionBatch[], acks: number, repeat: boolean): Promise<ProduceResponse[]> => {
+    const partitions = metadata.topics.get(topic)!.partitions;
+    const byLeader = new Map<number, PartitionBatch[]>();
+    for (const b of batches) {
+      const leader = partitions[b.partition]?.leader ?? -1;
+      let list = byLeader.get(leader);
+      if (!list) byLeader.set(leader, (list = []));
+      list.push(b);
+    }
+    const results = await Promise.all([...byLeader].map(async ([leader, list]) => {
+      try {
+        return [await request(metadata, leader, topic, list, acks)];
+      } catch (err) {
+        if (!repeat || !isStale(err)) throw err;
+        p.clearMetadata();
+        return sendAll(await metadataOf(topic), topic, list, acks, false);
+      }
+    }));
+    return results.flat();
+  };
+
+  return {
+    async send(topic, messages, acks) {
+      if (messages.length === 0) return [];
+      const metadata = await metadataOf(topic);
+      const count = metadata.topics.get(topic)?.partitionsCount;
+      if (count === undefined || count <= 0) throw new GenericError('PLT_KFK_USER', `topic ${topic} has no partitions in the cluster metadata`, { canRetry: true });
+      const byPartition = new Map<number, ProduceMessage[]>();
+      for (const m of messages) {
+        let partition: number;
+        if (m.partition !== undefined) partition = m.partition % count;
+        else if (m.key !== null) partition = partitionForKey(m.key, count);
+        else {
+          const next = roundRobin.get(topic) ?? 0;
+          roundRobin.set(topic, next + 1);
+          partition = next % count;
+        }
+        let list = byPartition.get(partition);
+        if (!list) byPartition.set(partition, (list = []));
+        list.push(m);
+      }
+      const now = Date.now();
+      const batches: PartitionBatch[] = [];
+      for (const [partition, list] of byPartition) batches.push({ partition, records: encodeRecordBatch(list, now, compression) });
+      const responses = await sendAll(metadata, topic, batches, acks, true);
+      const out: ProducedBatch[] = [];
+      for (const r of responses) {
+        for (const t of r.responses) for (const pr of t.partitionResponses) out.push({ topic: t.name, partition: pr.index, baseOffset: pr.baseOffset });
+      }
+      return out;
+    },
+  };
+}
+
+/** A leader moved or is unknown (platformatic flags such protocol errors hasStaleMetadata). */
+function isStale(err: unknown): boolean {
+  if (!(err instanceof Error) || !GenericError.isGenericError(err)) return false;
+  return (err as GenericError).findBy('hasStaleMetadata', true) !== null;
+}
