@@ -12,6 +12,7 @@ import { normalizeValue, type ColumnDescriptor } from './snapshot-values.js';
 import type { TableShape } from './snapshot-schema.js';
 import type { DatetimeRule } from './datetime-zone.js';
 import type { RowChange } from './stream.js';
+import { rowDescriptors, type BinlogColumns } from './binlog-columns.js';
 
 /** A column the descriptors do not know (a DDL raced the stream): keep what zongji decoded, JSON-safe. */
 function fallbackValue(raw: unknown): Value {
@@ -22,8 +23,13 @@ function fallbackValue(raw: unknown): Value {
   return raw as Value;
 }
 
-export function convertRow(shape: TableShape, raw: Record<string, unknown>, datetime: DatetimeRule): Row {
-  const byName = new Map<string, ColumnDescriptor>(shape.columns.map((c) => [c.name, c]));
+/**
+ * One row image in the envelope form. `binlog` is the row's table map (types as of the row):
+ * where information_schema's shape disagrees with it (an ALTER TABLE the stream has not reached
+ * yet), the binlog's type converts the value (binlog-columns.ts).
+ */
+export function convertRow(shape: TableShape, raw: Record<string, unknown>, datetime: DatetimeRule, binlog?: BinlogColumns): Row {
+  const byName: Map<string, ColumnDescriptor> = rowDescriptors(shape.columns, binlog);
   const row: Row = {};
   for (const [name, value] of Object.entries(raw)) {
     const col = byName.get(name);
@@ -50,8 +56,8 @@ export function primaryKey(shape: TableShape, row: Row): Value {
 export interface Envelope { key: Value; value: Row }
 
 export function envelope(change: RowChange, shape: TableShape, datetime: DatetimeRule, serverId: number): Envelope {
-  const before = change.before ? convertRow(shape, change.before, datetime) : null;
-  const after = change.after ? convertRow(shape, change.after, datetime) : null;
+  const before = change.before ? convertRow(shape, change.before, datetime, change.binlog) : null;
+  const after = change.after ? convertRow(shape, change.after, datetime, change.binlog) : null;
   const source: Row = {
     server_id: change.serverId ?? serverId, gtid: change.gtid ?? null, file: change.txn.file, pos: change.txn.pos,
     ts_ms: change.tsMs, db: change.db, table: change.table,

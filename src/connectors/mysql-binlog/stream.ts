@@ -12,7 +12,9 @@
  * from information_schema when it first sees a table map, i.e. as of "now": a stream far behind
  * a later ALTER can get the new names for old rows. binlog_row_metadata=FULL (MariaDB 10.5+,
  * MySQL 8.0+) puts the names into the binlog itself and closes that gap; the source warns
- * without it.
+ * without it. Types never come from "now": each change carries its table map's type codes, and
+ * a value whose information_schema type disagrees with them is converted by the binlog's
+ * (binlog-columns.ts).
  *
  * Backpressure: when `bufferSize` changes are queued the binlog connection is paused; take()
  * resumes it below half. Never while zongji is fetching a table's columns: zongji pauses the
@@ -25,6 +27,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { BinlogPosition } from './position.js';
 import type { TableShape } from './snapshot-schema.js';
 import type { TableFilter } from './tables.js';
+import type { BinlogColumns } from './binlog-columns.js';
 
 export interface ConnectionConfig { host: string; port: number; user: string; password: string }
 
@@ -43,8 +46,13 @@ export interface RowChange {
   txn: BinlogPosition;
   /** 1-based index of this change among the captured changes of its transaction. */
   seq: number;
-  /** Column descriptors as of this change (asked for when the change was read, so a later DDL does not apply to it). */
+  /**
+   * information_schema's column descriptors, asked for when the change was read. A stream behind
+   * a later ALTER TABLE gets the newer table here; `binlog` says what the row was written with.
+   */
   shape: Promise<TableShape>;
+  /** The row's table map: column type codes and metadata as of the row (see binlog-columns.ts). */
+  binlog: BinlogColumns | undefined;
 }
 
 export interface BinlogStreamOptions {
@@ -262,6 +270,7 @@ export class BinlogStream {
     const op = name === 'writerows' ? 'c' : name === 'updaterows' ? 'u' : 'd';
     const rows = event.rows as unknown[];
     const shape = this.options.describe(map.parentSchema, map.tableName);
+    const binlog: BinlogColumns | undefined = map.columns ? { columns: map.columns, schemas: map.columnSchemas } : undefined;
     for (const row of rows) {
       this.rowIndex++;
       if (this.rowIndex <= this.skip) continue;
@@ -271,7 +280,7 @@ export class BinlogStream {
         op, db: map.parentSchema, table: map.tableName,
         before: op === 'c' ? null : op === 'u' ? update.before : r,
         after: op === 'd' ? null : op === 'u' ? update.after : r,
-        tsMs: event.timestamp, serverId: this.txnServerId, gtid: this.txnGtid ?? event.gtid, txn: this.txn, seq: this.rowIndex, shape,
+        tsMs: event.timestamp, serverId: this.txnServerId, gtid: this.txnGtid ?? event.gtid, txn: this.txn, seq: this.rowIndex, shape, binlog,
       });
     }
     if (this.queue.length >= this.options.bufferSize) {

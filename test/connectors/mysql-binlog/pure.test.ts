@@ -4,6 +4,8 @@ import { datetimeRule } from '../../../src/connectors/mysql-binlog/datetime-zone
 import { decodeToken, encodeToken } from '../../../src/connectors/mysql-binlog/position.js';
 import { parseConfig } from '../../../src/topology/spec.js';
 import { mysqlBinlogSpec } from '../../../src/connectors/mysql-binlog/spec.js';
+import { binlogDescriptor, rowDescriptors } from '../../../src/connectors/mysql-binlog/binlog-columns.js';
+import { describeColumn, type ColumnDescriptor, type ColumnInfo } from '../../../src/connectors/mysql-binlog/snapshot-values.js';
 
 describe('mysql-binlog table filter', () => {
   it('applies databases, include globs, then exclude; never system schemas', () => {
@@ -43,5 +45,39 @@ describe('mysql-binlog spec', () => {
     expect(() => parseConfig(mysqlBinlogSpec, { user: 'cdc', password: 'hunter2' })).toThrow(/secret/);
     expect(() => parseConfig(mysqlBinlogSpec, { user: 'cdc', include: ['orders'] })).toThrow(/db\.table/);
     expect(() => parseConfig(mysqlBinlogSpec, { user: 'cdc', snapshot: 'always' })).toThrow();
+  });
+});
+
+describe('mysql-binlog row descriptors (binlog types vs information_schema)', () => {
+  const described = (name: string, info: Partial<ColumnInfo> & { DATA_TYPE: string }): ColumnDescriptor => describeColumn({
+    COLUMN_NAME: name, COLUMN_TYPE: info.DATA_TYPE, NUMERIC_PRECISION: null, NUMERIC_SCALE: null, DATETIME_PRECISION: null,
+    CHARACTER_SET_NAME: null, COLLATION_NAME: null, ...info,
+  });
+  const col = (name: string, type: number, metadata: Record<string, unknown> = {}, charset: string | null = null) => ({ name, type, metadata, charset });
+  const schema = (name: string, extra: Record<string, unknown> = {}) => ({ COLUMN_NAME: name, COLLATION_NAME: null, CHARACTER_SET_NAME: null, COLUMN_COMMENT: '', COLUMN_TYPE: '', ...extra });
+
+  it('keeps information_schema where it agrees with the binlog type and takes the binlog where it does not', () => {
+    const shape = [
+      described('id', { DATA_TYPE: 'int' }),
+      described('b', { DATA_TYPE: 'varchar', CHARACTER_SET_NAME: 'utf8mb4', COLLATION_NAME: 'utf8mb4_general_ci' }), // now VARCHAR, was INT
+      described('doc', { DATA_TYPE: 'longtext', CHARACTER_SET_NAME: 'utf8mb4', isJson: true }), // MariaDB JSON: a BLOB code in the binlog
+      described('at', { DATA_TYPE: 'datetime', DATETIME_PRECISION: 6 }), // now DATETIME(6), was DATETIME(3)
+      described('e', { DATA_TYPE: 'enum', COLUMN_TYPE: "enum('a','b','c')" }),
+    ];
+    const byName = rowDescriptors(shape, {
+      columns: [col('id', 3), col('b', 3), col('doc', 252, { length_size: 4 }, 'utf8mb4'), col('at', 18, { decimals: 3 }), col('e', 247), col('gone', 246, { precision: 5, decimals: 2 })],
+      schemas: [schema('id'), schema('b'), schema('doc'), schema('at'), schema('e', { ENUM_VALUES: ['a', 'b'] }), schema('gone')],
+    });
+    expect(byName.get('id')).toBe(shape[0]);
+    expect(byName.get('b')).toMatchObject({ kind: 'integer' });
+    expect(byName.get('doc')).toBe(shape[2]);
+    expect(byName.get('at')).toMatchObject({ kind: 'datetime', fsp: 6 }); // same kind: information_schema's (fsp only pads text)
+    expect(byName.get('e')).toMatchObject({ kind: 'enum', members: ['a', 'b'] }); // FULL metadata's members win
+    expect(byName.get('gone')).toMatchObject({ kind: 'decimal', precision: 5, scale: 2 }); // dropped since: from the binlog alone
+    expect(binlogDescriptor(col('s', 15, { max_length: 40 }), schema('s', { CHARACTER_SET_NAME: 'binary' })).kind).toBe('binary');
+    expect(binlogDescriptor(col('s', 15, { max_length: 40 }, 'utf8mb4'), undefined).kind).toBe('text');
+    expect(binlogDescriptor(col('t', 17, { decimals: 2 }), undefined)).toMatchObject({ kind: 'timestamp', fsp: 2 });
+    expect(binlogDescriptor(col('x', 16, { bits: 9 }), undefined)).toMatchObject({ kind: 'bit', precision: 9 });
+    expect(rowDescriptors(shape, undefined).get('b')).toBe(shape[1]);
   });
 });

@@ -83,26 +83,72 @@ describe('mysql-binlog source: streaming', () => {
     expect(r.key).toEqual([7, 2]);
   });
 
+  /** A token that resumes streaming at the server's current binlog end (file + pos, no GTID). */
+  const tokenAtEnd = async (): Promise<string> => {
+    const [{ File: file, Position: pos }] = await db().query<Array<{ File: string; Position: number }>>('SHOW MASTER STATUS');
+    return JSON.stringify({ v: 1, n: 0, phase: 'stream', position: { file, pos: Number(pos) }, seq: 0 });
+  };
+
   it('keeps streaming through ALTER TABLE ADD / DROP / MODIFY COLUMN with the new shape', async () => {
     await db().query('CREATE TABLE evolving (id INT PRIMARY KEY, a VARCHAR(10))');
     const { source } = track(await started(await openSource(binlogConfig(db(), { include: ['shop.evolving'] }))));
     await db().query("INSERT INTO evolving VALUES (1, 'x')");
     await db().query('ALTER TABLE evolving ADD COLUMN b INT NOT NULL DEFAULT 5');
     await db().query("INSERT INTO evolving VALUES (2, 'y', 6)");
-    await db().query('ALTER TABLE evolving DROP COLUMN a');
-    await db().query('INSERT INTO evolving VALUES (3, 7)');
-    await db().query("ALTER TABLE evolving MODIFY COLUMN b VARCHAR(10)");
-    await db().query("INSERT INTO evolving VALUES (4, 'eight')");
-    await db().query('ALTER TABLE evolving ADD COLUMN c DATE FIRST');
-    await db().query("INSERT INTO evolving (id, b, c) VALUES (5, 'nine', '2024-01-02')");
-    const records = await collect(source, 5);
+    const first = await collect(source, 2);
+    await db().query('ALTER TABLE evolving MODIFY COLUMN b VARCHAR(10)');
+    await db().query("INSERT INTO evolving VALUES (3, 'z', 'seven')");
+    const records = [...first, ...(await collect(source, 1))];
     expect(records.map((r) => env(r).after)).toEqual([
       { id: 1, a: 'x' },
       { id: 2, a: 'y', b: 6 },
-      { id: 3, b: 7 },
-      { id: 4, b: 'eight' },
-      { c: '2024-01-02', id: 5, b: 'nine' },
+      { id: 3, a: 'z', b: 'seven' },
     ]);
+  });
+
+  it('converts rows written before a later ALTER TABLE by the types they were written with, also when the stream reads them after it', async () => {
+    // binlog_row_metadata is NO_LOG here (MariaDB's default): names come from information_schema,
+    // types from the table map. Every row is read after the MODIFY ran, so information_schema
+    // already says VARCHAR for rows written while b was INT (and DECIMAL(6,3) for DECIMAL(5,2)).
+    await db().query('CREATE TABLE drift (id INT PRIMARY KEY, b INT, d DECIMAL(5,2))');
+    const token = await tokenAtEnd();
+    await db().query("INSERT INTO drift VALUES (1, 7, 1.50)");
+    await db().query("ALTER TABLE drift MODIFY COLUMN b VARCHAR(10), MODIFY COLUMN d DECIMAL(6,3)");
+    await db().query("INSERT INTO drift VALUES (2, 'eight', 2.125)");
+    const { source } = track(await openSource(binlogConfig(db(), { include: ['shop.drift'], gtid: 'off' }), token));
+    const records = await collect(source, 2);
+    expect(records.map((r) => env(r).after)).toEqual([{ id: 1, b: 7, d: '1.50' }, { id: 2, b: 'eight', d: '2.125' }]);
+  });
+
+  it('with binlog_row_metadata=FULL, reads rows written before later ADD / DROP / MODIFY / ADD FIRST with their own columns, far behind the DDL', async () => {
+    await db().query('SET GLOBAL binlog_row_metadata = FULL');
+    try {
+      await db().query('CREATE TABLE evolving_full (id INT PRIMARY KEY, a VARCHAR(10))');
+      const token = await tokenAtEnd();
+      await db().query("INSERT INTO evolving_full VALUES (1, 'x')");
+      await db().query('ALTER TABLE evolving_full ADD COLUMN b INT NOT NULL DEFAULT 5');
+      await db().query("INSERT INTO evolving_full VALUES (2, 'y', 6)");
+      await db().query('ALTER TABLE evolving_full DROP COLUMN a');
+      await db().query('INSERT INTO evolving_full VALUES (3, 7)');
+      await db().query('ALTER TABLE evolving_full MODIFY COLUMN b VARCHAR(10)');
+      await db().query("INSERT INTO evolving_full VALUES (4, 'eight')");
+      await db().query('ALTER TABLE evolving_full ADD COLUMN c DATE FIRST');
+      await db().query("INSERT INTO evolving_full (id, b, c) VALUES (5, 'nine', '2024-01-02')");
+      // Opened only now: every row is read after every ALTER ran.
+      const { source, logs } = track(await openSource(binlogConfig(db(), { include: ['shop.evolving_full'], gtid: 'off' }), token));
+      const records = await collect(source, 5);
+      expect(records.map((r) => env(r).after)).toEqual([
+        { id: 1, a: 'x' },
+        { id: 2, a: 'y', b: 6 },
+        { id: 3, b: 7 },
+        { id: 4, b: 'eight' },
+        { c: '2024-01-02', id: 5, b: 'nine' },
+      ]);
+      expect(records.map((r) => r.key)).toEqual([1, 2, 3, 4, 5]);
+      expect(logs.some((l) => l.includes('binlog_row_metadata is not FULL'))).toBe(false);
+    } finally {
+      await db().query('SET GLOBAL binlog_row_metadata = NO_LOG');
+    }
   });
 
   it('fails with a clear error when the saved binlog file was purged, and when the file is unknown', async () => {
