@@ -241,3 +241,29 @@ export class KafkaClientError extends Error {
     this.rebalance = options.rebalance ?? false;
   }
 }
+
+/** The first explicit partition of these messages outside [0, count), if any. */
+export function partitionOutOfRange(messages: readonly ProduceMessage[], count: number): number | undefined {
+  for (const m of messages) {
+    if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < count)) return m.partition;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses explicit partitions a topic does not have, as the Java producer does, for clients that
+ * would otherwise drop such records silently (kafkajs resolves without them). Partition counts
+ * are cached per topic and asked again once before a refusal (partitions may have been added).
+ */
+export function explicitPartitionGuard(count: (topic: string) => Promise<number>): (topic: string, messages: readonly ProduceMessage[]) => Promise<void> {
+  const known = new Map<string, number>();
+  return async (topic, messages) => {
+    if (!messages.some((m) => m.partition !== undefined)) return;
+    const cached = known.get(topic);
+    if (cached !== undefined && partitionOutOfRange(messages, cached) === undefined) return;
+    const fresh = await count(topic);
+    known.set(topic, fresh);
+    const bad = partitionOutOfRange(messages, fresh);
+    if (bad !== undefined) throw new KafkaClientError(`kafka produce to ${topic}: partition ${bad} does not exist: the topic has ${fresh} partition(s)`, false);
+  };
+}

@@ -16,6 +16,7 @@ import {
   KafkaClientError,
   type AssignedConsumer,
   canonicalGroupState,
+  explicitPartitionGuard,
   type GroupConsumer,
   type KafkaAdmin,
   type KafkaAcks,
@@ -178,6 +179,7 @@ export async function createConfluentClient(options: KafkaClientOptions): Promis
       await wrap(`kafka deleteGroups(${groupId})`, () => a.deleteGroups([groupId]));
     },
   };
+  const guardPartitions = explicitPartitionGuard(async (topic) => (await adminApi.fetchTopicMetadata([topic]))[0]?.partitions.length ?? 0);
 
   return {
     backend: 'confluent',
@@ -210,6 +212,7 @@ export async function createConfluentClient(options: KafkaClientOptions): Promis
       await get('all');
       return {
         async send(topic, messages, { acks }) {
+          await guardPartitions(topic, messages);
           const p = await get(acks);
           const result = await wrap(`kafka produce to ${topic}`, () => p.send({
             topic,

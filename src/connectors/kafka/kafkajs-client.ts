@@ -18,6 +18,7 @@ import { createKafkajsGroupConsumer } from './kafkajs-group-consumer.js';
 import { wrap } from './kafkajs-errors.js';
 import {
   canonicalGroupState,
+  explicitPartitionGuard,
   type AssignedConsumer,
   type ClientLog,
   type GroupConsumer,
@@ -125,6 +126,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       });
     },
   };
+  const guardPartitions = explicitPartitionGuard(async (topic) => (await adminApi.fetchTopicMetadata([topic]))[0]?.partitions.length ?? 0);
 
   return {
     backend: 'kafkajs',
@@ -150,6 +152,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
       const compression = producerOptions.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
       return {
         async send(topic, messages, { acks }) {
+          await guardPartitions(topic, messages);
           const result = await wrap(`kafka produce to ${topic}`, () => p.send({
             topic,
             acks: acks === 'all' ? -1 : 1,

@@ -11,9 +11,9 @@
  *                     after each partition, each topic and the request.
  *
  * Records of one call keep their order per partition: each partition's records form one batch
- * of one request. Partitioning: an explicit partition (modulo the partition count, as
- * platformatic does); else Tributary's murmur2 of the key (runtime/partitioner.ts); else round
- * robin per topic.
+ * of one request. Partitioning: an explicit partition (one the topic does not have is refused,
+ * as the Java producer refuses it, not wrapped as platformatic wraps it); else Tributary's
+ * murmur2 of the key (runtime/partitioner.ts); else round robin per topic.
  */
 import {
   GenericError,
@@ -137,13 +137,23 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression)
   return {
     async send(topic, messages, acks) {
       if (messages.length === 0) return [];
-      const metadata = await metadataOf(topic);
-      const count = metadata.topics.get(topic)?.partitionsCount;
+      let metadata = await metadataOf(topic);
+      let count = metadata.topics.get(topic)?.partitionsCount;
       if (count === undefined || count <= 0) throw new GenericError('PLT_KFK_USER', `topic ${topic} has no partitions in the cluster metadata`, { canRetry: true });
+      if (outOfRange(messages, count) !== undefined) {
+        // Partitions may have been added since the metadata was cached: ask once more.
+        p.clearMetadata();
+        metadata = await metadataOf(topic);
+        count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+        const bad = outOfRange(messages, count);
+        if (bad !== undefined) {
+          throw new GenericError('PLT_KFK_USER', `partition ${bad} of topic ${topic} does not exist: the topic has ${count} partition(s)`, { canRetry: false });
+        }
+      }
       const byPartition = new Map<number, ProduceMessage[]>();
       for (const m of messages) {
         let partition: number;
-        if (m.partition !== undefined) partition = m.partition % count;
+        if (m.partition !== undefined) partition = m.partition;
         else if (m.key !== null) partition = partitionForKey(m.key, count);
         else {
           const next = roundRobin.get(topic) ?? 0;
@@ -165,6 +175,14 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression)
       return out;
     },
   };
+}
+
+/** The first explicit partition of these messages outside [0, count), if any. */
+function outOfRange(messages: readonly ProduceMessage[], count: number): number | undefined {
+  for (const m of messages) {
+    if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < count)) return m.partition;
+  }
+  return undefined;
 }
 
 /** A leader moved or is unknown (platformatic flags such protocol errors hasStaleMetadata). */

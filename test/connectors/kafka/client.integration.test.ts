@@ -106,6 +106,22 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
       await consumer.close();
     }
   });
+  it.skipIf(!available)('refuses an explicit partition the topic does not have, and writes nothing of that call', async () => {
+    const producer = await client.producer();
+    const narrow = uniqueName(`client-${backend}-narrow`);
+    await client.admin.createTopics([{ topic: narrow, partitions: 2 }]);
+    const started = Date.now();
+    await expect(producer.send(narrow, [
+      { key: null, value: Buffer.from('ok'), headers: {}, partition: 0 },
+      { key: null, value: Buffer.from('lost'), headers: {}, partition: 2 },
+    ], { acks: 'all' })).rejects.toMatchObject({ retriable: false, message: expect.stringMatching(/partition 2\b.*does not exist|not .*in the range|out of range/i) });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await client.admin.listOffsets(narrow)).toEqual([
+      { partition: 0, earliest: 0n, latest: 0n },
+      { partition: 1, earliest: 0n, latest: 0n },
+    ]);
+  });
+
   it.skipIf(!available)('an assigned consumer replays a partition larger than one fetch (1.5 MB) to its end, in order', async () => {
     const big = uniqueName(`big-${backend}`);
     await client.admin.createTopics([{ topic: big, partitions: 1 }]);
