@@ -305,7 +305,7 @@ export abstract class BatchingSink implements Sink {
       this.counters.failures++;
       if (this.ctx?.deadLetter) this.ctx.deadLetter(record, reason);
       else this.logger.error('sink rejected a record and no dead-letter output is configured', {
-        sink: this.name, reason, key: record.key, timestamp: record.timestamp,
+        sink: this.name, reason, key: record.key, timestamp: record.timestamp, ...record.origin,
       });
     }
     this.counters.batches++;

@@ -1,4 +1,4 @@
-import type { Row, Value } from '../runtime/record.js';
+import type { Origin, Row, Value } from '../runtime/record.js';
 import type { Logger } from '../runtime/logger.js';
 
 /** A record as a source hands it over, before decoding and event-time extraction. */
@@ -74,13 +74,20 @@ export interface SinkRecord {
   value: Row;
   /** Event time, epoch ms: sinks use it as a version (Redis guard) or record time (Kafka). */
   timestamp: number;
+  /**
+   * Where the row came from (the runtime sets it; see Origin for rows a timer emitted). A sink
+   * does not write it: it travels with a rejected record back through SinkContext.deadLetter, so
+   * the dead letter names the input position.
+   */
+  origin?: Origin;
 }
 
 export interface SinkContext {
   logger: Logger;
   /**
-   * Where a record the sink rejects permanently goes (the topology's DLQ). Without it the sink
-   * logs the record's reason at error level: nothing is dropped silently.
+   * Where a record the sink rejects permanently goes (the topology's DLQ). Pass the record add()
+   * received (its origin names the input position). Without it the sink logs the record's reason
+   * at error level: nothing is dropped silently.
    */
   deadLetter?(record: SinkRecord, reason: string): void;
 }

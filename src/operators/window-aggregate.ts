@@ -1,5 +1,5 @@
 import type { WindowStep } from '../topology/plan.js';
-import type { Origin, Row, StreamRecord } from '../runtime/record.js';
+import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../runtime/record.js';
 import { WindowedAggregation } from './windows/windowed-aggregation.js';
 import type { WindowOutputs, WindowResult } from './windows/types.js';
 import { decodeKey, encodeKeyInto, KeyScratch } from '../state/codec/key.js';
@@ -78,7 +78,7 @@ export function windowOperator(step: WindowStep): OperatorFactory {
     // and no other call of this instance can run while a record is in it (a topology is a DAG).
     const scratch = new KeyScratch();
     // Results a timer caused have no input record; they share one origin (never mutated).
-    const timerOrigin = { source: step.id, partition: ctx.partition, offset: -1 };
+    const timerOrigin = { source: step.id, partition: ctx.partition, offset: TIMER_OFFSET };
     const outputs: WindowOutputs = {
       emit(result) {
         const origin = current?.origin ?? timerOrigin;

@@ -6,10 +6,10 @@
  * On start it resumes from the last checkpoint (positions, watermark, state), so after a kill -9
  * at any moment state equals processing every input exactly once; sinks see at-least-once.
  */
-import type { RawRecord, Sink, Source } from '../connectors/types.js';
+import type { RawRecord, Sink, SinkContext, SinkRecord, Source } from '../connectors/types.js';
 import type { TopologyPlan } from '../topology/plan.js';
 import type { OperatorContext } from '../operators/types.js';
-import type { Row, StreamRecord } from './record.js';
+import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from './record.js';
 import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../state/backend.js';
 import { createSink, createSource } from '../connectors/registry.js';
 import { errorMessage, TributaryError } from '../errors.js';
@@ -88,6 +88,8 @@ export class Engine {
   private ended = false;
   private checkpoints = 0;
   private lastDlqLog = 0;
+  /** Records sinks refused for good so far (a checkpoint flushes the DLQ sinks again when this moved). */
+  private sinkRefusals = 0;
   private inflight?: Promise<CheckpointStats>;
 
   private constructor(plan: TopologyPlan, private readonly options: EngineOptions, logger: Logger) {
@@ -176,14 +178,14 @@ export class Engine {
     if (this.kafka) {
       // Sources (and repartition inputs) start when the group assigns their tasks.
       for (const sink of this.sinks.values()) {
-        await sink.sink.open({ logger: this.logger.child({ sink: sink.id }), deadLetter: (record, reason) => this.sinkDeadLetter(sink.id, record.value, reason) });
+        await sink.sink.open(this.sinkContext(sink.id));
       }
       this.abort = new AbortController();
       await this.kafka.start(this.graph, checkpoint, this.abort.signal);
       return;
     }
     for (const sink of this.sinks.values()) {
-      await sink.sink.open({ logger: this.logger.child({ sink: sink.id }), deadLetter: (record, reason) => this.sinkDeadLetter(sink.id, record.value, reason) });
+      await sink.sink.open(this.sinkContext(sink.id));
     }
     const controller = new AbortController();
     this.abort = controller;
@@ -268,35 +270,72 @@ export class Engine {
 
   fanOut(children: readonly number[], sinks: readonly SinkRuntime[], record: StreamRecord, partition: number): void {
     for (let i = 0; i < children.length; i++) this.graph.nodes[children[i]!]!.instances[partition]!.process(record);
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.add({ key: record.key, value: record.value, timestamp: record.timestamp });
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.add({ key: record.key, value: record.value, timestamp: record.timestamp, origin: record.origin });
   }
 
   private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
     this.counters.add('late');
-    const row: Row = { reason, step: node.id, ...originFields(record), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkOf(partition)), record: record.value };
+    const row: Row = { reason, step: node.id, ...this.whereFrom(record.origin), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkOf(partition)), record: record.value };
     const out: StreamRecord = { ...record, value: row };
     this.fanOut(node.lateChildren, node.lateSinks, out, partition);
   }
 
   private deadLetter(stepId: string, record: StreamRecord, reason: string, error?: unknown): void {
-    this.counters.add('deadLettered');
     const code = error instanceof TributaryError ? error.code : error === undefined ? 'TRIB_RECORD_INVALID' : 'TRIB_USER_OPERATOR';
-    // Where the record can be read again: a Kafka input's topic (a source's or a repartition topic's).
-    const input = this.sources.find((s) => s.id === record.origin.source)?.source;
-    const topic = input instanceof KafkaSource ? input.topic : undefined;
-    const row: Row = { reason, error_code: code, step: stepId, ...originFields(record, topic), record: record.value };
+    const where = this.whereFrom(record.origin);
+    const row: Row = { reason, error_code: code, step: stepId, ...where, record: record.value };
+    this.countDeadLetter(reason, stepId, where);
+    for (const sink of this.graph.dlqSinks) sink.add({ key: record.key, value: row, timestamp: record.timestamp, origin: record.origin });
+  }
+
+  /** A record a sink rejected for good (SinkContext.deadLetter): the same row as deadLetter, step = the sink. */
+  private sinkDeadLetter(sinkId: string, record: SinkRecord, reason: string): void {
+    this.sinkRefusals++;
+    const where = this.whereFrom(record.origin);
+    const row: Row = { reason, error_code: 'TRIB_SINK', step: sinkId, ...where, record: record.value };
+    this.countDeadLetter(reason, sinkId, where);
+    // Not back into the sink that rejected it (a DLQ sink refusing a dead letter would loop).
+    for (const sink of this.graph.dlqSinks) if (sink.id !== sinkId) sink.add({ key: null, value: row, timestamp: Date.now(), origin: record.origin });
+  }
+
+  /**
+   * Sinks settle what they refuse while they flush, so the dead letters of a checkpoint's records
+   * reach the DLQ sinks after those began their own flush: flush them again (and again, while
+   * they refuse dead letters of their own) so a checkpoint never counts an input whose dead
+   * letter is not durable. Returns the first failure, as the checkpoint's flushes do.
+   */
+  private async flushLateDeadLetters(refusedBefore: number): Promise<PromiseRejectedResult | undefined> {
+    let seen = refusedBefore;
+    for (let round = 0; round <= this.graph.dlqSinks.length && this.sinkRefusals !== seen; round++) {
+      seen = this.sinkRefusals;
+      const settled = await Promise.allSettled(this.graph.dlqSinks.map((sink) => sink.sink.flush()));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) return failed;
+    }
+    return undefined;
+  }
+
+  private sinkContext(sinkId: string): SinkContext {
+    return { logger: this.logger.child({ sink: sinkId }), deadLetter: (record, reason) => this.sinkDeadLetter(sinkId, record, reason) };
+  }
+
+  /**
+   * Where a dead letter's record can be read again: its origin, plus the topic of a Kafka input (a
+   * source's or a repartition topic's). Null fields when a sink hands back a record without one.
+   */
+  private whereFrom(origin: Origin | undefined): Row {
+    if (origin === undefined) return { source: null, partition: null, offset: null };
+    const input = this.sources.find((s) => s.id === origin.source)?.source;
+    return originFields(origin, input instanceof KafkaSource ? input.topic : undefined);
+  }
+
+  private countDeadLetter(reason: string, step: string, where: Row): void {
+    this.counters.add('deadLettered');
     const now = Date.now();
     if (now - this.lastDlqLog > 5000) {
       this.lastDlqLog = now;
-      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step: stepId, ...originFields(record, topic) });
+      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step, ...where });
     }
-    for (const sink of this.graph.dlqSinks) sink.add({ key: record.key, value: row, timestamp: record.timestamp });
-  }
-
-  private sinkDeadLetter(sinkId: string, value: Row, reason: string): void {
-    this.counters.add('deadLettered');
-    const row: Row = { reason, error_code: 'TRIB_SINK', step: sinkId, record: value };
-    for (const sink of this.graph.dlqSinks) if (sink.id !== sinkId) sink.add({ key: null, value: row, timestamp: Date.now() });
   }
 
   /** Process one raw record from a source partition, synchronously, through to the sinks. */
@@ -401,6 +440,7 @@ export class Engine {
     };
     const hooks = this.kafka;
     if (hooks) hooks.describe(meta);
+    const refusedBefore = this.sinkRefusals;
     const flushes = [...this.sinks.values()].map((sink) => sink.sink.flush());
     if (hooks) flushes.push(...hooks.flushes());
     let prepared: PreparedCheckpoint;
@@ -414,7 +454,8 @@ export class Engine {
     }
     const run = (async (): Promise<CheckpointStats> => {
       const settled = await Promise.allSettled(flushes);
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      let failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) failed = await this.flushLateDeadLetters(refusedBefore);
       if (failed) {
         prepared.abort();
         throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(failed.reason)}`, { cause: failed.reason });
@@ -500,9 +541,12 @@ export class Engine {
   }
 }
 
-/** The origin as row fields; `topic` (Kafka inputs) sits next to the source id it belongs to. */
-function originFields(record: StreamRecord, topic?: string): Row {
-  const { source, partition, offset } = record.origin;
+/**
+ * The origin as row fields; `topic` (Kafka inputs) sits next to the source id it belongs to. A
+ * timer's output has no input position (source = its step, offset TIMER_OFFSET): the row says so.
+ */
+function originFields({ source, partition, offset }: Origin, topic?: string): Row {
+  if (offset === TIMER_OFFSET) return { source, partition, offset, emitted_by: 'timer' };
   return topic === undefined ? { source, partition, offset } : { source, topic, partition, offset };
 }
 
