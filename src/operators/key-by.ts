@@ -7,12 +7,14 @@ import { expressionFailure } from './failures.js';
 /**
  * Sets the record key and routes the record to the task partition that owns the key
  * (murmur2 of the key's Kafka bytes, like the Java client), so every record of a key reaches
- * the same state namespace. A null key cannot be owned by anyone: it is dead-lettered.
+ * the same state namespace (not hashed where the runtime keeps records in their task: Kafka mode
+ * without a repartition topic). A null key cannot be owned by anyone: it is dead-lettered.
  */
 export function keyByOperator(step: KeyByStep, partitions: number): OperatorFactory {
   return ({ ctx }) => {
     // The key's bytes only choose the partition: encoded in place, no array per record.
     const scratch = new KeyScratch();
+    const routes = ctx.routes ?? true;
     return {
       process(record) {
         let key;
@@ -26,7 +28,9 @@ export function keyByOperator(step: KeyByStep, partitions: number): OperatorFact
           ctx.deadLetter(record, `keyBy '${step.keySource}' of step '${step.id}' gave a null key`);
           return;
         }
-        ctx.emit({ value: record.value, key, timestamp: record.timestamp, origin: record.origin }, partitionForKey(keyToPartitionBytesInto(key, scratch), partitions));
+        const out = { value: record.value, key, timestamp: record.timestamp, origin: record.origin };
+        if (routes) ctx.emit(out, partitionForKey(keyToPartitionBytesInto(key, scratch), partitions));
+        else ctx.emit(out);
       },
     };
   };

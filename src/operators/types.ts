@@ -14,6 +14,11 @@ export interface OperatorContext {
   readonly watermark: number;
   /** Send a record downstream. `partition` re-routes it (keyBy only). */
   emit(record: StreamRecord, partition?: number): void;
+  /**
+   * False when emit ignores its partition (Kafka mode, a keyBy on the topic's partition key: the
+   * record stays in its task), so a keyBy need not hash. Absent means true.
+   */
+  readonly routes?: boolean;
   /** The step's `.late` side output: the record and why it was late. */
   late(record: StreamRecord, reason: string): void;
   /** The topology's dead-letter output: the record, why, and the error. Processing goes on. */

@@ -262,6 +262,7 @@ export class Engine {
         : this.kafka
           ? (record) => this.fanOut(node.children, node.sinks, record, partition)
           : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
+      routes: node.repartition !== undefined || !this.kafka,
       late: (record, reason) => this.sideOutput(node, record, reason, partition),
       deadLetter: (record, reason, error) => this.deadLetter(node.id, record, reason, error),
       count: (metric, n = 1) => this.counters.add(metric, n),
