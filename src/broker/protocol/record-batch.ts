@@ -1,33 +1,16 @@
 /**
- * Record batch v2 (magic 2), the unit the broker stores and serves:
- *
- *   0  baseOffset int64        (rewritten on append; outside the CRC)
- *   8  batchLength int32       (bytes after this field)
- *  12  partitionLeaderEpoch int32 (outside the CRC)
- *  16  magic int8 = 2
- *  17  crc uint32             CRC32C over bytes 21..end
- *  21  attributes int16       bits 0-2 compression, 3 timestamp type, 4 transactional, 5 control
- *  23  lastOffsetDelta int32
- *  27  firstTimestamp int64
- *  35  maxTimestamp int64
- *  43  producerId int64
- *  51  producerEpoch int16
- *  53  baseSequence int32
- *  57  recordCount int32
- *  61  records: length varint, attributes int8, timestampDelta varlong, offsetDelta varint,
- *      keyLength varint, key, valueLength varint, value, headerCount varint,
- *      headers (keyLength varint, key, valueLength varint, value)
+ * Record batch v2 (magic 2), the unit the dev broker stores and serves: checks of what producers
+ * send, headers and records as the log and the cleaner need them (absolute offsets, record
+ * attributes, a batch's span kept through compaction). The layout, varints, header writer and
+ * CRC are shared with the clients' codec (kafka-wire/record-batch.ts).
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { crc32c } from './crc32c.js';
-import { Reader } from './reader.js';
-import { Writer } from './writer.js';
+import {
+  BATCH_HEADER_SIZE, COMPRESSION_MASK, Compression, LOG_OVERHEAD, batchCrcValid,
+  readVarBytes, readVarint, varBytesSize, varintSize, writeBatchHeader, writeVarBytes, writeVarint, type ReadPosition,
+} from '../../kafka-wire/record-batch.js';
 
-export const BATCH_HEADER_SIZE = 61;
-/** Bytes needed to know a batch's size: baseOffset + batchLength. */
-export const LOG_OVERHEAD = 12;
-
-export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+export { BATCH_HEADER_SIZE, Compression, LOG_OVERHEAD, batchCrcValid };
 
 export interface BatchHeader {
   baseOffset: number;
@@ -63,12 +46,7 @@ export function readBatchHeader(buf: Buffer, at = 0): BatchHeader {
 }
 
 export function compressionOf(attributes: number): number {
-  return attributes & 0x07;
-}
-
-/** True when the batch at `at` (of `size` bytes) carries a matching CRC32C. */
-export function batchCrcValid(buf: Buffer, at: number, size: number): boolean {
-  return crc32c(buf, at + 21, at + size) === buf.readUInt32BE(at + 17);
+  return attributes & COMPRESSION_MASK;
 }
 
 export type SplitResult = { ok: true; batches: Buffer[] } | { ok: false; reason: string };
@@ -111,33 +89,25 @@ export function readRecords(batch: Buffer): BatchRecord[] | null {
   if (codec === Compression.none) body = batch.subarray(BATCH_HEADER_SIZE, h.size);
   else if (codec === Compression.gzip) body = gunzipSync(batch.subarray(BATCH_HEADER_SIZE, h.size));
   else return null;
-  const r = new Reader(body);
+  const pos: ReadPosition = { at: 0 };
   const out: BatchRecord[] = [];
   for (let i = 0; i < h.recordCount; i++) {
-    r.varint(); // record length
-    const attributes = r.int8();
-    const timestamp = h.firstTimestamp + r.varint();
-    const offset = h.baseOffset + r.varint();
-    const key = varBytes(r);
-    const value = varBytes(r);
+    readVarint(body, pos); // record length
+    if (pos.at >= body.length) throw new RangeError('record overruns its batch');
+    const attributes = body.readInt8(pos.at++);
+    const timestamp = h.firstTimestamp + readVarint(body, pos);
+    const offset = h.baseOffset + readVarint(body, pos);
+    const key = readVarBytes(body, pos);
+    const value = readVarBytes(body, pos);
     const headers: RecordHeader[] = [];
-    const hc = r.varint();
+    const hc = readVarint(body, pos);
     for (let j = 0; j < hc; j++) {
-      const hk = varBytes(r);
-      headers.push({ key: hk ? hk.toString('utf8') : '', value: varBytes(r) });
+      const hk = readVarBytes(body, pos);
+      headers.push({ key: hk ? hk.toString('utf8') : '', value: readVarBytes(body, pos) });
     }
     out.push({ attributes, offset, timestamp, key, value, headers });
   }
   return out;
-}
-
-function varBytes(r: Reader): Buffer | null {
-  const n = r.varint();
-  if (n < 0) return null;
-  const at = r.pos;
-  r.pos += n;
-  if (r.pos > r.buf.length) throw new RangeError('record overruns its batch');
-  return r.buf.subarray(at, at + n);
 }
 
 export interface BuildBatchOptions {
@@ -151,57 +121,55 @@ export interface BuildBatchOptions {
   partitionLeaderEpoch?: number;
 }
 
-/** Encode records (absolute offsets and timestamps) into one v2 batch with a valid CRC. */
+/** Encode records (absolute offsets and timestamps) into one v2 batch with a valid CRC, in one buffer sized up front. */
 export function buildBatch(records: readonly BatchRecord[], opts: BuildBatchOptions): Buffer {
   const attributes = opts.attributes ?? 0;
-  const firstTimestamp = records.length ? Math.min(...records.map((r) => r.timestamp)) : -1;
-  const maxTimestamp = records.length ? Math.max(...records.map((r) => r.timestamp)) : -1;
-  const body = new Writer(false, 64 + records.length * 32);
-  for (const rec of records) {
-    const w = new Writer();
-    w.int8(rec.attributes);
-    w.varint(rec.timestamp - firstTimestamp);
-    w.varint(rec.offset - opts.baseOffset);
-    writeVarBytes(w, rec.key);
-    writeVarBytes(w, rec.value);
-    w.varint(rec.headers.length);
-    for (const hd of rec.headers) {
-      writeVarBytes(w, Buffer.from(hd.key, 'utf8'));
-      writeVarBytes(w, hd.value);
-    }
-    const bytes = w.result();
-    body.varint(bytes.length);
-    body.raw(bytes);
+  let firstTimestamp = records.length ? Infinity : -1;
+  let maxTimestamp = records.length ? -Infinity : -1;
+  for (const r of records) {
+    if (r.timestamp < firstTimestamp) firstTimestamp = r.timestamp;
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
   }
-  let payload: Buffer = body.result();
+  const headerKeys = records.map((r) => r.headers.map((hd) => Buffer.from(hd.key, 'utf8')));
+  const bodies = records.map((r, i) => {
+    let size = 1 + varintSize(r.timestamp - firstTimestamp) + varintSize(r.offset - opts.baseOffset)
+      + varBytesSize(r.key) + varBytesSize(r.value) + varintSize(r.headers.length);
+    r.headers.forEach((hd, j) => { size += varBytesSize(headerKeys[i]![j]!) + varBytesSize(hd.value); });
+    return size;
+  });
+  let recordsSize = 0;
+  for (const b of bodies) recordsSize += varintSize(b) + b;
+  const section = Buffer.allocUnsafe(recordsSize);
+  let at = 0;
+  records.forEach((r, i) => {
+    at = writeVarint(section, at, bodies[i]!);
+    section.writeInt8(r.attributes, at++);
+    at = writeVarint(section, at, r.timestamp - firstTimestamp);
+    at = writeVarint(section, at, r.offset - opts.baseOffset);
+    at = writeVarBytes(section, at, r.key);
+    at = writeVarBytes(section, at, r.value);
+    at = writeVarint(section, at, r.headers.length);
+    r.headers.forEach((hd, j) => {
+      at = writeVarBytes(section, at, headerKeys[i]![j]!);
+      at = writeVarBytes(section, at, hd.value);
+    });
+  });
   const codec = compressionOf(attributes);
-  if (codec === Compression.gzip) payload = gzipSync(payload);
+  let payload: Buffer = section;
+  if (codec === Compression.gzip) payload = gzipSync(section);
   else if (codec !== Compression.none) throw new RangeError(`cannot build a batch with compression ${codec}`);
-  const lastOffsetDelta =
-    opts.lastOffsetDelta ?? (records.length ? records[records.length - 1].offset - opts.baseOffset : 0);
-  const out = Buffer.alloc(BATCH_HEADER_SIZE + payload.length);
-  out.writeBigInt64BE(BigInt(opts.baseOffset), 0);
-  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
-  out.writeInt32BE(opts.partitionLeaderEpoch ?? 0, 12);
-  out.writeInt8(2, 16);
-  out.writeInt16BE(attributes, 21);
-  out.writeInt32BE(lastOffsetDelta, 23);
-  out.writeBigInt64BE(BigInt(firstTimestamp), 27);
-  out.writeBigInt64BE(BigInt(maxTimestamp), 35);
-  out.writeBigInt64BE(BigInt(opts.producerId ?? -1), 43);
-  out.writeInt16BE(opts.producerEpoch ?? -1, 51);
-  out.writeInt32BE(opts.baseSequence ?? -1, 53);
-  out.writeInt32BE(records.length, 57);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_SIZE + payload.length);
   payload.copy(out, BATCH_HEADER_SIZE);
-  out.writeUInt32BE(crc32c(out, 21, out.length), 17);
-  return out;
-}
-
-function writeVarBytes(w: Writer, b: Buffer | null): void {
-  if (b === null) {
-    w.varint(-1);
-    return;
-  }
-  w.varint(b.length);
-  w.raw(b);
+  return writeBatchHeader(out, {
+    baseOffset: opts.baseOffset,
+    partitionLeaderEpoch: opts.partitionLeaderEpoch ?? 0,
+    attributes,
+    lastOffsetDelta: opts.lastOffsetDelta ?? (records.length ? records[records.length - 1]!.offset - opts.baseOffset : 0),
+    firstTimestamp,
+    maxTimestamp,
+    producerId: opts.producerId ?? -1,
+    producerEpoch: opts.producerEpoch ?? -1,
+    baseSequence: opts.baseSequence ?? -1,
+    recordCount: records.length,
+  });
 }

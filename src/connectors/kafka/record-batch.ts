@@ -5,65 +5,23 @@
  * ~0.25 µs), and its decoder makes an intermediate object (bigint deltas, header pairs) per
  * record; a worker sends and reads a lot of records (input, sink output, changelog). Pure: no I/O.
  *
- *   0  baseOffset int64 = 0         (the broker assigns offsets)
- *   8  batchLength int32            bytes after this field
- *  12  partitionLeaderEpoch int32 = -1
- *  16  magic int8 = 2
- *  17  crc uint32                   CRC32C over bytes 21..end
- *  21  attributes int16             bits 0-2 compression (1 = gzip), timestamp type 0 (create time)
- *  23  lastOffsetDelta int32
- *  27  firstTimestamp int64
- *  35  maxTimestamp int64
- *  43  producerId int64 = -1, 51 producerEpoch int16 = -1, 53 baseSequence int32 = -1 (not idempotent)
- *  57  recordCount int32
- *  61  records (gzip-compressed as a whole when attributes say so), each:
- *        length varint, attributes int8 = 0, timestampDelta varlong, offsetDelta varint,
- *        keyLength varint (-1 = null), key, valueLength varint (-1 = null: a tombstone), value,
- *        headerCount varint, headers (keyLength varint, key UTF-8, valueLength varint, value)
- *  varint/varlong: zig-zag, 7 bits per byte, least significant group first.
+ * The layout, varints and header writer are shared with the dev broker (kafka-wire/record-batch.ts).
+ * What a producer writes: baseOffset 0 (the broker assigns offsets), partitionLeaderEpoch -1,
+ * attributes 0 or gzip with create time, producerId/epoch/baseSequence -1 (not idempotent),
+ * record attributes 0 and offset deltas 0..n-1.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { crc32c } from '@platformatic/kafka';
 import type { ConsumedMessage, KafkaCompression, KafkaHeaders, ProduceMessage } from './client.js';
+import {
+  BATCH_HEADER_SIZE as HEADER_SIZE, COMPRESSION_MASK, Compression, IS_CONTROL, LOG_APPEND_TIME, LOG_OVERHEAD,
+  readVarBytes as readBytes, readVarint, varintSize, writeBatchHeader, writeVarint,
+} from '../../kafka-wire/record-batch.js';
 
-const HEADER_SIZE = 61;
-const CRC_START = 21;
-const GZIP = 1;
+const GZIP = Compression.gzip;
 const EMPTY_HEADERS: Buffer = Buffer.from([0]);
 
 /** Whole milliseconds: the wire has no fractions. */
 const timestampOf = (m: ProduceMessage, now: number): number => Math.trunc(m.timestamp ?? now);
-
-/** Bytes of the zig-zag varint of a safe integer (|v| < 2^53). */
-function varintSize(v: number): number {
-  let z = v >= 0 ? v * 2 : -v * 2 - 1;
-  let n = 1;
-  while (z >= 128) {
-    z = Math.floor(z / 128);
-    n++;
-  }
-  return n;
-}
-
-/** Writes the zig-zag varint of a safe integer at `at`; returns the position after it. */
-function writeVarint(buf: Buffer, at: number, v: number): number {
-  if (v >= -0x40000000 && v < 0x40000000) {
-    let z = ((v << 1) ^ (v >> 31)) >>> 0;
-    while (z >= 0x80) {
-      buf[at++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    buf[at++] = z;
-    return at;
-  }
-  let z = v >= 0 ? v * 2 : -v * 2 - 1;
-  while (z >= 128) {
-    buf[at++] = (z % 128) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  buf[at++] = z;
-  return at;
-}
 
 /** A headers object as its wire form: count, then (key, value) pairs. */
 function encodeHeaders(headers: KafkaHeaders | undefined): Buffer {
@@ -147,50 +105,13 @@ export function encodeRecordBatch(messages: readonly ProduceMessage[], now: numb
     buf = out;
     attributes = GZIP;
   }
-  buf.writeBigInt64BE(0n, 0);
-  buf.writeInt32BE(buf.length - 12, 8);
-  buf.writeInt32BE(-1, 12);
-  buf.writeInt8(2, 16);
-  buf.writeInt16BE(attributes, 21);
-  buf.writeInt32BE(n - 1, 23);
-  buf.writeBigInt64BE(BigInt(first), 27);
-  buf.writeBigInt64BE(BigInt(max), 35);
-  buf.writeBigInt64BE(-1n, 43);
-  buf.writeInt16BE(-1, 51);
-  buf.writeInt32BE(-1, 53);
-  buf.writeInt32BE(n, 57);
-  buf.writeUInt32BE(crc32c(buf.subarray(CRC_START)), 17);
-  return buf;
+  return writeBatchHeader(buf, {
+    baseOffset: 0, partitionLeaderEpoch: -1, attributes, lastOffsetDelta: n - 1, firstTimestamp: first, maxTimestamp: max,
+    producerId: -1, producerEpoch: -1, baseSequence: -1, recordCount: n,
+  });
 }
 
-const IS_CONTROL = 0x20;
-const LOG_APPEND_TIME = 0x08;
 const NO_HEADERS: KafkaHeaders = Object.freeze({}) as KafkaHeaders;
-
-/** A zig-zag varint read at `pos.at` (advanced); safe-integer range. */
-function readVarint(buf: Buffer, pos: { at: number }): number {
-  let at = pos.at;
-  let b = buf[at++]!;
-  let z = b & 0x7f;
-  let mul = 128;
-  while (b & 0x80) {
-    if (at >= buf.length) throw new RangeError('varint overruns its record batch');
-    b = buf[at++]!;
-    z += (b & 0x7f) * mul;
-    mul *= 128;
-  }
-  pos.at = at;
-  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-}
-
-function readBytes(buf: Buffer, pos: { at: number }): Buffer | null {
-  const n = readVarint(buf, pos);
-  if (n < 0) return null;
-  const at = pos.at;
-  if (at + n > buf.length) throw new RangeError('record overruns its record batch');
-  pos.at = at + n;
-  return buf.subarray(at, at + n);
-}
 
 /** Decompresses a batch's records section (gzip here; other codecs through `inflate`). */
 export type Inflate = (codec: number, data: Buffer) => Buffer;
@@ -207,7 +128,7 @@ export function decodeRecordBatches(data: Buffer, topic: string, partition: numb
   let at = 0;
   const pos = { at: 0 };
   while (data.length - at >= HEADER_SIZE) {
-    const size = 12 + data.readInt32BE(at + 8);
+    const size = LOG_OVERHEAD + data.readInt32BE(at + 8);
     if (data.length - at < size) break;
     const magic = data.readInt8(at + 16);
     if (magic !== 2) throw new Error(`record batch of ${topic}[${partition}] has magic ${magic}; only v2 batches are supported`);
@@ -218,7 +139,7 @@ export function decodeRecordBatches(data: Buffer, topic: string, partition: numb
       const firstTimestamp = Number(data.readBigInt64BE(at + 27));
       const logAppend = (attributes & LOG_APPEND_TIME) !== 0 ? Number(data.readBigInt64BE(at + 35)) : undefined;
       const count = data.readInt32BE(at + 57);
-      const codec = attributes & 0x07;
+      const codec = attributes & COMPRESSION_MASK;
       let body = data.subarray(at + HEADER_SIZE, at + size);
       if (codec === GZIP) body = gunzipSync(body);
       else if (codec !== 0) body = inflate(codec, body);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/runtime/logger.js';
-import { crc32c } from '../../../src/broker/protocol/crc32c.js';
+import { crc32c } from '../../../src/kafka-wire/crc32c.js';
 import { compactPartition } from '../../../src/broker/storage/cleaner.js';
 import { batchOf, openLog, readAll, tempDir } from './storage-helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../../src/broker/protocol/crc32c.js';
+import { crc32c } from '../../../src/kafka-wire/crc32c.js';
 
 /** Bit-at-a-time reference, to check the table-driven version on arbitrary input. */
 function reference(data: Uint8Array): number {
