@@ -11,7 +11,8 @@
  *   enum                     → its symbol as a string
  *   array / map / record     → array / object / object (record: schema fields only)
  *   union                    → the branch value, unwrapped (wrapped unions lose the branch name;
- *                              encode picks the first branch the value is valid for)
+ *                              encode picks the first branch the value is valid for, for a string
+ *                              a non-long branch first: a decoded string stays a string)
  */
 import avsc from 'avsc';
 import type { Row, Value } from '../runtime/record.js';
@@ -57,10 +58,32 @@ const losslessLong: AvroType = avsc.types.LongType.__with({
   },
 });
 
-function longHook(schema: avsc.Schema): AvroType | undefined {
+type ForSchemaOptions = Partial<avsc.ForSchemaOptions> & { registry?: Record<string, AvroType>; namespace?: string };
+
+function longHook(schema: avsc.Schema, opts: ForSchemaOptions): AvroType | undefined {
   if (schema === 'long') return losslessLong;
   if (typeof schema === 'object' && schema !== null && !Array.isArray(schema) && (schema as { type?: unknown }).type === 'long') return losslessLong;
+  if (Array.isArray(schema) && sharesLongValues(schema, opts)) {
+    // A lossless long takes numbers and decimal strings, so avsc cannot tell it from an int, double
+    // or string branch by the value alone ("ambiguous conversion" on encode). Wrapped, the branch is
+    // ours to pick (compileFromRow).
+    return avsc.Type.forSchema(schema, { ...opts, wrapUnions: true, typeHook: (s, o) => (s === schema ? undefined : longHook(s, o)) });
+  }
   return undefined;
+}
+
+/** Whether a union has a long branch and another branch whose row values a long's also are. */
+function sharesLongValues(branches: readonly unknown[], opts: ForSchemaOptions): boolean {
+  const kinds = branches.map((b) => {
+    const name = typeof b === 'string' ? b : typeof b === 'object' && b !== null && typeof (b as { type?: unknown }).type === 'string' ? (b as { type: string }).type : undefined;
+    if (name === undefined) return 'other';
+    if (name === 'long') return 'long';
+    if (name === 'int' || name === 'float' || name === 'double' || name === 'string' || name === 'enum') return 'scalar';
+    const named = opts.registry?.[name] ?? (opts.namespace ? opts.registry?.[`${opts.namespace}.${name}`] : undefined);
+    return named?.typeName === 'enum' ? 'scalar' : 'other';
+  });
+  const longs = kinds.filter((k) => k === 'long').length;
+  return longs > 0 && longs + kinds.filter((k) => k === 'scalar').length > 1;
 }
 
 /**
@@ -205,8 +228,11 @@ export function compileFromRow(t: AvroType, path = ''): FromRow {
     }
     case 'union:wrapped': {
       const branches = (t as avsc.types.WrappedUnionType).types.map((b) => ({ type: b, name: b.branchName ?? b.typeName, conv: compileFromRow(b, path) }));
+      // A long beyond 2^53 is a string in rows; a string that some other branch takes is that
+      // branch's, so what decodes as a string encodes as one (the row round-trips unchanged).
+      const stringsFirst = [...branches.filter((b) => !isLongType(b.type)), ...branches.filter((b) => isLongType(b.type))];
       return (v) => {
-        for (const b of branches) {
+        for (const b of typeof v === 'string' ? stringsFirst : branches) {
           let x: AvroValue;
           try {
             x = b.conv(v);
@@ -221,6 +247,10 @@ export function compileFromRow(t: AvroType, path = ''): FromRow {
     default:
       return identity as FromRow;
   }
+}
+
+function isLongType(t: AvroType): boolean {
+  return t === losslessLong || t.typeName === 'long';
 }
 
 /** The first problems avsc finds in a value, as `path: expected <type>, got <value>`. */

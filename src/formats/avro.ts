@@ -39,6 +39,19 @@ export function parseSchema(schema: unknown, where: string): avsc.Type {
 }
 
 export function loadSchemaFile(path: string, baseDir?: string): avsc.Type {
+  return readSchemaFile(path, baseDir).type;
+}
+
+/** A schema file as written (what a Schema Registry is sent) and parsed. */
+export interface SchemaFile {
+  /** The path as resolved from baseDir. */
+  path: string;
+  /** The parsed JSON, docs, defaults and logical types included. */
+  json: unknown;
+  type: avsc.Type;
+}
+
+export function readSchemaFile(path: string, baseDir?: string): SchemaFile {
   const full = baseDir === undefined ? path : resolvePath(baseDir, path);
   let text: string;
   try {
@@ -53,7 +66,7 @@ export function loadSchemaFile(path: string, baseDir?: string): avsc.Type {
   } catch (err) {
     throw new TributaryError('TRIB_USAGE', `invalid Avro schema in ${full}: not JSON (${errorMessage(err)})`, { cause: err });
   }
-  return parseSchema(json, full);
+  return { path: full, json, type: parseSchema(json, full) };
 }
 
 /**
@@ -100,11 +113,15 @@ export function createAvroCodec(reader: avsc.Type): AvroCodec {
         if (err instanceof AvroShapeError) throw new TributaryError('TRIB_RECORD_INVALID', `row does not match Avro schema ${label}: ${err.path}: ${err.message}`);
         throw err;
       }
-      const problems = describeInvalid(reader, value);
-      if (problems.length > 0) {
-        throw new TributaryError('TRIB_RECORD_INVALID', `row does not match Avro schema ${label}: ${problems.join('; ')}`);
+      let problems: string[];
+      try {
+        problems = describeInvalid(reader, value);
+        if (problems.length === 0) return reader.toBuffer(value);
+      } catch (err) {
+        // avsc's own refusals (e.g. a value two union branches could take) are this row's too.
+        problems = [errorMessage(err)];
       }
-      return reader.toBuffer(value);
+      throw new TributaryError('TRIB_RECORD_INVALID', `row does not match Avro schema ${label}: ${problems.join('; ')}`);
     },
   };
 }

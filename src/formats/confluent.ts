@@ -6,11 +6,13 @@
  *   bytes 5..   Avro binary body written with that schema
  *
  * Each record names its writer schema; rows come out in the reader schema when one is configured
- * (resolved per id, cached), else in the writer's own shape.
+ * (resolved per id, cached), else in the writer's own shape. Encoding writes `schema` under
+ * `schemaId`, or the id the source gives it (registered under a subject, or found in the id file)
+ * once `prepareEncode` learned it.
  */
 import type avsc from 'avsc';
 import { TributaryError, errorMessage } from '../errors.js';
-import { createAvroCodec, loadSchemaFile, writerFor, type AvroCodec, type AvroWriter } from './avro.js';
+import { createAvroCodec, readSchemaFile, writerFor, type AvroCodec, type AvroWriter } from './avro.js';
 import type { SchemaSource } from './schema-registry.js';
 import type { Format } from './types.js';
 
@@ -50,6 +52,8 @@ export interface ConfluentAvroOptions {
   schema?: string;
   /** Schema id encode writes; the schema must be `schema` (or the id's schema when there is none). */
   schemaId?: number;
+  /** Subject `schema` is registered under to learn its id, when there is no `schemaId`. */
+  subject?: string;
   baseDir?: string;
 }
 
@@ -60,7 +64,8 @@ interface PerId {
 
 export function createConfluentAvroFormat(options: ConfluentAvroOptions): Format {
   const { source } = options;
-  const reader = options.schema === undefined ? undefined : loadSchemaFile(options.schema, options.baseDir);
+  const readerFile = options.schema === undefined ? undefined : readSchemaFile(options.schema, options.baseDir);
+  const reader = readerFile?.type;
   const readerCodec = reader === undefined ? undefined : createAvroCodec(reader);
   // Compiled once per id; an id whose schema the reader cannot read is remembered as that reason.
   const perId = new Map<number, PerId | string>();
@@ -91,8 +96,14 @@ export function createConfluentAvroFormat(options: ConfluentAvroOptions): Format
     return entry;
   }
 
+  let writeId = options.schemaId;
+
   return {
     name: 'confluent-avro',
+    async prepareEncode() {
+      if (writeId !== undefined || readerFile === undefined) return;
+      writeId = await source.idFor(readerFile, options.subject);
+    },
     async prepare(values) {
       const ids: number[] = [];
       for (const v of values) {
@@ -115,8 +126,15 @@ export function createConfluentAvroFormat(options: ConfluentAvroOptions): Format
       }
     },
     encode(row) {
-      const id = options.schemaId;
-      if (id === undefined) throw new TributaryError('TRIB_USAGE', 'confluent-avro cannot encode without schemaId (the id registered for schema)');
+      const id = writeId;
+      if (id === undefined) {
+        throw new TributaryError(
+          'TRIB_USAGE',
+          readerFile === undefined
+            ? 'confluent-avro cannot encode without schemaId or schema (the .avsc rows are written with)'
+            : 'confluent-avro cannot encode without schemaId: await format.prepareEncode() to learn the id of schema',
+        );
+      }
       const codec = readerCodec ?? forId(id).codec;
       return frameConfluent(id, codec.encode(row));
     },

@@ -3,13 +3,14 @@
  * `createFormat` builds any format from its spec (avro and confluent-avro need schemas), which is
  * how a topology's sources get theirs (`format:` in the YAML, see topology/source-format.ts).
  */
+import { resolve as resolvePath } from 'node:path';
 import { TributaryError, errorMessage } from '../errors.js';
 import type { RawRecord } from '../connectors/types.js';
 import type { Row } from '../runtime/record.js';
 import { createAvroFormat, loadSchemaFile, writerFor } from './avro.js';
 import { createConfluentAvroFormat } from './confluent.js';
 import { jsonFormat } from './json.js';
-import { httpSchemaRegistry, localSchemaSource, type SchemaSource } from './schema-registry.js';
+import { httpSchemaRegistry, localSchemaSource, noSchemaSource, notInIdFile, type SchemaSource } from './schema-registry.js';
 import type { Format, FormatContext, FormatProblem, FormatSpec } from './types.js';
 
 export type { Format, FormatContext, FormatProblem, FormatSpec, SchemaRegistrySpec } from './types.js';
@@ -39,7 +40,13 @@ export function createFormat(spec: FormatSpec, context: FormatContext = {}): For
     case 'avro':
       return createAvroFormat({ schema: spec.schema, writerSchema: spec.writerSchema, baseDir: context.baseDir });
     case 'confluent-avro':
-      return createConfluentAvroFormat({ source: schemaSource(spec, context), schema: spec.schema, schemaId: spec.schemaId, baseDir: context.baseDir });
+      return createConfluentAvroFormat({
+        source: schemaSource(spec, context),
+        schema: spec.schema,
+        schemaId: spec.schemaId,
+        subject: context.subject,
+        baseDir: context.baseDir,
+      });
     default: {
       const unknown: { type?: unknown } = spec;
       throw new TributaryError('TRIB_USAGE', `unknown format '${String(unknown.type)}' (known: json, avro, confluent-avro)`);
@@ -52,13 +59,15 @@ type ConfluentSpec = Extract<FormatSpec, { type: 'confluent-avro' }>;
 function schemaSource(spec: ConfluentSpec, context: FormatContext): SchemaSource {
   if (spec.registry !== undefined) return httpSchemaRegistry(spec.registry);
   if (spec.schemas !== undefined) return localSchemaSource(spec.schemas, context.baseDir);
+  if (spec.schemaId !== undefined) return noSchemaSource;
   throw new TributaryError('TRIB_USAGE', "format confluent-avro needs 'registry' (a Schema Registry url) or 'schemas' (a local id→schema file)");
 }
 
 /**
  * What would stop `createFormat(spec)`, field by field, so a topology can point at the line: a
  * missing or invalid .avsc, a writer schema the reader cannot read, a bad id→schema file or
- * registry url. Reads the files; contacts no registry.
+ * registry url; to encode (`context.encode`), a confluent `schema` the id file has no id for.
+ * Reads the files; contacts no registry.
  */
 export function formatProblems(spec: FormatSpec, context: FormatContext = {}): FormatProblem[] {
   if (spec === 'json') return [];
@@ -77,8 +86,21 @@ export function formatProblems(spec: FormatSpec, context: FormatContext = {}): F
     if (schema && writer) attempt('writerSchema', () => writerFor(schema, writer));
   } else if (spec.type === 'confluent-avro') {
     if (spec.registry !== undefined) attempt('registry.url', () => httpSchemaRegistry(spec.registry!));
-    if (spec.schemas !== undefined) attempt('schemas', () => localSchemaSource(spec.schemas!, context.baseDir));
+    const local = spec.schemas === undefined ? undefined : attempt('schemas', () => localSchemaSource(spec.schemas!, context.baseDir));
     if (spec.registry === undefined && spec.schemas === undefined) attempt('registry', () => schemaSource(spec, context));
+    if (context.encode && spec.schema === undefined) problems.push({ field: 'schema', message: 'encoding needs schema (the .avsc rows are written with)' });
+    // Without a registry the id file is where the id to write comes from: it must hold the schema.
+    if (context.encode && schema && local && spec.registry === undefined) {
+      const schemaPath = context.baseDir === undefined ? spec.schema! : resolvePath(context.baseDir, spec.schema!);
+      if (spec.schemaId === undefined) {
+        if (local.idOf(schema) === undefined) problems.push({ field: 'schemas', message: notInIdFile(schemaPath, spec.schemas!) });
+      } else {
+        const found = local.lookup(spec.schemaId);
+        if (!found || !('typeName' in found) || !found.equals(schema)) {
+          problems.push({ field: 'schemaId', message: `schema id ${spec.schemaId} in ${spec.schemas} is not the schema of ${schemaPath}` });
+        }
+      }
+    }
   }
   return problems;
 }

@@ -13,6 +13,13 @@ export interface Format {
    * dead-letter it). Values it cannot help with (bad framing, unknown ids) are left to `decode`.
    */
   prepare?(values: readonly (Uint8Array | string)[]): Promise<void>;
+  /**
+   * Make `encode` ready: learn the id to write (register the schema with a Schema Registry). Formats
+   * that need nothing leave it out. Sinks await it before encoding a batch; once it succeeded it
+   * returns at once. Throws a retriable TributaryError('TRIB_SINK') on transient failures and a
+   * non-retriable one when the registry refuses the schema (incompatible, bad credentials).
+   */
+  prepareEncode?(): Promise<void>;
 }
 
 /**
@@ -36,7 +43,10 @@ export type FormatSpec =
       registry?: SchemaRegistrySpec;
       /** Path to a JSON file {"<id>": <avro schema>} used when no registry is configured. */
       schemas?: string;
-      /** Schema id written in front of encoded rows (registered for `schema`). */
+      /**
+       * Schema id written in front of encoded rows. Absent: `schema` is registered under
+       * `FormatContext.subject` (registry), or its id is looked up in `schemas`.
+       */
       schemaId?: number;
     };
 
@@ -56,9 +66,19 @@ export interface SchemaRegistrySpec {
 export interface FormatContext {
   /** Directory relative schema paths are resolved from (the topology file's). Default: cwd. */
   baseDir?: string;
+  /**
+   * The format encodes (a sink's): `formatProblems` then also checks there is an id to write
+   * `schema` with.
+   */
+  encode?: boolean;
+  /**
+   * Schema Registry subject a confluent-avro `schema` is registered under when no `schemaId` is
+   * set (Confluent's TopicNameStrategy: `<topic>-value`, which the Kafka sink passes).
+   */
+  subject?: string;
 }
 
-/** Why a format spec cannot be built, by field: `schema`, `writerSchema`, `schemas`, `registry.url`. */
+/** Why a format spec cannot be built, by field: `schema`, `writerSchema`, `schemas`, `schemaId`, `registry.url`. */
 export interface FormatProblem {
   field: string;
   message: string;

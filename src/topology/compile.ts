@@ -11,7 +11,7 @@ import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTi
 import type { Env } from './interpolate.js';
 import { joinPath } from './names.js';
 import type { PlannedSink, PlannedSource, PlannedStep, TopologyPlan } from './plan.js';
-import { planSourceFormat, type FormatCheck } from './source-format.js';
+import { planSinkFormat, planSourceFormat, type FormatCheck } from './source-format.js';
 import { s, validateSpec, type ValidationContext } from './spec.js';
 import { buildStep } from './steps.js';
 import { checkIds, resolveInput, wire, type StepRef } from './wiring.js';
@@ -24,7 +24,7 @@ export interface CompileOptions {
   /** Where relative `code:` and schema paths start (default: the topology file's folder). */
   baseDir?: string;
   /**
-   * Why a source's format cannot be built (missing/invalid .avsc ...), reported at the field's
+   * Why a source's or sink's format cannot be built (missing/invalid .avsc ...), reported at the field's
    * line. Compile itself reads no files: loadTopology passes the formats' check.
    */
   checkFormat?: FormatCheck;
@@ -145,7 +145,10 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     const from = value.from as string;
     if (resolveInput(diag, kinds, from, fromNode?.pos ?? e.keyPos, `${path}.from`, { allowDlq: true, known: [...known, 'dlq'] }) === undefined) continue;
     const connector = Object.keys(opts.catalog.sinks).find((k) => k in value)!;
-    const config = (value[connector] ?? {}) as Record<string, unknown>;
+    const connectorNode = (e.value.kind === 'map' ? findEntry(e.value, connector)?.value : undefined) ?? e.value;
+    const sinkFormat = { spec: opts.catalog.sinks[connector], config: (value[connector] ?? {}) as Record<string, unknown>, node: connectorNode, path: joinPath(path, connector), baseDir };
+    const config = planSinkFormat(diag, sinkFormat, opts.checkFormat);
+    if (config === undefined) continue;
     plannedSinks.push({
       id: e.key, from, connector, config,
       displayConfig: display(config, joinPath(path, connector), ctx.interpolated!) as Record<string, unknown>,

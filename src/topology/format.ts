@@ -3,6 +3,7 @@
  * reference all come from these declarations.
  */
 import type { ConnectorCatalog } from './catalog.js';
+import { readFormatSpec } from '../formats/spec.js';
 import { s, type AnySpec, type Infer } from './spec.js';
 
 export const API_VERSION = 'tributary/v1';
@@ -84,42 +85,8 @@ export const stepDecl = s.oneOfKeys(
     },
   );
 
-const schemaPath = s.string({ minLength: 1 });
-
-const registrySpec = s
-  .object({
-    url: s.string({ minLength: 1 }).describe('Schema Registry base URL, e.g. "${SCHEMA_REGISTRY_URL}" (no credentials in it).'),
-    username: s.string().optional().describe('Basic-auth user, e.g. "${SCHEMA_REGISTRY_USER}".'),
-    password: s.string().secret().optional().describe('Basic-auth password.'),
-    timeout: s.duration({ min: 1 }).default(10_000).describe('Per-request timeout. A registry that fails or times out is retried with backoff; records wait.'),
-  })
-  .describe('Where schema ids are looked up (GET /schemas/ids/{id}, cached).');
-
-/** A source's `format`: `json`, or a mapping naming a format that needs schemas. */
-export const sourceFormatSpec = s
-  .union(
-    s.enum(['json'] as const),
-    s.oneOfKeys(
-      {
-        avro: s
-          .object({
-            schema: schemaPath.describe('The .avsc rows are read as (path relative to the topology file).'),
-            writerSchema: schemaPath.optional().describe('The .avsc the data was written with, when another version of `schema` (fields added with defaults, removed, promoted).'),
-          })
-          .describe('Plain Avro binary values, no framing.'),
-        confluent: s
-          .object({
-            schema: schemaPath.optional().describe("The .avsc rows are read as (each record's writer schema is resolved to it). Absent: rows have the writer's shape."),
-            registry: registrySpec.optional(),
-            schemas: schemaPath.optional().describe('A JSON file {"<id>": <avro schema>}, used when no registry is set.'),
-          })
-          .describe('Confluent wire format: magic byte 0, a 4-byte schema id, an Avro body. Needs `registry` or `schemas`.'),
-      },
-      { noun: 'format' },
-    ).describe('A format that needs schemas, written as a mapping (`format: json`, the default, needs none).'),
-  )
-  .default('json')
-  .describe('How bytes/text become rows (for sources delivering bytes): `json`, `{ avro: {...} }` or `{ confluent: {...} }`. Undecodable records go to the dead-letter output.');
+/** A source's `format` (declared with the sink's, once: formats/spec.ts). */
+export const sourceFormatSpec = readFormatSpec;
 
 export type StepConfig = Infer<typeof stepDecl>;
 export type SourceFormatConfig = Infer<typeof sourceFormatSpec>;

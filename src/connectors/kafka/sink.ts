@@ -4,10 +4,14 @@
  * At least once: after a crash the records since the last checkpoint are produced again.
  * Without an explicit partition the client's default partitioner places a record by the
  * murmur2 hash of its key bytes, as the Java client does.
+ * Values are encoded by the configured format (json, avro, Confluent-framed avro whose schema id
+ * is registered under `<topic>-value` before the first batch); a row the format cannot encode is
+ * rejected to the dead-letter output and the rest of its batch is written.
  */
 import { TributaryError, errorMessage } from '../../errors.js';
 import type { Value } from '../../runtime/record.js';
-import { getFormat, type Format } from '../../formats/registry.js';
+import { createFormat, type Format } from '../../formats/registry.js';
+import { formatFromConfig, isFormatConfigProblem } from '../../formats/spec.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
 import { createKafkaClient, parseBrokers } from './backends.js';
@@ -44,6 +48,20 @@ export function defaultKeyBytes(key: Value): Buffer | null {
   return Buffer.from(typeof key === 'string' ? key : JSON.stringify(key), 'utf8');
 }
 
+/** An encode error that is the format's, not the record's. */
+class FormatFailure extends Error {
+  constructor(override readonly cause: TributaryError) {
+    super(cause.message);
+  }
+}
+
+/** The value format from the config; schema files are read now, a registry is asked at the first write. */
+function sinkFormat(config: KafkaSinkConfig, where: string): Format {
+  const spec = formatFromConfig(config.format ?? 'json', 'write');
+  if (isFormatConfigProblem(spec)) throw new TributaryError('TRIB_USAGE', `${where}: format: ${spec.message}`);
+  return createFormat(spec, { encode: true, subject: `${config.topic}-value` });
+}
+
 export class KafkaSink extends BatchingSink {
   private readonly brokers: string[];
   private readonly topic: string;
@@ -64,7 +82,7 @@ export class KafkaSink extends BatchingSink {
     this.topic = config.topic;
     this.keyTemplate = config.key === undefined ? undefined : compileTemplate(config.key);
     this.headerTemplates = Object.entries(config.headers ?? {}).map(([h, t]) => [h, compileTemplate(t)]);
-    this.format = getFormat(config.format ?? 'json');
+    this.format = sinkFormat(config, where);
     this.acks = (config.acks ?? 'all') === '1' ? 1 : 'all';
     this.clientTuning = options.client;
   }
@@ -95,6 +113,14 @@ export class KafkaSink extends BatchingSink {
 
   protected async writeBatch(batch: SinkRecord[]): Promise<void> {
     if (!this.producer) throw new TributaryError('TRIB_SINK', `kafka sink '${this.name}' is not open`);
+    if (this.format.prepareEncode) {
+      // Once per run (then at once): a registry that is down makes the batch retry, not dead-letter.
+      try {
+        await this.format.prepareEncode();
+      } catch (err) {
+        throw this.wrap(err, `value format ${this.format.name}`);
+      }
+    }
     // Requests of at most ~MAX_REQUEST_BYTES, in order, each acknowledged before the next.
     const requests: ProduceMessage[][] = [];
     let current: ProduceMessage[] = [];
@@ -127,7 +153,14 @@ export class KafkaSink extends BatchingSink {
     try {
       const input = { key: record.key, row: record.value };
       const key = this.keyTemplate ? Buffer.from(this.keyTemplate.render(input), 'utf8') : defaultKeyBytes(record.key);
-      const encoded = this.format.encode(record.value);
+      let encoded: Uint8Array;
+      try {
+        encoded = this.format.encode(record.value);
+      } catch (err) {
+        // Not this record's fault (no schema id yet, a misconfigured format): fail the batch instead.
+        if (err instanceof TributaryError && err.code !== 'TRIB_RECORD_INVALID') throw new FormatFailure(err);
+        throw err;
+      }
       const value = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
       const message: ProduceMessage = { key, value };
       // A non-finite event time would reach the broker as garbage; let the broker stamp it instead.
@@ -138,6 +171,7 @@ export class KafkaSink extends BatchingSink {
       }
       return message;
     } catch (err) {
+      if (err instanceof FormatFailure) throw this.wrap(err.cause, `value format ${this.format.name}`);
       this.rejectRecord(record, `kafka sink '${this.name}': cannot encode record: ${errorMessage(err)}`);
       return undefined;
     }

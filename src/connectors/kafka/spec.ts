@@ -1,3 +1,4 @@
+import { writeFormatSpec } from '../../formats/spec.js';
 import { s, type Infer } from '../../topology/spec.js';
 
 const brokersSpec = s.any().describe(
@@ -9,7 +10,7 @@ export const kafkaSinkSpec = s.object({
   topic: s.string({ minLength: 1 }).describe('Topic to write to; it must exist'),
   key: s.string().optional()
     .describe('Record key template: {field} from the row, {key} the record key, e.g. "{user_id}:{window_start}". Default: the record key'),
-  format: s.enum(['json'] as const).default('json').describe('Value encoding'),
+  format: writeFormatSpec,
   headers: s.record(s.string()).optional().describe('Header name → template (as for key)'),
   acks: s.string({ pattern: '^(all|1)$', patternHint: "write all or 1" }).default('all')
     .describe('all = every in-sync replica has the batch before a flush succeeds; 1 = the leader only'),
