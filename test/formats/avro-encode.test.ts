@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import avsc from 'avsc';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/connectors/generator/prng.js';
-import { TributaryError } from '../../src/errors.js';
 import { createAvroCodec } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { confluentSchemaId } from '../../src/formats/confluent.js';
 import { createFormat, formatProblems } from '../../src/formats/registry.js';
 import type { Row, Value } from '../../src/runtime/record.js';
 import { startFakeRegistry, type FakeRegistry } from '../helpers/schema-registry.js';
+import { thrown, rejected } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-avro-encode-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,26 +96,6 @@ function randomRow(r: () => number, bigLongs: boolean): Row {
     flag: r() < 0.5,
     channel: str(),
   };
-}
-
-function thrown(fn: () => unknown): TributaryError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TributaryError);
-    return err as TributaryError;
-  }
-  throw new Error('no error thrown');
-}
-
-async function rejected(p: Promise<unknown> | undefined): Promise<TributaryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(TributaryError);
-    return err as TributaryError;
-  }
-  throw new Error('resolved without error');
 }
 
 describe('avro encode mirrors decode', () => {

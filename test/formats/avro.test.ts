@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordFactory } from '../../src/connectors/generator/records.js';
 import { generatorSpec } from '../../src/connectors/generator/spec.js';
-import { TributaryError } from '../../src/errors.js';
 import { createAvroCodec, createAvroFormat, loadSchemaFile } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { createFormat, getFormat } from '../../src/formats/registry.js';
 import type { Row } from '../../src/runtime/record.js';
 import { parseConfig } from '../../src/topology/spec.js';
+import { thrown } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-avro-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,16 +18,6 @@ function writeSchema(name: string, schema: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(schema));
   return path;
-}
-
-function thrown(fn: () => unknown): TributaryError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TributaryError);
-    return err as TributaryError;
-  }
-  throw new Error('no error thrown');
 }
 
 const everyKind = {

@@ -6,6 +6,7 @@ import { createAvroCodec } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { frameConfluent } from '../../src/formats/confluent.js';
 import { createFormat } from '../../src/formats/registry.js';
+import { rejected as rejection } from '../helpers/errors.js';
 
 const user = { type: 'record', name: 'User', namespace: 'r', fields: [{ name: 'id', type: 'string' }, { name: 'age', type: 'int' }] };
 const device = { type: 'record', name: 'Device', namespace: 'r', fields: [{ name: 'device_id', type: 'string' }] };
@@ -61,16 +62,6 @@ beforeEach(() => {
   stub.authorizations = [];
   stub.failures.clear();
 });
-
-async function rejection(p: Promise<unknown>): Promise<TributaryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(TributaryError);
-    return err as TributaryError;
-  }
-  throw new Error('resolved without error');
-}
 
 describe('confluent-avro through a Schema Registry over HTTP', () => {
   it('fetches each id once, then decodes synchronously from the cache', async () => {
