@@ -5,7 +5,6 @@
  *     data dir, then streaming: every count/sum feature equals SQL (no row missing or twice);
  *   - ALTER TABLE ADD COLUMN while streaming: the worker goes on and later envelopes carry the column.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
@@ -16,6 +15,7 @@ import type { TestRedis } from '../helpers/redis.js';
 import { repoRoot } from '../helpers/cli.js';
 import { runCdcLoad } from '../../scripts/cdc-load.js';
 import { redisFeatures, settle, startCdcServices, workerEnv, type CdcServices, type CdcWorker } from './cdc-harness.js';
+import { readRows } from '../helpers/fleet.js';
 
 const FEATURES = join(repoRoot, 'topologies', 'cdc-loan-features.yaml');
 const RAW = join(repoRoot, 'test', 'cdc', 'fixtures', 'raw-envelopes.yaml');
@@ -81,8 +81,7 @@ describe('cdc pipeline: snapshot and DDL', () => {
     const worker = start(RAW, join(dir, 'raw'), workerEnv(db, redis.url, { MYSQL_DATABASE: 'ddl', CDC_OUT: out }));
     type Env = { op: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; source: { table: string } };
     const probe = async (): Promise<Env[]> => {
-      const text = await readFile(out, 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Env).filter((e) => e.source.table === 'ddl_probe');
+      return ((await readRows(out)) as unknown as Env[]).filter((e) => e.source.table === 'ddl_probe');
     };
     const waitFor = async (n: number): Promise<Env[]> => {
       const deadline = Date.now() + 30_000;

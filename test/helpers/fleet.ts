@@ -44,9 +44,13 @@ export function startWorker(args: string[], env: Record<string, string>): Worker
   return { child, exited, stderr: () => err };
 }
 
+/**
+ * The complete lines of a JSONL output as rows. A worker may be writing (or have been killed -9
+ * while writing) the last line: text after the last newline is not a written row yet.
+ */
 export async function readRows(file: string): Promise<Row[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Row);
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Row);
 }
 
 /** Rows of `name` from every worker's output dir under `dirs`, in file order per worker. */

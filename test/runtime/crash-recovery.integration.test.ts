@@ -5,10 +5,11 @@
  * sinks are at-least-once, so duplicates are allowed but the last value must be right.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { readRows } from '../helpers/fleet.js';
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 100_000);
 
@@ -54,11 +55,6 @@ spec:
 `;
 
 type Row = Record<string, unknown>;
-
-async function readRows(file: string): Promise<Row[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Row);
-}
 
 /** Last value per key (rolling: the value, not its reference time) and per key+window (tumbling). */
 function lastValues(rows: Row[], windowed: boolean): Map<string, string> {
