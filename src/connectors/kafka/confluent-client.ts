@@ -128,25 +128,6 @@ export async function createConfluentClient(options: KafkaClientOptions): Promis
   };
 
   const adminApi: KafkaAdmin = {
-    async createTopics(topics) {
-      const a = await getAdmin();
-      // Resolves false (not an error) when a topic already exists.
-      await wrap('kafka createTopics', () => a.createTopics({
-        topics: topics.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor ?? 1,
-          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      }));
-    },
-    async listOffsets(topic) {
-      const a = await getAdmin();
-      const offsets = await wrap(`kafka listOffsets(${topic})`, () => a.fetchTopicOffsets(topic));
-      return offsets
-        .map((o) => ({ partition: o.partition, earliest: BigInt(o.low), latest: BigInt(o.high) }))
-        .sort((x, y) => x.partition - y.partition);
-    },
     async offsetsForTimes(topic, timestamp) {
       const a = await getAdmin();
       const [byTime, ends] = await wrap(`kafka offsetsForTimes(${topic})`, () => Promise.all([a.fetchTopicOffsetsByTimestamp(topic, timestamp), a.fetchTopicOffsets(topic)]));
@@ -155,17 +136,7 @@ export async function createConfluentClient(options: KafkaClientOptions): Promis
         .map((o) => ({ partition: o.partition, offset: BigInt(o.offset) >= 0n ? BigInt(o.offset) : latest.get(o.partition) ?? 0n }))
         .sort((x, y) => x.partition - y.partition);
     },
-    async fetchTopicMetadata(topics) {
-      const a = await getAdmin();
-      const md = await wrap('kafka fetchTopicMetadata', () => a.fetchTopicMetadata({ topics }));
-      return md.map((t) => ({
-        topic: t.name,
-        partitions: t.partitions
-          .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas] }))
-          .sort((x, y) => x.partition - y.partition),
-      }));
-    },
-    ...kjsTopicAdmin(getAdmin, wrap),
+    ...kjsTopicAdmin(getAdmin, wrap, { metadataTopics: (md) => md }),
     async groupState(groupId) {
       const a = await getAdmin();
       const { groups } = await wrap(`kafka describeGroups(${groupId})`, () => a.describeGroups([groupId]));

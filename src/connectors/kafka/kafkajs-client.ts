@@ -69,25 +69,6 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
   };
 
   const adminApi: KafkaAdmin = {
-    async createTopics(topics) {
-      const a = await getAdmin();
-      await wrap('kafka createTopics', () => a.createTopics({
-        waitForLeaders: true,
-        topics: topics.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor ?? 1,
-          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      }));
-    },
-    async listOffsets(topic) {
-      const a = await getAdmin();
-      const offsets = await wrap(`kafka listOffsets(${topic})`, () => a.fetchTopicOffsets(topic));
-      return offsets
-        .map((o) => ({ partition: o.partition, earliest: BigInt(o.low), latest: BigInt(o.high) }))
-        .sort((x, y) => x.partition - y.partition);
-    },
     async offsetsForTimes(topic, timestamp) {
       const a = await getAdmin();
       const offsets = await wrap(`kafka offsetsForTimes(${topic})`, () => a.fetchTopicOffsetsByTimestamp(topic, timestamp));
@@ -95,17 +76,7 @@ export function createKafkajsClient(options: KafkaClientOptions): KafkaClient {
         .map((o) => ({ partition: o.partition, offset: BigInt(o.offset) }))
         .sort((x, y) => x.partition - y.partition);
     },
-    async fetchTopicMetadata(topics) {
-      const a = await getAdmin();
-      const md = await wrap('kafka fetchTopicMetadata', () => a.fetchTopicMetadata({ topics }));
-      return md.topics.map((t) => ({
-        topic: t.name,
-        partitions: t.partitions
-          .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas] }))
-          .sort((x, y) => x.partition - y.partition),
-      }));
-    },
-    ...kjsTopicAdmin(getAdmin, wrap),
+    ...kjsTopicAdmin(getAdmin, wrap, { waitForLeaders: true, metadataTopics: (md) => md.topics }),
     async groupState(groupId) {
       const a = await getAdmin();
       const { groups } = await wrap(`kafka describeGroups(${groupId})`, () => a.describeGroups([groupId]));
