@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Pool } from 'mysql2/promise';
 import { freePort } from './redis.js';
-import { useService } from './service.js';
+import { exited, isRunning, signalAndWait as signalAndWaitFor, useService } from './service.js';
 
 export interface TestMariaDb {
   readonly host: string;
@@ -60,15 +60,6 @@ function findBinary(names: string[]): string {
     }
   }
   throw new Error(`${names[0]} not found: ${MISSING}`);
-}
-
-function isRunning(child: ChildProcess | undefined): boolean {
-  return child !== undefined && child.exitCode === null && child.signalCode === null;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (!isRunning(child)) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function tail(file: string, lines = 30): Promise<string> {
@@ -163,15 +154,7 @@ export async function startMariaDb(options: TestMariaDbOptions = {}): Promise<Te
     if (old) await Promise.race([old.end().catch(() => undefined), sleep(1_000)]);
   };
 
-  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    if (proc === undefined || !isRunning(proc)) return;
-    const done = exited(proc);
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await done;
-    clearTimeout(timer);
-  };
+  const signalAndWait = (signal: NodeJS.Signals): Promise<void> => signalAndWaitFor(child, signal, STOP_TIMEOUT_MS);
 
   // The free port may be taken between freePort() and bind: retry the first start on a new one.
   for (let attempt = 0; ; attempt++) {

@@ -10,7 +10,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { useService } from './service.js';
+import { exited, isRunning, signalAndWait as signalAndWaitFor, useService } from './service.js';
 
 export interface TestRedis {
   readonly host: string;
@@ -72,15 +72,6 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-function isRunning(child: ChildProcess | undefined): child is ChildProcess {
-  return child !== undefined && child.exitCode === null && child.signalCode === null;
-}
-
 export async function startRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
   const aof = options.aof ?? false;
   const dir = await mkdtemp(join(tmpdir(), 'tributary-redis-'));
@@ -123,15 +114,7 @@ export async function startRedis(options: TestRedisOptions = {}): Promise<TestRe
     }
   };
 
-  const signalAndWait = async (signal: NodeJS.Signals): Promise<void> => {
-    if (!isRunning(child)) return;
-    const proc = child;
-    const done = exited(proc);
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await done;
-    clearTimeout(timer);
-  };
+  const signalAndWait = (signal: NodeJS.Signals): Promise<void> => signalAndWaitFor(child, signal, STOP_TIMEOUT_MS);
 
   // The free port may be taken between freePort() and bind: retry the first start on a new one.
   for (let attempt = 0; ; attempt++) {
