@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startBroker, type BrokerHandle } from '../src/broker/index.js';
-import { createLogger } from '../src/runtime/logger.js';
+import { createLogger } from '../src/core/logger.js';
 import { benchKafka, forkBenchChild, machineBusySeconds, nowMs, ownCpuSeconds, progress, runQueueWaitMs, watchStalls, type BenchChild, type Stalls } from './broker-proc.js';
 import type { LatencyConsumerConfig, LatencySummary, ThroughputConsumed, ThroughputConsumerConfig } from './broker-consumer.js';
 import type { PacedDone, PacedProducerConfig, ThroughputDone, ThroughputProducerConfig, WireProducerConfig } from './broker-producer.js';

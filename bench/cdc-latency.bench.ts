@@ -43,7 +43,7 @@ import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { MysqlBinlogSource } from '../src/connectors/mysql-binlog/source.js';
-import { createLogger } from '../src/runtime/logger.js';
+import { createLogger } from '../src/core/logger.js';
 import { createCdcSchema, runCdcLoad, sqlTime } from '../scripts/cdc-load.js';
 import { repoRoot } from '../test/helpers/cli.js';
 import { startMariaDb, type TestMariaDb } from '../test/helpers/mariadb.js';

@@ -14,7 +14,7 @@ import { compileTopology } from '../src/topology/index.js';
 import { connectorCatalog } from '../src/connectors/registry.js';
 import { Engine } from '../src/runtime/engine.js';
 import { runEngine } from '../src/runtime/runner.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import type { Sink, SinkRecord } from '../src/connectors/types.js';
 import type { BenchResult } from './types.js';
 

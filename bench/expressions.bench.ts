@@ -5,7 +5,7 @@
  * the helpers are not measured in an unrealistically monomorphic state.
  */
 import { compileExpression } from '../src/expr/index.js';
-import type { Row } from '../src/runtime/record.js';
+import type { Row } from '../src/core/record.js';
 import type { BenchResult } from './types.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startBroker } from '../src/broker/index.js';
 import { availableKafkaBackends, createKafkaClient } from '../src/connectors/kafka/backends.js';
 import type { ConsumedMessage, KafkaClient } from '../src/connectors/kafka/client.js';
-import { createLogger } from '../src/runtime/logger.js';
+import { createLogger } from '../src/core/logger.js';
 import type { BenchResult } from './types.js';
 
 const RECORDS = Number(process.env.KAFKA_BENCH_RECORDS ?? 200_000);

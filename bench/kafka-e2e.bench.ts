@@ -34,12 +34,12 @@ import { RecordFactory } from '../src/connectors/generator/records.js';
 import { generatorSpec } from '../src/connectors/generator/spec.js';
 import { connectorCatalog } from '../src/connectors/registry.js';
 import { BatchingSink } from '../src/connectors/sink-base.js';
-import { partitionForKey } from '../src/runtime/partitioner.js';
+import { partitionForKey } from '../src/core/partitioner.js';
 import { Engine } from '../src/runtime/engine.js';
 import { runEngine } from '../src/runtime/runner.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { compileTopology } from '../src/topology/index.js';
-import { parseConfig } from '../src/topology/spec.js';
+import { parseConfig } from '../src/core/spec.js';
 import type { BenchResult } from './types.js';
 
 const RECORDS = Number(process.env.KAFKA_E2E_RECORDS ?? 100_000);

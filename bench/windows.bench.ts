@@ -12,7 +12,7 @@
  * Profile: node --cpu-prof --import tsx bench/windows.bench.ts [rolling|tumbling]
  */
 import { pathToFileURL } from 'node:url';
-import type { Row } from '../src/runtime/record.js';
+import type { Row } from '../src/core/record.js';
 import type { TimerService, WindowStore } from '../src/state/types.js';
 import { WindowedAggregation, type WindowHead, type WindowSlice } from '../src/operators/windows/windowed-aggregation.js';
 import type { AggregateSpec, WindowSpec } from '../src/operators/windows/types.js';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createLogger, type Logger } from '../runtime/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerContext, FsyncPolicy } from './handlers/context.js';
 import { createKafkaServer } from './server.js';
@@ -14,7 +14,7 @@ import { LogStore } from './storage/log-store.js';
 import { OffsetStore } from './storage/offset-store.js';
 import { ProducerIdAllocator } from './storage/producer-ids.js';
 import { isCompacted } from './storage/topic-config.js';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 
 export type { FsyncPolicy } from './handlers/context.js';
 

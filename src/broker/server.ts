@@ -5,7 +5,7 @@
  * connection, with a log line.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
 import { apiName, dispatch, readHeaderPrefix } from './dispatch.js';
 import type { BrokerContext } from './handlers/context.js';
 

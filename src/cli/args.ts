@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 
 export interface ParsedArgs {
   positional: string[];

@@ -6,8 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { startBroker, type FsyncPolicy } from '../broker/index.js';
-import { TributaryError } from '../errors.js';
-import { createLogger } from '../runtime/logger.js';
+import { TributaryError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
 
 const STATUS_EVERY_MS = 10_000;
 

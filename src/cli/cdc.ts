@@ -7,11 +7,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TopologyErrors, TributaryError } from '../errors.js';
+import { TopologyErrors, TributaryError } from '../core/errors.js';
 import { parseYaml } from '../topology/yaml-tree.js';
-import { validateSpec, type ValidationContext } from '../topology/spec.js';
+import { validateSpec, type ValidationContext } from '../core/spec.js';
 import { cdcConfigSpec, runCdc, type CdcConfig } from '../runtime/cdc-runner.js';
-import { createLogger } from '../runtime/logger.js';
+import { createLogger } from '../core/logger.js';
 import { parseArgs } from './args.js';
 
 export async function loadCdcConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<CdcConfig> {

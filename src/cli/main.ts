@@ -3,7 +3,7 @@
  * `run(argv: string[]): Promise<number>` (the exit code); loaded lazily so a command's
  * dependencies (Kafka clients, LevelDB) load only when it runs.
  */
-import { TopologyError, TopologyErrors, TributaryError, errorMessage } from '../errors.js';
+import { TopologyError, TopologyErrors, TributaryError, errorMessage } from '../core/errors.js';
 
 const commands: Record<string, string> = {
   validate: 'Check topology files; exit 0 when valid, 2 with file:line:col when not',

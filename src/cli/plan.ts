@@ -1,6 +1,6 @@
 /** `tributary plan <file> [--json]`: the compiled plan: sources, steps in order, state, sub-topologies, sinks. */
 import { connectorCatalog } from '../connectors/registry.js';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 import { describePlan, loadTopology, planToJson } from '../topology/index.js';
 import { parseArgs } from './args.js';
 

@@ -17,8 +17,8 @@ import { Engine, type StartOverride } from '../runtime/engine.js';
 import { startHealthServer } from '../runtime/health.js';
 import { runEngine } from '../runtime/runner.js';
 import { formatSummary, progressLine } from '../runtime/summary.js';
-import { createLogger } from '../runtime/logger.js';
-import { TributaryError } from '../errors.js';
+import { createLogger } from '../core/logger.js';
+import { TributaryError } from '../core/errors.js';
 import { parseArgs, stringFlag } from './args.js';
 
 export interface RunCommandOptions {

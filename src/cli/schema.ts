@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { connectorCatalog } from '../connectors/registry.js';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 import { topologyJsonSchemaText, topologyMarkdown } from '../topology/reference.js';
 import { parseArgs, stringFlag } from './args.js';
 

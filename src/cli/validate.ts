@@ -3,7 +3,7 @@
  * error as `file:line:col: path: message`, and exits 2.
  */
 import { connectorCatalog } from '../connectors/registry.js';
-import { TopologyErrors, TributaryError } from '../errors.js';
+import { TopologyErrors, TributaryError } from '../core/errors.js';
 import { loadTopology } from '../topology/index.js';
 import { parseArgs } from './args.js';
 

@@ -4,9 +4,9 @@
  * clients, no I/O — because `tributary validate` imports it just for the specs; connector
  * classes create their clients in open()/connect().
  */
-import { TributaryError } from '../errors.js';
-import type { ConnectorCatalog } from '../topology/catalog.js';
-import type { AnySpec, Infer } from '../topology/spec.js';
+import { TributaryError } from '../core/errors.js';
+import type { ConnectorCatalog } from '../core/catalog.js';
+import type { AnySpec, Infer } from '../core/spec.js';
 import { FileSink } from './file/sink.js';
 import { FileSource } from './file/source.js';
 import { fileSinkSpec, fileSourceSpec } from './file/spec.js';

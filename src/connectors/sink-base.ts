@@ -13,8 +13,8 @@
  * the checkpoint instead of losing data.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SinkBackpressureError, TributaryError, errorMessage } from '../errors.js';
-import { silentLogger, type Logger } from '../runtime/logger.js';
+import { SinkBackpressureError, TributaryError, errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 import type { Sink, SinkContext, SinkRecord } from './types.js';
 
 export interface BatchingSinkOptions {

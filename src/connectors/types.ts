@@ -1,26 +1,7 @@
-import type { Origin, Row, Value } from '../runtime/record.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Origin, RawRecord, Row, Value } from '../core/record.js';
 
-/** A record as a source hands it over, before decoding and event-time extraction. */
-export interface RawRecord {
-  /** Position of this record; the next position to read after it is offset + 1 (file sources: next byte offset). */
-  offset: number;
-  /** Next position after this record (defaults to offset + 1). File sources set the next line's byte offset. */
-  next?: number;
-  /** Record (ingestion/broker) time, epoch ms. */
-  timestamp: number;
-  key: Value | Uint8Array;
-  /** A decoded row, or bytes/text still to be decoded by the source's format (json, avro). */
-  value: Row | Uint8Array | string;
-  /**
-   * For sources whose positions are not numbers (a binlog file+pos or GTID set, a snapshot in
-   * progress): an opaque JSON-able token meaning "the position after this record". The runtime
-   * checkpoints it and hands it back through Source.restore(). `offset` still counts up.
-   */
-  token?: string;
-  /** Headers of the record (Kafka), when the source has any. */
-  headers?: Record<string, Uint8Array>;
-}
+export type { RawRecord } from '../core/record.js';
+import type { Logger } from '../core/logger.js';
 
 export interface SourceBatch {
   partition: number;

@@ -2,7 +2,7 @@
  * The expression AST. Every node keeps the [start, end) offsets of its text in the source so
  * compile errors point at the offending token and runtime errors can quote the sub-expression.
  */
-import type { Value } from '../runtime/record.js';
+import type { Value } from '../core/record.js';
 
 interface Span {
   start: number;

@@ -13,7 +13,7 @@
  * Object.hasOwn. Semantics live in values.ts and functions/catalog.ts; the code here only
  * inlines their fast paths (number op number, own-field reads, comparison with a constant).
  */
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 import type { Node, NodeOf } from './ast.js';
 import { resolveCall } from './calls.js';
 import type { ExpressionScope } from './types.js';

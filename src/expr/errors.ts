@@ -1,4 +1,4 @@
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 import type { ExpressionErrorInfo } from './types.js';
 
 /** The expression text could not be compiled; `info.offset` is where (0-based, in the source). */

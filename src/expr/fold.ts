@@ -4,7 +4,7 @@
  * evaluation returns a fresh one that a step may mutate. A sub-expression that fails
  * (`'abc' * 2`) is left alone: the error belongs to run time, where it names the record.
  */
-import type { Value } from '../runtime/record.js';
+import type { Value } from '../core/record.js';
 import type { Node } from './ast.js';
 import { ExpressionRuntimeError } from './errors.js';
 

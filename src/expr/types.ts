@@ -1,4 +1,4 @@
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 
 /** Extra bindings an expression may read besides the row's fields. */
 export interface ExpressionScope {

@@ -2,7 +2,7 @@
  * Runtime semantics shared by every operator and function: field access, truthiness, equality,
  * ordering, coercion, and the runtime error that names the failing sub-expression.
  */
-import type { Value } from '../runtime/record.js';
+import type { Value } from '../core/record.js';
 import { ExpressionRuntimeError } from './errors.js';
 
 /** What a runtime error needs to say where it happened; built once per AST node at compile time. */

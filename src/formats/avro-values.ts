@@ -15,7 +15,7 @@
  *                              a non-long branch first: a decoded string stays a string)
  */
 import avsc from 'avsc';
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 
 type AvroType = avsc.Type;
 /** What avsc reads and writes: JSON-like plus Buffers (bytes/fixed) and record instances. */

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type avsc from 'avsc';
-import { TributaryError, errorMessage } from '../errors.js';
-import type { Row } from '../runtime/record.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import type { Row } from '../core/record.js';
 import { AvroShapeError, avroType, compileFromRow, compileToRow, describeInvalid } from './avro-values.js';
 import type { Format } from './types.js';
 

@@ -11,7 +11,7 @@
  * once `prepareEncode` learned it.
  */
 import type avsc from 'avsc';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 import { createAvroCodec, readSchemaFile, writerFor, type AvroCodec, type AvroWriter } from './avro.js';
 import type { SchemaSource } from './schema-registry.js';
 import type { Format } from './types.js';

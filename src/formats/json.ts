@@ -1,5 +1,5 @@
-import { TributaryError, errorMessage } from '../errors.js';
-import type { Row } from '../runtime/record.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import type { Row } from '../core/record.js';
 import type { Format } from './types.js';
 
 // fatal: invalid UTF-8 is a bad record, not silently replaced characters in a feature key.

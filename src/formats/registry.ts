@@ -4,9 +4,9 @@
  * how a topology's sources get theirs (`format:` in the YAML, see topology/source-format.ts).
  */
 import { resolve as resolvePath } from 'node:path';
-import { TributaryError, errorMessage } from '../errors.js';
-import type { RawRecord } from '../connectors/types.js';
-import type { Row } from '../runtime/record.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import type { RawRecord } from '../core/record.js';
+import type { Row } from '../core/record.js';
 import { createAvroFormat, loadSchemaFile, writerFor } from './avro.js';
 import { createConfluentAvroFormat } from './confluent.js';
 import { jsonFormat } from './json.js';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type avsc from 'avsc';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 import { avroType } from './avro-values.js';
 import type { SchemaFile } from './avro.js';
 import type { SchemaRegistrySpec } from './types.js';

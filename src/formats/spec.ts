@@ -5,7 +5,7 @@
  * `formatFromConfig` turns what was written into the FormatSpec the formats are built from.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { s, type Fields, type Infer } from '../topology/spec.js';
+import { s, type Fields, type Infer } from '../core/spec.js';
 import type { FormatSpec } from './types.js';
 
 const schemaPath = s.string({ minLength: 1 });

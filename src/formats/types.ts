@@ -1,4 +1,4 @@
-import type { Row } from '../runtime/record.js';
+import type { Row } from '../core/record.js';
 
 /** How a source's bytes/text become rows and rows become bytes (json, avro, confluent-avro). */
 export interface Format {

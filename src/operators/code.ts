@@ -5,10 +5,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { CodeStep } from '../topology/plan.js';
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 import type { ValueCodec } from '../state/types.js';
 import { encodeKey } from '../state/codec/key.js';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 import type { OperatorFactory } from './types.js';
 
 export interface UserRecord {

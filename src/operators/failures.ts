@@ -1,5 +1,5 @@
-import { errorMessage } from '../errors.js';
-import type { StreamRecord } from '../runtime/record.js';
+import { errorMessage } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
 import type { OperatorContext } from './types.js';
 
 /** An expression failed on one record: dead-letter it with the step and reason; processing goes on. */

@@ -1,6 +1,6 @@
 import type { KeyByStep } from '../topology/plan.js';
 import { KeyScratch, keyToPartitionBytesInto } from '../state/codec/key.js';
-import { partitionForKey } from '../runtime/partitioner.js';
+import { partitionForKey } from '../core/partitioner.js';
 import type { OperatorFactory } from './types.js';
 import { expressionFailure } from './failures.js';
 

@@ -1,5 +1,5 @@
 import type { MapStep } from '../topology/plan.js';
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 import type { OperatorFactory } from './types.js';
 import { expressionFailure } from './failures.js';
 

@@ -3,7 +3,7 @@
  * The runtime hands each operator instance what it needs (its context, typed stores); operators
  * never reach back into the topology or the runtime.
  */
-import type { StreamRecord } from '../runtime/record.js';
+import type { StreamRecord } from '../core/record.js';
 import type { StateBackend } from '../state/backend.js';
 
 export interface OperatorContext {

@@ -1,9 +1,9 @@
 import type { WindowStep } from '../topology/plan.js';
-import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../runtime/record.js';
+import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../core/record.js';
 import { WindowedAggregation } from './windows/windowed-aggregation.js';
 import type { WindowOutputs, WindowResult } from './windows/types.js';
 import { decodeKey, encodeKeyInto, KeyScratch } from '../state/codec/key.js';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 import type { OperatorFactory } from './types.js';
 
 /** The output row of a window step: key, window bounds, what caused it, then one field per aggregate. */

@@ -13,8 +13,8 @@
  * their disks hold and restore from the new, empty changelogs.
  */
 import type { KafkaAdmin } from '../connectors/kafka/client.js';
-import { TributaryError } from '../errors.js';
-import type { Logger } from './logger.js';
+import { TributaryError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /** How long deleted topics may stay listed (a real cluster deletes asynchronously). */
 const DELETE_WAIT_MS = 60_000;

@@ -18,10 +18,10 @@ import { mysqlBinlogSpec } from '../connectors/mysql-binlog/spec.js';
 import { createKafkaClient, parseBrokers } from '../connectors/kafka/backends.js';
 import type { KafkaClient, KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
 import type { RawRecord } from '../connectors/types.js';
-import { s, type Infer } from '../topology/spec.js';
-import { errorMessage } from '../errors.js';
+import { s, type Infer } from '../core/spec.js';
+import { errorMessage } from '../core/errors.js';
 import { FencedStore, Lease, runAsLeader, type FencingToken } from './lease.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 export const cdcConfigSpec = s.object({
   mysql: mysqlBinlogSpec,

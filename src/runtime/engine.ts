@@ -9,11 +9,11 @@
 import type { RawRecord, Sink, SinkContext, SinkRecord, Source } from '../connectors/types.js';
 import type { TopologyPlan } from '../topology/plan.js';
 import type { OperatorContext } from '../operators/types.js';
-import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from './record.js';
+import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../core/record.js';
 import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../state/backend.js';
 import { createSink, createSource } from '../connectors/registry.js';
-import { errorMessage, TributaryError } from '../errors.js';
-import { createLogger, type Logger } from './logger.js';
+import { errorMessage, TributaryError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { buildGraph, isStateful, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
 import { SourceRuntime, type PartitionProgress } from './source-runtime.js';

@@ -14,7 +14,7 @@ import { dedupeOperator } from '../operators/dedupe.js';
 import { windowOperator } from '../operators/window-aggregate.js';
 import { codeOperator } from '../operators/code.js';
 import type { SinkRuntime } from './sink-runtime.js';
-import type { StreamRecord } from './record.js';
+import type { StreamRecord } from '../core/record.js';
 
 export interface GraphNode {
   readonly id: string;

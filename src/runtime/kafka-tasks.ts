@@ -31,8 +31,8 @@ import { RepartitionInput, RepartitionWriter, repartitionTopic } from './reparti
 import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
-import { errorMessage, TributaryError } from '../errors.js';
-import type { StreamRecord } from './record.js';
+import { errorMessage, TributaryError } from '../core/errors.js';
+import type { StreamRecord } from '../core/record.js';
 
 /** What the group commit's metadata holds for a task (on its first source topic's partition). */
 interface TaskCommit {

@@ -11,7 +11,7 @@
  * Tokens go out as strings and come back as integer replies; they stay far below 2^53 (one per
  * acquisition), so a JS number carries them exactly.
  */
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 
 export interface LeaseKeys {
   readonly holder: string;

@@ -28,8 +28,8 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
-import { TributaryError, errorMessage } from '../errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 import { ACQUIRE, FENCED_SET, RELEASE, RENEW, leaseKeys, type LeaseKeys } from './lease-scripts.js';
 
 export type RedisClient = Redis | Cluster;

@@ -16,11 +16,11 @@
  * Record value: JSON {v: row, k: key}; record timestamp: event time.
  */
 import type { KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
-import type { StreamRecord, Value, Row } from './record.js';
+import type { StreamRecord, Value, Row } from '../core/record.js';
 import type { RepartitionOutput } from './graph.js';
 import type { RepartitionInputState } from './source-runtime.js';
 import { keyToPartitionBytes } from '../state/codec/key.js';
-import { errorMessage, TributaryError } from '../errors.js';
+import { errorMessage, TributaryError } from '../core/errors.js';
 
 export const repartitionTopic = (app: string, stepId: string): string => `${app}.${stepId}.repartition`;
 

@@ -1,5 +1,5 @@
 import type { Sink, SinkRecord } from '../connectors/types.js';
-import type { Row } from './record.js';
+import type { Row } from '../core/record.js';
 
 /** A sink as the engine sees it: counts and a small sample of the last rows for the summary. */
 export class SinkRuntime {

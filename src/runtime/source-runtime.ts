@@ -5,11 +5,11 @@
  */
 import type { RawRecord, Source } from '../connectors/types.js';
 import type { PlannedSource } from '../topology/plan.js';
-import type { Row, Value } from './record.js';
+import type { Row, Value } from '../core/record.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFormat, type Format } from '../formats/registry.js';
-import { TributaryError, errorMessage } from '../errors.js';
-import type { Logger } from './logger.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 export interface PartitionProgress {
   /** Next position to read. */

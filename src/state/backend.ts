@@ -8,8 +8,8 @@
  * step-neutral changes, and a task's partition can be dropped from the cache, wiped, and
  * restored by applying changes straight to LevelDB.
  */
-import { TributaryError, errorMessage } from '../errors.js';
-import { silentLogger, type Logger } from '../runtime/logger.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import { StateStack } from './store-builder.js';

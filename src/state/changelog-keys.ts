@@ -9,7 +9,7 @@
  * The neutral key is still the full identity of a state entry within its step, so a compacted
  * changelog keeps exactly the latest value of each entry. Pure: no I/O.
  */
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 import type { BytesOp } from './level-bytes-store.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, compareBytes } from './codec/state-key.js';
 

@@ -15,7 +15,7 @@
  * the scan was written by a zombie (an owner that lost the partition but kept writing) and is
  * skipped. Records without a readable trib-gen count as generation -1.
  */
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 import type { AssignedConsumer, ConsumedMessage, KafkaHeaders, KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
 import type { StateBackend, StateChange } from './backend.js';
 

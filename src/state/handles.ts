@@ -4,7 +4,7 @@
  */
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
 import { MAIN, type CacheScope } from './cache-scope.js';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 
 /** NaN addresses the head in a cache scope: never let it through as a slice start. */
 function sliceStart(start: number): number {

@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import { TributaryError, errorMessage } from '../errors.js';
+import { TributaryError, errorMessage } from '../core/errors.js';
 
 export type BytesOp =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }

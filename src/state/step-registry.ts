@@ -4,8 +4,8 @@
  * written with the next checkpoint, in the same batch as the state they describe, so a crash
  * before it leaves no trace and a step never has state without a fingerprint.
  */
-import { TributaryError } from '../errors.js';
-import type { Logger } from '../runtime/logger.js';
+import { TributaryError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { BytesOp } from './level-bytes-store.js';
 import { metaKey } from './codec/state-key.js';
 

@@ -12,7 +12,7 @@ import type { TimerService } from './types.js';
 import type { BytesOp } from './level-bytes-store.js';
 import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-back-cache.js';
 import { assertScope, assertTime, timerKey } from './codec/state-key.js';
-import { TributaryError } from '../errors.js';
+import { TributaryError } from '../core/errors.js';
 
 export interface DueTimer {
   time: number;

@@ -11,10 +11,10 @@ import { compileTopology } from '../topology/index.js';
 import { connectorCatalog } from '../connectors/registry.js';
 import type { PlannedSink, TopologyPlan } from '../topology/plan.js';
 import type { Sink, Source } from '../connectors/types.js';
-import type { Row, Value } from '../runtime/record.js';
+import type { Row, Value } from '../core/record.js';
 import { Engine } from '../runtime/engine.js';
-import { silentLogger } from '../runtime/logger.js';
-import { TributaryError } from '../errors.js';
+import { silentLogger } from '../core/logger.js';
+import { TributaryError } from '../core/errors.js';
 import { ManualSource, MemorySink } from './memory.js';
 
 export interface DriverOptions {

@@ -3,16 +3,16 @@
  * once as TopologyErrors, sorted by position.
  */
 import { dirname, resolve } from 'node:path';
-import { TopologyError, TopologyErrors } from '../errors.js';
-import type { ConnectorCatalog } from './catalog.js';
-import { findEntry, type ConfigNode, type MapNode, type Position } from './config-node.js';
+import { TopologyError, TopologyErrors } from '../core/errors.js';
+import type { ConnectorCatalog } from '../core/catalog.js';
+import { findEntry, type ConfigNode, type MapNode, type Position } from '../core/config-node.js';
 import type { Diagnostics } from './expressions.js';
 import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepConfig } from './format.js';
 import type { Env } from './interpolate.js';
-import { joinPath } from './names.js';
+import { joinPath } from '../core/names.js';
 import type { PlannedSink, PlannedSource, PlannedStep, TopologyPlan } from './plan.js';
 import { planSinkFormat, planSourceFormat, type FormatCheck } from './source-format.js';
-import { s, validateSpec, type ValidationContext } from './spec.js';
+import { s, validateSpec, type ValidationContext } from '../core/spec.js';
 import { buildStep } from './steps.js';
 import { checkIds, resolveInput, wire, type StepRef } from './wiring.js';
 import { parseYaml } from './yaml-tree.js';

@@ -1,5 +1,5 @@
 /** A plan for people: readable text and printable JSON (configs shown as written, never interpolated values). */
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../core/duration.js';
 import type { PlannedStep, TopologyPlan } from './plan.js';
 import { describeFormat, displayFormat } from './source-format.js';
 

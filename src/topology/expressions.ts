@@ -1,8 +1,8 @@
 /** Expressions inside YAML scalars: compile errors point at the exact file:line:col. */
-import { TopologyError } from '../errors.js';
+import { TopologyError } from '../core/errors.js';
 import { compileExpression, ExpressionError } from '../expr/index.js';
 import type { CompiledExpression } from '../expr/types.js';
-import type { ConfigNode } from './config-node.js';
+import type { ConfigNode } from '../core/config-node.js';
 
 export interface Diagnostics {
   file: string;

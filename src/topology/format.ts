@@ -2,9 +2,9 @@
  * The topology format v1, declared once with `s`: validation, JSON Schema and the markdown
  * reference all come from these declarations.
  */
-import type { ConnectorCatalog } from './catalog.js';
+import type { ConnectorCatalog } from '../core/catalog.js';
 import { readFormatSpec } from '../formats/spec.js';
-import { s, type AnySpec, type Infer } from './spec.js';
+import { s, type AnySpec, type Infer } from '../core/spec.js';
 
 export const API_VERSION = 'tributary/v1';
 

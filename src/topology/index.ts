@@ -3,13 +3,13 @@
  * topology file, and the schema files its formats name).
  */
 import { readFile } from 'node:fs/promises';
-import { TopologyError, TopologyErrors } from '../errors.js';
+import { TopologyError, TopologyErrors } from '../core/errors.js';
 import { formatProblems } from '../formats/registry.js';
 import { compileTopology, type CompileOptions } from './compile.js';
 import type { TopologyPlan } from './plan.js';
 
 export { compileTopology, type CompileOptions } from './compile.js';
-export type { ConnectorCatalog } from './catalog.js';
+export type { ConnectorCatalog } from '../core/catalog.js';
 export type * from './plan.js';
 export { topologySpec } from './format.js';
 export { describePlan, planToJson, subTopologies, type SubTopology } from './describe.js';

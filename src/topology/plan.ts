@@ -2,7 +2,7 @@
  * The logical plan: what topology/ produces from YAML and the runtime consumes.
  * Pure data + compiled expressions; no I/O and no runtime imports.
  */
-import type { SourceLocation } from '../errors.js';
+import type { SourceLocation } from '../core/errors.js';
 import type { CompiledExpression } from '../expr/types.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { EmitMode, AggregateSpec, WindowSpec } from '../operators/windows/types.js';

@@ -1,7 +1,7 @@
 /** The generated reference of the topology format: schemas/topology-v1.schema.json and schemas/topology-v1.md. */
-import type { ConnectorCatalog } from './catalog.js';
+import type { ConnectorCatalog } from '../core/catalog.js';
 import { topologySpec } from './format.js';
-import { toJsonSchema, toMarkdown } from './spec.js';
+import { toJsonSchema, toMarkdown } from '../core/spec.js';
 
 export const schemaId = 'https://tributary.dev/schemas/topology-v1.schema.json';
 

@@ -6,14 +6,14 @@
  * exist and parse is asked of `CompileOptions.checkFormat` (loadTopology passes the formats' own
  * check), and its answers are pinned to the line of the field they concern.
  */
-import { TopologyError } from '../errors.js';
+import { TopologyError } from '../core/errors.js';
 import { formatFromConfig, isFormatConfigProblem, isWriteFormatSpec, withAbsolutePaths, type FormatConfig, type FormatUse, type WriteFormatConfig } from '../formats/spec.js';
 import type { FormatContext, FormatProblem, FormatSpec } from '../formats/types.js';
-import { findEntry, type ConfigNode, type Position } from './config-node.js';
+import { findEntry, type ConfigNode, type Position } from '../core/config-node.js';
 import type { Diagnostics } from './expressions.js';
 import type { SourceFormatConfig } from './format.js';
-import { joinPath } from './names.js';
-import type { AnySpec } from './spec.js';
+import { joinPath } from '../core/names.js';
+import type { AnySpec } from '../core/spec.js';
 
 export type FormatCheck = (format: FormatSpec, context?: FormatContext) => readonly FormatProblem[];
 

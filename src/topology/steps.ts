@@ -1,16 +1,16 @@
 /** One validated step config → one PlannedStep: expressions compiled, windows checked, state fingerprinted. */
 import { isAbsolute, resolve } from 'node:path';
-import { TopologyError } from '../errors.js';
+import { TopologyError } from '../core/errors.js';
 import type { AggregateFn, AggregateSpec, WindowSpec } from '../operators/windows/types.js';
-import type { ConfigNode, MapNode, Position } from './config-node.js';
-import { findEntry } from './config-node.js';
-import { formatDuration } from './duration.js';
+import type { ConfigNode, MapNode, Position } from '../core/config-node.js';
+import { findEntry } from '../core/config-node.js';
+import { formatDuration } from '../core/duration.js';
 import { compileAt, type Diagnostics } from './expressions.js';
 import { fingerprint } from './fingerprint.js';
 import type { StepConfig, WindowConfig } from './format.js';
-import { closest, joinPath } from './names.js';
+import { closest, joinPath } from '../core/names.js';
 import type { PlannedStep, WindowStep } from './plan.js';
-import type { SourceLocation } from '../errors.js';
+import type { SourceLocation } from '../core/errors.js';
 
 export const aggregateFns: readonly AggregateFn[] = ['count', 'sum', 'min', 'max', 'avg', 'count_distinct', 'first', 'last', 'latest'];
 

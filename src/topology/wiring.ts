@@ -2,10 +2,10 @@
  * How sources and steps connect: unique ids, `from` references, cycles, topological order,
  * and which key each stream carries (window and dedupe need one).
  */
-import { TopologyError } from '../errors.js';
-import type { Position } from './config-node.js';
+import { TopologyError } from '../core/errors.js';
+import type { Position } from '../core/config-node.js';
 import type { Diagnostics } from './expressions.js';
-import { closest } from './names.js';
+import { closest } from '../core/names.js';
 
 export interface Declared {
   id: string;

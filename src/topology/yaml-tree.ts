@@ -4,10 +4,10 @@
  * expression error points at the exact column, quotes and escapes accounted for).
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
-import { TopologyError } from '../errors.js';
-import type { ConfigNode, MapEntry, Position } from './config-node.js';
+import { TopologyError } from '../core/errors.js';
+import type { ConfigNode, MapEntry, Position } from '../core/config-node.js';
 import { interpolate, type Env } from './interpolate.js';
-import { joinPath } from './names.js';
+import { joinPath } from '../core/names.js';
 
 export interface ParsedYaml {
   root: ConfigNode | undefined;

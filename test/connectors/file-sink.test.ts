@@ -7,7 +7,7 @@ import { FileSink } from '../../src/connectors/file/sink.js';
 import type { FileSinkConfig } from '../../src/connectors/file/spec.js';
 import { StdoutSink } from '../../src/connectors/stdout/sink.js';
 import type { SinkRecord } from '../../src/connectors/types.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 let dir: string;
 beforeEach(async () => {

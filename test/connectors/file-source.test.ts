@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileSource } from '../../src/connectors/file/source.js';
 import type { RawRecord } from '../../src/connectors/types.js';
 import { jsonFormat } from '../../src/formats/json.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 let dir: string;
 const opened: FileSource[] = [];

@@ -3,9 +3,9 @@ import { RecordFactory, UNPARSEABLE, partitionCounts } from '../../src/connector
 import { GeneratorSource } from '../../src/connectors/generator/source.js';
 import { generatorSpec, type GeneratorConfig } from '../../src/connectors/generator/spec.js';
 import type { RawRecord } from '../../src/connectors/types.js';
-import { parseConfig } from '../../src/topology/spec.js';
-import type { Row } from '../../src/runtime/record.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { parseConfig } from '../../src/core/spec.js';
+import type { Row } from '../../src/core/record.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 const START = Date.parse('2026-11-01T00:00:00Z');
 

@@ -6,7 +6,7 @@ import { FileSource } from '../../src/connectors/file/source.js';
 import { GeneratorSource } from '../../src/connectors/generator/source.js';
 import { connectorCatalog, createSink, createSource } from '../../src/connectors/registry.js';
 import { StdoutSink } from '../../src/connectors/stdout/sink.js';
-import { parseConfig } from '../../src/topology/spec.js';
+import { parseConfig } from '../../src/core/spec.js';
 import { repoRoot } from '../helpers/cli.js';
 
 describe('connector registry', () => {

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rng } from '../../src/connectors/generator/prng.js';
 import { BatchingSink, type BatchingSinkOptions } from '../../src/connectors/sink-base.js';
 import type { SinkContext, SinkRecord } from '../../src/connectors/types.js';
-import { SinkBackpressureError, TributaryError } from '../../src/errors.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { SinkBackpressureError, TributaryError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 type Behaviour = (batch: SinkRecord[], attempt: number, sink: FakeSink) => Promise<void> | void;
 

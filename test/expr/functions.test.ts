@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileExpression, ExpressionError, ExpressionRuntimeError } from '../../src/expr/index.js';
-import type { Row, Value } from '../../src/runtime/record.js';
+import type { Row, Value } from '../../src/core/record.js';
 
 const ev = (src: string, row: Row = {}): Value => compileExpression(src).evaluate(row);
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileExpression } from '../../src/expr/index.js';
-import type { Row, Value } from '../../src/runtime/record.js';
+import type { Row, Value } from '../../src/core/record.js';
 
 type Num = number | null;
 type T =

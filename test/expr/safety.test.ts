@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileExpression, ExpressionError, ExpressionRuntimeError } from '../../src/expr/index.js';
 import type { ExpressionScope } from '../../src/expr/index.js';
-import type { Row, Value } from '../../src/runtime/record.js';
+import type { Row, Value } from '../../src/core/record.js';
 
 const ev = (src: string, row: Row = {}, scope?: ExpressionScope): Value => compileExpression(src).evaluate(row, scope);
 

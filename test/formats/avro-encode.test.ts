@@ -15,7 +15,7 @@ import { createAvroCodec } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { confluentSchemaId } from '../../src/formats/confluent.js';
 import { createFormat, formatProblems } from '../../src/formats/registry.js';
-import type { Row, Value } from '../../src/runtime/record.js';
+import type { Row, Value } from '../../src/core/record.js';
 import { startFakeRegistry, type FakeRegistry } from '../helpers/schema-registry.js';
 import { thrown, rejected } from '../helpers/errors.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import { createFormat } from '../../src/formats/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-avro-evo-'));

@@ -7,8 +7,8 @@ import { generatorSpec } from '../../src/connectors/generator/spec.js';
 import { createAvroCodec, createAvroFormat, loadSchemaFile } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { createFormat, getFormat } from '../../src/formats/registry.js';
-import type { Row } from '../../src/runtime/record.js';
-import { parseConfig } from '../../src/topology/spec.js';
+import type { Row } from '../../src/core/record.js';
+import { parseConfig } from '../../src/core/spec.js';
 import { thrown } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-avro-'));

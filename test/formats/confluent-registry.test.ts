@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import { createAvroCodec } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { frameConfluent } from '../../src/formats/confluent.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import { createAvroCodec } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { confluentSchemaId, frameConfluent } from '../../src/formats/confluent.js';

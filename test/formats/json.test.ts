@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import { jsonFormat } from '../../src/formats/json.js';
 import { decodeValue, formats, getFormat } from '../../src/formats/registry.js';
 

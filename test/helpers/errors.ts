@@ -1,6 +1,6 @@
 /** What a call threw, checked to be a TributaryError (for asserting its code and message). */
 import { expect } from 'vitest';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 
 export function thrown(fn: () => unknown): TributaryError {
   try {

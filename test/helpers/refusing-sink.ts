@@ -1,6 +1,6 @@
 import { BatchingSink } from '../../src/connectors/sink-base.js';
 import type { SinkRecord } from '../../src/connectors/types.js';
-import type { Row } from '../../src/runtime/record.js';
+import type { Row } from '../../src/core/record.js';
 
 /** Writes the rows `refuse` returns undefined for and refuses the rest for good (as Redis refuses a value). */
 export class RefusingSink extends BatchingSink {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaAdmin } from '../../src/connectors/kafka/client.js';
 import { internalTopics, resetApplication } from '../../src/runtime/app-reset.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 /** Topics and groups in memory; deleted topics stay listed for `lag` more listTopics calls. */
 function memoryAdmin(topics: string[], groups: Record<string, string>, lag = 0): KafkaAdmin & { deletedGroups: string[]; listCalls: number } {

@@ -11,7 +11,7 @@ import { BatchingSink } from '../../src/connectors/sink-base.js';
 import type { Sink, SinkRecord } from '../../src/connectors/types.js';
 import { connectorCatalog } from '../../src/connectors/registry.js';
 import { Engine } from '../../src/runtime/engine.js';
-import { silentLogger } from '../../src/runtime/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { runEngine } from '../../src/runtime/runner.js';
 import { loadTopology } from '../../src/topology/index.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { murmur2, partitionForKey } from '../../src/runtime/partitioner.js';
+import { murmur2, partitionForKey } from '../../src/core/partitioner.js';
 
 const enc = new TextEncoder();
 const require = createRequire(import.meta.url);

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaProducer, ProduceMessage, ProduceOptions, ProducedBatch } from '../../src/connectors/kafka/client.js';
 import { RepartitionWriter } from '../../src/runtime/repartition.js';
-import type { StreamRecord } from '../../src/runtime/record.js';
+import type { StreamRecord } from '../../src/core/record.js';
 
 interface Request { messages: ProduceMessage[]; ack(): void; fail(err: Error): void }
 

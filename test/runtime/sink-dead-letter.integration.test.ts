@@ -12,8 +12,8 @@ import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.j
 import type { KafkaClient } from '../../src/connectors/kafka/client.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { runEngine } from '../../src/runtime/runner.js';
-import { silentLogger } from '../../src/runtime/logger.js';
-import type { Row } from '../../src/runtime/record.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Row } from '../../src/core/record.js';
 import type { Sink } from '../../src/connectors/types.js';
 import { MemorySink } from '../../src/testing/memory.js';
 import { kafkaTarget, uniqueName, type KafkaTarget } from '../helpers/broker.js';

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesOp, type BytesRange, type BytesStore } from '../../src/state/level-bytes-store.js';
-import { TributaryError } from '../../src/errors.js';
-import type { Logger } from '../../src/runtime/logger.js';
+import { TributaryError } from '../../src/core/errors.js';
+import type { Logger } from '../../src/core/logger.js';
 import type { ValueCodec } from '../../src/state/types.js';
 import { counterCodec, numberCodec, tempDir, utf8 } from './helpers.js';
 

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from '../../src/state/level-bytes-store.js';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import type { PersistentTimerService } from '../../src/state/backend.js';
 import type { KeyValueStore, WindowStore } from '../../src/state/types.js';
 import { numberCodec, tempDir, utf8 } from './helpers.js';

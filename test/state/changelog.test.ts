@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend, type StateChange } from '../../src/state/backend.js';
-import { TributaryError } from '../../src/errors.js';
+import { TributaryError } from '../../src/core/errors.js';
 import { counterCodec, numberCodec, tempDir, utf8 } from './helpers.js';
 
 let dirs: Array<() => Promise<void>> = [];

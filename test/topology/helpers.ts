@@ -1,4 +1,4 @@
-import { TopologyErrors, type TopologyError } from '../../src/errors.js';
+import { TopologyErrors, type TopologyError } from '../../src/core/errors.js';
 import { compileTopology } from '../../src/topology/index.js';
 import type { TopologyPlan } from '../../src/topology/plan.js';
 import { testCatalog } from './test-catalog.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorCatalog } from '../../src/connectors/registry.js';
-import { TopologyErrors } from '../../src/errors.js';
+import { TopologyErrors } from '../../src/core/errors.js';
 import { compileTopology, describePlan, loadTopology, planToJson } from '../../src/topology/index.js';
 import type { TopologyPlan } from '../../src/topology/plan.js';
 import { posOf } from './helpers.js';

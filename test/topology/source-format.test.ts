@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TopologyErrors } from '../../src/errors.js';
+import { TopologyErrors } from '../../src/core/errors.js';
 import { compileTopology, describePlan, loadTopology, planToJson } from '../../src/topology/index.js';
 import type { TopologyPlan } from '../../src/topology/plan.js';
 import { runCli } from '../helpers/cli.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TopologyErrors } from '../../src/errors.js';
-import { parseConfig, s, toJsonSchema, toMarkdown, validateSpec, type Infer, type ValidationContext } from '../../src/topology/spec.js';
+import { TopologyErrors } from '../../src/core/errors.js';
+import { parseConfig, s, toJsonSchema, toMarkdown, validateSpec, type Infer, type ValidationContext } from '../../src/core/spec.js';
 import { parseYaml } from '../../src/topology/yaml-tree.js';
 
 function check<S extends Parameters<typeof validateSpec>[0]>(spec: S, yaml: string, env: Record<string, string> = {}) {

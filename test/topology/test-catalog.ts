@@ -1,5 +1,5 @@
-import { s } from '../../src/topology/spec.js';
-import type { ConnectorCatalog } from '../../src/topology/catalog.js';
+import { s } from '../../src/core/spec.js';
+import type { ConnectorCatalog } from '../../src/core/catalog.js';
 
 /** A stand-in for connectors/registry.ts, so these tests pin topology/ behaviour on their own. */
 export const testCatalog: ConnectorCatalog = {

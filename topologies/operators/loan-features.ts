@@ -25,7 +25,7 @@
  * older value overwrite a newer one, while a retraction with an older applied_at still applies.
  */
 import { defineOperator } from '../../src/operators/code.js';
-import type { Row, Value } from '../../src/runtime/record.js';
+import type { Row, Value } from '../../src/core/record.js';
 
 const SLICE_MS = 60_000;
 const DAY_MS = 86_400_000;

@@ -5,7 +5,7 @@
  * rejoin, while committed offsets (OffsetStore) survive.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../apis/join-group.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../apis/sync-group.js';
 import { KafkaError } from '../protocol/error-codes.js';

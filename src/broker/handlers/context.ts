@@ -1,4 +1,4 @@
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { OffsetStore } from '../storage/offset-store.js';

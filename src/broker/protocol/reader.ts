@@ -3,7 +3,7 @@
  * bytes and arrays to their compact (unsigned-varint length + 1) forms and makes
  * `tags()` skip a tagged-field section, so one decode function serves every version.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 
 export class ProtocolError extends TributaryError {
   constructor(message: string) {

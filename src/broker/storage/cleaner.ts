@@ -6,7 +6,7 @@
  * whose codec we cannot read (snappy, lz4, zstd) are kept as they are and only logged:
  * a record is removed only when a newer record with the same key is known.
  */
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, buildBatch, readBatchHeader, readRecords, type BatchRecord } from '../protocol/record-batch.js';
 import type { PartitionLog } from './partition-log.js';
 import type { Segment } from './segment.js';

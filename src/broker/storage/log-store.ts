@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { KafkaError } from '../protocol/error-codes.js';
 import { fsyncDir, writeFileDurable } from './fs-util.js';
 import { PartitionLog } from './partition-log.js';

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { writeFileDurable } from './fs-util.js';
 
 export interface CommittedOffset {

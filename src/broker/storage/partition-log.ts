@@ -4,7 +4,7 @@
  * CRC), run idempotent-producer checks, and roll segments by size or age.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { KafkaError } from '../protocol/error-codes.js';
 import { readRecords } from '../protocol/record-batch.js';
 import { ProducerStateTable, lastSequence } from './producer-state.js';

@@ -4,7 +4,7 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { TributaryError, errorMessage } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
 import type { FileSinkConfig } from './spec.js';

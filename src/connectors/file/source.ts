@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TributaryError, errorMessage } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
 import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import type { FileSourceConfig } from './spec.js';
 

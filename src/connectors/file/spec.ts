@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 
 export const fileSourceSpec = s.object({
   path: s.string({ minLength: 1 }).describe('JSONL file to read, one JSON object per line'),

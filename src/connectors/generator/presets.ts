@@ -2,7 +2,7 @@
  * The generator's record shapes. A preset builds the clean row of one record and knows how to
  * spoil one (bad records), so the share of bad records never changes the clean ones.
  */
-import type { Row } from '../../runtime/record.js';
+import type { Row } from '../../core/record.js';
 import type { Rng } from './prng.js';
 import { skewedIndex, type World } from './world.js';
 

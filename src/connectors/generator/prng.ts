@@ -3,7 +3,7 @@
  * hash(seed, p, i), so a record can be produced on its own — that is what makes seek() exact.
  */
 
-import { fmix32 } from '../../hash.js';
+import { fmix32 } from '../../core/hash.js';
 
 /** Hash of a sequence of integers (each taken as 2 × 32 bits so offsets above 2^32 stay distinct). */
 export function hashInts(...values: number[]): number {

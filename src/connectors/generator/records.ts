@@ -2,7 +2,7 @@
  * Record i of partition p as a pure function of (config, p, i): the generator can start anywhere
  * (seek) and a restarted worker sees exactly the records it saw before.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import type { RawRecord } from '../types.js';
 import { hashInts, rng } from './prng.js';
 import { presets, type Preset } from './presets.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import { RecordFactory, partitionCounts } from './records.js';
 import type { GeneratorConfig } from './spec.js';

@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 import { presetNames } from './presets.js';
 
 export const DEFAULT_START_TIME = '2026-11-01T00:00:00Z';

@@ -4,7 +4,7 @@
  * backend whose library is not installed (confluent needs a native build) fails only when
  * asked for, with how to install it.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import type { KafkaClient, KafkaClientOptions } from './client.js';
 
 export const kafkaBackends = ['kafkajs', 'platformatic', 'confluent'] as const;

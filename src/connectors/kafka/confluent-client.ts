@@ -9,7 +9,7 @@
  * The package's types are not available at compile time here, so the few shapes used are
  * declared below.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import { createConfluentAssignedConsumer, type RdKafkaConsumerCtor } from './confluent-assigned-consumer.js';
 import { wrap } from './kafkajs-errors.js';
 import {

@@ -3,7 +3,7 @@
  *
  * Producing goes through platformatic-produce.ts (Tributary's record batch encoder over
  * platformatic's connections). Keyed records without an explicit partition are placed by
- * Tributary's own murmur2 (runtime/partitioner.ts): platformatic's default partitioner takes
+ * Tributary's own murmur2 (core/partitioner.ts): platformatic's default partitioner takes
  * `murmur2(key) >>> 0` where the Java client takes `murmur2(key) & 0x7fffffff`, which puts a key
  * with a negative hash on another partition whenever the count is not a power of two.
  */

@@ -13,7 +13,7 @@
  * Records of one call keep their order per partition: each partition's records form one batch
  * of one request. Partitioning: an explicit partition (one the topic does not have is refused,
  * as the Java producer refuses it, not wrapped as platformatic wraps it); else Tributary's
- * murmur2 of the key (runtime/partitioner.ts); else round robin per topic.
+ * murmur2 of the key (core/partitioner.ts); else round robin per topic.
  */
 import {
   GenericError,
@@ -30,7 +30,7 @@ import {
   type ClusterMetadata,
   type Producer,
 } from '@platformatic/kafka';
-import { partitionForKey } from '../../runtime/partitioner.js';
+import { partitionForKey } from '../../core/partitioner.js';
 import type { KafkaCompression, ProduceMessage, ProducedBatch } from './client.js';
 import { encodeRecordBatch } from './record-batch.js';
 

@@ -8,8 +8,8 @@
  * is registered under `<topic>-value` before the first batch); a row the format cannot encode is
  * rejected to the dead-letter output and the rest of its batch is written.
  */
-import { TributaryError, errorMessage } from '../../errors.js';
-import type { Value } from '../../runtime/record.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
+import type { Value } from '../../core/record.js';
 import { createFormat, type Format } from '../../formats/registry.js';
 import { formatFromConfig, isFormatConfigProblem } from '../../formats/spec.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';

@@ -9,7 +9,7 @@ import type { KafkaSourceConfig } from './spec.js';
 import type { ConsumedMessage } from './client.js';
 import type { KafkaGroupInput } from './group-input.js';
 import { parseBrokers } from './backends.js';
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 
 export class KafkaSource implements Source {
   readonly brokers: string[];

@@ -1,5 +1,5 @@
 import { writeFormatSpec } from '../../formats/spec.js';
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 
 const brokersSpec = s.any().describe(
   'Bootstrap brokers: a list of "host:port", or one comma-separated string (e.g. ${KAFKA_BROKERS})',

@@ -4,8 +4,8 @@
  * pure. A missing or null field is an error for that record (it goes to the DLQ) rather than
  * the text "undefined" in a key, which would silently merge unrelated keys.
  */
-import { TributaryError } from '../../errors.js';
-import type { Row, Value } from '../../runtime/record.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Row, Value } from '../../core/record.js';
 
 type Part = { text: string } | { path: readonly string[]; ref: string };
 

@@ -4,7 +4,7 @@
  * and written as UTC ISO-8601 with 'Z', keeping the column's fraction digits. A wall time that a
  * DST change skips or repeats resolves like Date in that zone would (the earlier offset).
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 
 export type DatetimeRule = (naive: string) => string;
 

@@ -7,7 +7,7 @@
  * The record key is the primary key: the value itself for a one-column key, an array of the
  * values in key order for a composite key (the same form as snapshot rows).
  */
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import { normalizeValue, type ColumnDescriptor } from './snapshot-values.js';
 import type { TableShape } from './snapshot-schema.js';
 import type { DatetimeRule } from './datetime-zone.js';

@@ -12,7 +12,7 @@
  * While the initial snapshot runs (and until the stream has passed every table's snapshot
  * point) the token also carries the snapshot's own state.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import type { BinlogPosition, SnapshotState } from './snapshot.js';
 
 export type { BinlogPosition, SnapshotState };

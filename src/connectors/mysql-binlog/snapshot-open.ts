@@ -11,7 +11,7 @@
  *   is held (needs the RELOAD privilege). GTID: Executed_Gtid_Set on MySQL, @@gtid_binlog_pos on MariaDB.
  */
 import type { Connection } from 'mysql2/promise';
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import type { BinlogPosition } from './snapshot-order.js';
 
 export type SnapshotStrategy = 'auto' | 'snapshot-status' | 'read-lock';

@@ -4,7 +4,7 @@
  * Table specs are 'db.table' or 'db.*' (every base table of db, by name).
  */
 import type { Connection } from 'mysql2/promise';
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import { describeColumn, type ColumnDescriptor, type ColumnInfo } from './snapshot-values.js';
 import { keyColumnProblem } from './snapshot-order.js';
 

@@ -26,7 +26,7 @@
  * The snapshot reads every column as raw bytes (see rawTypeCast) and converts them here, so no
  * mysql2 conversion (Date objects in the client's zone, floats for DECIMAL) can lose anything.
  */
-import type { Value } from '../../runtime/record.js';
+import type { Value } from '../../core/record.js';
 
 export type ColumnKind =
   | 'integer' | 'decimal' | 'float' | 'double' | 'bit'

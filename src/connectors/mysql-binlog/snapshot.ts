@@ -36,9 +36,9 @@
  */
 import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
-import type { Row } from '../../runtime/record.js';
-import type { Logger } from '../../runtime/logger.js';
-import { TributaryError } from '../../errors.js';
+import type { Row } from '../../core/record.js';
+import type { Logger } from '../../core/logger.js';
+import { TributaryError } from '../../core/errors.js';
 import { comparePositions, compareKeys, keyParam, type BinlogPosition } from './snapshot-order.js';
 import { describeTable, quoteIdent, resolveTables, type TableShape } from './snapshot-schema.js';
 import { normalizeValue, rawTypeCast } from './snapshot-values.js';

@@ -16,8 +16,8 @@
  */
 import mysql from 'mysql2/promise';
 import type { Connection } from 'mysql2/promise';
-import { TributaryError, errorMessage } from '../../errors.js';
-import type { Logger } from '../../runtime/logger.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import { datetimeRule, type DatetimeRule } from './datetime-zone.js';
 import { envelope } from './envelope.js';

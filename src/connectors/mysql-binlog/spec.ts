@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 
 const tablePattern = s.string({ pattern: '^[^.]+\\.[^.]+$', patternHint: 'write db.table; * matches any run of characters, e.g. shop.* or *.orders' });
 

@@ -22,8 +22,8 @@
  */
 import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEntry } from '@vlasky/zongji';
-import { TributaryError, errorMessage } from '../../errors.js';
-import type { Logger } from '../../runtime/logger.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { BinlogPosition } from './position.js';
 import type { TableShape } from './snapshot-schema.js';
 import type { TableFilter } from './tables.js';

@@ -9,7 +9,7 @@
  * so the client's own at-most-once/at-least-once resend rules do not matter.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { TributaryError, errorMessage } from '../../errors.js';
+import { TributaryError, errorMessage } from '../../core/errors.js';
 import type { RedisConnectionConfig } from './spec.js';
 
 export type RedisClient = Redis | Cluster;

@@ -12,8 +12,8 @@
  *   letters with the reason, the rest of the batch is written;
  * - configuration problems (WRONGPASS, NOPERM, unknown command): the batch fails, flush() throws.
  */
-import { SinkBackpressureError, TributaryError, errorMessage } from '../../errors.js';
-import type { Row, Value } from '../../runtime/record.js';
+import { SinkBackpressureError, TributaryError, errorMessage } from '../../core/errors.js';
+import type { Row, Value } from '../../core/record.js';
 import { compileTemplate, type Template } from '../kafka/template.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';

@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 
 /** The redis sink feeds online decisions: a change waits at most this long for a fuller pipeline. */
 export const REDIS_DEFAULT_LINGER_MS = 5;

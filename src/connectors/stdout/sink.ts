@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { s, type Infer } from '../../topology/spec.js';
+import { s, type Infer } from '../../core/spec.js';
 import { recordJson } from '../file/sink.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';

@@ -5,7 +5,7 @@
  * Predicates (contains, starts_with, ends_with, matches) are false for null; other functions
  * return null when their main argument is null.
  */
-import type { Value } from '../../runtime/record.js';
+import type { Value } from '../../core/record.js';
 import type { Node } from '../ast.js';
 import { fail } from '../errors.js';
 import { contains, order, parseNumber, runtimeError, show, truthy, type Site } from '../values.js';

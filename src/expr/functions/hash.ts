@@ -4,7 +4,7 @@
  * (e.g. Python `mmh3.hash(text, signed=False)`).
  */
 
-import { fmix32 } from '../../hash.js';
+import { fmix32 } from '../../core/hash.js';
 const encoder = new TextEncoder();
 
 export function murmur3(text: string): number {

@@ -5,7 +5,7 @@
  * Hot path: prepare() and add() return arrays owned by the set and overwritten by the next call
  * (one record is handled at a time, synchronously), so a record costs no per-aggregate arrays.
  */
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import type { AnyAggregate } from './aggregates/aggregate.js';
 import { DEFAULT_HLL_PRECISION } from './aggregates/hyperloglog.js';
 import { createAggregate } from './aggregates/registry.js';

@@ -1,6 +1,6 @@
 /** What every window kind implements, and the timer/head bookkeeping they share. */
-import { TributaryError } from '../../errors.js';
-import type { Row, Value } from '../../runtime/record.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Row, Value } from '../../core/record.js';
 import type { WindowContext, WindowOutputs } from './types.js';
 import type { WindowHead, WindowSlice } from './state.js';
 

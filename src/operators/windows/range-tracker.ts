@@ -14,7 +14,7 @@
  *            limit a sketch that cannot subtract, so a leave marks it stale and the next result
  *            re-merges the slices in range (the one case that reads the whole range).
  */
-import type { Value } from '../../runtime/record.js';
+import type { Value } from '../../core/record.js';
 import type { ByteReader, ByteSink } from '../../state/codec/bytes.js';
 import type { AggregateOptions, AnyAggregate } from './aggregates/aggregate.js';
 import type { DistinctAcc } from './aggregates/distinct.js';

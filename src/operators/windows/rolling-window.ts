@@ -26,7 +26,7 @@
  * tracker work, and the timer re-armed only when the oldest live slice changed; no arrays or
  * closures per record.
  */
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import type { SliceRange } from './range-tracker.js';

@@ -9,7 +9,7 @@
  * emit 'final': one 'final' per session when the watermark reaches last + g + allowedLateness
  *   (asOf = that time). In both modes the session's state is deleted when it closes.
  */
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import type { AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { lowerBound } from './slices.js';

@@ -17,7 +17,7 @@
  *   hold no slice are skipped. An out-of-order record that opens an earlier window moves
  *   `cur` back and rebuilds the trackers from the slices in range.
  */
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import type { AggregateSet, Accumulators } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, hasSorted, insertSorted, lowerBound } from './slices.js';

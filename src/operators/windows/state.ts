@@ -10,7 +10,7 @@
  *   session: varint n, n × (start time, last − start varint)
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 import { ByteReader, ByteWriter, type ByteSink } from '../../state/codec/bytes.js';
 import type { ValueCodec } from '../../state/types.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';

@@ -1,4 +1,4 @@
-import type { Row, Value } from '../../runtime/record.js';
+import type { Row, Value } from '../../core/record.js';
 import type { TimerService, WindowStore } from '../../state/types.js';
 
 /** All durations are milliseconds. */

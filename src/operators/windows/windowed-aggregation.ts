@@ -15,8 +15,8 @@
  * - first/last break event-time ties by the record's `order` (then arrival, for equal orders);
  *   latest is arrival order. See aggregates/positional.ts.
  */
-import { TributaryError } from '../../errors.js';
-import type { Row, Value } from '../../runtime/record.js';
+import { TributaryError } from '../../core/errors.js';
+import type { Row, Value } from '../../core/record.js';
 import type { ValueCodec } from '../../state/types.js';
 import { AggregateSet } from './aggregate-set.js';
 import type { WindowEngine } from './engine.js';

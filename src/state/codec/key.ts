@@ -13,8 +13,8 @@
  * keyToPartitionBytes is a different thing: the bytes a Kafka producer would send as the message
  * key for this value, so murmur2 partitioning agrees with other clients writing the same topic.
  */
-import type { Value } from '../../runtime/record.js';
-import { TributaryError } from '../../errors.js';
+import type { Value } from '../../core/record.js';
+import { TributaryError } from '../../core/errors.js';
 
 const TAG_NULL = 0x00;
 const TAG_FALSE = 0x01;

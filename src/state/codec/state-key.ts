@@ -16,7 +16,7 @@
  * scope therefore sort by (length, bytes) — nothing depends on record-key order, only on time
  * order within a key. Heads, kv entries and timers end with the key, so they need no length.
  */
-import { TributaryError } from '../../errors.js';
+import { TributaryError } from '../../core/errors.js';
 
 export const KIND_META = 0x01;
 export const KIND_HEAD = 0x10;

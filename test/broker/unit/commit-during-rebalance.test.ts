@@ -4,7 +4,7 @@
  * generation and keeps its session by heartbeating; once the generation moved on, it cannot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import type { JoinGroupRequest } from '../../../src/broker/apis/join-group.js';
 import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js';
 import { KafkaError } from '../../../src/broker/protocol/error-codes.js';

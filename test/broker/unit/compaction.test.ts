@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { crc32c } from '../../../src/kafka-wire/crc32c.js';
 import { compactPartition } from '../../../src/broker/storage/cleaner.js';
 import { batchOf, openLog, readAll, tempDir } from './storage-helpers.js';

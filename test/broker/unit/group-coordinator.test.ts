@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import type { JoinGroupRequest } from '../../../src/broker/apis/join-group.js';
 import { GroupCoordinator } from '../../../src/broker/groups/coordinator.js';
 import { KafkaError } from '../../../src/broker/protocol/error-codes.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { buildBatch, readRecords, type BatchRecord } from '../../../src/broker/protocol/record-batch.js';
 import { PartitionLog } from '../../../src/broker/storage/partition-log.js';
 import { defaultTopicConfig, type TopicConfig } from '../../../src/broker/storage/topic-config.js';

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableKafkaBackends, createKafkaClient, kafkaBackends } from '../../../src/connectors/kafka/backends.js';
 import { KafkaClientError, type GroupConsumer, type KafkaClient, type TopicPartition } from '../../../src/connectors/kafka/client.js';
-import { TributaryError } from '../../../src/errors.js';
+import { TributaryError } from '../../../src/core/errors.js';
 import { uniqueName, useBroker, waitFor } from '../../helpers/broker.js';
 
 const availability = await availableKafkaBackends();

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableKafkaBackends, createKafkaClient } from '../../../src/connectors/kafka/backends.js';
 import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../../../src/connectors/kafka/client.js';
-import { murmur2, partitionForKey } from '../../../src/runtime/partitioner.js';
+import { murmur2, partitionForKey } from '../../../src/core/partitioner.js';
 import { uniqueName, useBroker } from '../../helpers/broker.js';
 
 async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number): Promise<ConsumedMessage[]> {

@@ -14,9 +14,9 @@ import { createKafkaClient } from '../../../src/connectors/kafka/backends.js';
 import { KafkaSink } from '../../../src/connectors/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/connectors/kafka/spec.js';
 import type { SinkRecord } from '../../../src/connectors/types.js';
-import { TributaryError } from '../../../src/errors.js';
+import { TributaryError } from '../../../src/core/errors.js';
 import { createFormat } from '../../../src/formats/registry.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { uniqueName, useBroker, waitFor } from '../../helpers/broker.js';
 import { startFakeRegistry, type FakeRegistry } from '../../helpers/schema-registry.js';
 

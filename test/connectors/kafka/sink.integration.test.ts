@@ -5,9 +5,9 @@ import type { KafkaClient } from '../../../src/connectors/kafka/client.js';
 import { KafkaSink, type KafkaSinkOptions } from '../../../src/connectors/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/connectors/kafka/spec.js';
 import type { SinkRecord } from '../../../src/connectors/types.js';
-import { TributaryError } from '../../../src/errors.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
-import { partitionForKey } from '../../../src/runtime/partitioner.js';
+import { TributaryError } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { partitionForKey } from '../../../src/core/partitioner.js';
 import { uniqueName, useBroker, waitFor, type TestBroker } from '../../helpers/broker.js';
 
 interface ReadBack {

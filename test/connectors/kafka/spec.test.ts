@@ -3,8 +3,8 @@ import { parseBrokers } from '../../../src/connectors/kafka/backends.js';
 import { KafkaSink, defaultKeyBytes } from '../../../src/connectors/kafka/sink.js';
 import { kafkaSinkSpec, type KafkaSinkConfig } from '../../../src/connectors/kafka/spec.js';
 import { createSink } from '../../../src/connectors/registry.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
-import { validateSpec, type ValidationContext } from '../../../src/topology/spec.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { validateSpec, type ValidationContext } from '../../../src/core/spec.js';
 import { parseYaml } from '../../../src/topology/yaml-tree.js';
 
 function check(yaml: string, env: Record<string, string> = {}) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate } from '../../../src/connectors/kafka/template.js';
-import { TributaryError } from '../../../src/errors.js';
+import { TributaryError } from '../../../src/core/errors.js';
 
 const row = { user_id: 'u1', window_start: 1_700_000_000_000, n: 0, ok: false, geo: { city: 'Lyon' }, tags: ['a', 'b'], none: null };
 

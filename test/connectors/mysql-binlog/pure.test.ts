@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tableFilter } from '../../../src/connectors/mysql-binlog/tables.js';
 import { datetimeRule } from '../../../src/connectors/mysql-binlog/datetime-zone.js';
 import { decodeToken, encodeToken } from '../../../src/connectors/mysql-binlog/position.js';
-import { parseConfig } from '../../../src/topology/spec.js';
+import { parseConfig } from '../../../src/core/spec.js';
 import { mysqlBinlogSpec } from '../../../src/connectors/mysql-binlog/spec.js';
 import { binlogDescriptor, rowDescriptors } from '../../../src/connectors/mysql-binlog/binlog-columns.js';
 import { describeColumn, type ColumnDescriptor, type ColumnInfo } from '../../../src/connectors/mysql-binlog/snapshot-values.js';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/runtime/logger.js';
-import type { Row } from '../../../src/runtime/record.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import type { Row } from '../../../src/core/record.js';
 import { TableSnapshot, type BinlogPosition, type SnapshotChunk, type SnapshotState } from '../../../src/connectors/mysql-binlog/snapshot.js';
 import { compareColumn } from '../../../src/connectors/mysql-binlog/snapshot-order.js';
 import type { ColumnDescriptor } from '../../../src/connectors/mysql-binlog/snapshot-values.js';

@@ -1,5 +1,5 @@
 /** Drives a mysql-binlog source against the test mariadbd the way the runtime does: open, restore, poll. */
-import { createLogger, type Logger } from '../../../src/runtime/logger.js';
+import { createLogger, type Logger } from '../../../src/core/logger.js';
 import type { RawRecord } from '../../../src/connectors/types.js';
 import { MysqlBinlogSource } from '../../../src/connectors/mysql-binlog/source.js';
 import { mysqlBinlogSpec, type MysqlBinlogConfig } from '../../../src/connectors/mysql-binlog/spec.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSink } from '../../../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
 import { keySlot } from '../../../src/connectors/redis/version-guard.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { startRedisCluster, type TestRedisCluster } from '../../helpers/redis.js';
 
 const T0 = 1_700_000_000_000;

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisSink } from '../../../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
-import { SinkBackpressureError } from '../../../src/errors.js';
-import { createLogger } from '../../../src/runtime/logger.js';
+import { SinkBackpressureError } from '../../../src/core/errors.js';
+import { createLogger } from '../../../src/core/logger.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
 const T0 = 1_700_000_000_000;

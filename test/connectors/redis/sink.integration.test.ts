@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { RedisSink, type RedisSinkOptions } from '../../../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
 import type { SinkRecord } from '../../../src/connectors/types.js';
-import type { Row } from '../../../src/runtime/record.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
+import type { Row } from '../../../src/core/record.js';
+import { silentLogger } from '../../../src/core/logger.js';
 import { useRedis } from '../../helpers/redis.js';
 
 const T0 = 1_700_000_000_000;

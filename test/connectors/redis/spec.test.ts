@@ -3,7 +3,7 @@ import { classifyRedisError, RedisSink } from '../../../src/connectors/redis/sin
 import { parseRedisUrl, planRedisConnection } from '../../../src/connectors/redis/connection.js';
 import { redisSinkSpec, type RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
 import { hashTag, keySlot, versionKey } from '../../../src/connectors/redis/version-guard.js';
-import { validateSpec, type ValidationContext } from '../../../src/topology/spec.js';
+import { validateSpec, type ValidationContext } from '../../../src/core/spec.js';
 import { parseYaml } from '../../../src/topology/yaml-tree.js';
 
 function check(yaml: string, env: Record<string, string> = {}) {

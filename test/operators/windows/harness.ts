@@ -3,7 +3,7 @@
  * watermark (max event time − maxOutOfOrder), hands records to the operator, fires due timers
  * in (time, key) order, and counts state entries and store operations.
  */
-import type { Row, Value } from '../../../src/runtime/record.js';
+import type { Row, Value } from '../../../src/core/record.js';
 import type { TimerService, ValueCodec, WindowStore } from '../../../src/state/types.js';
 import type { WindowHead, WindowSlice, WindowedAggregation } from '../../../src/operators/windows/windowed-aggregation.js';
 import type { WindowResult } from '../../../src/operators/windows/types.js';

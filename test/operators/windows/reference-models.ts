@@ -3,7 +3,7 @@
  * sequence the operator saw: lateness, the 'update' emissions of each record, the finals, and
  * for rolling windows the value as of any reference time.
  */
-import type { Row } from '../../../src/runtime/record.js';
+import type { Row } from '../../../src/core/record.js';
 import type { AggregateSpec, EmitMode, WindowSpec } from '../../../src/operators/windows/types.js';
 import { values, type RefRecord } from './reference.js';
 

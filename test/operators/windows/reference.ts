@@ -3,7 +3,7 @@
  * aggregate from scratch. Deliberately naive; it shares only canonicalKey/HLL (for the estimate
  * beyond the exact limit) with the code under test.
  */
-import type { Row, Value } from '../../../src/runtime/record.js';
+import type { Row, Value } from '../../../src/core/record.js';
 import type { AggregateSpec } from '../../../src/operators/windows/types.js';
 import { canonicalKey } from '../../../src/operators/windows/aggregates/values.js';
 import { hllAdd, hllCreate, hllEstimate } from '../../../src/operators/windows/aggregates/hyperloglog.js';

@@ -6,8 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors.js';
-import type { Row, Value } from '../../../src/runtime/record.js';
+import { TributaryError } from '../../../src/core/errors.js';
+import type { Row, Value } from '../../../src/core/record.js';
 import { WindowedAggregation } from '../../../src/operators/windows/windowed-aggregation.js';
 import type { AggregateSpec, EmitMode, WindowResult, WindowSpec } from '../../../src/operators/windows/types.js';
 import { Driver, type DriverEvent } from './harness.js';

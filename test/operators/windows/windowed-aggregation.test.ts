@@ -1,7 +1,7 @@
 /** Behaviour of WindowedAggregation beyond the reference comparison: cost per event, state, errors, codecs. */
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../src/errors.js';
-import type { Row } from '../../../src/runtime/record.js';
+import { TributaryError } from '../../../src/core/errors.js';
+import type { Row } from '../../../src/core/record.js';
 import { WindowedAggregation, type WindowHead, type WindowSlice } from '../../../src/operators/windows/windowed-aggregation.js';
 import type { AggregateSpec, WindowedAggregationSpec, WindowResult, WindowSpec } from '../../../src/operators/windows/types.js';
 import { Driver } from './harness.js';

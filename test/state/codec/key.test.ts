@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, decodeKey, encodeKey, encodeKeyInto, KeyScratch, keyToPartitionBytes, keyToPartitionBytesInto } from '../../../src/state/codec/key.js';
-import type { Value } from '../../../src/runtime/record.js';
+import type { Value } from '../../../src/core/record.js';
 import { ByteWriter } from '../../../src/state/codec/bytes.js';
 import { makeRng, withSeed, type Rng } from '../random.js';
 

@@ -6,7 +6,7 @@
  * touched: a bad value throws TRIB_RECORD_INVALID (the runtime dead-letters the record) and no
  * accumulator is left half-updated.
  */
-import type { Value } from '../../../runtime/record.js';
+import type { Value } from '../../../core/record.js';
 import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
 import type { AggregateFn } from '../types.js';
 

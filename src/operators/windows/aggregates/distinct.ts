@@ -9,8 +9,8 @@
  * fraction of a Set's memory and is iterated without an iterator object), with a Set index for
  * membership once there are more than INDEX_FROM of them.
  */
-import type { Value } from '../../../runtime/record.js';
-import { TributaryError } from '../../../errors.js';
+import type { Value } from '../../../core/record.js';
+import { TributaryError } from '../../../core/errors.js';
 import type { Aggregate, AggregateOptions } from './aggregate.js';
 import { hllAdd, hllCreate, hllDecode, hllEncode, hllEstimate, hllMerge } from './hyperloglog.js';
 import { canonicalKey } from './values.js';

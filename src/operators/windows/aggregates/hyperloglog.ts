@@ -11,9 +11,9 @@
  *   u8 0 = sparse: varint count, then count × (varint index delta, u8 rank)
  *   u8 1 = dense: 2^p raw register bytes
  */
-import { TributaryError } from '../../../errors.js';
+import { TributaryError } from '../../../core/errors.js';
 import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
-import { fmix32 } from '../../../hash.js';
+import { fmix32 } from '../../../core/hash.js';
 
 export const DEFAULT_HLL_PRECISION = 14;
 

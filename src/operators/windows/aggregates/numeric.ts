@@ -3,8 +3,8 @@
  *   count(): rows; count(x): non-null x. sum of none = 0; avg of none = null; min/max of none = null.
  *   sum/avg coerce numeric strings; any other non-null value is a bad record.
  */
-import type { Value } from '../../../runtime/record.js';
-import { TributaryError } from '../../../errors.js';
+import type { Value } from '../../../core/record.js';
+import { TributaryError } from '../../../core/errors.js';
 import type { Aggregate } from './aggregate.js';
 import { compareOrdered, toNumber, toOrdered } from './values.js';
 

@@ -11,8 +11,8 @@
  * explode), which arrive in a fixed order. latest is therefore deterministic only within one
  * source partition. Any non-null value is accepted (objects and arrays too).
  */
-import type { Value } from '../../../runtime/record.js';
-import { TributaryError } from '../../../errors.js';
+import type { Value } from '../../../core/record.js';
+import { TributaryError } from '../../../core/errors.js';
 import type { Aggregate } from './aggregate.js';
 import { readTime, readValue, writeTime, writeValue } from './values.js';
 

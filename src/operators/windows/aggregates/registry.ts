@@ -1,5 +1,5 @@
 /** The one table from AggregateFn to its implementation. */
-import { TributaryError } from '../../../errors.js';
+import { TributaryError } from '../../../core/errors.js';
 import type { AggregateFn } from '../types.js';
 import type { AggregateOptions, AnyAggregate } from './aggregate.js';
 import { distinctAggregate } from './distinct.js';

@@ -6,8 +6,8 @@
  *   0 null | 1 false | 2 true | 3 integer, |v| < 2^52 (zigzag varint) | 4 other number (f64 LE)
  *   5 string (varint len + UTF-8) | 6 array (varint n, n values) | 7 object (varint n, n × (string key, value))
  */
-import { TributaryError } from '../../../errors.js';
-import type { Value } from '../../../runtime/record.js';
+import { TributaryError } from '../../../core/errors.js';
+import type { Value } from '../../../core/record.js';
 import type { ByteReader, ByteSink } from '../../../state/codec/bytes.js';
 
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;

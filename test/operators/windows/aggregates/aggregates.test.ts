@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TributaryError } from '../../../../src/errors.js';
-import type { Value } from '../../../../src/runtime/record.js';
+import { TributaryError } from '../../../../src/core/errors.js';
+import type { Value } from '../../../../src/core/record.js';
 import type { AnyAggregate } from '../../../../src/operators/windows/aggregates/aggregate.js';
 import { createAggregate } from '../../../../src/operators/windows/aggregates/registry.js';
 import type { DistinctAcc } from '../../../../src/operators/windows/aggregates/distinct.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Value } from '../../../../src/runtime/record.js';
+import type { Value } from '../../../../src/core/record.js';
 import { canonicalKey, readValue, writeValue } from '../../../../src/operators/windows/aggregates/values.js';
 import { ByteReader, ByteWriter } from '../../../../src/state/codec/bytes.js';
 

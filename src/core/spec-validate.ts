@@ -3,7 +3,7 @@
  * YAML path), applies defaults, coerces ${VAR}-interpolated strings to the expected scalar type,
  * and never echoes an interpolated value in a message.
  */
-import { TopologyError, TopologyErrors } from '../errors.js';
+import { TopologyError, TopologyErrors } from './errors.js';
 import { findEntry, fromValue, toPlain, type ConfigNode, type MapNode, type Position, type ScalarNode } from './config-node.js';
 import { parseDuration } from './duration.js';
 import { closest, joinPath } from './names.js';

@@ -1,6 +1,6 @@
 /**
  * Hashing primitives shared by the expression language (hash()), HyperLogLog and the generator.
- * Pure, dependency-free. (Kafka's murmur2 partitioner lives in runtime/partitioner.ts: it must
+ * Pure, dependency-free. (Kafka's murmur2 partitioner lives in core/partitioner.ts: it must
  * match the Java client bit for bit and is a different function.)
  */
 
