@@ -366,7 +366,7 @@ export class KafkaTasks {
     let active = false;
     for (const src of this.kafkaSources) {
       const t = src.tracker(p);
-      const wm = t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
+      const wm = ended ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
       if (wm > max) max = wm;
       if (ended || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) continue;
       active = true;

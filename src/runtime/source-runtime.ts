@@ -187,7 +187,9 @@ export class SourceRuntime {
 
   /**
    * This source's contribution to the watermark: min over active partitions; idle or exhausted
-   * partitions do not hold it back. `undefined` when no partition constrains it.
+   * partitions do not hold it back. `undefined` when no partition constrains it. `max` is the
+   * furthest it can go: max event time − maxOutOfOrderness, or the max event time itself once
+   * the input has ended.
    */
   watermark(now: number, ended: boolean): { min: number | undefined; max: number } {
     const ooo = this.plan.eventTime.maxOutOfOrdernessMs;
@@ -196,9 +198,11 @@ export class SourceRuntime {
     let max = -Infinity;
     for (const p of this.source.assignedPartitions()) {
       const t = this.tracker(p);
-      const wm = t.maxTime - ooo;
+      // An input that has ended can bring nothing out of order: it stands at its furthest event.
+      const done = ended || this.exhausted;
+      const wm = done ? t.maxTime : t.maxTime - ooo;
       if (wm > max) max = wm;
-      if (ended || this.exhausted) continue;
+      if (done) continue;
       if (now - t.lastActivity >= idle) continue;
       if (min === undefined || wm < min) min = wm;
     }

@@ -3,7 +3,8 @@
  * exit 0; the next run resumes where the first stopped (nothing reprocessed, nothing skipped).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnCli } from '../helpers/cli.js';
@@ -47,11 +48,27 @@ function runUntilSignal(signal: NodeJS.Signals, afterMs: number): Promise<{ code
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    // Signal only once it is processing (the first checkpoint interval is 10 s, so the only
-    // checkpoint that can save progress is the one taken on the way out).
-    setTimeout(() => child.kill(signal), afterMs);
+    // Signal only once it is processing — its sink has written more than it had before this run,
+    // then `afterMs` more (the first checkpoint interval is 10 s, so the only checkpoint that can
+    // save progress is the one taken on the way out). A fixed delay from spawn is not enough on
+    // a loaded machine: startup alone can take longer, and a signal then kills it uncaught.
+    const raw = join(dir, 'out', 'raw.jsonl');
+    void (async () => {
+      const before = await sizeOf(raw);
+      while (child.exitCode === null && (await sizeOf(raw)) <= before) await sleep(50);
+      await sleep(afterMs);
+      child.kill(signal);
+    })();
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
 }
 
 const recordsIn = (stdout: string): [number, number] => {
@@ -62,14 +79,14 @@ const recordsIn = (stdout: string): [number, number] => {
 
 describe('graceful shutdown', () => {
   it('SIGTERM checkpoints and exits 0; SIGINT too; each run resumes exactly where the last stopped', async () => {
-    const first = await runUntilSignal('SIGTERM', 3000);
+    const first = await runUntilSignal('SIGTERM', 1500);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/stopped/);
     const [run1, total1] = recordsIn(first.stdout);
     expect(run1).toBeGreaterThan(0);
     expect(total1).toBe(run1);
 
-    const second = await runUntilSignal('SIGINT', 3000);
+    const second = await runUntilSignal('SIGINT', 1500);
     expect(second.code, second.stderr).toBe(0);
     const [run2, total2] = recordsIn(second.stdout);
     expect(run2).toBeGreaterThan(0);
