@@ -129,11 +129,9 @@ export class KafkaTasks {
     }
   }
 
-  /** keyBy steps whose key is not the one the input topics are partitioned by. */
+  /** keyBy steps whose records go through a repartition topic (the plan decides: topology/partitioning.ts). */
   private repartitioningSteps(): string[] {
-    const keys = new Set(this.kafkaSources.map((s) => (s.source as KafkaSource).config.partitionKey));
-    const sameKey = keys.size === 1 ? [...keys][0] : undefined;
-    return this.plan.steps.filter((s) => s.kind === 'keyBy' && (sameKey === undefined || s.keySource !== sameKey)).map((s) => s.id);
+    return this.plan.steps.filter((s) => s.kind === 'keyBy' && s.repartition).map((s) => s.id);
   }
 
   private async prepareTopics(): Promise<void> {

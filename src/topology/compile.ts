@@ -9,6 +9,7 @@ import { findEntry, type ConfigNode, type MapNode, type Position } from '../core
 import type { Diagnostics } from './expressions.js';
 import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepConfig } from './format.js';
 import type { Env } from './interpolate.js';
+import { decideRepartitions } from './partitioning.js';
 import { joinPath } from '../core/names.js';
 import type { PlannedSink, PlannedSource, PlannedStep, TopologyPlan } from './plan.js';
 import { planSinkFormat, planSourceFormat, type FormatCheck } from './source-format.js';
@@ -126,6 +127,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
       config,
       displayConfig: display(config, joinPath(src.path, connector), ctx.interpolated!) as Record<string, unknown>,
       format,
+      ...(typeof config.partitionKey === 'string' ? { partitionKey: config.partitionKey.trim() } : {}),
       eventTime: {
         ...(eventTime.field !== undefined ? { field: eventTime.field } : {}),
         maxOutOfOrdernessMs: eventTime.maxOutOfOrderness,
@@ -163,7 +165,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     file: file === '<inline>' ? file : resolve(file),
     checkpointIntervalMs: shell.spec.checkpoint.interval,
     sources: plannedSources,
-    steps: plannedSteps,
+    steps: decideRepartitions(plannedSources, plannedSteps),
     sinks: plannedSinks,
   };
 }

@@ -16,7 +16,7 @@ export function repartitionTopic(plan: TopologyPlan, keyByStep: string): string 
   return `${plan.name}.${keyByStep}.repartition`;
 }
 
-/** Split the DAG at keyBy: a keyBy writes to its repartition topic, and its readers start a new sub-topology. */
+/** Split the DAG at repartitioning keyBy steps: such a keyBy writes to its repartition topic, and its readers start a new sub-topology. */
 export function subTopologies(plan: TopologyPlan): SubTopology[] {
   const parent = new Map<string, string>();
   const find = (x: string): string => {
@@ -29,6 +29,7 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
     parent.set(find(a), find(b));
   };
   const kindOf = new Map(plan.steps.map((st) => [st.id, st.kind]));
+  const repartitions = new Set(plan.steps.filter((st) => st.kind === 'keyBy' && st.repartition).map((st) => st.id));
   const base = (from: string): string => (from.endsWith('.late') && !kindOf.has(from) ? from.slice(0, -5) : from);
   for (const src of plan.sources) parent.set(src.id, src.id);
   for (const st of plan.steps) parent.set(st.id, st.id);
@@ -36,7 +37,7 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
   const topicOf = new Map<string, string>();
   for (const st of plan.steps) {
     const input = base(st.from);
-    if (kindOf.get(input) === 'keyBy') {
+    if (repartitions.has(input)) {
       const topic = repartitionTopic(plan, input);
       if (!parent.has(`#${topic}`)) parent.set(`#${topic}`, `#${topic}`);
       topicOf.set(st.id, topic);
@@ -85,7 +86,7 @@ function windowText(st: Extract<PlannedStep, { kind: 'window' }>): string {
   }
 }
 
-function stepDetail(st: PlannedStep): string[] {
+function stepDetail(plan: TopologyPlan, st: PlannedStep): string[] {
   switch (st.kind) {
     case 'filter':
       return [`where ${st.predicate.source}`];
@@ -96,7 +97,7 @@ function stepDetail(st: PlannedStep): string[] {
         ...(st.drop.length ? [`drop ${st.drop.join(', ')}`] : []),
       ];
     case 'keyBy':
-      return [`key ${st.keySource}`];
+      return [`key ${st.keySource}`, st.repartition ? `through ${repartitionTopic(plan, st.id)}` : `no repartition: the input is already partitioned by ${st.keySource}`];
     case 'explode':
       return [`each of ${st.items.source} as ${st.as}`];
     case 'dedupe':
@@ -129,10 +130,10 @@ export function describePlan(plan: TopologyPlan): string {
   plan.steps.forEach((st, i) => {
     const key = st.keyedBy !== undefined ? `, key ${st.keyedBy}` : '';
     out.push(`  ${String(i + 1).padStart(2)}. ${st.id.padEnd(width)}  ${st.kind} from ${st.from}${key}`);
-    for (const line of stepDetail(st)) out.push(`        ${line}`);
+    for (const line of stepDetail(plan, st)) out.push(`        ${line}`);
     if ('fingerprint' in st) out.push(`        state fingerprint ${st.fingerprint}`);
   });
-  out.push('', 'sub-topologies (split at keyBy):');
+  out.push('', 'sub-topologies (split at repartitioning keyBy steps):');
   for (const sub of subTopologies(plan)) {
     out.push(`  #${sub.index} reads ${sub.inputs.join(', ') || '(nothing)'}`);
     out.push(`     steps: ${sub.steps.join(', ') || '(none)'}${sub.sinks.length ? `; sinks: ${sub.sinks.join(', ')}` : ''}`);
@@ -152,7 +153,7 @@ export function planToJson(plan: TopologyPlan): Record<string, unknown> {
       case 'map':
         return { ...common, set: st.set.map((x) => ({ field: x.field, expr: x.expr.source })), rename: st.rename, drop: st.drop };
       case 'keyBy':
-        return { ...common, keySource: st.keySource };
+        return { ...common, keySource: st.keySource, repartition: st.repartition };
       case 'explode':
         return { ...common, items: st.items.source, as: st.as };
       case 'dedupe':

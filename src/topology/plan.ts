@@ -25,6 +25,8 @@ export interface PlannedSource {
   displayConfig?: Record<string, unknown>;
   /** How raw bytes/text become rows: 'json' (default), or avro / confluent-avro with absolute schema paths. */
   format: FormatSpec;
+  /** The expression the input is partitioned by (a Kafka source's `partitionKey`), when declared. */
+  partitionKey?: string;
   eventTime: EventTimeSpec;
   location: SourceLocation;
 }
@@ -53,6 +55,11 @@ export interface KeyByStep extends StepBase {
   key: CompiledExpression;
   /** Source text of the key expression (also the repartition identity). */
   keySource: string;
+  /**
+   * Whether records go through the repartition topic `<app>.<id>.repartition` to the task of
+   * murmur2(key): false when the input is already partitioned by this key (topology/partitioning.ts).
+   */
+  repartition: boolean;
 }
 
 export interface ExplodeStep extends StepBase {

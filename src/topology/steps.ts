@@ -59,7 +59,7 @@ export function buildStep(diag: Diagnostics, input: StepInput): PlannedStep | un
   }
   if ('keyBy' in c) {
     const key = expr('keyBy', c.keyBy);
-    return key && { ...base, kind: 'keyBy', key, keySource: c.keyBy.trim() };
+    return key && { ...base, kind: 'keyBy', key, keySource: c.keyBy.trim(), repartition: true };
   }
   if ('map' in c) {
     const before = diag.errors.length;

@@ -44,7 +44,7 @@ describe('compileTopology on the reference example', () => {
         id: 'enriched', kind: 'map', from: 'valid',
         set: [{ field: 'amount_yuan', expr: 'amount / 100' }], rename: [{ from: 'ip', to: 'client_ip' }], drop: ['raw'],
       },
-      { id: 'per_user', kind: 'keyBy', from: 'enriched', keyedBy: 'user_id', keySource: 'user_id' },
+      { id: 'per_user', kind: 'keyBy', from: 'enriched', keyedBy: 'user_id', keySource: 'user_id', repartition: true },
       { id: 'contacts', kind: 'explode', from: 'per_user', keyedBy: 'user_id', items: 'contact_phones', as: 'contact_phone' },
       { id: 'first_event', kind: 'dedupe', from: 'per_user', keyedBy: 'user_id', withinMs: 600_000, by: 'application_id' },
       {
