@@ -17,6 +17,7 @@ import type { Row, Value } from '../../core/record.js';
 import { compileTemplate, type Template } from '../kafka/template.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
+import { versionOf } from '../upsert.js';
 import { connectRedis, planRedisConnection, type RedisConnection, type RedisConnectionPlan, type RedisConnectionTuning } from './connection.js';
 import { REDIS_DEFAULT_LINGER_MS, type RedisSinkConfig } from './spec.js';
 import { VERSION_FIELD, hashGuard, keySlot, stringGuard, versionKey, type GuardScript } from './version-guard.js';
@@ -195,7 +196,7 @@ export class RedisSink extends BatchingSink {
   private toCommand(record: SinkRecord): Command | undefined {
     try {
       const key = this.keyTemplate.render({ key: record.key, row: record.value });
-      const version = this.versionOf(record);
+      const version = String(versionOf(record, this.config.version));
       const ttl = String(this.ttlMs);
       if ((this.config.layout ?? 'hash') === 'hash') {
         return { record, keys: [key], args: [version, ttl, ...this.hashArgs(record.value)], slot: keySlot(key) };
@@ -233,17 +234,6 @@ export class RedisSink extends BatchingSink {
     if (!Object.hasOwn(row, name)) throw new TributaryError('TRIB_RECORD_INVALID', `field '${name}' is missing from the record`);
     const v = row[name]!;
     return v === null ? null : text(v);
-  }
-
-  private versionOf(record: SinkRecord): string {
-    const field = this.config.version;
-    const raw: Value | undefined = field === undefined ? record.timestamp : record.value[field];
-    const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      const what = field === undefined ? 'event time' : `version field '${field}'`;
-      throw new TributaryError('TRIB_RECORD_INVALID', `${what} is not a finite number (got ${JSON.stringify(raw ?? null)})`);
-    }
-    return String(v);
   }
 
   /** Commands grouped by the node owning their slot (by slot when the slot map is not known yet). */
