@@ -1,16 +1,16 @@
 /**
- * Bench child: one kafkajs consumer in a process of its own.
- *  - 'throughput': reads `records` records from the beginning with eachBatch; the clock
+ * Bench child: one @platformatic/kafka consumer (its message stream) in a process of its own.
+ *  - 'throughput': reads `records` records from the beginning; the clock
  *    starts when the first Fetch is sent (group join is not counted, the first and
  *    largest response is).
  *  - 'latency': from the end of the topic, takes each record's send time (the monotonic
  *    ms prefix the paced producer wrote) and reports produce->consume latency for records
- *    sent at or after the parent's 'measure' time, plus how long kafkajs' Fetch requests
+ *    sent at or after the parent's 'measure' time, plus how long the consumer's Fetch requests
  *    took, to tell a broker that answers late from a client that asks late.
  * Started by bench/broker.bench.ts through forkBenchChild().
  */
-import type { Consumer } from 'kafkajs';
-import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
+import { Consumer, consumerFetchesChannel, type Message, type MessagesStream } from '@platformatic/kafka';
+import { benchClientOptions, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
 
 interface Common {
   brokers: string[];
@@ -52,51 +52,52 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
-async function throughput(consumer: Consumer, cfg: ThroughputConsumerConfig): Promise<void> {
+type BufferStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+
+/** Calls `each` with the duration (ms) of every Fetch the consumer sends, from now on. */
+function onFetch(each: (startMs: number, durationMs: number) => void): () => void {
+  const started = new WeakMap<object, number>();
+  const handlers = {
+    start: (ctx: object) => { started.set(ctx, nowMs()); },
+    end: () => {},
+    asyncStart: () => {},
+    asyncEnd: (ctx: object) => {
+      const t0 = started.get(ctx);
+      if (t0 !== undefined) each(t0, nowMs() - t0);
+    },
+    error: () => {},
+  };
+  consumerFetchesChannel.subscribe(handlers);
+  return () => consumerFetchesChannel.unsubscribe(handlers);
+}
+
+async function throughput(stream: BufferStream, cfg: ThroughputConsumerConfig, clockStart: () => [ms: number, cpu: number]): Promise<void> {
   let seen = 0;
-  let startMs = 0;
-  let cpu0 = 0;
-  const off = consumer.on(consumer.events.FETCH_START, () => {
-    off();
-    startMs = nowMs();
-    cpu0 = ownCpuSeconds();
-  });
   const finished = new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        seen += batch.messages.length;
-        if (seen >= cfg.records) resolve(nowMs());
-      },
+    stream.on('data', () => {
+      if (++seen === cfg.records) resolve(nowMs());
     });
   });
   tell({ type: 'ready' });
   const endMs = await finished;
+  const [startMs, cpu0] = clockStart();
   const done: ThroughputConsumed = { type: 'done', startMs, endMs, records: seen, cpuSeconds: ownCpuSeconds() - cpu0 };
   tell({ ...done });
 }
 
-async function latency(consumer: Consumer): Promise<void> {
+async function latency(stream: BufferStream, fetches: number[]): Promise<void> {
   const samples: number[] = [];
-  const fetches: number[] = [];
   let measureFrom = Infinity;
-  const take = (value: Buffer | null): void => {
-    if (!value) return;
+  stream.on('data', (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
+    if (!m.value) return;
     const now = nowMs();
-    const sentAt = Number(value.toString('latin1', 0, 24).split('|')[0]);
+    const sentAt = Number(m.value.toString('latin1', 0, 24).split('|')[0]);
     if (sentAt >= measureFrom) samples.push(now - sentAt);
-  };
-  consumer.on(consumer.events.REQUEST, (e) => {
-    if (e.payload.apiName === 'Fetch' && e.payload.size > 200) fetches.push(e.payload.duration);
   });
-  let positioned: () => void = () => {};
-  const ready = new Promise<void>((resolve) => { positioned = resolve; });
-  const off = consumer.on(consumer.events.FETCH, () => { off(); positioned(); });
-  await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => take(message.value) });
-  await ready;
   const cpu0 = ownCpuSeconds();
   tell({ type: 'ready' });
   measureFrom = Number((await parentSays('measure')).fromMs);
+  fetches.length = 0;
   const stop = watchStalls();
   await parentSays('collect');
   const stalls = stop();
@@ -121,19 +122,30 @@ async function latency(consumer: Consumer): Promise<void> {
 
 runChild(async () => {
   const cfg = childConfig<ConsumerConfig>();
-  const kafka = benchKafka(cfg.brokers, `bench-consumer-${process.pid}`);
-  const consumer = kafka.consumer({
+  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
+    ...benchClientOptions(cfg.brokers, `bench-consumer-${process.pid}`),
     groupId: `bench-${cfg.mode}-${process.pid}-${Date.now()}`,
-    maxWaitTimeInMs: cfg.maxWaitTimeInMs,
+    maxWaitTime: cfg.maxWaitTimeInMs,
     minBytes: cfg.minBytes,
-    maxBytes: 32 << 20,
-    maxBytesPerPartition: 8 << 20,
-    allowAutoTopicCreation: false,
+    maxBytes: 8 << 20,
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic: cfg.topic, fromBeginning: cfg.mode === 'throughput' });
-  if (cfg.mode === 'throughput') await throughput(consumer, cfg);
-  else await latency(consumer);
+  // The throughput clock starts when the first Fetch is sent (group join is not counted).
+  let firstFetchMs = 0;
+  let firstFetchCpu = 0;
+  const fetches: number[] = [];
+  const stopWatching = onFetch((startMs, durationMs) => {
+    if (firstFetchMs === 0) { firstFetchMs = startMs; firstFetchCpu = ownCpuSeconds(); }
+    fetches.push(durationMs);
+  });
+  const stream = await consumer.consume({ topics: [cfg.topic], mode: cfg.mode === 'throughput' ? 'earliest' : 'latest', autocommit: false });
+  stream.on('error', (err: Error) => { throw err; });
+  if (cfg.mode === 'throughput') await throughput(stream, cfg, () => [firstFetchMs, firstFetchCpu]);
+  else {
+    await new Promise<void>((resolve) => stream.once('offsets', () => resolve()));
+    await latency(stream, fetches);
+  }
+  stopWatching();
   await parentSays('stop');
-  await consumer.disconnect();
+  await stream.close();
+  await consumer.close(true);
 });

@@ -1,7 +1,7 @@
 /**
  * Plumbing shared by the broker bench and its child processes: the producers and the
- * consumers run in processes of their own (kafkajs costs ~10x the broker's CPU per
- * record, and clients sharing one event loop delay each other's sends and fetches,
+ * consumers run in processes of their own (a client library costs several times the
+ * broker's CPU per record, and clients sharing one event loop delay each other's sends and fetches,
  * which is client contention, not broker latency). Parent and children talk over
  * Node's IPC channel; times are CLOCK_MONOTONIC (process.hrtime), which all processes
  * on the machine share, so a timestamp taken in one child is comparable in another.
@@ -9,7 +9,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { Kafka, logLevel } from 'kafkajs';
 
 /** Monotonic milliseconds, comparable across processes on this machine. */
 export function nowMs(): number {
@@ -95,8 +94,9 @@ export const progress = (msg: string): void => {
   process.stderr.write(`[bench:broker] ${msg}\n`);
 };
 
-export function benchKafka(brokers: string[], clientId: string): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+/** Connection options every bench client shares. */
+export function benchClientOptions(brokers: string[], clientId: string): { clientId: string; bootstrapBrokers: string[]; autocreateTopics: false } {
+  return { clientId, bootstrapBrokers: brokers, autocreateTopics: false };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ export function parentSays(type: string): Promise<ChildMessage> {
 
 /** Runs a child's main, reporting a failure to the parent instead of dying silently. */
 export function runChild(main: () => Promise<void>): void {
-  // The parent is gone (or done with us): leave, rather than linger with open kafkajs sockets.
+  // The parent is gone (or done with us): leave, rather than linger with open client sockets.
   process.once('disconnect', () => process.exit());
   main().then(
     () => process.disconnect?.(),

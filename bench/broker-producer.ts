@@ -1,18 +1,18 @@
 /**
- * Bench child: one kafkajs producer in a process of its own.
+ * Bench child: one @platformatic/kafka producer in a process of its own.
  *  - 'throughput': after the parent's 'go', sends `records` records of `recordBytes` in
  *    batches of `batch` (one request each, `inFlight` at a time, round-robin over its
  *    partitions) and reports its start/end time and CPU.
  *  - 'paced': sends `perTick` records every `tickMs` for `seconds`, each value starting
  *    with its send time (monotonic ms), and reports the send->ack latencies.
- *  - 'wire': the broker's ceiling. No kafkajs: one record batch is encoded once and sent
+ *  - 'wire': the broker's ceiling. No client library: one record batch is encoded once and sent
  *    as raw Produce v3 requests (`inFlight` pipelined on one connection), so what remains
  *    is the broker's own cost (decode, CRC check, append, answer) plus socket I/O.
  * Started by bench/broker.bench.ts through forkBenchChild().
  */
-import { CompressionTypes, type Message, type Producer } from 'kafkajs';
+import { Producer, type MessageToProduce } from '@platformatic/kafka';
 import { encodeRecordBatch, encodeRequest, WireConnection, WireWriter } from '../test/helpers/kafka-wire.js';
-import { benchKafka, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
+import { benchClientOptions, childConfig, nowMs, ownCpuSeconds, parentSays, runChild, tell, watchStalls, type Stalls } from './broker-proc.js';
 
 interface Common {
   brokers: string[];
@@ -62,14 +62,14 @@ function fill(value: Buffer, prefix: string): Buffer {
   return value;
 }
 
-async function throughput(producer: Producer, cfg: ThroughputProducerConfig): Promise<void> {
+async function throughput(producer: Producer<Buffer, Buffer, Buffer, Buffer>, cfg: ThroughputProducerConfig): Promise<void> {
   const batches = Math.ceil(cfg.records / cfg.batch);
   let next = 0;
   const send = async (b: number): Promise<void> => {
     const partition = cfg.partitions[b % cfg.partitions.length];
-    const messages: Message[] = new Array<Message>(cfg.batch);
-    for (let i = 0; i < cfg.batch; i++) messages[i] = { partition, value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${b * cfg.batch + i}:`) };
-    await producer.send({ topic: cfg.topic, acks: cfg.acks, compression: CompressionTypes.None, messages });
+    const messages = new Array<MessageToProduce<Buffer, Buffer, Buffer, Buffer>>(cfg.batch);
+    for (let i = 0; i < cfg.batch; i++) messages[i] = { topic: cfg.topic, partition, value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${b * cfg.batch + i}:`) };
+    await producer.send({ acks: cfg.acks, compression: 'none', messages });
   };
   const worker = async (): Promise<void> => {
     for (let b = next++; b < batches; b = next++) await send(b);
@@ -82,7 +82,7 @@ async function throughput(producer: Producer, cfg: ThroughputProducerConfig): Pr
   tell({ ...done });
 }
 
-async function paced(producer: Producer, cfg: PacedProducerConfig): Promise<void> {
+async function paced(producer: Producer<Buffer, Buffer, Buffer, Buffer>, cfg: PacedProducerConfig): Promise<void> {
   await parentSays('go');
   const cpu0 = ownCpuSeconds();
   const stop = watchStalls();
@@ -99,9 +99,9 @@ async function paced(producer: Producer, cfg: PacedProducerConfig): Promise<void
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     else if (wait < -cfg.tickMs) lateTicks++;
     const sentAt = nowMs();
-    const messages = Array.from({ length: cfg.perTick }, () => ({ value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${sentAt.toFixed(3)}|`) }));
+    const messages = Array.from({ length: cfg.perTick }, () => ({ topic: cfg.topic, value: fill(Buffer.allocUnsafe(cfg.recordBytes), `${sentAt.toFixed(3)}|`) }));
     sent += messages.length;
-    sends.push(producer.send({ topic: cfg.topic, acks: cfg.acks, compression: CompressionTypes.None, messages }).then(() => { acks.push(nowMs() - sentAt); }));
+    sends.push(producer.send({ acks: cfg.acks, compression: 'none', messages }).then(() => { acks.push(nowMs() - sentAt); }));
   }
   await Promise.all(sends);
   const stalls = stop();
@@ -146,14 +146,12 @@ async function wire(cfg: WireProducerConfig): Promise<void> {
 runChild(async () => {
   const cfg = childConfig<ProducerConfig>();
   if (cfg.mode === 'wire') return wire(cfg);
-  const kafka = benchKafka(cfg.brokers, `bench-producer-${process.pid}`);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>(benchClientOptions(cfg.brokers, `bench-producer-${process.pid}`));
   // Load the topic's metadata before the clock starts.
-  await producer.send({ topic: cfg.topic, acks: cfg.acks, messages: [] }).catch(() => {});
+  await producer.metadata({ topics: [cfg.topic] });
   tell({ type: 'ready' });
   if (cfg.mode === 'throughput') await throughput(producer, cfg);
   else await paced(producer, cfg);
   await parentSays('stop');
-  await producer.disconnect();
+  await producer.close();
 });

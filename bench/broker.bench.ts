@@ -1,15 +1,15 @@
 /**
- * Dev broker benchmark with kafkajs: produce and consume throughput (200-byte records,
+ * Dev broker benchmark with @platformatic/kafka: produce and consume throughput (200-byte records,
  * batches of 1,000; target >= 100k records/s each way) and produce->consume latency at
  * 5k records/s (target p99 < 20 ms).
  *   node --import tsx bench/broker.bench.ts        (or: npm run bench:broker)
  *
  * The broker runs in this process (so its CPU and event-loop delay can be read); every
- * kafkajs producer and consumer runs in a child process of its own (bench/broker-producer.ts,
+ * client producer and consumer runs in a child process of its own (bench/broker-producer.ts,
  * bench/broker-consumer.ts), so client event loops do not delay each other or the broker's.
  * Each phase also reports what the rest of the machine used meanwhile: on a shared 2-core
  * box that, not the broker, often decides the wall-clock figures, so the CPU cost per
- * record (kafkajs vs broker) is reported too; unlike rates, it does not depend on load.
+ * record (client vs broker) is reported too; unlike rates, it does not depend on load.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startBroker, type BrokerHandle } from '../src/broker/index.js';
 import { createLogger } from '../src/core/logger.js';
-import { benchKafka, forkBenchChild, machineBusySeconds, nowMs, ownCpuSeconds, progress, runQueueWaitMs, watchStalls, type BenchChild, type Stalls } from './broker-proc.js';
+import { Admin } from '@platformatic/kafka';
+import { benchClientOptions, forkBenchChild, machineBusySeconds, nowMs, ownCpuSeconds, progress, runQueueWaitMs, watchStalls, type BenchChild, type Stalls } from './broker-proc.js';
 import type { LatencyConsumerConfig, LatencySummary, ThroughputConsumed, ThroughputConsumerConfig } from './broker-consumer.js';
 import type { PacedDone, PacedProducerConfig, ThroughputDone, ThroughputProducerConfig, WireProducerConfig } from './broker-producer.js';
 import type { BenchResult } from './types.js';
@@ -162,12 +163,11 @@ async function latency(label: string, brokers: string[], topic: string): Promise
 }
 
 async function createTopics(brokers: string[], topics: Array<{ topic: string; numPartitions: number }>): Promise<void> {
-  const admin = benchKafka(brokers, 'bench-admin').admin();
-  await admin.connect();
+  const admin = new Admin(benchClientOptions(brokers, 'bench-admin'));
   try {
-    await admin.createTopics({ topics, waitForLeaders: true });
+    for (const t of topics) await admin.createTopics({ topics: [t.topic], partitions: t.numPartitions, replicas: 1 });
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -184,30 +184,30 @@ export async function bench(): Promise<BenchResult[]> {
       { topic: 'bench-produce-wire', numPartitions: PARTITIONS },
       { topic: 'bench-latency', numPartitions: 1 },
     ]);
-    const one = await produce('produce, 1 kafkajs process', brokers, 'bench-produce-1', 1, RECORDS, 'throughput');
-    const two = await produce('produce, 2 kafkajs processes', brokers, 'bench-produce-2', 2, RECORDS, 'throughput');
+    const one = await produce('produce, 1 client process', brokers, 'bench-produce-1', 1, RECORDS, 'throughput');
+    const two = await produce('produce, 2 client processes', brokers, 'bench-produce-2', 2, RECORDS, 'throughput');
     const consumed = await consume(brokers, 'bench-produce-1', RECORDS);
     const lat = await latency('latency', brokers, 'bench-latency');
     // Last: it writes the most, and its garbage and dirty pages should not sit in the other phases.
-    const wire = await produce('produce, pre-encoded batches (no kafkajs)', brokers, 'bench-produce-wire', 1, WIRE_RECORDS, 'wire');
+    const wire = await produce('produce, pre-encoded batches (no client library)', brokers, 'bench-produce-wire', 1, WIRE_RECORDS, 'wire');
     progress(`done in ${((nowMs() - started) / 1_000).toFixed(0)} s`);
 
     const per200k = (f: ProduceFigures, cpu: number): number => (cpu / f.records) * RECORDS;
     const usPerRecord = (f: ProduceFigures): number => (f.load.clientCpuS / f.records) * 1e6;
-    const what = `kafkajs, ${RECORD_BYTES} B records, batches of ${BATCH}, acks -1, ${PARTITIONS} partitions`;
+    const what = `@platformatic/kafka, ${RECORD_BYTES} B records, batches of ${BATCH}, acks -1, ${PARTITIONS} partitions`;
     const loadNote = (f: ProduceFigures): string =>
-      `kafkajs ${usPerRecord(f).toFixed(1)} us CPU/record, broker ${per200k(f, f.load.brokerCpuS).toFixed(2)} s CPU/200k; other processes busy ${f.load.otherCores.toFixed(2)} of ${availableParallelism()} cores`;
+      `client ${usPerRecord(f).toFixed(1)} us CPU/record, broker ${per200k(f, f.load.brokerCpuS).toFixed(2)} s CPU/200k; other processes busy ${f.load.otherCores.toFixed(2)} of ${availableParallelism()} cores`;
     const s = lat.consumer;
     const stallNote = ([['broker', lat.broker], ['producer', lat.producer.stalls], ['consumer', s.stalls]] as const)
       .map(([who, x]) => `${who} ${x.over10Ms.toFixed(0)}/${x.over10CpuWaitMs.toFixed(0)} ms`).join(', ');
-    const latNote = `${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s, ${s.count} samples after ${WARMUP_MS} ms warm-up; kafkajs defaults but maxWaitTimeInMs 100, eachMessage`;
+    const latNote = `${LATENCY_PER_TICK} records every ${LATENCY_TICK_MS} ms for ${LATENCY_SECONDS} s, ${s.count} samples after ${WARMUP_MS} ms warm-up; @platformatic/kafka defaults but maxWaitTime 100, message stream`;
     return [
-      { name: 'produce, 1 kafkajs producer process', value: Math.round(one.rate), unit: 'records/s', note: `${what}; ${loadNote(one)}; target >= 100000` },
-      { name: 'produce, 2 kafkajs producer processes', value: Math.round(two.rate), unit: 'records/s', note: `${what}; ${loadNote(two)}; target >= 100000` },
+      { name: 'produce, 1 client producer process', value: Math.round(one.rate), unit: 'records/s', note: `${what}; ${loadNote(one)}; target >= 100000` },
+      { name: 'produce, 2 client producer processes', value: Math.round(two.rate), unit: 'records/s', note: `${what}; ${loadNote(two)}; target >= 100000` },
       { name: 'produce, pre-encoded batches (broker ceiling)', value: Math.round(wire.rate), unit: 'records/s', note: `raw Produce v3, 4 in flight, no client encoding; broker ${per200k(wire, wire.load.brokerCpuS).toFixed(2)} s CPU/200k` },
-      { name: 'kafkajs producer CPU per record', value: Number(usPerRecord(two).toFixed(2)), unit: 'us', note: `2-process run; one core at this cost = ${Math.round(1e6 / usPerRecord(two))} records/s` },
-      { name: 'broker CPU per 200k records produced (kafkajs)', value: Number(per200k(two, two.load.brokerCpuS).toFixed(3)), unit: 's', note: `2-process run; one core at this cost = ${Math.round(RECORDS / per200k(two, two.load.brokerCpuS))} records/s` },
-      { name: 'consume, 1 kafkajs consumer process', value: Math.round(consumed.rate), unit: 'records/s', note: `${what}; eachBatch; kafkajs ${usPerRecord(consumed).toFixed(1)} us CPU/record; target >= 100000` },
+      { name: 'client producer CPU per record', value: Number(usPerRecord(two).toFixed(2)), unit: 'us', note: `2-process run; one core at this cost = ${Math.round(1e6 / usPerRecord(two))} records/s` },
+      { name: 'broker CPU per 200k records produced (client)', value: Number(per200k(two, two.load.brokerCpuS).toFixed(3)), unit: 's', note: `2-process run; one core at this cost = ${Math.round(RECORDS / per200k(two, two.load.brokerCpuS))} records/s` },
+      { name: 'consume, 1 client consumer process', value: Math.round(consumed.rate), unit: 'records/s', note: `${what}; message stream; client ${usPerRecord(consumed).toFixed(1)} us CPU/record; target >= 100000` },
       { name: 'produce->consume latency p50', value: Number(s.p50.toFixed(2)), unit: 'ms', note: latNote },
       { name: 'produce->consume latency p99', value: Number(s.p99.toFixed(2)), unit: 'ms', note: `target < 20; ${s.over20} records over 20 ms; send->ack p99 ${lat.producer.ackP99.toFixed(1)} ms; broker event-loop delay max ${lat.broker.max.toFixed(1)} ms` },
       { name: 'produce->consume latency max', value: Number(s.max.toFixed(2)), unit: 'ms', note: `event-loop stalls > 10 ms, total/waiting for a CPU: ${stallNote}; run-queue wait ms/s: broker ${lat.waits.broker.toFixed(0)}, producer ${lat.waits.producer.toFixed(0)}, consumer ${lat.waits.consumer.toFixed(0)}; other processes busy ${lat.load.otherCores.toFixed(2)} cores` },

@@ -13,8 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../src/broker/index.js';
-import { availableKafkaBackends, createKafkaClient } from '../src/connectors/kafka/backends.js';
-import type { ConsumedMessage, KafkaClient } from '../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../src/kafka/create-client.js';
+import type { ConsumedMessage, KafkaClient } from '../src/kafka/client.js';
 import { createLogger } from '../src/core/logger.js';
 import type { BenchResult } from './types.js';
 
@@ -84,7 +84,7 @@ async function drain(label: string, fetch: () => Promise<ConsumedMessage[]>): Pr
 }
 
 async function assignedRead(backend: string, brokers: string[], topic: string): Promise<Figure> {
-  const client = await createKafkaClient(backend, { brokers, clientId: `bench-${backend}` });
+  const client = await createKafkaClient({ brokers, clientId: `bench-${backend}` });
   try {
     const consumer = await client.assignedConsumer();
     await consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, offset: 0n })));
@@ -97,7 +97,7 @@ async function assignedRead(backend: string, brokers: string[], topic: string): 
 }
 
 async function groupRead(backend: string, brokers: string[], topic: string): Promise<Figure> {
-  const client = await createKafkaClient(backend, { brokers, clientId: `bench-${backend}-group` });
+  const client = await createKafkaClient({ brokers, clientId: `bench-${backend}-group` });
   try {
     const consumer = await client.groupConsumer({ groupId: `bench-${backend}-${Date.now()}`, heartbeatIntervalMs: 1_000 });
     // A fresh group has no commits: every partition starts at its log start.
@@ -116,11 +116,10 @@ export async function bench(): Promise<BenchResult[]> {
   const brokers = [broker.address];
   const figures: Figure[] = [];
   try {
-    const availability = await availableKafkaBackends();
-    for (const a of availability) if (!a.available) progress(`${a.backend}: not measured: ${a.reason}`);
-    const backends = availability.filter((a) => a.available).map((a) => a.backend);
+    // One client library since kafkajs and confluent were retired; the label stays in the figures' names.
+    const backends = ['platformatic'];
     const topic = 'bench-consume';
-    const admin = await createKafkaClient('kafkajs', { brokers, clientId: 'bench-admin' });
+    const admin = await createKafkaClient({ brokers, clientId: 'bench-admin' });
     try {
       await admin.admin.createTopics([{ topic, partitions: PARTITIONS }]);
       progress(`producing ${RECORDS} records of ${RECORD_BYTES} bytes into ${PARTITIONS} partitions`);

@@ -18,8 +18,7 @@
  * Besides wall-clock rates it reports rates per CPU-second of the process and of its main thread.
  * KAFKA_E2E_CPU_PROFILE=<dir> writes a V8 CPU profile of the pass-through and e2e phases (the
  * worker only) there, or a sampling heap profile with KAFKA_E2E_PROFILE_KIND=heap;
- * KAFKA_E2E_BACKENDS=platformatic measures only the backends listed; KAFKA_E2E_REPARTITION=1
- * leaves partitionKey out of the source, so the keyBy goes through a repartition topic.
+ * KAFKA_E2E_REPARTITION=1 leaves partitionKey out of the source, so the keyBy goes through a repartition topic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,8 +27,8 @@ import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableKafkaBackends, createKafkaClient } from '../src/connectors/kafka/backends.js';
-import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../src/kafka/create-client.js';
+import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../src/kafka/client.js';
 import { RecordFactory } from '../src/connectors/generator/records.js';
 import { generatorSpec } from '../src/connectors/generator/spec.js';
 import { connectorCatalog } from '../src/connectors/registry.js';
@@ -150,7 +149,7 @@ async function produceInput(client: KafkaClient, topic: string): Promise<void> {
 // (a) raw consume: the backend's group consumer, nothing else.
 
 async function rawConsume(backend: string, brokers: string[], topic: string): Promise<Phase> {
-  const client = await createKafkaClient(backend, { brokers, clientId: `bench-e2e-raw-${backend}` });
+  const client = await createKafkaClient({ brokers, clientId: `bench-e2e-raw-${backend}` });
   try {
     const consumer = await client.groupConsumer({ groupId: `bench-e2e-raw-${backend}-${Date.now()}` });
     // A fresh group has no commits: every partition starts at its log start.
@@ -190,7 +189,7 @@ async function rawConsume(backend: string, brokers: string[], topic: string): Pr
 async function passThrough(backend: string, brokers: string[], topic: string, admin: KafkaClient): Promise<Phase> {
   const output = `bench-e2e-pass-${backend}`;
   await admin.admin.createTopics([{ topic: output, partitions: PARTITIONS }]);
-  const client = await createKafkaClient(backend, { brokers, clientId: `bench-e2e-pass-${backend}` });
+  const client = await createKafkaClient({ brokers, clientId: `bench-e2e-pass-${backend}` });
   try {
     const consumer = await client.groupConsumer({ groupId: `bench-e2e-pass-${backend}-${Date.now()}` });
     await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
@@ -253,7 +252,7 @@ spec:
   state: { distinctExactLimit: 10000 }
   sources:
     applications:
-      kafka: { brokers: "${brokers.join(',')}", topic: ${input},${REPARTITION ? '' : ' partitionKey: user_id,'} client: ${backend} }
+      kafka: { brokers: "${brokers.join(',')}", topic: ${input},${REPARTITION ? '' : ' partitionKey: user_id'} }
       eventTime: { field: applied_at, maxOutOfOrderness: 10s, idleTimeout: 30s }
   pipeline:
     - id: valid
@@ -272,7 +271,7 @@ spec:
   sinks:
     features:
       from: user_apply_3d
-      kafka: { brokers: "${brokers.join(',')}", topic: ${output}, key: "{key}", client: ${backend}, acks: all }
+      kafka: { brokers: "${brokers.join(',')}", topic: ${output}, key: "{key}", acks: all }
 `;
 }
 
@@ -387,12 +386,10 @@ export async function bench(): Promise<BenchResult[]> {
   const brokers = [broker.address];
   const figures: Figures[] = [];
   try {
-    const availability = await availableKafkaBackends();
-    for (const a of availability) if (!a.available) progress(`${a.backend}: not measured: ${a.reason}`);
-    const only = process.env.KAFKA_E2E_BACKENDS?.split(',').map((b) => b.trim());
-    const backends = availability.filter((a) => a.available && (!only || only.includes(a.backend))).map((a) => a.backend);
+    // One client library since kafkajs and confluent were retired; the label stays in the figures' names.
+    const backends = ['platformatic'];
     const input = 'bench-e2e-loan-applications';
-    const admin = await createKafkaClient('kafkajs', { brokers, clientId: 'bench-e2e-admin' });
+    const admin = await createKafkaClient({ brokers, clientId: 'bench-e2e-admin' });
     await admin.connect();
     try {
       await admin.admin.createTopics([{ topic: input, partitions: PARTITIONS }]);

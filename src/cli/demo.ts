@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { runTopologyFile } from './run.js';
 import { parseArgs, stringFlag } from './args.js';
 import { startBroker } from '../broker/index.js';
-import { createKafkaClient } from '../connectors/kafka/backends.js';
+import { createKafkaClient } from '../kafka/create-client.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_COUNT = '50000';
@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     process.env.KAFKA_BROKERS = brokers;
     process.env.TRIBUTARY_TOPIC = 'loan-applications';
     process.stderr.write(`tributary demo: dev broker on ${brokers} (data in ${dir})\n`);
-    const client = await createKafkaClient('kafkajs', { brokers: [brokers], clientId: 'tributary-demo' });
+    const client = await createKafkaClient({ brokers: [brokers], clientId: 'tributary-demo' });
     await client.connect();
     await client.admin.createTopics([{ topic: 'loan-applications', partitions: 6 }]);
     await client.disconnect();

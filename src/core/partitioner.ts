@@ -1,7 +1,7 @@
 /**
  * Kafka's default partitioner for keyed records, bit-for-bit as the Java client computes it:
  * partition = (murmur2(keyBytes) & 0x7fffffff) % numPartitions, seed 0x9747b28c.
- * Used for repartitioning so a Java/kafkajs producer and Tributary agree on where a key lives.
+ * Used for repartitioning so a Java producer (or any client with its default partitioner) and Tributary agree on where a key lives.
  */
 export function murmur2(data: Uint8Array): number {
   const m = 0x5bd1e995;

@@ -12,7 +12,7 @@
  * Other workers started afterwards with the same app id find no commit: they drop whatever
  * their disks hold and restore from the new, empty changelogs.
  */
-import type { KafkaAdmin } from '../connectors/kafka/client.js';
+import type { KafkaAdmin } from '../kafka/client.js';
 import { TributaryError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 

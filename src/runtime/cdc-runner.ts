@@ -15,8 +15,8 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { MysqlBinlogSource } from '../connectors/mysql-binlog/source.js';
 import { mysqlBinlogSpec } from '../connectors/mysql-binlog/spec.js';
-import { createKafkaClient, parseBrokers } from '../connectors/kafka/backends.js';
-import type { KafkaClient, KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
+import { createKafkaClient, parseBrokers } from '../kafka/create-client.js';
+import type { KafkaClient, KafkaProducer, ProduceMessage } from '../kafka/client.js';
 import type { RawRecord } from '../connectors/types.js';
 import { s, type Infer } from '../core/spec.js';
 import { errorMessage } from '../core/errors.js';
@@ -28,7 +28,6 @@ export const cdcConfigSpec = s.object({
   kafka: s.object({
     brokers: s.any().describe('Bootstrap brokers: a list of "host:port" or one comma-separated string'),
     topicPrefix: s.string({ minLength: 1 }).default('cdc').describe('Topics are <topicPrefix>.<db>.<table>'),
-    client: s.string().default('kafkajs').describe('Kafka client library (kafkajs | platformatic | confluent)'),
     partitions: s.number({ integer: true, min: 1 }).default(1).describe('Partitions of topics the reader creates'),
   }),
   redis: s.object({
@@ -63,7 +62,7 @@ export async function runCdc(config: CdcConfig, options: CdcRunOptions): Promise
   const brokers = parseBrokers(config.kafka.brokers, 'kafka.brokers');
   let kafka: KafkaClient | undefined;
   try {
-    kafka = await createKafkaClient(config.kafka.client ?? 'kafkajs', { brokers, clientId: `tributary-cdc-${process.pid}` });
+    kafka = await createKafkaClient({ brokers, clientId: `tributary-cdc-${process.pid}` });
     await kafka.connect();
     const producer = await kafka.producer();
     logger.info('standing by for the cdc lease', { lease: leaseName });

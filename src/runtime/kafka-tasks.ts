@@ -21,11 +21,11 @@ import type { TopologyPlan, PlannedSource } from '../topology/plan.js';
 import type { Engine, EngineOptions, CheckpointContent, StartOverride } from './engine.js';
 import type { Graph } from './graph.js';
 import type { RawRecord } from '../connectors/types.js';
-import type { KafkaClient, KafkaProducer, TopicPartition } from '../connectors/kafka/client.js';
+import type { KafkaClient, KafkaProducer, TopicPartition } from '../kafka/client.js';
 import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
-import { KafkaGroupInput } from '../connectors/kafka/group-input.js';
-import { createKafkaClient } from '../connectors/kafka/backends.js';
+import { KafkaGroupInput } from '../kafka/group-input.js';
+import { createKafkaClient } from '../kafka/create-client.js';
 import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { resetApplication } from './app-reset.js';
@@ -97,12 +97,12 @@ export class KafkaTasks {
     const first = sources[0]!.source as KafkaSource;
     for (const s of sources) {
       const k = s.source as KafkaSource;
-      if (k.brokers.join(',') !== first.brokers.join(',') || k.config.client !== first.config.client) {
-        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka sources '${first.name}' and '${k.name}' must use the same brokers and client (one consumer group per worker)`);
+      if (k.brokers.join(',') !== first.brokers.join(',')) {
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka sources '${first.name}' and '${k.name}' must use the same brokers (one consumer group per worker)`);
       }
     }
     const appId = options.appId ?? plan.name;
-    const client = await createKafkaClient(first.config.client, { brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
+    const client = await createKafkaClient({ brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
     await client.connect();
     try {
       // The local disk is only a cache here (the state backend wiped it already): the state

@@ -15,7 +15,7 @@
  *
  * Record value: JSON {v: row, k: key}; record timestamp: event time.
  */
-import type { KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
+import type { KafkaProducer, ProduceMessage } from '../kafka/client.js';
 import type { StreamRecord, Value, Row } from '../core/record.js';
 import type { RepartitionOutput } from './graph.js';
 import type { RepartitionInputState } from './source-runtime.js';

@@ -16,7 +16,7 @@
  * skipped. Records without a readable trib-gen count as generation -1.
  */
 import { TributaryError, errorMessage } from '../core/errors.js';
-import type { AssignedConsumer, ConsumedMessage, KafkaHeaders, KafkaProducer, ProduceMessage } from '../connectors/kafka/client.js';
+import type { AssignedConsumer, ConsumedMessage, KafkaHeaders, KafkaProducer, ProduceMessage } from '../kafka/client.js';
 import type { StateBackend, StateChange } from './backend.js';
 
 export const changelogTopic = (app: string, stepId: string): string => `${app}.${stepId}.changelog`;

@@ -1,33 +1,17 @@
 // cleanup.policy=compact (changelog topics): after compaction a reader from the earliest
 // offset sees only the latest value per key; a tombstoned key has no value left (the
 // tombstone itself may remain within delete.retention.ms, as in Kafka). Offsets never move.
-import { Kafka, logLevel, type Kafka as KafkaClient } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { KafkaClient } from '../../src/kafka/client.js';
 import { startTestBroker, uniqueName, type TestBroker } from '../helpers/broker.js';
+import { readPartition } from '../helpers/kafka-read.js';
 
 interface Read { offset: bigint; key: string; value: string | null }
 
 /** Reads a single-partition topic from offset 0 up to (excluding) `end`. */
 async function readAll(kafka: KafkaClient, topic: string, end: bigint): Promise<Read[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('compact-read'), maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: Read[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read up to offset ${end} timed out; got ${JSON.stringify(got, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`)), 15_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const offset = BigInt(message.offset);
-          got.push({ offset, key: message.key?.toString() ?? '', value: message.value === null ? null : message.value.toString() });
-          if (offset >= end - 1n) { clearTimeout(timer); resolve(); }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return got;
+  return (await readPartition(kafka, topic, end)).map((m) => ({ offset: m.offset, key: m.key?.toString() ?? '', value: m.value === null ? null : m.value.toString() }));
 }
 
 function expectCompacted(got: Read[]): void {
@@ -46,16 +30,14 @@ describe('compacted topics', () => {
 
   it('keeps only the latest value per key after compaction, drops tombstoned keys, and keeps offsets', async () => {
     broker = await startTestBroker();
-    const kafka = new Kafka({ clientId: 'compaction-test', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    const kafka = await createKafkaClient({ clientId: 'compaction-test', brokers: broker.brokers });
     const topic = uniqueName('changelog');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
-    await admin.disconnect();
+    await kafka.connect();
+    await kafka.admin.createTopics([{ topic, partitions: 1, configs: { 'cleanup.policy': 'compact' } }]);
 
-    const producer = kafka.producer();
-    await producer.connect();
-    const send = (messages: Array<{ key: string; value: string | null }>): Promise<unknown> => producer.send({ topic, acks: -1, messages });
+    const producer = await kafka.producer();
+    const send = (messages: Array<{ key: string; value: string | null }>): Promise<unknown> =>
+      producer.send(topic, messages.map((m) => ({ key: Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) })), { acks: 'all' });
     await send([{ key: 'a', value: 'a1' }, { key: 'b', value: 'b1' }, { key: 'c', value: 'c1' }]); // offsets 0-2
     await send([{ key: 'a', value: 'a2' }, { key: 'b', value: 'b2' }]); //                                3-4
     await send([{ key: 'a', value: 'a3' }, { key: 'c', value: 'c2' }]); //                                5-6
@@ -67,15 +49,22 @@ describe('compacted topics', () => {
 
     // Appends continue after the last offset, and a re-read still sees the compacted log.
     await send([{ key: 'a', value: 'a4' }]);
-    await producer.disconnect();
-    const after = await readAll(kafka, topic, 10n);
+    await kafka.disconnect();
+    const kafka2 = await createKafkaClient({ clientId: 'compaction-test-2', brokers: broker.brokers });
+    await kafka2.connect();
+    const after = await readAll(kafka2, topic, 10n);
     expect(after.at(-1)).toEqual({ offset: 9n, key: 'a', value: 'a4' });
     expectCompacted(after.slice(0, -1));
 
     // Compaction is on disk, not in memory: a restarted broker serves the same log.
     await broker.restart();
-    const reopened = new Kafka({ clientId: 'compaction-test-2', brokers: broker.brokers, logLevel: logLevel.NOTHING });
-    const again = await readAll(reopened, topic, 10n);
-    expect(again).toEqual(after);
+    await kafka2.disconnect();
+    const reopened = await createKafkaClient({ clientId: 'compaction-test-3', brokers: broker.brokers });
+    try {
+      const again = await readAll(reopened, topic, 10n);
+      expect(again).toEqual(after);
+    } finally {
+      await reopened.disconnect();
+    }
   });
 });

@@ -1,5 +1,5 @@
-// Kafka conformance of the dev broker, run with two independent clients (kafkajs and
-// @platformatic/kafka): what either client's user does must work as against real Kafka.
+// Kafka conformance of the dev broker, run with @platformatic/kafka as its users use it (kcat,
+// librdkafka, in kcat.integration.test.ts): what a client's user does must work as against real Kafka.
 // Set KAFKA_BROKERS to run the same scenarios against an external cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTarget, uniqueName, waitFor, withBroker, type KafkaTarget } from '../helpers/broker.js';

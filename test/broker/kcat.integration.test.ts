@@ -3,7 +3,7 @@
 // every test fails at its first kcat call with instructions (runKcat/startKcat), never skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTarget, uniqueName, waitFor, type KafkaTarget } from '../helpers/broker.js';
-import { kafkajsAdapter } from '../helpers/kafka-client-kafkajs.js';
+import { platformaticAdapter } from '../helpers/kafka-client-platformatic.js';
 import type { KafkaTestClient } from '../helpers/kafka-clients.js';
 import { runKcat, startKcat } from '../helpers/kcat.js';
 
@@ -27,7 +27,7 @@ describe('kcat (librdkafka) against the dev broker', () => {
   beforeAll(async () => {
     target = await kafkaTarget();
     broker = target.brokers.join(',');
-    client = kafkajsAdapter.connect(target.brokers);
+    client = platformaticAdapter.connect(target.brokers);
   });
 
   afterAll(async () => {
@@ -35,7 +35,7 @@ describe('kcat (librdkafka) against the dev broker', () => {
     await target?.close();
   });
 
-  it('produces keyed records with kcat -P that kafkajs reads back in order', async () => {
+  it('produces keyed records with kcat -P that @platformatic/kafka reads back in order', async () => {
     const topic = uniqueName('kcat-produce');
     await client.createTopic(topic, 1);
     const input = Array.from({ length: 20 }, (_, i) => `key${i}:value ${i}`).join('\n') + '\n';

@@ -3,7 +3,7 @@
 // and versions get an error response, never silence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, uniqueName, type TestBroker } from '../helpers/broker.js';
-import { kafkajsAdapter } from '../helpers/kafka-client-kafkajs.js';
+import { platformaticAdapter } from '../helpers/kafka-client-platformatic.js';
 import type { KafkaTestClient } from '../helpers/kafka-clients.js';
 import { WireConnection, WireReader, WireWriter, encodeRecordBatch, encodeRequest } from '../helpers/kafka-wire.js';
 
@@ -31,7 +31,7 @@ describe('broker robustness (raw sockets)', () => {
 
   beforeAll(async () => {
     broker = await startTestBroker();
-    bystander = kafkajsAdapter.connect(broker.brokers);
+    bystander = platformaticAdapter.connect(broker.brokers);
     topic = uniqueName('robust');
     await bystander.createTopic(topic, 1);
   });

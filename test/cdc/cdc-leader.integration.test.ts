@@ -15,7 +15,7 @@ import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { spawnCli } from '../helpers/cli.js';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema, runCdcLoad } from '../../scripts/cdc-load.js';
 import { DB, openLoadPool } from './cdc-harness.js';
 
@@ -99,7 +99,7 @@ batchSize: 100
     await load;
 
     // Replay the topics until they rebuild the final tables.
-    const kafka = createKafkajsClient({ brokers: broker.brokers, clientId: 'cdc-leader-test' });
+    const kafka = await createKafkaClient({ brokers: broker.brokers, clientId: 'cdc-leader-test' });
     await kafka.connect();
     const consumer = await kafka.assignedConsumer();
     const topics = [`cdc.${DB}.loan_application`, `cdc.${DB}.repayment`];

@@ -6,12 +6,12 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { spawnCli, runCli, type CliResult } from './cli.js';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
 
 export type Row = Record<string, unknown>;
 
 export async function createTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
-  const client = createKafkajsClient({ brokers, clientId: 'fleet-test' });
+  const client = await createKafkaClient({ brokers, clientId: 'fleet-test' });
   await client.connect();
   try {
     await client.admin.createTopics([{ topic, partitions }]);
@@ -106,7 +106,7 @@ export async function loadTopic(topology: string, brokers: string[], topic: stri
 
 /** Partition count and record count (sum of latest − earliest) of a topic; undefined when it does not exist. */
 export async function topicStats(brokers: string[], topic: string): Promise<{ partitions: number; records: number } | undefined> {
-  const client = createKafkajsClient({ brokers, clientId: 'fleet-test' });
+  const client = await createKafkaClient({ brokers, clientId: 'fleet-test' });
   await client.connect();
   try {
     const meta = (await client.admin.fetchTopicMetadata([topic])).find((t) => t.topic === topic);
@@ -183,7 +183,7 @@ export function diffCandidates(ref: Map<string, string>, got: Map<string, { valu
 
 /** Writes rows (JSON values) to explicit partitions of a topic, record timestamp = `timestampField` when given. */
 export async function produceRows(brokers: string[], topic: string, rows: Array<{ partition: number; key: string; value: Row }>, timestampField?: string): Promise<void> {
-  const client = createKafkajsClient({ brokers, clientId: 'fleet-test' });
+  const client = await createKafkaClient({ brokers, clientId: 'fleet-test' });
   await client.connect();
   try {
     const producer = await client.producer();

@@ -2,12 +2,12 @@
  * One GroupConsumer (the client interface's consumer-group member) in its own process, so a
  * test can kill -9 it (a crashed worker) or SIGSTOP it past its session (a stalled one).
  *
- *   node --import tsx test/helpers/group-consumer-child.ts <backend> <brokers> <group> <sessionTimeoutMs> <topic,topic...>
+ *   node --import tsx test/helpers/group-consumer-child.ts <brokers> <group> <sessionTimeoutMs> <topic,topic...>
  *
  * Reports on stdout, one JSON object per line (GroupChildEvent). SIGTERM closes and exits 0.
  */
-import { createKafkaClient } from '../../src/connectors/kafka/backends.js';
-import type { TopicPartition } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { TopicPartition } from '../../src/kafka/client.js';
 
 export type GroupChildEvent =
   | { type: 'assigned'; partitions: TopicPartition[]; generation: number }
@@ -15,9 +15,9 @@ export type GroupChildEvent =
   | { type: 'lost'; partitions: TopicPartition[] }
   | { type: 'error'; message: string };
 
-const [backend, brokers, groupId, sessionTimeout, topicList] = process.argv.slice(2);
-if (!backend || !brokers || !groupId || !sessionTimeout || !topicList) {
-  process.stderr.write('usage: group-consumer-child.ts <backend> <brokers> <group> <sessionTimeoutMs> <topic,topic...>\n');
+const [brokers, groupId, sessionTimeout, topicList] = process.argv.slice(2);
+if (!brokers || !groupId || !sessionTimeout || !topicList) {
+  process.stderr.write('usage: group-consumer-child.ts <brokers> <group> <sessionTimeoutMs> <topic,topic...>\n');
   process.exit(2);
 }
 
@@ -25,7 +25,7 @@ const emit = (e: GroupChildEvent): void => { process.stdout.write(JSON.stringify
 const sessionTimeoutMs = Number(sessionTimeout);
 
 try {
-  const client = await createKafkaClient(backend, { brokers: brokers.split(','), clientId: 'group-child' });
+  const client = await createKafkaClient({ brokers: brokers.split(','), clientId: 'group-child' });
   await client.connect();
   const member = await client.groupConsumer({ groupId, sessionTimeoutMs, heartbeatIntervalMs: Math.max(100, Math.floor(sessionTimeoutMs / 10)) });
   await member.subscribe(topicList.split(','), {

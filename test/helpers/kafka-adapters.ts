@@ -1,9 +1,8 @@
-/** Every Kafka client the conformance suite runs with; `describe.each(clientAdapters)`. */
-import { kafkajsAdapter } from './kafka-client-kafkajs.js';
+/** The Kafka client library the broker conformance suite runs with (as its users use it); `describe.each(clientAdapters)`. */
 import { platformaticAdapter } from './kafka-client-platformatic.js';
 import type { ClientAdapter } from './kafka-clients.js';
 
-export const clientAdapters: ClientAdapter[] = [kafkajsAdapter, platformaticAdapter];
+export const clientAdapters: ClientAdapter[] = [platformaticAdapter];
 
 export function adapterByName(name: string): ClientAdapter {
   const found = clientAdapters.find((a) => a.name === name);

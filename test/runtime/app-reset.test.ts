@@ -4,7 +4,7 @@
  * (test/runtime/replay.integration.test.ts runs it through `tributary run --reset-state`.)
  */
 import { describe, expect, it } from 'vitest';
-import type { KafkaAdmin } from '../../src/connectors/kafka/client.js';
+import type { KafkaAdmin } from '../../src/kafka/client.js';
 import { internalTopics, resetApplication } from '../../src/runtime/app-reset.js';
 import { silentLogger } from '../../src/core/logger.js';
 

@@ -13,8 +13,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
-import type { ConsumedMessage } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { ConsumedMessage } from '../../src/kafka/client.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { createTopic, diffMaps, finalValues, produceRows, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
@@ -84,7 +84,7 @@ async function run(app: string, name: string): Promise<{ rows: Row[]; stderr: st
 
 /** Every record of the step's changelog, per partition, in offset order. */
 async function readChangelog(): Promise<ConsumedMessage[][]> {
-  const client = createKafkajsClient({ brokers: broker.brokers, clientId: 'tail-test' });
+  const client = await createKafkaClient({ brokers: broker.brokers, clientId: 'tail-test' });
   await client.connect();
   try {
     const topic = `${APP}.${STEP}.changelog`;
@@ -112,7 +112,7 @@ async function readChangelog(): Promise<ConsumedMessage[][]> {
 
 /** Appends what a dead owner's uncounted checkpoint could leave: a tombstone per state entry, in the latest generation. */
 async function appendUncountedTail(changelog: ConsumedMessage[][]): Promise<number> {
-  const client = createKafkajsClient({ brokers: broker.brokers, clientId: 'tail-test' });
+  const client = await createKafkaClient({ brokers: broker.brokers, clientId: 'tail-test' });
   await client.connect();
   let written = 0;
   try {

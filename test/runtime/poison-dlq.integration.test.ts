@@ -21,8 +21,8 @@ import { createFormat, type Format } from '../../src/formats/registry.js';
 import { createAvroCodec, loadSchemaFile } from '../../src/formats/avro.js';
 import { avroType } from '../../src/formats/avro-values.js';
 import { frameConfluent } from '../../src/formats/confluent.js';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
-import type { ConsumedMessage, KafkaClient } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { ConsumedMessage, KafkaClient } from '../../src/kafka/client.js';
 import { errorMessage } from '../../src/core/errors.js';
 import { kafkaTarget, uniqueName, waitFor, type KafkaTarget } from '../helpers/broker.js';
 import type { Row } from '../../src/core/record.js';
@@ -46,7 +46,7 @@ let framedFormat: Format;
 
 beforeAll(async () => {
   target = await kafkaTarget();
-  client = createKafkajsClient({ brokers: target.brokers, clientId: 'poison-dlq-test' });
+  client = await createKafkaClient({ brokers: target.brokers, clientId: 'poison-dlq-test' });
   await client.connect();
   dir = await mkdtemp(join(tmpdir(), 'tributary-poison-'));
   schemaIds = join(dir, 'schema-ids.json');

@@ -6,7 +6,7 @@
  * fails the checkpoint.
  */
 import { describe, expect, it } from 'vitest';
-import type { KafkaProducer, ProduceMessage, ProduceOptions, ProducedBatch } from '../../src/connectors/kafka/client.js';
+import type { KafkaProducer, ProduceMessage, ProduceOptions, ProducedBatch } from '../../src/kafka/client.js';
 import { RepartitionWriter } from '../../src/runtime/repartition.js';
 import type { StreamRecord } from '../../src/core/record.js';
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
-import { createKafkaClient } from '../../src/connectors/kafka/backends.js';
-import type { KafkaAdmin } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { KafkaAdmin } from '../../src/kafka/client.js';
 import { createTopic, diffMaps, lastValues, loadApplications, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
 const TOPIC = 'loan-applications';
@@ -80,7 +80,7 @@ async function runApp(app: string, extra: string[] = [], out = join(app, 'out'))
 }
 
 async function withAdmin<T>(fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
-  const client = await createKafkaClient('kafkajs', { brokers: broker.brokers, clientId: 'replay-test' });
+  const client = await createKafkaClient({ brokers: broker.brokers, clientId: 'replay-test' });
   await client.connect();
   try {
     return await fn(client.admin);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileTopology } from '../../src/topology/index.js';
 import { connectorCatalog } from '../../src/connectors/registry.js';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
-import type { KafkaClient } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { KafkaClient } from '../../src/kafka/client.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { runEngine } from '../../src/runtime/runner.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -27,7 +27,7 @@ let dir: string;
 
 beforeAll(async () => {
   target = await kafkaTarget();
-  client = createKafkajsClient({ brokers: target.brokers, clientId: 'sink-dlq-test' });
+  client = await createKafkaClient({ brokers: target.brokers, clientId: 'sink-dlq-test' });
   await client.connect();
   dir = await mkdtemp(join(tmpdir(), 'tributary-sink-dlq-'));
 }, 30_000);

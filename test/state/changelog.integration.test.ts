@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
-import type { AssignedConsumer, KafkaClient, KafkaProducer } from '../../src/connectors/kafka/client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { AssignedConsumer, KafkaClient, KafkaProducer } from '../../src/kafka/client.js';
 import { StateBackend } from '../../src/state/backend.js';
 import { ChangelogWriter, changelogTopic, restoreChangelog, type RestoreProgress } from '../../src/state/changelog.js';
 import { uniqueName, useBroker } from '../helpers/broker.js';
@@ -17,7 +17,7 @@ describe('state changelog against the dev broker', () => {
   const cleanups: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
-    client = createKafkajsClient({ brokers: broker().brokers, clientId: 'changelog-test' });
+    client = await createKafkaClient({ brokers: broker().brokers, clientId: 'changelog-test' });
     await client.connect();
     producer = await client.producer();
     consumer = await client.assignedConsumer();

@@ -14,7 +14,7 @@ import { createFormat, type Format } from '../../formats/registry.js';
 import { formatFromConfig, isFormatConfigProblem } from '../../formats/spec.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
-import { createKafkaClient, parseBrokers } from './backends.js';
+import { createKafkaClient, parseBrokers } from '../../kafka/create-client.js';
 import {
   KafkaClientError,
   type KafkaAcks,
@@ -22,7 +22,7 @@ import {
   type KafkaClientOptions,
   type KafkaProducer,
   type ProduceMessage,
-} from './client.js';
+} from '../../kafka/client.js';
 import type { KafkaSinkConfig } from './spec.js';
 import { compileTemplate, type Template } from './template.js';
 
@@ -89,7 +89,7 @@ export class KafkaSink extends BatchingSink {
 
   protected override async connect(): Promise<void> {
     const log = this.logger;
-    const client = await createKafkaClient(this.config.client ?? 'kafkajs', {
+    const client = await createKafkaClient({
       brokers: this.brokers,
       clientId: this.config.clientId ?? `tributary-${this.name}`,
       log: { warn: (m, f) => log.warn(m, { sink: this.name, ...f }), error: (m, f) => log.error(m, { sink: this.name, ...f }) },

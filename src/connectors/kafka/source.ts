@@ -6,9 +6,9 @@
  */
 import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import type { KafkaSourceConfig } from './spec.js';
-import type { ConsumedMessage } from './client.js';
-import type { KafkaGroupInput } from './group-input.js';
-import { parseBrokers } from './backends.js';
+import type { ConsumedMessage } from '../../kafka/client.js';
+import type { KafkaGroupInput } from '../../kafka/group-input.js';
+import { parseBrokers } from '../../kafka/create-client.js';
 import { TributaryError } from '../../core/errors.js';
 
 export class KafkaSource implements Source {

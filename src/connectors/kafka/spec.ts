@@ -14,7 +14,6 @@ export const kafkaSinkSpec = s.object({
   headers: s.record(s.string()).optional().describe('Header name → template (as for key)'),
   acks: s.string({ pattern: '^(all|1)$', patternHint: "write all or 1" }).default('all')
     .describe('all = every in-sync replica has the batch before a flush succeeds; 1 = the leader only'),
-  client: s.string({ minLength: 1 }).default('platformatic').describe('Kafka client library (kafkajs | platformatic | confluent)'),
   clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<sink id>'),
   compression: s.enum(['none', 'gzip'] as const).default('none').describe('Batch compression'),
   linger: s.duration({ min: 0 }).optional()
@@ -25,7 +24,6 @@ export type KafkaSinkConfig = Infer<typeof kafkaSinkSpec>;
 export const kafkaSourceSpec = s.object({
   brokers: brokersSpec,
   topic: s.string({ minLength: 1 }).describe('Topic to read; every topic a topology reads from Kafka must have the same partition count (tasks are partition numbers)'),
-  client: s.string({ minLength: 1 }).default('platformatic').describe('Kafka client library (kafkajs | platformatic | confluent)'),
   clientId: s.string({ minLength: 1 }).optional().describe('Client id the broker sees; default tributary-<app id>'),
   startFrom: s.enum(['committed', 'earliest', 'latest'] as const).default('committed')
     .describe("Where a partition starts: the group's committed offset (else autoOffsetReset), or always earliest/latest. Replays use run --from-timestamp / --from-offsets"),

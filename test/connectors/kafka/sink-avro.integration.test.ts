@@ -8,9 +8,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { readTopicRaw } from '../../helpers/kafka-read.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaClient } from '../../../src/connectors/kafka/backends.js';
+import { createKafkaClient } from '../../../src/kafka/create-client.js';
 import { KafkaSink } from '../../../src/connectors/kafka/sink.js';
 import type { KafkaSinkConfig } from '../../../src/connectors/kafka/spec.js';
 import type { SinkRecord } from '../../../src/connectors/types.js';
@@ -36,20 +36,9 @@ const schemaFile = join(dir, 'user_feature.avsc');
 writeFileSync(schemaFile, JSON.stringify(feature, null, 2));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every message of the topic as raw bytes, read by a plain kafkajs consumer (an independent reader). */
+/** Every message of the topic as raw bytes, read by platformatic's own consumer (an independent reader). */
 async function readRaw(brokers: string[], topic: string, expected: number): Promise<Array<{ key: string; value: Buffer }>> {
-  const kafka = new Kafka({ clientId: 'sink-avro-reader', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
-  const out: Array<{ key: string; value: Buffer }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void out.push({ key: message.key!.toString(), value: message.value! }) });
-    await waitFor(() => (out.length >= expected ? true : undefined), 15_000, () => `read ${out.length}/${expected} from ${topic}`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  return (await readTopicRaw(brokers, topic, expected)).map((m) => ({ key: m.key!.toString(), value: m.value! }));
 }
 
 describe('kafka sink: avro in Confluent wire format, registered in a Schema Registry', () => {
@@ -66,7 +55,7 @@ describe('kafka sink: avro in Confluent wire format, registered in a Schema Regi
 
   async function topicWith(partitions: number): Promise<string> {
     const topic = uniqueName('features');
-    const client = await createKafkaClient('kafkajs', { brokers: broker().brokers, clientId: 'sink-avro-admin' });
+    const client = await createKafkaClient({ brokers: broker().brokers, clientId: 'sink-avro-admin' });
     try {
       await client.connect();
       await client.admin.createTopics([{ topic, partitions }]);
@@ -82,7 +71,6 @@ describe('kafka sink: avro in Confluent wire format, registered in a Schema Regi
       topic,
       format: { confluent: { schema: schemaFile, registry: { url: registry.url, username: 'feature-writer', password: 'sr-pa55word', timeout: 2000 } } },
       acks: 'all',
-      client: 'platformatic',
       compression: 'none',
     };
     const sink = new KafkaSink('features_out', config, { batchSize: 100, backoffMs: 10, maxBackoffMs: 50 });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseBrokers } from '../../../src/connectors/kafka/backends.js';
+import { parseBrokers } from '../../../src/kafka/create-client.js';
 import { KafkaSink, defaultKeyBytes } from '../../../src/connectors/kafka/sink.js';
 import { kafkaSinkSpec, type KafkaSinkConfig } from '../../../src/connectors/kafka/spec.js';
 import { createSink } from '../../../src/connectors/registry.js';
-import { silentLogger } from '../../../src/core/logger.js';
 import { validateSpec, type ValidationContext } from '../../../src/core/spec.js';
 import { parseYaml } from '../../../src/topology/yaml-tree.js';
 
@@ -18,7 +17,7 @@ describe('kafka sink config', () => {
   it('fills defaults and takes brokers from ${KAFKA_BROKERS} as a comma list', () => {
     const { value, errors } = check('brokers: ${KAFKA_BROKERS}\ntopic: features\nkey: "{user_id}"\n', { KAFKA_BROKERS: 'a:9092, b:9093' });
     expect(errors).toEqual([]);
-    expect(value).toMatchObject({ topic: 'features', key: '{user_id}', format: 'json', acks: 'all', client: 'platformatic', compression: 'none' });
+    expect(value).toMatchObject({ topic: 'features', key: '{user_id}', format: 'json', acks: 'all', compression: 'none' });
     expect(value.linger).toBeUndefined();
     expect(check('brokers: h:1\ntopic: t\nlinger: 5ms\n').value.linger).toBe(5);
     expect(parseBrokers(value.brokers, 'x')).toEqual(['a:9092', 'b:9093']);
@@ -41,16 +40,18 @@ describe('kafka sink config', () => {
     expect(() => parseBrokers(['localhost'], 'kafka sink')).toThrow(/broker 'localhost' is not host:port/);
     expect(() => parseBrokers([9092], 'kafka sink')).toThrow(/must be "host:port" strings/);
     expect(parseBrokers('[::1]:9092', 'x')).toEqual(['[::1]:9092']);
-    const base = { brokers: 'h:1', topic: 't', format: 'json', acks: 'all', client: 'kafkajs', compression: 'none' } as const;
+    const base = { brokers: 'h:1', topic: 't', format: 'json', acks: 'all', compression: 'none' } as const;
     expect(() => new KafkaSink('s', { ...base, key: '{user_id' })).toThrow(/unclosed '\{'/);
     expect(() => new KafkaSink('s', { ...base, headers: { h: '}' } })).toThrow(/unmatched '\}'/);
   });
 
-  it('is created from the registry without connecting, and names the client when it cannot load', async () => {
-    const sink = createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', client: 'nosuch', compression: 'none' });
+  it('is created from the registry without connecting', () => {
+    const sink = createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', compression: 'none' });
     expect(sink).toBeInstanceOf(KafkaSink);
-    await expect(sink.open({ logger: silentLogger }))
-      .rejects.toThrow(/kafka client 'nosuch' is unknown \(supported: kafkajs, platformatic, confluent\)/);
+  });
+
+  it('refuses the retired client: field (one Kafka client now) with the file position', () => {
+    expect(check('brokers: h:1\ntopic: t\nclient: kafkajs\n').errors.join('\n')).toMatch(/sink\.yaml:3:1: .*unknown field 'client'/);
   });
 
   it('encodes the record key as text, or JSON for non-text keys', () => {

@@ -1,15 +1,13 @@
 /**
- * Conformance of every Kafka client backend that loads here to the client interface
- * (client.ts), against the dev broker (or KAFKA_BROKERS). The confluent backend needs a native
- * build and is not installed on this project's machines: its cases are skipped, with the
- * reason in the test name, when it does not load (backends.integration.test.ts checks that
- * asking for it then fails saying how to install it).
+ * Conformance of the Kafka client (src/kafka/client.ts, over @platformatic/kafka) to its
+ * interface, against the dev broker (or KAFKA_BROKERS).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableKafkaBackends, createKafkaClient } from '../../../src/connectors/kafka/backends.js';
-import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../../../src/connectors/kafka/client.js';
-import { murmur2, partitionForKey } from '../../../src/core/partitioner.js';
-import { uniqueName, useBroker } from '../../helpers/broker.js';
+import { createServer } from 'node:net';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import { KafkaClientError, type ConsumedMessage, type KafkaClient, type ProduceMessage } from '../../src/kafka/client.js';
+import { murmur2, partitionForKey } from '../../src/core/partitioner.js';
+import { uniqueName, useBroker } from '../helpers/broker.js';
 
 async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number): Promise<ConsumedMessage[]> {
   const out: ConsumedMessage[] = [];
@@ -18,21 +16,23 @@ async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number
   return out;
 }
 
-const backends = await availableKafkaBackends();
-const label = (b: (typeof backends)[number]): string =>
-  b.available ? b.backend : `${b.backend} (SKIPPED: its package or native binding is not installed here)`;
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
-// A loop rather than describe.each: vitest shortens each() titles, and the skip reason must show.
-for (const b of backends) describe(`${label(b)} backend of the client interface`, () => {
-  const { backend, available } = b;
+describe('the Kafka client', () => {
   const broker = useBroker();
   let client: KafkaClient;
-  const topic = uniqueName(`client-${backend}`);
+  const topic = uniqueName('client');
   const t0 = 1_700_000_000_000;
 
   beforeAll(async () => {
-    if (!available) return;
-    client = await createKafkaClient(backend, { brokers: broker().brokers, clientId: `client-test-${backend}` });
+    client = await createKafkaClient({ brokers: broker().brokers, clientId: 'client-test' });
     await client.connect();
     await client.admin.createTopics([{ topic, partitions: 2, configs: { 'cleanup.policy': 'delete' } }]);
     // Creating it again leaves it as it is.
@@ -50,7 +50,7 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
   });
   afterAll(async () => { await client?.disconnect(); });
 
-  it.skipIf(!available)('reports metadata, offsets and offsets by time', async () => {
+  it('reports metadata, offsets and offsets by time', async () => {
     const [md] = await client.admin.fetchTopicMetadata([topic]);
     expect(md!.topic).toBe(topic);
     expect(md!.partitions.map((p) => p.partition)).toEqual([0, 1]);
@@ -66,7 +66,7 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
     expect((await client.admin.offsetsForTimes(topic, t0 + 60_000)).map((o) => o.offset)).toEqual([5n, 5n]);
   });
 
-  it.skipIf(!available)('an assigned consumer reads from the given offsets, with keys, values, headers, and seeks back', async () => {
+  it('an assigned consumer reads from the given offsets, with keys, values, headers, and seeks back', async () => {
     const consumer = await client.assignedConsumer();
     try {
       await consumer.assign([{ topic, partition: 1, offset: 3n }]);
@@ -87,8 +87,8 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
     }
   });
 
-  it.skipIf(!available)('places keyed records on the partition the Java client would (murmur2 & 0x7fffffff), with acks 1', async () => {
-    const keyed = uniqueName(`keyed-${backend}`);
+  it('places keyed records on the partition the Java client would (murmur2 & 0x7fffffff), with acks 1', async () => {
+    const keyed = uniqueName('keyed');
     await client.admin.createTopics([{ topic: keyed, partitions: 3 }]);
     const keys = Array.from({ length: 30 }, (_, i) => `user-${i}`);
     // At least one key whose hash is negative and where `>>> 0` would pick another partition.
@@ -106,9 +106,9 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
       await consumer.close();
     }
   });
-  it.skipIf(!available)('refuses an explicit partition the topic does not have, and writes nothing of that call', async () => {
+  it('refuses an explicit partition the topic does not have, and writes nothing of that call', async () => {
     const producer = await client.producer();
-    const narrow = uniqueName(`client-${backend}-narrow`);
+    const narrow = uniqueName('client-narrow');
     await client.admin.createTopics([{ topic: narrow, partitions: 2 }]);
     const started = Date.now();
     await expect(producer.send(narrow, [
@@ -122,8 +122,8 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
     ]);
   });
 
-  it.skipIf(!available)('an assigned consumer replays a partition larger than one fetch (1.5 MB) to its end, in order', async () => {
-    const big = uniqueName(`big-${backend}`);
+  it('an assigned consumer replays a partition larger than one fetch (1.5 MB) to its end, in order', async () => {
+    const big = uniqueName('big');
     await client.admin.createTopics([{ topic: big, partitions: 1 }]);
     const producer = await client.producer();
     const value = Buffer.alloc(250, 'v');
@@ -141,8 +141,8 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
     }
   });
 
-  it.skipIf(!available)('tells group states, deletes an empty one with its commits (not one with members), lists and deletes topics', async () => {
-    const groupId = uniqueName(`client-${backend}-group`);
+  it('tells group states, deletes an empty one with its commits (not one with members), lists and deletes topics', async () => {
+    const groupId = uniqueName('client-group');
     expect(await client.admin.groupState(groupId)).toBe('Dead');
     const consumer = await client.groupConsumer({ groupId, sessionTimeoutMs: 10_000 });
     await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
@@ -162,11 +162,22 @@ for (const b of backends) describe(`${label(b)} backend of the client interface`
       await again.close();
     }
 
-    const doomed = uniqueName(`client-${backend}-doomed`);
+    const doomed = uniqueName('client-doomed');
     await client.admin.createTopics([{ topic: doomed, partitions: 1 }]);
     expect(await client.admin.listTopics()).toEqual(expect.arrayContaining([topic, doomed]));
     await client.admin.deleteTopics([doomed]);
     expect(await client.admin.listTopics()).not.toContain(doomed);
     expect(await client.admin.listTopics()).toContain(topic);
+  });
+
+  it('an unreachable broker is a retriable KafkaClientError', async () => {
+    const unreachable = await createKafkaClient({ brokers: [`127.0.0.1:${await closedPort()}`], clientId: 'x', retries: 0, connectionTimeoutMs: 500 });
+    try {
+      const err = await unreachable.connect().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KafkaClientError);
+      expect(err).toMatchObject({ retriable: true, rebalance: false });
+    } finally {
+      await unreachable.disconnect();
+    }
   });
 });

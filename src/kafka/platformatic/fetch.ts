@@ -28,7 +28,7 @@ import {
   type Reader,
   type Writer,
 } from '@platformatic/kafka';
-import type { Inflate } from './record-batch.js';
+import type { Inflate } from '../record-batch.js';
 
 export interface FetchedPartition {
   partitionIndex: number;

@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Consumer, ProtocolError, type Connection, type joinGroupV9, type offsetCommitV9, type offsetFetchV9, type syncGroupV5 } from '@platformatic/kafka';
-import { assignCoPartitioned, CO_PARTITION_PROTOCOL } from './co-partition-assignor.js';
+import { assignCoPartitioned, CO_PARTITION_PROTOCOL } from '../co-partition-assignor.js';
 import {
   KafkaClientError,
   type CommitOffset,
@@ -28,11 +28,11 @@ import {
   type GroupRebalanceListener,
   type KafkaClientOptions,
   type TopicPartition,
-} from './client.js';
-import { PartitionFetcher, sleep } from './platformatic-fetcher.js';
-import { leafErrors, protocolIds, toClientError } from './platformatic-errors.js';
-import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './platformatic-group-protocol.js';
-import { call, connectionTo, platformaticBaseOptions } from './platformatic-wire.js';
+} from '../client.js';
+import { PartitionFetcher, sleep } from './fetcher.js';
+import { leafErrors, protocolIds, toClientError } from './errors.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './group-protocol.js';
+import { call, connectionTo, platformaticBaseOptions } from './wire.js';
 
 type JoinArgs = [groupId: string, sessionTimeoutMs: number, rebalanceTimeoutMs: number, memberId: string, groupInstanceId: string | null,
   protocolType: string, protocols: joinGroupV9.JoinGroupRequestProtocol[], reason?: string | null];

@@ -15,7 +15,7 @@ import type { ConsumedMessage, KafkaCompression, KafkaHeaders, ProduceMessage } 
 import {
   BATCH_HEADER_SIZE as HEADER_SIZE, COMPRESSION_MASK, Compression, IS_CONTROL, LOG_APPEND_TIME, LOG_OVERHEAD,
   readVarBytes as readBytes, readVarint, varintSize, writeBatchHeader, writeVarint,
-} from '../../kafka-wire/record-batch.js';
+} from '../kafka-wire/record-batch.js';
 
 const GZIP = Compression.gzip;
 const EMPTY_HEADERS: Buffer = Buffer.from([0]);

@@ -6,7 +6,7 @@
  * version it negotiated with the broker (kGetApi), over its connection pool.
  */
 import { kGetApi, kGetConnection, type API, type BaseOptions, type ClusterMetadata, type Connection, type Consumer } from '@platformatic/kafka';
-import type { KafkaClientOptions } from './client.js';
+import type { KafkaClientOptions } from '../client.js';
 
 /** The client whose connections carry the calls (a Consumer: it has every API's plumbing). */
 type AnyBase = Consumer;

@@ -1,5 +1,5 @@
 /**
- * The @platformatic/kafka 1.x backend of the client interface (client.ts).
+ * The client interface (../client.ts) over @platformatic/kafka 1.x.
  *
  * Producing goes through platformatic-produce.ts (Tributary's record batch encoder over
  * platformatic's connections). Keyed records without an explicit partition are placed by
@@ -9,12 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
-import { createPlatformaticGroupConsumer } from './platformatic-group-consumer.js';
-import { PartitionFetcher } from './platformatic-fetcher.js';
-import { createDirectProducer } from './platformatic-produce.js';
-import { protocolIds, toClientError, wrap } from './platformatic-errors.js';
-import { platformaticBaseOptions } from './platformatic-wire.js';
-import { canonicalGroupState } from './client.js';
+import { createPlatformaticGroupConsumer } from './group-consumer.js';
+import { PartitionFetcher } from './fetcher.js';
+import { createDirectProducer } from './produce.js';
+import { protocolIds, toClientError, wrap } from './errors.js';
+import { platformaticBaseOptions } from './wire.js';
+import { canonicalGroupState } from '../client.js';
 import type {
   AssignedConsumer,
   GroupConsumer,
@@ -24,7 +24,7 @@ import type {
   KafkaClientOptions,
   KafkaProducer,
   ProducerOptions,
-} from './client.js';
+} from '../client.js';
 
 const EARLIEST = -2n;
 const LATEST = -1n;
@@ -110,7 +110,6 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
   };
 
   return {
-    backend: 'platformatic',
     admin: adminApi,
     async connect() {
       await wrap('kafka admin connect', () => getAdmin().metadata({ topics: [] }));

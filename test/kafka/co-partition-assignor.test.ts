@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignCoPartitioned, type CoPartitionMember } from '../../../src/connectors/kafka/co-partition-assignor.js';
+import { assignCoPartitioned, type CoPartitionMember } from '../../src/kafka/co-partition-assignor.js';
 
 const plain = (plan: ReturnType<typeof assignCoPartitioned>): Record<string, Record<string, number[]>> =>
   Object.fromEntries([...plan.assignments].map(([m, topics]) => [m, Object.fromEntries(topics)]));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Reader, readRecordsBatch } from '@platformatic/kafka';
-import { decodeRecordBatches, encodeRecordBatch, type Inflate } from '../../../src/connectors/kafka/record-batch.js';
-import { encodeProduceRequest } from '../../../src/connectors/kafka/platformatic-produce.js';
-import type { ConsumedMessage, KafkaHeaders, ProduceMessage } from '../../../src/connectors/kafka/client.js';
-import { batchCrcValid, buildBatch, readRecords } from '../../../src/broker/protocol/record-batch.js';
-import { makeRng, withSeed, type Rng } from '../../state/random.js';
+import { decodeRecordBatches, encodeRecordBatch, type Inflate } from '../../src/kafka/record-batch.js';
+import { encodeProduceRequest } from '../../src/kafka/platformatic/produce.js';
+import type { ConsumedMessage, KafkaHeaders, ProduceMessage } from '../../src/kafka/client.js';
+import { batchCrcValid, buildBatch, readRecords } from '../../src/broker/protocol/record-batch.js';
+import { makeRng, withSeed, type Rng } from '../state/random.js';
 
 const NOW = 1_700_000_000_123;
 

@@ -5,7 +5,7 @@
  * failure or a protocol error Kafka marks retriable, rebalance when any leaf says the member
  * must rejoin (the group moved on: its commit or generation no longer counts).
  */
-import { KafkaClientError } from './client.js';
+import { KafkaClientError } from '../client.js';
 
 interface PlatformaticErrorShape {
   code?: string;

@@ -5,9 +5,9 @@
  * while its first assigned() runs longer than the session (a worker restoring state).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKafkaClient } from '../../../src/connectors/kafka/backends.js';
-import type { GroupConsumer, KafkaClient, TopicPartition } from '../../../src/connectors/kafka/client.js';
-import { uniqueName, useBroker, waitFor } from '../../helpers/broker.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
+import type { GroupConsumer, KafkaClient, TopicPartition } from '../../src/kafka/client.js';
+import { uniqueName, useBroker, waitFor } from '../helpers/broker.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -52,7 +52,7 @@ describe('platformatic group consumer: membership in a fleet', () => {
 
   async function topic(partitions: number): Promise<string> {
     const name = uniqueName('fleet');
-    admin = await createKafkaClient('kafkajs', { brokers: broker().brokers, clientId: 'platformatic-group-admin' });
+    admin = await createKafkaClient({ brokers: broker().brokers, clientId: 'platformatic-group-admin' });
     await admin.connect();
     await admin.admin.createTopics([{ topic: name, partitions }]);
     return name;
@@ -60,7 +60,7 @@ describe('platformatic group consumer: membership in a fleet', () => {
 
   /** Starts joining at once; `joined` settles when subscribe() does. */
   async function startMember(name: string, groupId: string, topicName: string, options: MemberOptions = {}): Promise<Member> {
-    const client = await createKafkaClient('platformatic', { brokers: broker().brokers, clientId: name });
+    const client = await createKafkaClient({ brokers: broker().brokers, clientId: name });
     await client.connect();
     const consumer = await client.groupConsumer({
       groupId,

@@ -1,11 +1,11 @@
 /**
- * The kafkajs group consumer against the dev broker: co-partitioned assignment, revoke before
+ * The group consumer (platformatic/group-consumer.ts) against the dev broker: co-partitioned assignment, revoke before
  * the partitions move on, commits with metadata, crashed and stalled members, seek/pause/resume.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaClient } from '../../../src/connectors/kafka/backends.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
 import {
   KafkaClientError,
   type ConsumedMessage,
@@ -13,10 +13,10 @@ import {
   type GroupRebalanceListener,
   type KafkaClient,
   type TopicPartition,
-} from '../../../src/connectors/kafka/client.js';
-import { uniqueName, useBroker, waitFor } from '../../helpers/broker.js';
-import { repoRoot } from '../../helpers/cli.js';
-import type { GroupChildEvent } from '../../helpers/group-consumer-child.js';
+} from '../../src/kafka/client.js';
+import { uniqueName, useBroker, waitFor } from '../helpers/broker.js';
+import { repoRoot } from '../helpers/cli.js';
+import type { GroupChildEvent } from '../helpers/group-consumer-child.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const names = (tps: readonly TopicPartition[]): string[] => tps.map((t) => `${t.topic}[${t.partition}]`).sort();
@@ -55,7 +55,7 @@ async function fetchCount(consumer: GroupConsumer, count: number, timeoutMs = 10
   return out;
 }
 
-describe('kafkajs group consumer', () => {
+describe('group consumer', () => {
   const broker = useBroker();
   const members: Member[] = [];
   const children: ChildProcess[] = [];
@@ -64,7 +64,7 @@ describe('kafkajs group consumer', () => {
   const all = topics.flatMap((topic) => [0, 1, 2, 3].map((partition) => ({ topic, partition })));
 
   async function startMember(name: string, groupId: string, subscribeTo: string[], options: MemberOptions = {}): Promise<Member> {
-    const client = await createKafkaClient('kafkajs', { brokers: broker().brokers, clientId: name });
+    const client = await createKafkaClient({ brokers: broker().brokers, clientId: name });
     await client.connect();
     // A long session: anything that moves faster than it moved because a member left or rejoined.
     const consumer = await client.groupConsumer({ groupId, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000, heartbeatIntervalMs: 200 });
@@ -97,7 +97,7 @@ describe('kafkajs group consumer', () => {
   function spawnChild(groupId: string, sessionTimeoutMs: number): { child: ChildProcess; events: GroupChildEvent[]; log: () => string } {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'test', 'helpers', 'group-consumer-child.ts'), 'kafkajs', broker().brokers.join(','), groupId, String(sessionTimeoutMs), topics.join(',')],
+      ['--import', 'tsx', join(repoRoot, 'test', 'helpers', 'group-consumer-child.ts'), broker().brokers.join(','), groupId, String(sessionTimeoutMs), topics.join(',')],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.push(child);
@@ -115,7 +115,7 @@ describe('kafkajs group consumer', () => {
   }
 
   beforeAll(async () => {
-    admin = await createKafkaClient('kafkajs', { brokers: broker().brokers, clientId: 'group-test-admin' });
+    admin = await createKafkaClient({ brokers: broker().brokers, clientId: 'group-test-admin' });
     await admin.connect();
     await admin.admin.createTopics(topics.map((topic) => ({ topic, partitions: 4 })));
   });

@@ -8,11 +8,11 @@
  * gone, are dropped and the partition is fetched again from its current position.
  */
 import { protocolErrorsCodesById, type Consumer } from '@platformatic/kafka';
-import { KafkaClientError, type ConsumedMessage, type FetchOptions, type TopicPartition } from './client.js';
-import { toClientError } from './platformatic-errors.js';
-import { fetch, fetchVersion, inflate, type FetchResponse } from './platformatic-fetch.js';
-import { connectionTo } from './platformatic-wire.js';
-import { decodeRecordBatches } from './record-batch.js';
+import { KafkaClientError, type ConsumedMessage, type FetchOptions, type TopicPartition } from '../client.js';
+import { toClientError } from './errors.js';
+import { fetch, fetchVersion, inflate, type FetchResponse } from './fetch.js';
+import { connectionTo } from './wire.js';
+import { decodeRecordBatches } from '../record-batch.js';
 /** Errors after which the partition is simply fetched again once metadata is refreshed. */
 const STALE_LEADER = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'REPLICA_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'OFFSET_NOT_AVAILABLE']);
 

@@ -1,10 +1,10 @@
 /**
- * What Tributary needs from a Kafka client, and nothing more. Backends (kafkajs first;
- * @platformatic/kafka and confluent later) implement this shape, so sources, sinks, the
- * changelog and repartitioning never import a client library directly.
+ * What Tributary needs from a Kafka client, and nothing more. One implementation
+ * (platformatic/client.ts, over @platformatic/kafka) backs it; sources, sinks, the changelog,
+ * repartitioning and the runtime use this shape and never import a client library directly.
  *
  * Offsets are bigint: Kafka offsets are int64 and a long-lived topic can pass 2^53.
- * Backends throw KafkaClientError, whose `retriable` flag says whether trying again
+ * Calls throw KafkaClientError, whose `retriable` flag says whether trying again
  * (after a backoff) can succeed: broker down, leader moving, timeouts.
  */
 
@@ -71,7 +71,7 @@ export interface KafkaAdmin {
 
 const GROUP_STATES = ['Empty', 'Stable', 'PreparingRebalance', 'CompletingRebalance', 'Dead', 'Unknown'];
 
-/** A backend's spelling of a group state ('DEAD', 'PREPARING_REBALANCE', ...) as Kafka names it. */
+/** A client library's spelling of a group state ('DEAD', 'PREPARING_REBALANCE', ...) as Kafka names it. */
 export function canonicalGroupState(state: string): string {
   const plain = state.replace(/_/g, '').toLowerCase();
   return GROUP_STATES.find((s) => s.toLowerCase() === plain) ?? state;
@@ -81,7 +81,7 @@ export interface ProduceMessage {
   key: Buffer | null;
   value: Buffer | null;
   headers?: KafkaHeaders;
-  /** Omitted: the backend's default partitioner (murmur2 of the key, as the Java client). */
+  /** Omitted: the default partitioner (murmur2 of the key, as the Java client). */
   partition?: number;
   /** Record timestamp, epoch ms; omitted: the time of sending. */
   timestamp?: number;
@@ -219,7 +219,6 @@ export interface ProducerOptions {
 }
 
 export interface KafkaClient {
-  readonly backend: string;
   /** Connects the admin connection; producers and consumers connect when created. */
   connect(): Promise<void>;
   /** Disconnects everything this client created. */
@@ -240,30 +239,4 @@ export class KafkaClientError extends Error {
     this.retriable = retriable;
     this.rebalance = options.rebalance ?? false;
   }
-}
-
-/** The first explicit partition of these messages outside [0, count), if any. */
-export function partitionOutOfRange(messages: readonly ProduceMessage[], count: number): number | undefined {
-  for (const m of messages) {
-    if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < count)) return m.partition;
-  }
-  return undefined;
-}
-
-/**
- * Refuses explicit partitions a topic does not have, as the Java producer does, for clients that
- * would otherwise drop such records silently (kafkajs resolves without them). Partition counts
- * are cached per topic and asked again once before a refusal (partitions may have been added).
- */
-export function explicitPartitionGuard(count: (topic: string) => Promise<number>): (topic: string, messages: readonly ProduceMessage[]) => Promise<void> {
-  const known = new Map<string, number>();
-  return async (topic, messages) => {
-    if (!messages.some((m) => m.partition !== undefined)) return;
-    const cached = known.get(topic);
-    if (cached !== undefined && partitionOutOfRange(messages, cached) === undefined) return;
-    const fresh = await count(topic);
-    known.set(topic, fresh);
-    const bad = partitionOutOfRange(messages, fresh);
-    if (bad !== undefined) throw new KafkaClientError(`kafka produce to ${topic}: partition ${bad} does not exist: the topic has ${fresh} partition(s)`, false);
-  };
 }

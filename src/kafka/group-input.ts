@@ -6,8 +6,8 @@
  * queue is full) and each input polls its own topic from them.
  */
 import type { ConsumedMessage, GroupConsumer, GroupRebalanceListener, KafkaClient, TopicPartition } from './client.js';
-import type { Logger } from '../../core/logger.js';
-import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/errors.js';
 
 const MAX_QUEUED = 5_000;
 

@@ -31,8 +31,8 @@ import {
   type Producer,
 } from '@platformatic/kafka';
 import { partitionForKey } from '../../core/partitioner.js';
-import type { KafkaCompression, ProduceMessage, ProducedBatch } from './client.js';
-import { encodeRecordBatch } from './record-batch.js';
+import type { KafkaCompression, ProduceMessage, ProducedBatch } from '../client.js';
+import { encodeRecordBatch } from '../record-batch.js';
 
 type ProduceResponse = produceV8.ProduceResponse;
 type Parser = typeof produceV8.parseResponse;

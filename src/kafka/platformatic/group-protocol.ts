@@ -1,12 +1,12 @@
 /**
  * The consumer protocol's subscription and assignment blobs (version 0), as the Java client
- * and kafkajs write them, so members on different backends can share one group.
+ * writes them, so the group's bytes read the same in any Kafka tool (kafka-consumer-groups).
  *
  *   Subscription => version:int16 [topics:string] user_data:bytes
  *   Assignment   => version:int16 [topic:string [partition:int32]] user_data:bytes
  *   (arrays: int32 count; string: int16 length + UTF-8; bytes: int32 length, -1 = null)
  */
-import type { TopicPartition } from './client.js';
+import type { TopicPartition } from '../client.js';
 
 export function encodeSubscription(topics: readonly string[]): Buffer {
   const parts: Buffer[] = [int16(0), int32(topics.length), ...topics.map(str), int32(-1)];
