@@ -19,17 +19,25 @@ import { mysqlBinlogSpec } from './mysql-binlog/spec.js';
 import { RedisSink } from './redis/sink.js';
 import { redisSinkSpec } from './redis/spec.js';
 import { generatorSpec } from './generator/spec.js';
+import { SqlSink, sqlSinkDdl } from './sql/sink.js';
+import { sqlSinkSpec } from './sql/spec.js';
 import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
 import type { Sink, Source } from './types.js';
 
 interface Entry<T, S extends AnySpec> {
   spec: S;
   create(id: string, config: Infer<S>): T;
+  /** What the connector needs to exist outside (a table's DDL), for `tributary plan`. */
+  expects?(id: string, config: Infer<S>): string;
 }
 
 /** Ties each factory's config type to its spec, so the table below type-checks as a whole. */
-function entry<T, S extends AnySpec>(spec: S, create: (id: string, config: Infer<S>) => T): Entry<T, S> {
-  return { spec, create };
+function entry<T, S extends AnySpec>(
+  spec: S,
+  create: (id: string, config: Infer<S>) => T,
+  expects?: (id: string, config: Infer<S>) => string,
+): Entry<T, S> {
+  return expects ? { spec, create, expects } : { spec, create };
 }
 
 const sources = {
@@ -44,6 +52,7 @@ const sinks = {
   stdout: entry<Sink, typeof stdoutSinkSpec>(stdoutSinkSpec, (id, c) => new StdoutSink(id, c)),
   kafka: entry<Sink, typeof kafkaSinkSpec>(kafkaSinkSpec, (id, c) => new KafkaSink(id, c)),
   redis: entry<Sink, typeof redisSinkSpec>(redisSinkSpec, (id, c) => new RedisSink(id, c)),
+  sql: entry<Sink, typeof sqlSinkSpec>(sqlSinkSpec, (id, c) => new SqlSink(id, c), sqlSinkDdl),
 };
 
 function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {
@@ -75,4 +84,10 @@ export function createSource(id: string, connector: string, config: Record<strin
 /** A sink for a planned (already validated) config; see createSource. */
 export function createSink(id: string, connector: string, config: Record<string, unknown>): Sink {
   return lookup<Entry<Sink, AnySpec>>(sinks, 'sink', connector).create(id, config);
+}
+
+/** What a planned (validated) sink needs to exist outside Tributary, e.g. the sql sink's table DDL; undefined when nothing. */
+export function sinkExpectations(id: string, connector: string, config: Record<string, unknown>): string | undefined {
+  const found = lookup<Entry<Sink, AnySpec>>(sinks, 'sink', connector);
+  return found.expects?.(id, config);
 }
