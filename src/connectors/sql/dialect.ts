@@ -93,6 +93,14 @@ function ddl(dialect: SqlDialectName, quote: (id: string) => string, shape: Tabl
   return `CREATE TABLE ${tableName(shape, quote)} (\n${lines.join(',\n')}\n);`;
 }
 
+/** `INSERT INTO table [AS cur] (columns) VALUES (...), ...` for `rows` rows. */
+function insertRows(shape: TableShape, rows: number, quote: (id: string) => string, placeholder: (i: number) => string, alias = ''): string {
+  const cols = writtenColumns(shape);
+  return `INSERT INTO ${tableName(shape, quote)}${alias} (${cols.map(quote).join(', ')}) VALUES ${valuesList(cols.length, rows, placeholder)}`;
+}
+
+const pgParam = (i: number): string => `$${i}`;
+const myParam = (): string => '?';
 const pgQuote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 const myQuote = (id: string): string => '`' + id.replace(/`/g, '``') + '`';
 
@@ -107,15 +115,13 @@ export const postgresDialect: SqlDialect = {
     const guard = shape.deletedColumn
       ? `cur.${v} < EXCLUDED.${v} OR (cur.${v} = EXCLUDED.${v} AND NOT cur.${pgQuote(shape.deletedColumn)})`
       : `cur.${v} <= EXCLUDED.${v}`;
-    return `INSERT INTO ${tableName(shape, pgQuote)} AS cur (${cols.map(pgQuote).join(', ')}) VALUES ${valuesList(cols.length, rows, (i) => `$${i}`)}` +
-      ` ON CONFLICT (${shape.key.map(pgQuote).join(', ')}) DO UPDATE SET ${set.join(', ')} WHERE ${guard}`;
+    return `${insertRows(shape, rows, pgQuote, pgParam, ' AS cur')} ON CONFLICT (${shape.key.map(pgQuote).join(', ')}) DO UPDATE SET ${set.join(', ')} WHERE ${guard}`;
   },
   tombstone(shape, rows) {
-    const cols = writtenColumns(shape);
     const v = pgQuote(shape.versionColumn);
     const d = pgQuote(shape.deletedColumn ?? '_deleted');
-    return `INSERT INTO ${tableName(shape, pgQuote)} AS cur (${cols.map(pgQuote).join(', ')}) VALUES ${valuesList(cols.length, rows, (i) => `$${i}`)}` +
-      ` ON CONFLICT (${shape.key.map(pgQuote).join(', ')}) DO UPDATE SET ${d} = TRUE, ${v} = EXCLUDED.${v} WHERE cur.${v} <= EXCLUDED.${v}`;
+    return `${insertRows(shape, rows, pgQuote, pgParam, ' AS cur')} ON CONFLICT (${shape.key.map(pgQuote).join(', ')})` +
+      ` DO UPDATE SET ${d} = TRUE, ${v} = EXCLUDED.${v} WHERE cur.${v} <= EXCLUDED.${v}`;
   },
   ddl: (shape) => ddl('postgres', pgQuote, shape),
 };
@@ -134,16 +140,13 @@ export const mysqlDialect: SqlDialect = {
     // The version column must come last (see the header); writtenColumns puts the marker after it.
     const order = [...cols.filter((c) => !shape.key.includes(c) && c !== shape.versionColumn), shape.versionColumn];
     const set = order.map((c) => `${myQuote(c)} = IF(${guard}, VALUES(${myQuote(c)}), ${myQuote(c)})`);
-    return `INSERT INTO ${tableName(shape, myQuote)} (${cols.map(myQuote).join(', ')}) VALUES ${valuesList(cols.length, rows, () => '?')}` +
-      ` ON DUPLICATE KEY UPDATE ${set.join(', ')}`;
+    return `${insertRows(shape, rows, myQuote, myParam)} ON DUPLICATE KEY UPDATE ${set.join(', ')}`;
   },
   tombstone(shape, rows) {
-    const cols = writtenColumns(shape);
     const v = myQuote(shape.versionColumn);
     const d = myQuote(shape.deletedColumn ?? '_deleted');
     const guard = `${v} <= VALUES(${v})`;
-    return `INSERT INTO ${tableName(shape, myQuote)} (${cols.map(myQuote).join(', ')}) VALUES ${valuesList(cols.length, rows, () => '?')}` +
-      ` ON DUPLICATE KEY UPDATE ${d} = IF(${guard}, TRUE, ${d}), ${v} = IF(${guard}, VALUES(${v}), ${v})`;
+    return `${insertRows(shape, rows, myQuote, myParam)} ON DUPLICATE KEY UPDATE ${d} = IF(${guard}, TRUE, ${d}), ${v} = IF(${guard}, VALUES(${v}), ${v})`;
   },
   ddl: (shape) => ddl('mysql', myQuote, shape),
 };

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisSink } from '../../../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../../../src/connectors/redis/spec.js';
-import { SinkBackpressureError } from '../../../src/core/errors.js';
+import { writeThroughOutages } from '../../helpers/sink-outage.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 
@@ -29,51 +29,19 @@ describe('redis sink while redis-server is down', () => {
     await sink.open({ logger, deadLetter: (_r, reason) => dead.push(reason) });
 
     const expected = new Map<string, number>();
-    let blocked = 0;
-    let restarted: Promise<void> | undefined;
-    let writtenWhenStopped = 0;
-    let writtenWhenRestarted = -1;
-    try {
-      for (let i = 0; i < 600; i++) {
-        if (i === 150) {
-          await sink.flush();
-          await server.stop();
-          writtenWhenStopped = sink.written;
-          restarted = (async () => {
-            await new Promise((r) => setTimeout(r, 3_000));
-            writtenWhenRestarted = sink.written;
-            await server.start();
-          })();
-        }
-        if (i === 400) {
-          // No flush first: a pipeline may be in flight when the server dies (AOF fsyncs every write).
-          await restarted;
-          await server.kill();
-          restarted = (async () => {
-            await new Promise((r) => setTimeout(r, 1_000));
-            await server.start();
-          })();
-        }
-        const key = `k${i % 40}`;
-        expected.set(key, i);
-        const pending = sink.add({ key, value: { n: i }, timestamp: T0 + i });
-        if (pending) {
-          blocked++;
-          await pending;
-        }
-      }
-      await sink.flush();
-      await restarted;
-    } catch (err) {
-      // Only typed backpressure may reach a caller; anything else fails the test with its message.
-      expect(err).toBeInstanceOf(SinkBackpressureError);
-      throw err;
-    } finally {
-      await sink.close();
-    }
+    const { blocked, writtenAround } = await writeThroughOutages(sink, 600, (i) => {
+      const key = `k${i % 40}`;
+      expected.set(key, i);
+      return { key, value: { n: i }, timestamp: T0 + i };
+    }, [
+      { at: 150, flushFirst: true, down: async () => { await server.stop(); return () => server.start(); }, forMs: 3_000 },
+      // No flush first: a pipeline may be in flight when the server dies (AOF fsyncs every write).
+      { at: 400, flushFirst: false, down: async () => { await server.kill(); return () => server.start(); }, forMs: 1_000 },
+    ]);
 
     expect(blocked).toBeGreaterThan(0);
-    expect(writtenWhenRestarted).toBe(writtenWhenStopped);
+    expect(writtenAround).toHaveLength(1);
+    for (const [whenDown, beforeBack] of writtenAround) expect(beforeBack).toBe(whenDown);
     expect(sink.stats).toMatchObject({ written: 600, failures: 0 });
     expect(sink.stats.retries).toBeGreaterThan(0);
     expect(dead).toEqual([]);

@@ -4,9 +4,9 @@
  * and the retry budget (maxRetries 2 here) must not run out: an outage is backpressure, not failure.
  */
 import { describe, expect, it } from 'vitest';
-import { SinkBackpressureError } from '../../../src/core/errors.js';
 import { SqlSink } from '../../../src/connectors/sql/sink.js';
 import { createLogger } from '../../../src/core/logger.js';
+import { writeThroughOutages } from '../../helpers/sink-outage.js';
 import { createTable, dialects, sinkConfig, tableRows, useStore } from './stores.js';
 
 const T0 = 1_700_000_000_000;
@@ -25,51 +25,19 @@ describe.each(dialects)('sql sink while $name is down', (d) => {
     await sink.open({ logger, deadLetter: (_r, reason) => dead.push(reason) });
 
     const expected = new Map<number, number>();
-    let blocked = 0;
-    let back: Promise<void> | undefined;
-    let writtenWhenDown = 0;
-    let writtenBeforeBack = -1;
-    try {
-      for (let i = 0; i < 600; i++) {
-        if (i === 150) {
-          await sink.flush();
-          const start = await store().down('stop');
-          writtenWhenDown = sink.written;
-          back = (async () => {
-            await new Promise((r) => setTimeout(r, OUTAGE_MS));
-            writtenBeforeBack = sink.written;
-            await start();
-          })();
-        }
-        if (i === 400) {
-          // No flush first: a transaction may be open when the server dies.
-          await back;
-          const start = await store().down('kill');
-          back = (async () => {
-            await new Promise((r) => setTimeout(r, 1_000));
-            await start();
-          })();
-        }
-        const id = i % 40;
-        expected.set(id, i);
-        const pending = sink.add({ key: id, value: { id, user_id: `u${id}`, amount: `${i}.25`, status: 'ok', ver: i }, timestamp: T0 + i });
-        if (pending) {
-          blocked++;
-          await pending;
-        }
-      }
-      await sink.flush();
-      await back;
-    } catch (err) {
-      // Only typed backpressure may reach a caller; anything else fails the test with its message.
-      expect(err).toBeInstanceOf(SinkBackpressureError);
-      throw err;
-    } finally {
-      await sink.close();
-    }
+    const { blocked, writtenAround } = await writeThroughOutages(sink, 600, (i) => {
+      const id = i % 40;
+      expected.set(id, i);
+      return { key: id, value: { id, user_id: `u${id}`, amount: `${i}.25`, status: 'ok', ver: i }, timestamp: T0 + i };
+    }, [
+      { at: 150, flushFirst: true, down: () => store().down('stop'), forMs: OUTAGE_MS },
+      // No flush first: a transaction may be open when the server dies.
+      { at: 400, flushFirst: false, down: () => store().down('kill'), forMs: 1_000 },
+    ]);
 
     expect(blocked).toBeGreaterThan(0);
-    expect(writtenBeforeBack).toBe(writtenWhenDown);
+    expect(writtenAround).toHaveLength(1);
+    for (const [whenDown, beforeBack] of writtenAround) expect(beforeBack).toBe(whenDown);
     expect(sink.stats).toMatchObject({ written: 600, failures: 0 });
     expect(sink.stats.retries).toBeGreaterThan(0);
     expect(dead).toEqual([]);
