@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileTopology } from '../src/topology/index.js';
 import { connectorCatalog } from '../src/connectors/registry.js';
+import { stepRegistry } from '../src/operators/registry.js';
 import { Engine } from '../src/runtime/engine.js';
 import { runEngine } from '../src/runtime/runner.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -72,7 +73,7 @@ const tumbling = keyed('{ tumbling: 1m }', `        cnt: count()\n        amt: s
 const rolling = keyed('{ rolling: 3d, resolution: 1m }', `        cnt: count()\n        amt: sum(amount)\n        devices: count_distinct(device_id)`);
 
 async function measure(name: string, pipeline: string): Promise<number> {
-  const plan = compileTopology(topology(pipeline), `bench/${name}.yaml`, { catalog: connectorCatalog, env: {} });
+  const plan = compileTopology(topology(pipeline), `bench/${name}.yaml`, { catalog: connectorCatalog, steps: stepRegistry, env: {} });
   const dir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
   try {
     const sink = new DiscardSink('out');

@@ -32,6 +32,7 @@ import type { ConsumedMessage, KafkaClient, ProduceMessage } from '../src/kafka/
 import { RecordFactory } from '../src/connectors/generator/records.js';
 import { generatorSpec } from '../src/connectors/generator/spec.js';
 import { connectorCatalog } from '../src/connectors/registry.js';
+import { stepRegistry } from '../src/operators/registry.js';
 import { BatchingSink } from '../src/connectors/sink-base.js';
 import { partitionForKey } from '../src/core/partitioner.js';
 import { Engine } from '../src/runtime/engine.js';
@@ -278,7 +279,7 @@ spec:
 async function endToEnd(backend: string, brokers: string[], input: string, admin: KafkaClient): Promise<NonNullable<Figures['e2e']>> {
   const output = `bench-e2e-out-${backend}`;
   await admin.admin.createTopics([{ topic: output, partitions: PARTITIONS }]);
-  const plan = compileTopology(topology(backend, brokers, input, output), 'bench/kafka-e2e.yaml', { catalog: connectorCatalog, env: {} });
+  const plan = compileTopology(topology(backend, brokers, input, output), 'bench/kafka-e2e.yaml', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-e2e-'));
   const appId = `bench-e2e-${backend}-${Date.now()}`;
   try {

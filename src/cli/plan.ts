@@ -3,12 +3,13 @@ import { connectorCatalog, sinkExpectations } from '../connectors/registry.js';
 import { TributaryError } from '../core/errors.js';
 import { describePlan, loadTopology, planToJson } from '../topology/index.js';
 import { parseArgs } from './args.js';
+import { stepRegistry } from '../operators/registry.js';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json'], []);
   const [file, ...extra] = args.positional;
   if (!file || extra.length > 0) throw new TributaryError('TRIB_USAGE', 'usage: tributary plan <topology.yaml> [--json]');
-  const plan = await loadTopology(file, { catalog: connectorCatalog, env: process.env });
+  const plan = await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
   const expects = new Map(plan.sinks.flatMap((sink) => {
     const text = sinkExpectations(sink.id, sink.connector, sink.config);
     return text === undefined ? [] : [[sink.id, text] as const];

@@ -20,6 +20,7 @@ import { formatSummary, progressLine } from '../runtime/summary.js';
 import { createLogger } from '../core/logger.js';
 import { TributaryError } from '../core/errors.js';
 import { parseArgs, stringFlag } from './args.js';
+import { stepRegistry } from '../operators/registry.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -35,7 +36,7 @@ export interface RunCommandOptions {
 }
 
 export async function runTopologyFile(opts: RunCommandOptions): Promise<number> {
-  const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, env: process.env });
+  const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
   const logger = createLogger().child({ topology: plan.name });
   const dataDir = resolve(opts.dataDir ?? join('.tributary', opts.appId ?? plan.name));
   const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride });

@@ -6,6 +6,7 @@ import { connectorCatalog } from '../connectors/registry.js';
 import { TopologyErrors, TributaryError } from '../core/errors.js';
 import { loadTopology } from '../topology/index.js';
 import { parseArgs } from './args.js';
+import { stepRegistry } from '../operators/registry.js';
 
 export async function run(argv: string[]): Promise<number> {
   const { positional: files } = parseArgs(argv, [], []);
@@ -13,7 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   let failed = false;
   for (const file of files) {
     try {
-      await loadTopology(file, { catalog: connectorCatalog, env: process.env });
+      await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
       process.stdout.write(`ok ${file}\n`);
     } catch (err) {
       if (!(err instanceof TopologyErrors)) throw err;

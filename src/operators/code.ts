@@ -3,13 +3,17 @@
  * (or a factory taking the step options and returning one). Per-key state is a JSON value
  * store for the current record's key; an exception dead-letters that record (no crash loop).
  */
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CodeStep } from '../topology/plan.js';
+import { s } from '../core/spec.js';
+import { inlineValue } from '../core/inline.js';
 import type { Row, Value } from '../core/record.js';
-import type { ValueCodec } from '../state/types.js';
+import type { KeyValueStore, ValueCodec } from '../state/types.js';
+import type { Operator, OperatorContext } from './types.js';
 import { encodeKey } from '../state/codec/key.js';
 import { TributaryError, errorMessage } from '../core/errors.js';
-import type { OperatorFactory } from './types.js';
+import { stores } from './stores.js';
+import { defineStep, type Planned } from './step-module.js';
 
 export interface UserRecord {
   readonly value: Readonly<Row>;
@@ -68,9 +72,41 @@ function isUserOperator(v: unknown): v is UserOperator {
   return typeof v === 'object' && v !== null && typeof (v as UserOperator).process === 'function';
 }
 
-export function codeOperator(step: CodeStep): OperatorFactory {
-  return ({ ctx, state }) => {
-    const store = state.kvStore(step.id, ctx.partition, jsonCodec);
+export interface CodeParams {
+  /** Absolute path of the user's module (.ts or .js). */
+  module: string;
+  /** Named export (default: 'default'). */
+  export: string;
+  options: Record<string, unknown>;
+}
+
+export type CodeStep = Planned<'code', CodeParams>;
+
+export const codeStep = defineStep({
+  kind: 'code',
+  spec: s.string({ minLength: 1 }).describe('Path of a .ts/.js module (relative to the topology file) exporting an operator.'),
+  siblings: {
+    export: s.string({ minLength: 1 }).default('default').describe('Named export of the module.'),
+    options: s.any().optional().describe('Free-form options handed to the operator.'),
+  },
+  plan(c, ctx): CodeParams | undefined {
+    const options = c.options === undefined || c.options === null ? {} : c.options;
+    if (typeof options !== 'object' || Array.isArray(options)) return ctx.problem('expected a mapping of options', { path: ['options'] });
+    const module = isAbsolute(c.code) ? c.code : resolve(ctx.baseDir, c.code);
+    return { module, export: c.export, options: options as Record<string, unknown> };
+  },
+  state: {
+    stores: () => ({ state: stores.kv(jsonCodec) }),
+    // As written, not resolved: moving the topology folder keeps the state.
+    identity: (_st, c) => ({ kind: 'code', module: c.code.replace(/\\/g, '/'), export: c.export }),
+  },
+  describe: (st) => [`${st.module}#${st.export}${Object.keys(st.options).length ? ` options ${inlineValue(st.options)}` : ''}`],
+  toJson: (st) => ({ module: st.module, export: st.export, options: st.options }),
+  operator: (step) => codeOperator(step),
+});
+
+function codeOperator(step: CodeStep): (ctx: OperatorContext, handles: { state: KeyValueStore<Value> }) => Operator {
+  return (ctx, { state: store }) => {
     let op: UserOperator | undefined;
     let currentKey: Uint8Array = encodeKey(null);
     let currentRecord: Parameters<typeof ctx.emit>[0] | undefined;

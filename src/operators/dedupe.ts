@@ -1,9 +1,21 @@
-import type { DedupeStep } from '../topology/plan.js';
+/** `dedupe: { within, by }`: drops records whose identity was seen within a span of event time. */
+import { s } from '../core/spec.js';
+import { formatDuration } from '../core/duration.js';
+import type { CompiledExpression } from '../expr/types.js';
 import type { ValueCodec } from '../state/types.js';
 import { ByteReader, ByteWriter } from '../state/codec/bytes.js';
 import { encodeKey } from '../state/codec/key.js';
-import type { OperatorFactory } from './types.js';
+import { stores } from './stores.js';
+import { defineStep, type Planned } from './step-module.js';
 import { expressionFailure } from './failures.js';
+
+export interface DedupeParams {
+  /** Identity of a duplicate; default: the record key. */
+  by?: CompiledExpression;
+  withinMs: number;
+}
+
+export type DedupeStep = Planned<'dedupe', DedupeParams>;
 
 /** First-seen event time of an identity. */
 const firstSeenCodec: ValueCodec<number> = {
@@ -11,21 +23,39 @@ const firstSeenCodec: ValueCodec<number> = {
   decode: (b) => new ByteReader(b).f64(),
 };
 
-/**
- * Drops a record whose identity (the `by` expression within the record key, or the key itself)
- * was seen less than `within` of event time away from the newest earlier occurrence. The first-seen entry is deleted by an
- * event-time timer once the watermark passes first-seen + within, so state stays bounded.
- * A record older than watermark − within cannot be judged any more: it goes to `.late`.
- */
-export function dedupeOperator(step: DedupeStep): OperatorFactory {
-  const within = step.withinMs;
-  return ({ ctx, state }) => {
-    const seen = state.kvStore(step.id, ctx.partition, firstSeenCodec);
-    const timers = state.timers(step.id, ctx.partition);
+export const dedupeStep = defineStep({
+  kind: 'dedupe',
+  spec: s
+    .object({
+      within: s.duration({ min: 1 }).describe('How long an identity is remembered.'),
+      by: s.string({ minLength: 1 }).optional().describe('Expression giving the identity (default: the record key).'),
+    })
+    .describe('Drops records whose identity was seen within `within`; needs a keyed input.'),
+  needsKey: true,
+  lateOutput: true,
+  plan(c, ctx): DedupeParams | undefined {
+    if (c.dedupe.by === undefined) return { withinMs: c.dedupe.within };
+    const by = ctx.expression(['dedupe', 'by'], c.dedupe.by);
+    return by && { by, withinMs: c.dedupe.within };
+  },
+  state: {
+    stores: () => ({ seen: stores.kv(firstSeenCodec), timers: stores.timers() }),
+    identity: (_st, c, key) => ({ kind: 'dedupe', key, within: c.dedupe.within, by: c.dedupe.by?.trim() ?? null }),
+  },
+  // Rows and keys are kept (or output fields derive from them): partitioned as the input.
+  partitionedBy: (_st, input) => input,
+  describe: (st) => [`within ${formatDuration(st.withinMs)} by ${st.by?.source ?? 'key'}`],
+  toJson: (st) => ({ withinMs: st.withinMs, by: st.by?.source ?? null }),
+  /**
+   * Drops a record whose identity (the `by` expression within the record key, or the key itself)
+   * was seen less than `within` of event time away from the newest earlier occurrence. The
+   * first-seen entry is deleted by an event-time timer once the watermark passes first-seen +
+   * within, so state stays bounded. A record older than watermark − within cannot be judged any
+   * more: it goes to `.late`.
+   */
+  operator: (step) => (ctx, { seen, timers }) => {
+    const within = step.withinMs;
     return {
-      async open() {
-        await state.loadTimers(step.id, ctx.partition);
-      },
       process(record) {
         let identity;
         try {
@@ -61,5 +91,5 @@ export function dedupeOperator(step: DedupeStep): OperatorFactory {
         }
       },
     };
-  };
-}
+  },
+});

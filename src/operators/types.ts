@@ -1,10 +1,9 @@
 /**
  * The processor API: small operators with open / process / onWatermark / close.
- * The runtime hands each operator instance what it needs (its context, typed stores); operators
- * never reach back into the topology or the runtime.
+ * The runtime hands each operator instance its context and the typed stores its step module
+ * declared (step-module.ts, stores.ts); operators never reach back into the topology or the runtime.
  */
 import type { StreamRecord } from '../core/record.js';
-import type { StateBackend } from '../state/backend.js';
 
 export interface OperatorContext {
   readonly stepId: string;
@@ -28,18 +27,10 @@ export interface OperatorContext {
 }
 
 export interface Operator {
-  /** Called once per instance before its first record (load timers, user modules). */
+  /** Called once per instance before its first record (e.g. load a user module). */
   open?(): Promise<void>;
   process(record: StreamRecord): void;
   /** The watermark advanced: fire due timers. */
   onWatermark?(watermark: number): void;
   close?(): Promise<void>;
 }
-
-/** What the runtime gives a factory to build one instance for one (step, partition). */
-export interface OperatorEnv {
-  ctx: OperatorContext;
-  state: StateBackend;
-}
-
-export type OperatorFactory = (env: OperatorEnv) => Operator;

@@ -14,7 +14,7 @@ import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../s
 import { createSink, createSource } from '../connectors/registry.js';
 import { errorMessage, TributaryError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { buildGraph, isStateful, type Graph, type GraphNode } from './graph.js';
+import { buildGraph, isStateful, stateScope, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
 import { SourceRuntime, type PartitionProgress } from './source-runtime.js';
 import { Counters } from './counters.js';
@@ -216,7 +216,7 @@ export class Engine {
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       if (!node.factory) continue;
-      const op = node.factory({ ctx: this.operatorContext(i, partition), state: this.state });
+      const op = await node.factory(this.operatorContext(i, partition), stateScope(this.state, node.id, partition));
       await op.open?.();
       node.instances[partition] = op;
     }

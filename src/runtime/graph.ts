@@ -5,14 +5,10 @@
  * the next one starts, so a checkpoint taken between records is consistent by construction.
  */
 import type { PlannedStep, TopologyPlan } from '../topology/plan.js';
-import type { Operator, OperatorFactory } from '../operators/types.js';
-import { filterOperator } from '../operators/filter.js';
-import { mapOperator } from '../operators/map.js';
-import { keyByOperator } from '../operators/key-by.js';
-import { explodeOperator } from '../operators/explode.js';
-import { dedupeOperator } from '../operators/dedupe.js';
-import { windowOperator } from '../operators/window-aggregate.js';
-import { codeOperator } from '../operators/code.js';
+import type { Operator } from '../operators/types.js';
+import { isStateful, operatorFactory, type InstanceFactory } from '../operators/step-module.js';
+import type { StateScope } from '../operators/stores.js';
+import type { StateBackend } from '../state/backend.js';
 import type { SinkRuntime } from './sink-runtime.js';
 import type { StreamRecord } from '../core/record.js';
 
@@ -20,7 +16,8 @@ export interface GraphNode {
   readonly id: string;
   /** Undefined for source nodes (they only fan out). */
   readonly step?: PlannedStep;
-  readonly factory?: OperatorFactory;
+  /** Builds the step's operator instance of one task partition (operators/step-module.ts). */
+  readonly factory?: InstanceFactory;
   readonly stateful: boolean;
   /** Downstream step nodes of the main output. */
   readonly children: number[];
@@ -39,20 +36,16 @@ export interface RepartitionOutput {
   add(record: StreamRecord, toPartition: number, fromPartition: number): void;
 }
 
-export function operatorFactory(step: PlannedStep, partitions: number): OperatorFactory {
-  switch (step.kind) {
-    case 'filter': return filterOperator(step);
-    case 'map': return mapOperator(step);
-    case 'keyBy': return keyByOperator(step, partitions);
-    case 'explode': return explodeOperator(step);
-    case 'dedupe': return dedupeOperator(step);
-    case 'window': return windowOperator(step);
-    case 'code': return codeOperator(step);
-  }
-}
+export { isStateful };
 
-export function isStateful(step: PlannedStep): step is Extract<PlannedStep, { fingerprint: string }> {
-  return step.kind === 'window' || step.kind === 'dedupe' || step.kind === 'code';
+/** The state of one (step, partition) in the backend: what a step's declared stores open in. */
+export function stateScope(state: StateBackend, stepId: string, partition: number): StateScope {
+  return {
+    stepId,
+    kvStore: (codec) => state.kvStore(stepId, partition, codec),
+    windowStore: (head, slice) => state.windowStore(stepId, partition, head, slice),
+    timers: () => state.loadTimers(stepId, partition),
+  };
 }
 
 export interface Graph {
@@ -71,7 +64,7 @@ export function buildGraph(plan: TopologyPlan, sinks: ReadonlyMap<string, SinkRu
   const empty = () => ({ children: [], sinks: [], lateChildren: [], lateSinks: [], instances: [] });
   for (const s of plan.sources) add({ id: s.id, stateful: false, ...empty() });
   for (const step of plan.steps) {
-    add({ id: step.id, step, factory: operatorFactory(step, partitions), stateful: isStateful(step), ...empty() });
+    add({ id: step.id, step, factory: operatorFactory(step, { partitions }), stateful: isStateful(step), ...empty() });
   }
   const resolve = (from: string): { node: GraphNode; late: boolean } => {
     const late = from.endsWith('.late') && !byId.has(from);

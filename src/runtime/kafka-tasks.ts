@@ -131,7 +131,7 @@ export class KafkaTasks {
 
   /** keyBy steps whose records go through a repartition topic (the plan decides: topology/partitioning.ts). */
   private repartitioningSteps(): string[] {
-    return this.plan.steps.filter((s) => s.kind === 'keyBy' && s.repartition).map((s) => s.id);
+    return this.plan.steps.filter((s) => s.repartition === true).map((s) => s.id);
   }
 
   private async prepareTopics(): Promise<void> {
@@ -364,7 +364,7 @@ export class KafkaTasks {
     let active = false;
     for (const src of this.kafkaSources) {
       const t = src.tracker(p);
-      const wm = ended ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
+      const wm = t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
       if (wm > max) max = wm;
       if (ended || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) continue;
       active = true;

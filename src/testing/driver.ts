@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { compileTopology } from '../topology/index.js';
 import { connectorCatalog } from '../connectors/registry.js';
+import { stepRegistry } from '../operators/registry.js';
+import type { StepCatalog } from '../topology/format.js';
 import type { PlannedSink, TopologyPlan } from '../topology/plan.js';
 import type { Sink, Source } from '../connectors/types.js';
 import type { Row, Value } from '../core/record.js';
@@ -26,6 +28,8 @@ export interface DriverOptions {
   partitions?: number;
   /** File name used in error messages when compiling text. */
   file?: string;
+  /** The step kinds the topology may use (default: the built-in registry); a test adds its own kind here. */
+  steps?: StepCatalog;
 }
 
 export interface PipeOptions {
@@ -49,7 +53,7 @@ export class TopologyTestDriver {
 
   static async fromText(yaml: string, options: DriverOptions = {}): Promise<TopologyTestDriver> {
     const file = resolve(options.file ?? 'topology.yaml');
-    const plan = compileTopology(yaml, file, { catalog: connectorCatalog, env: options.env ?? {} });
+    const plan = compileTopology(yaml, file, { catalog: connectorCatalog, steps: options.steps ?? stepRegistry, env: options.env ?? {} });
     const dir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tributary-driver-')));
     const driver = new TopologyTestDriver(plan, dir, options.dataDir === undefined, options.partitions ?? 1);
     await driver.start(false);
@@ -147,7 +151,7 @@ function withTaps(plan: TopologyPlan): TopologyPlan {
   };
   for (const step of plan.steps) {
     tap(step.id);
-    if (step.kind === 'window' || step.kind === 'dedupe') tap(`${step.id}.late`);
+    if (step.stepModule.lateOutput) tap(`${step.id}.late`);
   }
   tap('dlq');
   return { ...plan, sinks: [...plan.sinks, ...taps] };

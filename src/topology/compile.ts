@@ -7,7 +7,7 @@ import { TopologyError, TopologyErrors } from '../core/errors.js';
 import type { ConnectorCatalog } from '../core/catalog.js';
 import { findEntry, type ConfigNode, type MapNode, type Position } from '../core/config-node.js';
 import type { Diagnostics } from './expressions.js';
-import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepConfig } from './format.js';
+import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepCatalog } from './format.js';
 import type { Env } from './interpolate.js';
 import { decideRepartitions } from './partitioning.js';
 import { joinPath } from '../core/names.js';
@@ -20,6 +20,8 @@ import { parseYaml } from './yaml-tree.js';
 
 export interface CompileOptions {
   catalog: ConnectorCatalog;
+  /** The step kinds a topology may use: `stepRegistry` of operators/registry.ts, or a test's own list. */
+  steps: StepCatalog;
   /** Variables for ${VAR} interpolation (usually process.env). Default: none. */
   env?: Env;
   /** Where relative `code:` and schema paths start (default: the topology file's folder). */
@@ -63,10 +65,12 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     const value = validateSpec(sourceSpec(opts.catalog), e.value, ctx, path, e.keyPos) as Record<string, unknown> | undefined;
     return { id: e.key, idPos: e.keyPos, path, node: e.value, value };
   });
+  const pipelineSpec = stepSpec(opts.steps);
   const steps = pipeline.map((node, index) => {
     const path = `spec.pipeline[${index}]`;
-    const config = validateSpec(stepSpec(), node, ctx, path) as StepConfig | undefined;
-    return { index, path, node, config };
+    const config = validateSpec(pipelineSpec, node, ctx, path) as StepConfig | undefined;
+    const module = config && opts.steps.find((m) => m.kind in config);
+    return { index, path, node, config, module };
   });
 
   const diag: Diagnostics = { file, errors };
@@ -77,19 +81,20 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     const id = node && scalarString(findEntry(node, 'id')?.value);
     const from = node && scalarString(findEntry(node, 'from')?.value);
     if (!node || id === undefined) continue;
-    const kind = st.config ? kindOf(st.config) : 'invalid';
+    const keySource = st.config && st.module?.setsKey?.(st.config);
     refs.push({
-      index: st.index, id, idPos: findEntry(node, 'id')!.value.pos, path: st.path, kind,
+      index: st.index, id, idPos: findEntry(node, 'id')!.value.pos, path: st.path, kind: st.module?.kind ?? 'invalid',
       from: from ?? '', fromPos: findEntry(node, 'from')?.value.pos ?? node.pos,
-      ...(st.config && 'keyBy' in st.config ? { keySource: st.config.keyBy.trim() } : {}),
+      ...(keySource !== undefined ? { keySource } : {}),
     });
   }
   const { kinds, owners } = checkIds(diag, sources, refs);
   const known = [...kinds.keys()];
+  const lateKinds = opts.steps.filter((m) => m.lateOutput).map((m) => m.kind);
   const inputs = new Map<number, string>();
   for (const r of refs) {
     if (!steps[r.index].config || !owners.has(r)) continue;
-    const input = resolveInput(diag, kinds, r.from, r.fromPos, `${r.path}.from`, { allowDlq: false, known });
+    const input = resolveInput(diag, kinds, r.from, r.fromPos, `${r.path}.from`, { allowDlq: false, known, lateKinds });
     if (input !== undefined) inputs.set(r.index, input);
   }
   const wiring = wire(diag, sources.map((x) => x.id), refs.filter((r) => inputs.has(r.index)), inputs);
@@ -98,8 +103,9 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
   const plannedSteps: PlannedStep[] = [];
   for (const index of wiring.order) {
     const st = steps[index];
-    if (!st.config || st.node.kind !== 'map') continue;
+    if (!st.config || !st.module || st.node.kind !== 'map') continue;
     const built = buildStep(diag, {
+      module: st.module,
       config: st.config,
       node: st.node,
       path: st.path,
@@ -145,7 +151,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     if (!value) continue;
     const fromNode = e.value.kind === 'map' ? findEntry(e.value, 'from')?.value : undefined;
     const from = value.from as string;
-    if (resolveInput(diag, kinds, from, fromNode?.pos ?? e.keyPos, `${path}.from`, { allowDlq: true, known: [...known, 'dlq'] }) === undefined) continue;
+    if (resolveInput(diag, kinds, from, fromNode?.pos ?? e.keyPos, `${path}.from`, { allowDlq: true, known: [...known, 'dlq'], lateKinds }) === undefined) continue;
     const connector = Object.keys(opts.catalog.sinks).find((k) => k in value)!;
     const connectorNode = (e.value.kind === 'map' ? findEntry(e.value, connector)?.value : undefined) ?? e.value;
     const sinkFormat = { spec: opts.catalog.sinks[connector], config: (value[connector] ?? {}) as Record<string, unknown>, node: connectorNode, path: joinPath(path, connector), baseDir };
@@ -170,11 +176,8 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
   };
 }
 
-const stepKinds = ['filter', 'map', 'keyBy', 'explode', 'dedupe', 'window', 'code'] as const;
-
-function kindOf(config: StepConfig): string {
-  return stepKinds.find((k) => k in config) ?? 'invalid';
-}
+/** A pipeline item as its spec validated it: id, from, one step kind's key and its siblings. */
+type StepConfig = Readonly<Record<string, unknown>> & { id: string; from: string };
 
 function mapAt(node: MapNode, key: string): MapNode | undefined {
   const v = findEntry(node, key)?.value;

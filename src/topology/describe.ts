@@ -1,5 +1,6 @@
 /** A plan for people: readable text and printable JSON (configs shown as written, never interpolated values). */
 import { formatDuration } from '../core/duration.js';
+import { inlineValue as inline } from '../core/inline.js';
 import type { PlannedStep, TopologyPlan } from './plan.js';
 import { describeFormat, displayFormat } from './source-format.js';
 
@@ -28,9 +29,9 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
   const union = (a: string, b: string): void => {
     parent.set(find(a), find(b));
   };
-  const kindOf = new Map(plan.steps.map((st) => [st.id, st.kind]));
-  const repartitions = new Set(plan.steps.filter((st) => st.kind === 'keyBy' && st.repartition).map((st) => st.id));
-  const base = (from: string): string => (from.endsWith('.late') && !kindOf.has(from) ? from.slice(0, -5) : from);
+  const stepById = new Map(plan.steps.map((st) => [st.id, st]));
+  const repartitions = new Set(plan.steps.filter((st) => st.repartition === true).map((st) => st.id));
+  const base = (from: string): string => (from.endsWith('.late') && !stepById.has(from) ? from.slice(0, -5) : from);
   for (const src of plan.sources) parent.set(src.id, src.id);
   for (const st of plan.steps) parent.set(st.id, st.id);
   // Readers of one repartition topic share it as their input, hence one sub-topology.
@@ -65,53 +66,6 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
   return [...groups.values()];
 }
 
-function inline(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value === 'string' ? value : JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(inline).join(', ')}]`;
-  const entries = Object.entries(value);
-  return entries.length ? `{ ${entries.map(([k, v]) => `${k}: ${inline(v)}`).join(', ')} }` : '{}';
-}
-
-function windowText(st: Extract<PlannedStep, { kind: 'window' }>): string {
-  const w = st.window;
-  switch (w.kind) {
-    case 'rolling':
-      return `rolling ${formatDuration(w.size)} (resolution ${formatDuration(w.resolution)})`;
-    case 'hopping':
-      return `hopping ${formatDuration(w.size)} every ${formatDuration(w.slide)}`;
-    case 'tumbling':
-      return `tumbling ${formatDuration(w.size)}`;
-    case 'session':
-      return `session (gap ${formatDuration(w.gap)})`;
-  }
-}
-
-function stepDetail(plan: TopologyPlan, st: PlannedStep): string[] {
-  switch (st.kind) {
-    case 'filter':
-      return [`where ${st.predicate.source}`];
-    case 'map':
-      return [
-        ...st.set.map((x) => `set ${x.field} = ${x.expr.source}`),
-        ...st.rename.map((x) => `rename ${x.from} → ${x.to}`),
-        ...(st.drop.length ? [`drop ${st.drop.join(', ')}`] : []),
-      ];
-    case 'keyBy':
-      return [`key ${st.keySource}`, st.repartition ? `through ${repartitionTopic(plan, st.id)}` : `no repartition: the input is already partitioned by ${st.keySource}`];
-    case 'explode':
-      return [`each of ${st.items.source} as ${st.as}`];
-    case 'dedupe':
-      return [`within ${formatDuration(st.withinMs)} by ${st.by?.source ?? 'key'}`];
-    case 'window':
-      return [
-        `${windowText(st)}, emit ${st.emit}${st.allowedLatenessMs ? `, allowed lateness ${formatDuration(st.allowedLatenessMs)}` : ''}`,
-        ...Object.entries(st.aggregateSources).map(([name, src]) => `${name} = ${src}`),
-      ];
-    case 'code':
-      return [`${st.module}#${st.export}${Object.keys(st.options).length ? ` options ${inline(st.options)}` : ''}`];
-  }
-}
-
 /** The plan as text for `tributary plan`. */
 export function describePlan(plan: TopologyPlan): string {
   const out: string[] = [];
@@ -130,8 +84,11 @@ export function describePlan(plan: TopologyPlan): string {
   plan.steps.forEach((st, i) => {
     const key = st.keyedBy !== undefined ? `, key ${st.keyedBy}` : '';
     out.push(`  ${String(i + 1).padStart(2)}. ${st.id.padEnd(width)}  ${st.kind} from ${st.from}${key}`);
-    for (const line of stepDetail(plan, st)) out.push(`        ${line}`);
-    if ('fingerprint' in st) out.push(`        state fingerprint ${st.fingerprint}`);
+    for (const line of st.stepModule.describe(st)) out.push(`        ${line}`);
+    if (st.repartition !== undefined) {
+      out.push(`        ${st.repartition ? `through ${repartitionTopic(plan, st.id)}` : `no repartition: the input is already partitioned by ${st.keyedBy}`}`);
+    }
+    if (st.fingerprint !== undefined) out.push(`        state fingerprint ${st.fingerprint}`);
   });
   out.push('', 'sub-topologies (split at repartitioning keyBy steps):');
   for (const sub of subTopologies(plan)) {
@@ -145,29 +102,12 @@ export function describePlan(plan: TopologyPlan): string {
 
 /** The plan as JSON-safe data: expressions as their source, configs as written. */
 export function planToJson(plan: TopologyPlan): Record<string, unknown> {
-  const step = (st: PlannedStep): Record<string, unknown> => {
-    const common = { id: st.id, kind: st.kind, from: st.from, ...(st.keyedBy !== undefined ? { keyedBy: st.keyedBy } : {}), location: st.location };
-    switch (st.kind) {
-      case 'filter':
-        return { ...common, predicate: st.predicate.source };
-      case 'map':
-        return { ...common, set: st.set.map((x) => ({ field: x.field, expr: x.expr.source })), rename: st.rename, drop: st.drop };
-      case 'keyBy':
-        return { ...common, keySource: st.keySource, repartition: st.repartition };
-      case 'explode':
-        return { ...common, items: st.items.source, as: st.as };
-      case 'dedupe':
-        return { ...common, withinMs: st.withinMs, by: st.by?.source ?? null, fingerprint: st.fingerprint };
-      case 'window':
-        return {
-          ...common, window: st.window,
-          aggregates: st.aggregates.map((a) => ({ name: a.name, fn: a.fn, source: st.aggregateSources[a.name] })),
-          emit: st.emit, allowedLatenessMs: st.allowedLatenessMs, distinctExactLimit: st.distinctExactLimit, fingerprint: st.fingerprint,
-        };
-      case 'code':
-        return { ...common, module: st.module, export: st.export, options: st.options, fingerprint: st.fingerprint };
-    }
-  };
+  const step = (st: PlannedStep): Record<string, unknown> => ({
+    id: st.id, kind: st.kind, from: st.from, ...(st.keyedBy !== undefined ? { keyedBy: st.keyedBy } : {}), location: st.location,
+    ...st.stepModule.toJson(st),
+    ...(st.repartition !== undefined ? { repartition: st.repartition } : {}),
+    ...(st.fingerprint !== undefined ? { fingerprint: st.fingerprint } : {}),
+  });
   return {
     apiVersion: plan.apiVersion,
     name: plan.name,

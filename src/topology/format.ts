@@ -3,6 +3,7 @@
  * reference all come from these declarations.
  */
 import type { ConnectorCatalog } from '../core/catalog.js';
+import type { StepModule } from '../operators/step-module.js';
 import { readFormatSpec } from '../formats/spec.js';
 import { s, type AnySpec, type Infer } from '../core/spec.js';
 
@@ -11,7 +12,6 @@ export const API_VERSION = 'tributary/v1';
 /** Step and source ids: used in state keys and topic names (`<app>.<step>.changelog`), never with dots. */
 export const idPattern = '^[A-Za-z_][A-Za-z0-9_-]*$';
 const idHint = 'use letters, digits, _ and - (starting with a letter or _)';
-const fieldHint = 'an output field name: letters, digits and _';
 
 export const eventTimeSpec = s
   .object({
@@ -21,81 +21,30 @@ export const eventTimeSpec = s
   })
   .describe('Where event time comes from and how out of order it may be.');
 
-export const windowSpec = s
-  .oneOfKeys(
-    {
-      tumbling: s.duration({ min: 1 }).describe('Fixed, non-overlapping windows of this size.'),
-      hopping: s.object({ size: s.duration({ min: 1 }), slide: s.duration({ min: 1 }) }).describe('Windows of `size` starting every `slide`.'),
-      rolling: s.duration({ min: 1 }).describe('The last `size` as of each event and as of now; needs `emit: updates`.'),
-      session: s.object({ gap: s.duration({ min: 1 }) }).describe('Activity separated by at least `gap` of silence.'),
+/**
+ * A pipeline item: exactly one step kind's key (each module's spec), `id` and `from`, and the
+ * fields the module allows beside its key.
+ */
+export function stepSpec(steps: StepCatalog): AnySpec {
+  const lateKinds = steps.filter((m) => m.lateOutput).map((m) => m.kind);
+  return s.oneOfKeys(Object.fromEntries(steps.map((m) => [m.kind, m.spec])), {
+    common: {
+      id: s.string({ pattern: idPattern, patternHint: idHint }).describe('Unique name of the step (state and topic names derive from it).'),
+      from: s.string({ minLength: 1 }).describe(`Input: a source, a step, or \`<step>.late\` of a ${lateKinds.join('/')} step.`),
     },
-    {
-      siblings: {
-        rolling: { resolution: s.duration({ min: 1 }).default(60_000).describe('Precision of the trailing edge; `rolling` must be a multiple of it.') },
-      },
-      noun: 'window type',
-    },
-  )
-  .describe('The window: `{ rolling: 3d, resolution: 1m }`, `{ tumbling: 1m }`, `{ hopping: { size: 1h, slide: 1m } }` or `{ session: { gap: 30m } }`.');
+    siblings: Object.fromEntries(steps.filter((m) => Object.keys(m.siblings).length > 0).map((m) => [m.kind, m.siblings])),
+    noun: 'step kind',
+  });
+}
 
-const mapSpec = s
-  .object({
-    set: s.record(s.string(), { keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$', keyHint: fieldHint }).optional().describe('field: expression over the input row.'),
-    rename: s.record(s.string({ minLength: 1 })).optional().describe('old field: new field.'),
-    drop: s.array(s.string({ minLength: 1 })).optional().describe('Fields to remove.'),
-  })
-  .describe('Applied in order: set, rename, drop.');
-
-export const stepDecl = s.oneOfKeys(
-    {
-      filter: s.string({ minLength: 1 }).describe('Expression: rows for which it is true pass.'),
-      map: mapSpec,
-      keyBy: s.string({ minLength: 1 }).describe('Expression giving the record key; re-partitions by it.'),
-      explode: s.string({ minLength: 1 }).describe('Expression yielding a list: one output row per element.'),
-      dedupe: s
-        .object({
-          within: s.duration({ min: 1 }).describe('How long an identity is remembered.'),
-          by: s.string({ minLength: 1 }).optional().describe('Expression giving the identity (default: the record key).'),
-        })
-        .describe('Drops records whose identity was seen within `within`; needs a keyed input.'),
-      window: windowSpec,
-      code: s.string({ minLength: 1 }).describe('Path of a .ts/.js module (relative to the topology file) exporting an operator.'),
-    },
-    {
-      common: {
-        id: s.string({ pattern: idPattern, patternHint: idHint }).describe('Unique name of the step (state and topic names derive from it).'),
-        from: s.string({ minLength: 1 }).describe('Input: a source, a step, or `<step>.late` of a window/dedupe step.'),
-      },
-      siblings: {
-        explode: { as: s.string({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', patternHint: fieldHint }).optional().describe('Field the element is written to (default: the exploded field).') },
-        window: {
-          aggregate: s
-            .record(s.string({ minLength: 1 }), { keyPattern: '^[A-Za-z_][A-Za-z0-9_]*$', keyHint: fieldHint })
-            .describe('output field: fn(expr) with fn in count, sum, min, max, avg, count_distinct, first, last, latest.'),
-          emit: s.enum(['updates', 'final'] as const).default('updates').describe('updates: on every change; final: once when the window closes.'),
-          allowedLateness: s.duration().default(0).describe('How long after a window ends records are still accepted.'),
-          distinctExactLimit: s.number({ integer: true, min: 1 }).optional().describe('Overrides spec.state.distinctExactLimit for this step.'),
-        },
-        code: {
-          export: s.string({ minLength: 1 }).default('default').describe('Named export of the module.'),
-          options: s.any().optional().describe('Free-form options handed to the operator.'),
-        },
-      },
-      noun: 'step kind',
-    },
-  );
+/** The step kinds a topology may use (operators/registry.ts); compile takes them as a parameter. */
+export type StepCatalog = readonly StepModule[];
 
 /** A source's `format` (declared with the sink's, once: formats/spec.ts). */
 export const sourceFormatSpec = readFormatSpec;
 
-export type StepConfig = Infer<typeof stepDecl>;
 export type SourceFormatConfig = Infer<typeof sourceFormatSpec>;
-export type WindowConfig = Infer<typeof windowSpec>;
 export type EventTimeConfig = Infer<typeof eventTimeSpec>;
-
-export function stepSpec(): AnySpec {
-  return stepDecl;
-}
 
 export function sourceSpec(catalog: ConnectorCatalog): AnySpec {
   return s.oneOfKeys(catalog.sources, {
@@ -148,6 +97,6 @@ export function documentSpec(parts: Parts): AnySpec {
 }
 
 /** The whole format for a catalog: what `tributary schema` and the reference docs show. */
-export function topologySpec(catalog: ConnectorCatalog): AnySpec {
-  return documentSpec({ source: sourceSpec(catalog), step: stepSpec(), sink: sinkSpec(catalog) });
+export function topologySpec(catalog: ConnectorCatalog, steps: StepCatalog): AnySpec {
+  return documentSpec({ source: sourceSpec(catalog), step: stepSpec(steps), sink: sinkSpec(catalog) });
 }

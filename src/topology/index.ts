@@ -11,7 +11,7 @@ import type { TopologyPlan } from './plan.js';
 export { compileTopology, type CompileOptions } from './compile.js';
 export type { ConnectorCatalog } from '../core/catalog.js';
 export type * from './plan.js';
-export { topologySpec } from './format.js';
+export { topologySpec, type StepCatalog } from './format.js';
 export { describePlan, planToJson, subTopologies, type SubTopology } from './describe.js';
 
 /** Read and compile a topology file. A missing/unreadable file is a TopologyError at 1:1. */

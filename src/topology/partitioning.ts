@@ -6,24 +6,13 @@
  *
  * How an input is partitioned, step by step along `from`:
  *   source       its declared `partitionKey` (Kafka: the expression its producers keyed by), or unknown;
- *   keyBy        its key expression (after repartitioning, or because it was already so);
- *   filter, dedupe, window   their input's (rows and keys are kept, or fields derive from them);
- *   map          its input's, when the partition key is a plain field the map neither sets,
- *                renames nor drops; otherwise unknown;
- *   explode, code  unknown (rows are rebuilt).
+ *   a step that sets the key (keyBy)   its key expression (after repartitioning, or because it was already so);
+ *   any other step   what its module's partitionedBy() says (filter, dedupe, window: their input's;
+ *                map: its input's when the map keeps that field), unknown when it says nothing.
  */
 import type { PlannedSource, PlannedStep } from './plan.js';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function mapKeeps(step: Extract<PlannedStep, { kind: 'map' }>, key: string): boolean {
-  if (!IDENTIFIER.test(key)) return false;
-  if (step.set.some((s) => s.field === key)) return false;
-  if (step.rename.some((r) => r.from === key || r.to === key)) return false;
-  return !step.drop.includes(key);
-}
-
-/** The steps with `repartition` set on every keyBy; `from` may name a side output `<step>.late` (same partitioning as the step's input). */
+/** The steps with `repartition` set on every step that sets the key; `from` may name a side output `<step>.late` (same partitioning as the step's input). */
 export function decideRepartitions(sources: readonly PlannedSource[], steps: readonly PlannedStep[]): PlannedStep[] {
   const partitionedBy = new Map<string, string | undefined>();
   for (const s of sources) partitionedBy.set(s.id, s.partitionKey);
@@ -34,23 +23,11 @@ export function decideRepartitions(sources: readonly PlannedSource[], steps: rea
   // Steps are in topological order (compile plans them in wiring order).
   return steps.map((step) => {
     const input = inputOf(step.from);
-    switch (step.kind) {
-      case 'keyBy': {
-        const repartition = input !== step.keySource;
-        partitionedBy.set(step.id, step.keySource);
-        return { ...step, repartition };
-      }
-      case 'filter':
-      case 'dedupe':
-      case 'window':
-        partitionedBy.set(step.id, input);
-        return step;
-      case 'map':
-        partitionedBy.set(step.id, input !== undefined && mapKeeps(step, input) ? input : undefined);
-        return step;
-      default:
-        partitionedBy.set(step.id, undefined);
-        return step;
+    if (step.stepModule.setsKey) {
+      partitionedBy.set(step.id, step.keyedBy);
+      return { ...step, repartition: input !== step.keyedBy };
     }
+    partitionedBy.set(step.id, step.stepModule.partitionedBy?.(step, input));
+    return step;
   });
 }

@@ -1,11 +1,11 @@
 /**
  * The logical plan: what topology/ produces from YAML and the runtime consumes.
- * Pure data + compiled expressions; no I/O and no runtime imports.
+ * Data, compiled expressions and the step modules that planned each step; no I/O, and nothing
+ * of the runtime.
  */
 import type { SourceLocation } from '../core/errors.js';
-import type { CompiledExpression } from '../expr/types.js';
 import type { FormatSpec } from '../formats/types.js';
-import type { EmitMode, AggregateSpec, WindowSpec } from '../operators/windows/types.js';
+import type { PlannedStep } from '../operators/step-module.js';
 
 export interface EventTimeSpec {
   /** Row field holding event time (epoch ms number, or ISO-8601 string); undefined = record time. */
@@ -31,76 +31,18 @@ export interface PlannedSource {
   location: SourceLocation;
 }
 
-interface StepBase {
-  id: string;
-  /** Input: a source id, a step id, or a side output '<step>.late'. */
-  from: string;
-  /** Key expression (source text of the nearest keyBy upstream, or this one) of the step's output; undefined = not keyed. */
-  keyedBy?: string;
-  location: SourceLocation;
-}
-
-export interface FilterStep extends StepBase { kind: 'filter'; predicate: CompiledExpression }
-
-export interface MapStep extends StepBase {
-  kind: 'map';
-  /** Applied in this order: set (expressions over the input row), rename, drop. */
-  set: ReadonlyArray<{ field: string; expr: CompiledExpression }>;
-  rename: ReadonlyArray<{ from: string; to: string }>;
-  drop: readonly string[];
-}
-
-export interface KeyByStep extends StepBase {
-  kind: 'keyBy';
-  key: CompiledExpression;
-  /** Source text of the key expression (also the repartition identity). */
-  keySource: string;
-  /**
-   * Whether records go through the repartition topic `<app>.<id>.repartition` to the task of
-   * murmur2(key): false when the input is already partitioned by this key (topology/partitioning.ts).
-   */
-  repartition: boolean;
-}
-
-export interface ExplodeStep extends StepBase {
-  kind: 'explode';
-  /** Expression yielding an array; one output row per element. */
-  items: CompiledExpression;
-  /** Field the element is written to (default: the exploded field's own name when items is a bare field). */
-  as: string;
-}
-
-export interface DedupeStep extends StepBase {
-  kind: 'dedupe';
-  /** Identity of a duplicate; default: the record key. */
-  by?: CompiledExpression;
-  withinMs: number;
-  fingerprint: string;
-}
-
-export interface WindowStep extends StepBase {
-  kind: 'window';
-  window: WindowSpec;
-  aggregates: readonly AggregateSpec[];
-  /** Source text of each aggregate, e.g. "sum(amount)" (plan output, fingerprint). */
-  aggregateSources: Readonly<Record<string, string>>;
-  emit: EmitMode;
-  allowedLatenessMs: number;
-  distinctExactLimit: number;
-  fingerprint: string;
-}
-
-export interface CodeStep extends StepBase {
-  kind: 'code';
-  /** Absolute path of the user's module (.ts or .js). */
-  module: string;
-  /** Named export (default: 'default'). */
-  export: string;
-  options: Record<string, unknown>;
-  fingerprint: string;
-}
-
-export type PlannedStep = FilterStep | MapStep | KeyByStep | ExplodeStep | DedupeStep | WindowStep | CodeStep;
+/**
+ * A step: id, from, kind, key, location, fingerprint, and the fields its step module planned
+ * (operators/<kind>.ts declares them; the built-in kinds' types are re-exported here).
+ */
+export type { PlannedStep, StepModule } from '../operators/step-module.js';
+export type { FilterStep } from '../operators/filter.js';
+export type { MapStep } from '../operators/map.js';
+export type { KeyByStep } from '../operators/key-by.js';
+export type { ExplodeStep } from '../operators/explode.js';
+export type { DedupeStep } from '../operators/dedupe.js';
+export type { WindowStep } from '../operators/window-aggregate.js';
+export type { CodeStep } from '../operators/code.js';
 
 export interface PlannedSink {
   id: string;

@@ -1,19 +1,19 @@
 /** The generated reference of the topology format: schemas/topology-v1.schema.json and schemas/topology-v1.md. */
 import type { ConnectorCatalog } from '../core/catalog.js';
-import { topologySpec } from './format.js';
+import { topologySpec, type StepCatalog } from './format.js';
 import { toJsonSchema, toMarkdown } from '../core/spec.js';
 
 export const schemaId = 'https://tributary.dev/schemas/topology-v1.schema.json';
 
 /** The JSON Schema as written to schemas/topology-v1.schema.json (2-space JSON, trailing newline). */
-export function topologyJsonSchemaText(catalog: ConnectorCatalog): string {
-  const schema = toJsonSchema(topologySpec(catalog), { id: schemaId, title: 'Tributary topology (tributary/v1)' });
+export function topologyJsonSchemaText(catalog: ConnectorCatalog, steps: StepCatalog): string {
+  const schema = toJsonSchema(topologySpec(catalog, steps), { id: schemaId, title: 'Tributary topology (tributary/v1)' });
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 
 const intro = `
-Generated from the format's declarations (src/topology/format.ts and each connector's spec in
-src/connectors/registry.ts) by \`tributary schema --markdown\`; do not edit by hand.
+Generated from the format's declarations (src/topology/format.ts, each step kind's spec in
+src/operators/registry.ts and each connector's spec in src/connectors/registry.ts) by \`tributary schema --markdown\`; do not edit by hand.
 
 Conventions:
 - Durations: \`500ms\`, \`5s\`, \`1m\`, \`1h\`, \`3d\`, compounds like \`1h30m\`, or a number of milliseconds.
@@ -24,6 +24,6 @@ Conventions:
 - Expressions (filter, map.set, keyBy, explode, dedupe.by, aggregate arguments) are the expression language of src/expr.
 `;
 
-export function topologyMarkdown(catalog: ConnectorCatalog): string {
-  return toMarkdown(topologySpec(catalog), { title: 'Topology format reference (tributary/v1)', intro });
+export function topologyMarkdown(catalog: ConnectorCatalog, steps: StepCatalog): string {
+  return toMarkdown(topologySpec(catalog, steps), { title: 'Topology format reference (tributary/v1)', intro });
 }

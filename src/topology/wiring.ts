@@ -1,6 +1,6 @@
 /**
  * How sources and steps connect: unique ids, `from` references, cycles, topological order,
- * and which key each stream carries (window and dedupe need one).
+ * and which key each stream carries (stateful steps need one).
  */
 import { TopologyError } from '../core/errors.js';
 import type { Position } from '../core/config-node.js';
@@ -19,7 +19,7 @@ export interface StepRef extends Declared {
   kind: string;
   from: string;
   fromPos: Position;
-  /** Source text of the key for keyBy steps. */
+  /** Source text of the key the step sets (keyBy); absent: the step keeps its input's key. */
   keySource?: string;
 }
 
@@ -31,7 +31,6 @@ export interface Wiring {
 }
 
 const lateSuffix = '.late';
-const withLateOutput = new Set(['window', 'dedupe']);
 
 function push(diag: Diagnostics, code: 'TRIB_TOPOLOGY_INVALID' | 'TRIB_TOPOLOGY_REFERENCE', at: Position, path: string, message: string): void {
   diag.errors.push(new TopologyError(code, { file: diag.file, line: at.line, col: at.col, path }, message));
@@ -75,7 +74,7 @@ export function resolveInput(
   from: string,
   at: Position,
   path: string,
-  opts: { allowDlq: boolean; known: readonly string[] },
+  opts: { allowDlq: boolean; known: readonly string[]; lateKinds: readonly string[] },
 ): string | undefined {
   if (from === 'dlq') {
     if (opts.allowDlq) return 'dlq';
@@ -86,11 +85,11 @@ export function resolveInput(
   if (from.endsWith(lateSuffix)) {
     const base = from.slice(0, -lateSuffix.length);
     const kind = kinds.get(base);
-    if (kind && withLateOutput.has(kind)) return base;
+    if (kind && opts.lateKinds.includes(kind)) return base;
     // A step with its own errors: already reported, and its kind is unknown.
     if (kind === 'invalid') return undefined;
     if (kind) {
-      push(diag, 'TRIB_TOPOLOGY_REFERENCE', at, path, `'${base}' is a ${kind === 'source' ? 'source' : `${kind} step`} and has no late output: only window and dedupe steps do`);
+      push(diag, 'TRIB_TOPOLOGY_REFERENCE', at, path, `'${base}' is a ${kind === 'source' ? 'source' : `${kind} step`} and has no late output: only ${listOf(opts.lateKinds)} steps do`);
       return undefined;
     }
   }
@@ -134,11 +133,15 @@ export function wire(diag: Diagnostics, sourceIds: readonly string[], steps: rea
       state.set(st.id, 'bad');
       return false;
     }
-    keyOf.set(st.id, st.kind === 'keyBy' ? st.keySource : keyOf.get(input));
+    keyOf.set(st.id, st.keySource ?? keyOf.get(input));
     state.set(st.id, 'done');
     order.push(st.index);
     return true;
   };
   for (const st of steps) visit(st, []);
   return { order, keyOf };
+}
+
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? 'no') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -14,6 +14,7 @@ import { Engine } from '../../src/runtime/engine.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { runEngine } from '../../src/runtime/runner.js';
 import { loadTopology } from '../../src/topology/index.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const RECORDS = 6_000;
 const BATCH = 50;
@@ -76,7 +77,7 @@ spec:
     out: { from: all, file: { path: ${JSON.stringify(join(dir, 'unused.jsonl'))} } }
 `,
     );
-    const plan = await loadTopology(file, { catalog: connectorCatalog, env: {} });
+    const plan = await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     const engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger });
     const slow = new SlowSink();
     await slow.open({ logger: silentLogger, deadLetter: () => undefined });

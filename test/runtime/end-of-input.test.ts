@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorCatalog } from '../../src/connectors/registry.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { runEngine } from '../../src/runtime/runner.js';
@@ -47,7 +48,7 @@ spec:
   sinks:
     out: { from: counts, file: { path: ${JSON.stringify(output)} } }
 `);
-  const plan = await loadTopology(file, { catalog: connectorCatalog, env: {} });
+  const plan = await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: {} });
   const engine = await Engine.open(plan, { dataDir: join(dir, `${name}-state`), logger: silentLogger });
   const result = await runEngine(engine);
   await engine.close();

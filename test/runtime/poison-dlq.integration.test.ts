@@ -28,6 +28,7 @@ import { kafkaTarget, uniqueName, waitFor, type KafkaTarget } from '../helpers/b
 import type { Row } from '../../src/core/record.js';
 import { readRows } from '../helpers/fleet.js';
 import { repoRoot } from '../helpers/cli.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const FIXTURES = join(repoRoot, 'test', 'runtime', 'fixtures');
 const PARTITIONS = 2;
@@ -149,7 +150,7 @@ interface Run {
 
 /** `tributary run <file> --exit-when-idle 4s`, in this process. */
 async function runToIdle(file: string, appId: string, env: Record<string, string>): Promise<Run> {
-  const plan = await loadTopology(join(FIXTURES, file), { catalog: connectorCatalog, env: { KAFKA_BROKERS: target.brokers.join(','), ...env } });
+  const plan = await loadTopology(join(FIXTURES, file), { catalog: connectorCatalog, steps: stepRegistry, env: { KAFKA_BROKERS: target.brokers.join(','), ...env } });
   const engine = await Engine.open(plan, { dataDir: join(dir, appId, 'state'), appId, logger: silentLogger });
   let result: RunResult;
   try {

@@ -18,6 +18,7 @@ import type { Sink } from '../../src/connectors/types.js';
 import { MemorySink } from '../../src/testing/memory.js';
 import { kafkaTarget, uniqueName, type KafkaTarget } from '../helpers/broker.js';
 import { RefusingSink } from '../helpers/refusing-sink.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 
@@ -66,7 +67,7 @@ spec:
   sinks:
     rows: { from: valid, stdout: {} }
     dead: { from: dlq, stdout: {} }
-`, join(dir, 'sink-dlq.yaml'), { catalog: connectorCatalog, env: {} });
+`, join(dir, 'sink-dlq.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     const rows = new RefusingSink('rows', (row) => (row.user_id === 'mallory' ? 'value refused' : undefined));
     const dead = new MemorySink('dead');
     const engine = await Engine.open(plan, { dataDir: join(dir, app), appId: app, logger: silentLogger, sinks: new Map<string, Sink>([['rows', rows], ['dead', dead]]) });

@@ -16,6 +16,7 @@ import type { Row } from '../../src/core/record.js';
 import { keyToPartitionBytes } from '../../src/state/codec/key.js';
 import { ManualSource, MemorySink } from '../../src/testing/memory.js';
 import { RefusingSink } from '../helpers/refusing-sink.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
@@ -53,7 +54,7 @@ afterEach(async () => {
 });
 
 async function open(sinks: Record<string, Sink>): Promise<{ engine: Engine; feed: (partition: number, offset: number, value: Row) => void }> {
-  const plan = compileTopology(TOPOLOGY, join(process.cwd(), 'sink-dlq.yaml'), { catalog: connectorCatalog, env: {} });
+  const plan = compileTopology(TOPOLOGY, join(process.cwd(), 'sink-dlq.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
   dir = await mkdtemp(join(tmpdir(), 'tributary-sink-dlq-'));
   const opened = await Engine.open(plan, {
     dataDir: dir,

@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileTopology, planToJson, subTopologies } from '../../src/topology/index.js';
-import type { WindowStep } from '../../src/topology/plan.js';
+import type { FilterStep, WindowStep } from '../../src/topology/plan.js';
 import { compile, topology } from './helpers.js';
 import { testCatalog } from './test-catalog.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const fixture = 'test/topology/fixtures/example.yaml';
 const example = readFileSync(fixture, 'utf8');
 
 describe('compileTopology on the reference example', () => {
-  const plan = compileTopology(example, fixture, { catalog: testCatalog, baseDir: '/topologies' });
+  const plan = compileTopology(example, fixture, { catalog: testCatalog, steps: stepRegistry, baseDir: '/topologies' });
 
   it('produces the expected sources, sinks and settings', () => {
     expect(plan.apiVersion).toBe('tributary/v1');
@@ -63,8 +64,7 @@ describe('compileTopology on the reference example', () => {
   });
 
   it('compiles expressions that evaluate against rows', () => {
-    const filter = plan.steps.find((st) => st.kind === 'filter')!;
-    if (filter.kind !== 'filter') throw new Error('unreachable');
+    const filter = plan.steps.find((st): st is FilterStep => st.kind === 'filter')!;
     expect(filter.predicate.evaluate({ amount: 5, user_id: 'u1' })).toBe(true);
     expect(filter.predicate.evaluate({ amount: 0, user_id: 'u1' })).toBe(false);
     const window = plan.steps.find((st): st is WindowStep => st.kind === 'window')!;

@@ -2,6 +2,7 @@ import { TopologyErrors, type TopologyError } from '../../src/core/errors.js';
 import { compileTopology } from '../../src/topology/index.js';
 import type { TopologyPlan } from '../../src/topology/plan.js';
 import { testCatalog } from './test-catalog.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 /** 1-based line:col of the n-th occurrence (0-based) of `needle` in `text`, plus `delta` chars. */
 export function posOf(text: string, needle: string, nth = 0, delta = 0): string {
@@ -37,7 +38,7 @@ export function topology(pipeline: string, sinks = "    out: { from: dlq, stdout
 }
 
 export function compile(text: string, env: Record<string, string> = {}): TopologyPlan {
-  return compileTopology(text, 'test.yaml', { catalog: testCatalog, env, baseDir: '/base' });
+  return compileTopology(text, 'test.yaml', { catalog: testCatalog, steps: stepRegistry, env, baseDir: '/base' });
 }
 
 /** The errors compiling `text` produces (fails the test when it compiles). */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { connectorCatalog } from '../../src/connectors/registry.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 import { compileTopology, loadTopology, describePlan, subTopologies } from '../../src/topology/index.js';
 import type { KeyByStep } from '../../src/topology/plan.js';
 
@@ -23,7 +24,7 @@ ${pipeline}
 `;
 
 function repartitions(text: string): Record<string, boolean> {
-  const plan = compileTopology(text, '<inline>', { catalog: connectorCatalog, env: {} });
+  const plan = compileTopology(text, '<inline>', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
   return Object.fromEntries(plan.steps.filter((s): s is KeyByStep => s.kind === 'keyBy').map((s) => [s.id, s.repartition]));
 }
 
@@ -57,12 +58,12 @@ describe('which keyBy steps repartition (decided in the plan)', () => {
   });
 
   it('tributary plan of the shipped Kafka topology shows no repartition topic where the runtime creates none', async () => {
-    const plan = await loadTopology(join('topologies', 'loan-risk-features-kafka.yaml'), { catalog: connectorCatalog, env: {} });
+    const plan = await loadTopology(join('topologies', 'loan-risk-features-kafka.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     const text = describePlan(plan);
     expect(text).not.toMatch(/per_user\.repartition/);
     expect(text).toMatch(/no repartition: the input is already partitioned by user_id/);
     expect(subTopologies(plan)).toHaveLength(1);
-    const local = await loadTopology(join('topologies', 'loan-risk-features.yaml'), { catalog: connectorCatalog, env: {} });
+    const local = await loadTopology(join('topologies', 'loan-risk-features.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     expect(describePlan(local)).toMatch(/through loan-risk-features\.per_user\.repartition/);
     expect(subTopologies(local).map((s) => s.inputs)).toEqual([['applications'], ['loan-risk-features.per_user.repartition']]);
   });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { connectorCatalog } from '../../src/connectors/registry.js';
 import { topologyJsonSchemaText, topologyMarkdown } from '../../src/topology/reference.js';
 import { repoRoot } from '../helpers/cli.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 // The committed reference must be what the declarations generate now; when a spec changes,
 // regenerate with: tributary schema --out schemas/topology-v1.schema.json
@@ -11,16 +12,16 @@ import { repoRoot } from '../helpers/cli.js';
 describe('generated reference files', () => {
   it('schemas/topology-v1.schema.json matches the declarations', () => {
     const committed = readFileSync(join(repoRoot, 'schemas', 'topology-v1.schema.json'), 'utf8');
-    expect(committed).toBe(topologyJsonSchemaText(connectorCatalog));
+    expect(committed).toBe(topologyJsonSchemaText(connectorCatalog, stepRegistry));
   });
 
   it('schemas/topology-v1.md matches the declarations', () => {
     const committed = readFileSync(join(repoRoot, 'schemas', 'topology-v1.md'), 'utf8');
-    expect(committed).toBe(topologyMarkdown(connectorCatalog));
+    expect(committed).toBe(topologyMarkdown(connectorCatalog, stepRegistry));
   });
 
   it('the schema closes every mapping and names each step kind', () => {
-    const schema = JSON.parse(topologyJsonSchemaText(connectorCatalog)) as {
+    const schema = JSON.parse(topologyJsonSchemaText(connectorCatalog, stepRegistry)) as {
       additionalProperties: boolean;
       properties: { spec: { properties: { pipeline: { items: { oneOf: Array<{ title: string }> } } } } };
     };

@@ -91,7 +91,7 @@ describe('references and ids', () => {
     expect(ok.sinks[0].from).toBe('d.late');
     const text = withKey('    - { id: a, from: k.late, filter: "true" }');
     expect(messagesOf(text)).toEqual([
-      `${posOf(text, 'k.late')} spec.pipeline[1].from: 'k' is a keyBy step and has no late output: only window and dedupe steps do`,
+      `${posOf(text, 'k.late')} spec.pipeline[1].from: 'k' is a keyBy step and has no late output: only dedupe and window steps do`,
     ]);
   });
 

@@ -12,6 +12,7 @@ import { TopologyErrors } from '../../src/core/errors.js';
 import { compileTopology, describePlan, loadTopology, planToJson } from '../../src/topology/index.js';
 import type { TopologyPlan } from '../../src/topology/plan.js';
 import { posOf } from './helpers.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-sink-format-'));
 mkdirSync(join(dir, 'schemas'));
@@ -54,13 +55,13 @@ function doc(format: string): string {
 const file = join(dir, 'topology.yaml');
 
 function compile(text: string, env: Record<string, string> = {}): TopologyPlan {
-  return compileTopology(text, file, { catalog: connectorCatalog, env });
+  return compileTopology(text, file, { catalog: connectorCatalog, steps: stepRegistry, env });
 }
 
 async function errors(text: string, how: 'compile' | 'load' = 'compile', env: Record<string, string> = {}): Promise<string[]> {
   try {
     if (how === 'compile') compile(text, env);
-    else await loadTopology(write('topology.yaml', text), { catalog: connectorCatalog, env });
+    else await loadTopology(write('topology.yaml', text), { catalog: connectorCatalog, steps: stepRegistry, env });
   } catch (err) {
     if (!(err instanceof TopologyErrors)) throw err;
     return err.errors.map((e) => `${e.location.line}:${e.location.col} ${e.location.path}: ${e.message.slice(e.message.indexOf(`${e.location.path}: `) + e.location.path.length + 2)}`);
@@ -74,7 +75,7 @@ describe('kafka sink format: valid forms', () => {
   it('defaults to json; avro and confluent keep their written shape with schema paths resolved from the topology file', async () => {
     expect(sinkFormat(compile(doc('')))).toBe('json');
     expect(sinkFormat(compile(doc('{ avro: { schema: schemas/feature.avsc } }')))).toEqual({ avro: { schema: join(dir, 'schemas', 'feature.avsc') } });
-    const plan = await loadTopology(write('ok.yaml', doc('{ confluent: { schema: schemas/feature.avsc, schemas: schemas/ids.json } }')), { catalog: connectorCatalog });
+    const plan = await loadTopology(write('ok.yaml', doc('{ confluent: { schema: schemas/feature.avsc, schemas: schemas/ids.json } }')), { catalog: connectorCatalog, steps: stepRegistry });
     expect(sinkFormat(plan)).toEqual({ confluent: { schema: join(dir, 'schemas', 'feature.avsc'), schemas: join(dir, 'schemas', 'ids.json') } });
   });
 

@@ -14,6 +14,7 @@ import type { TopologyPlan } from '../../src/topology/plan.js';
 import { runCli } from '../helpers/cli.js';
 import { posOf } from './helpers.js';
 import { testCatalog } from './test-catalog.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-source-format-'));
 mkdirSync(join(dir, 'schemas'));
@@ -55,14 +56,14 @@ function doc(format: string): string {
 const file = join(dir, 'topology.yaml');
 
 function compile(text: string, env: Record<string, string> = {}): TopologyPlan {
-  return compileTopology(text, file, { catalog: testCatalog, env });
+  return compileTopology(text, file, { catalog: testCatalog, steps: stepRegistry, env });
 }
 
 /** Errors as "line:col path: message" from compiling text (or loading it from a file, which also reads the schemas). */
 async function errors(text: string, how: 'compile' | 'load' = 'compile', env: Record<string, string> = {}): Promise<string[]> {
   try {
     if (how === 'compile') compile(text, env);
-    else await loadTopology(write('topology.yaml', text), { catalog: testCatalog, env });
+    else await loadTopology(write('topology.yaml', text), { catalog: testCatalog, steps: stepRegistry, env });
   } catch (err) {
     if (!(err instanceof TopologyErrors)) throw err;
     return err.errors.map((e) => `${e.location.line}:${e.location.col} ${e.location.path}: ${e.message.slice(e.message.indexOf(`${e.location.path}: `) + e.location.path.length + 2)}`);
@@ -106,7 +107,7 @@ describe('source format: valid forms', () => {
   });
 
   it('reads the schema files when loading: a good topology loads', async () => {
-    const plan = await loadTopology(write('good.yaml', doc('{ avro: { schema: schemas/v2.avsc, writerSchema: schemas/v1.avsc } }')), { catalog: testCatalog });
+    const plan = await loadTopology(write('good.yaml', doc('{ avro: { schema: schemas/v2.avsc, writerSchema: schemas/v1.avsc } }')), { catalog: testCatalog, steps: stepRegistry });
     expect(plan.sources[0]!.format).toMatchObject({ type: 'avro', writerSchema: join(dir, 'schemas', 'v1.avsc') });
   });
 });
