@@ -24,8 +24,7 @@
  * after a crash-replay (state restored, the same binlog replayed, the same counts) never lets an
  * older value overwrite a newer one, while a retraction with an older applied_at still applies.
  */
-import { defineOperator } from '../../src/operators/code.js';
-import type { Row, Value } from '../../src/core/record.js';
+import { defineOperator, type Row, type Value } from 'tributary';
 
 const SLICE_MS = 60_000;
 const DAY_MS = 86_400_000;
