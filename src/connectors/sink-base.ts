@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SinkBackpressureError, TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Sink, SinkContext, SinkRecord } from './types.js';
+import type { Sink, SinkContext, SinkRecord, SinkStats } from './types.js';
 
 export interface BatchingSinkOptions {
   /** Records per write; a full buffer starts a write in the background. Default 500. */
@@ -41,16 +41,7 @@ export interface BatchingSinkOptions {
   now?: () => number;
 }
 
-export interface SinkCounters {
-  /** Records written (acknowledged by the target). */
-  written: number;
-  /** Batches written. */
-  batches: number;
-  /** Write attempts retried (failures and backpressure). */
-  retries: number;
-  /** Records the target rejected for good (sent to the dead-letter callback). */
-  failures: number;
-}
+export type SinkCounters = SinkStats;
 
 interface Rejection {
   record: SinkRecord;
@@ -75,7 +66,7 @@ export abstract class BatchingSink implements Sink {
 
   private ctx: SinkContext | undefined;
   private buffer: SinkRecord[] = [];
-  /** When each buffered record was added (now()), parallel to buffer; kept only with a linger. */
+  /** When each buffered record was added (now()), parallel to buffer: for linger and record latency. */
   private addedAt: number[] = [];
   /** Records ever added; `added - buffer.length` = records handed to writes so far. */
   private added = 0;
@@ -148,10 +139,8 @@ export abstract class BatchingSink implements Sink {
     if (this.ctx === undefined) throw new TributaryError('TRIB_INTERNAL', `sink '${this.name}': add() before open()`);
     this.buffer.push(record);
     this.added++;
-    if (this.lingerMs !== undefined) {
-      this.addedAt.push(this.now());
-      this.armLinger();
-    }
+    this.addedAt.push(this.now());
+    if (this.lingerMs !== undefined) this.armLinger();
     if (this.buffer.length >= this.batchSize) this.startDrain(0);
     // inFlight never rejects (failures are kept in this.failure), so awaiting it is safe.
     if (this.buffer.length >= this.maxBuffered && this.inFlight) return this.inFlight;
@@ -210,7 +199,8 @@ export abstract class BatchingSink implements Sink {
       const batch = this.buffer.splice(0, this.batchSize);
       const times = this.addedAt.splice(0, batch.length);
       try {
-        await this.writeWithRetries(batch);
+        const writeMs = await this.writeWithRetries(batch);
+        this.observe(writeMs, times);
       } catch (error) {
         this.buffer.unshift(...batch);
         this.addedAt.unshift(...times);
@@ -248,11 +238,20 @@ export abstract class BatchingSink implements Sink {
     this.armLinger();
   }
 
-  private async writeWithRetries(batch: SinkRecord[]): Promise<void> {
+  private observe(writeMs: number, addedAt: readonly number[]): void {
+    const observer = this.ctx?.observeWrite;
+    if (!observer) return;
+    const now = this.now();
+    observer(writeMs / 1000, addedAt.map((t) => (now - t) / 1000));
+  }
+
+  /** Writes the batch, retrying what may succeed later; returns the successful attempt's duration in ms. */
+  private async writeWithRetries(batch: SinkRecord[]): Promise<number> {
     let attempt = 0;
     let backpressureWaited = 0;
     for (;;) {
       this.rejections = [];
+      const started = this.now();
       try {
         await this.writeBatch(batch);
       } catch (err) {
@@ -271,9 +270,10 @@ export abstract class BatchingSink implements Sink {
         }
         continue;
       }
+      const ms = this.now() - started;
       this.settle(batch, this.rejections);
       this.rejections = [];
-      return;
+      return ms;
     }
   }
 
