@@ -186,7 +186,7 @@ export class WorkerMetrics {
     mirroredGauge(this.registry, 'tributary_restore_restored_records', 'Changelog records restored into a task so far', ['partition'], (set) => {
       for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.restored, { partition: t.partition });
     });
-    mirroredGauge(this.registry, 'tributary_restore_target_records', 'Changelog records a task restores before it runs', ['partition'], (set) => {
+    mirroredGauge(this.registry, 'tributary_restore_target_records', 'Changelog end offsets a task restores up to before it runs (offsets: transaction markers count, so a complete restore may stay a little below)', ['partition'], (set) => {
       for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.toRestore, { partition: t.partition });
     });
   }

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorCatalog } from '../../src/connectors/registry.js';
@@ -10,6 +9,7 @@ import { Engine } from '../../src/runtime/engine.js';
 import { startHealthServer } from '../../src/runtime/health.js';
 import { runEngine } from '../../src/runtime/runner.js';
 import { loadTopology } from '../../src/topology/index.js';
+import { parseMetrics as parse, sample as value, scrape, scrapeUntil } from '../helpers/metrics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-metrics-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,45 +37,6 @@ spec:
     counts: { from: per_minute, file: { path: ${join(dir, 'counts.jsonl')} } }
     dlq_out: { from: dlq, file: { path: ${join(dir, 'dlq.jsonl')} } }
 `;
-
-type Samples = Map<string, number>;
-
-/** Parses the text exposition: `name{labels}` → value, labels sorted by name (exporters order them freely). */
-function parse(text: string): Samples {
-  const out: Samples = new Map();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    const series = line.slice(0, at);
-    const brace = series.indexOf('{');
-    const key = brace < 0 ? series : `${series.slice(0, brace)}{${[...series.slice(brace).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => `${m[1]}="${m[2]}"`).sort().join(',')}}`;
-    out.set(key, Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-const value = (s: Samples, series: string): number => {
-  const v = s.get(series);
-  if (v === undefined) throw new Error(`no series ${series} in /metrics; has:\n${[...s.keys()].filter((k) => k.startsWith('tributary_')).join('\n')}`);
-  return v;
-};
-
-async function scrape(port: number): Promise<{ text: string; samples: Samples; type: string | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  expect(res.status).toBe(200);
-  const text = await res.text();
-  return { text, samples: parse(text), type: res.headers.get('content-type') };
-}
-
-/** Scrapes until `done` holds (the worker is busy on a shared machine: no fixed waits). */
-async function scrapeUntil(port: number, what: string, done: (s: Samples) => boolean): Promise<Samples> {
-  for (let i = 0; i < 600; i++) {
-    const { samples } = await scrape(port);
-    if (done(samples)) return samples;
-    await sleep(100);
-  }
-  throw new Error(`/metrics never showed ${what}`);
-}
 
 describe('/metrics of a running worker (prom-client)', () => {
   it('exports records, late, DLQ, checkpoints, sink write stats, state metrics and latency histograms, and they move', async () => {
