@@ -139,8 +139,10 @@ export abstract class BatchingSink implements Sink {
     if (this.ctx === undefined) throw new TributaryError('TRIB_INTERNAL', `sink '${this.name}': add() before open()`);
     this.buffer.push(record);
     this.added++;
-    this.addedAt.push(this.now());
-    if (this.lingerMs !== undefined) this.armLinger();
+    if (this.lingerMs !== undefined) {
+      this.addedAt.push(this.now());
+      this.armLinger();
+    } else this.addedAt.push(this.turnTime());
     if (this.buffer.length >= this.batchSize) this.startDrain(0);
     // inFlight never rejects (failures are kept in this.failure), so awaiting it is safe.
     if (this.buffer.length >= this.maxBuffered && this.inFlight) return this.inFlight;
@@ -178,6 +180,21 @@ export abstract class BatchingSink implements Sink {
     await this.disconnect();
   }
 
+  private turnStamp: number | undefined;
+
+  /**
+   * now() read once per synchronous pass: records added in one pass (a poll batch and what it
+   * emitted) share it. Only for latency metrics, where a pass's few ms do not matter and a clock
+   * read per record would (it cost more than the rest of add()).
+   */
+  private turnTime(): number {
+    if (this.turnStamp === undefined) {
+      this.turnStamp = this.now();
+      queueMicrotask(() => (this.turnStamp = undefined));
+    }
+    return this.turnStamp;
+  }
+
   /** Start the single writer unless one runs; it writes until records up to `untilAdded` left the buffer. */
   private startDrain(untilAdded: number): void {
     if (this.inFlight || this.failure) return;
@@ -199,8 +216,7 @@ export abstract class BatchingSink implements Sink {
       const batch = this.buffer.splice(0, this.batchSize);
       const times = this.addedAt.splice(0, batch.length);
       try {
-        const writeMs = await this.writeWithRetries(batch);
-        this.observe(writeMs, times);
+        await this.writeWithRetries(batch, times);
       } catch (error) {
         this.buffer.unshift(...batch);
         this.addedAt.unshift(...times);
@@ -241,12 +257,11 @@ export abstract class BatchingSink implements Sink {
   private observe(writeMs: number, addedAt: readonly number[]): void {
     const observer = this.ctx?.observeWrite;
     if (!observer) return;
-    const now = this.now();
-    observer(writeMs / 1000, addedAt.map((t) => (now - t) / 1000));
+    observer(writeMs / 1000, addedAt, this.now());
   }
 
-  /** Writes the batch, retrying what may succeed later; returns the successful attempt's duration in ms. */
-  private async writeWithRetries(batch: SinkRecord[]): Promise<number> {
+  /** Writes the batch, retrying what may succeed later; `addedAt` (parallel to batch) feeds the metrics. */
+  private async writeWithRetries(batch: SinkRecord[], addedAt: readonly number[]): Promise<void> {
     let attempt = 0;
     let backpressureWaited = 0;
     for (;;) {
@@ -270,10 +285,11 @@ export abstract class BatchingSink implements Sink {
         }
         continue;
       }
-      const ms = this.now() - started;
+      // Counted and observed in one synchronous step: a scrape never sees one without the other.
+      this.observe(this.now() - started, addedAt);
       this.settle(batch, this.rejections);
       this.rejections = [];
-      return ms;
+      return;
     }
   }
 

@@ -76,10 +76,10 @@ export interface SinkContext {
 }
 
 /**
- * A batch was acknowledged: how long its write took, and for each of its records how long since
- * the sink received it (records reach a sink in the same synchronous pass that read their input).
+ * A batch was acknowledged: how long its write took, when (ms, one monotonic clock) each of its
+ * records reached the sink — in the same synchronous pass that read its input — and when the ack came.
  */
-export type SinkWriteObserver = (writeSeconds: number, sinceAddedSeconds: readonly number[]) => void;
+export type SinkWriteObserver = (writeSeconds: number, addedAtMs: readonly number[], ackedAtMs: number) => void;
 
 /** What a batching sink counts (connectors/sink-base.ts); exported as metrics per sink. */
 export interface SinkStats {

@@ -4,7 +4,7 @@
  * (records, checkpoints, state and sink counters) are read at scrape time by `collect`, so the hot
  * path pays nothing for them; only the latency histograms are observed as things happen.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { SinkWriteObserver } from '../connectors/types.js';
 import type { StateMetrics } from '../state/metrics.js';
 import type { Engine } from './engine.js';
@@ -70,6 +70,60 @@ function mirroredGauge<L extends string>(registry: Registry, name: string, help:
   });
 }
 
+/**
+ * A latency histogram in seconds fed a whole batch at once (each record's start time, one end
+ * time), exported as prom-client's Histogram would be
+ * (`_bucket{le}`, `_sum`, `_count`). Why not prom-client's own: its observe() validates and
+ * hashes the labels and allocates on every call (measured ~5x a plain bucket loop), and record
+ * latency is one observation per record per sink on the hot path; it has no bulk observe.
+ */
+class BatchLatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private series = new Map<string, { counts: Float64Array; sum: number; count: number }>();
+
+  constructor(registry: Registry, readonly name: string, readonly help: string, private readonly label: string, private readonly bounds: readonly number[]) {
+    // The registry only calls get()/reset(); its typings know only prom-client's own classes.
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** Observes (endMs - startedAtMs[i]) / 1000 for each record, in the series of `labelValue`. */
+  child(labelValue: string): (startedAtMs: readonly number[], endMs: number) => void {
+    return (startedAtMs, endMs) => {
+      let s = this.series.get(labelValue);
+      if (!s) this.series.set(labelValue, (s = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 }));
+      const { bounds } = this;
+      for (let i = 0; i < startedAtMs.length; i++) {
+        const v = (endMs - startedAtMs[i]!) / 1000;
+        let b = 0;
+        while (b < bounds.length && v > bounds[b]!) b++;
+        s.counts[b]!++;
+        s.sum += v;
+      }
+      s.count += startedAtMs.length;
+    };
+  }
+
+  reset(): void {
+    this.series = new Map();
+  }
+
+  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> }> {
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    for (const [labelValue, s] of this.series) {
+      let cumulative = 0;
+      this.bounds.forEach((le, b) => {
+        cumulative += s.counts[b]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le, [this.label]: labelValue }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', [this.label]: labelValue }, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { [this.label]: labelValue }, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { [this.label]: labelValue }, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 let processMetrics: Registry | undefined;
 
 /**
@@ -89,7 +143,7 @@ export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly checkpointSeconds: Histogram;
   private readonly sinkWriteSeconds: Histogram<'sink'>;
-  private readonly recordLatencySeconds: Histogram<'sink'>;
+  private readonly recordLatencySeconds: BatchLatencyHistogram;
   private readonly checkpointFailures: Counter;
 
   constructor(private readonly engine: Engine) {
@@ -98,11 +152,8 @@ export class WorkerMetrics {
     this.checkpointSeconds = new Histogram({ name: 'tributary_checkpoint_duration_seconds', help: 'Checkpoint duration: sinks acked, changelogs acked, state batch written, offsets committed', buckets: CHECKPOINT_BUCKETS, registers: [r] });
     this.checkpointFailures = new Counter({ name: 'tributary_checkpoint_failures_total', help: 'Checkpoints that failed (the next start resumes from the previous one)', registers: [r] });
     this.sinkWriteSeconds = new Histogram({ name: 'tributary_sink_write_duration_seconds', help: 'Duration of one successful batch write', labelNames: ['sink'], buckets: WRITE_BUCKETS, registers: [r] });
-    this.recordLatencySeconds = new Histogram({
-      name: 'tributary_record_latency_seconds',
-      help: 'Per record: read from its input (the sink receives it in the same synchronous pass) until the sink target acknowledged it',
-      labelNames: ['sink'], buckets: LATENCY_BUCKETS, registers: [r],
-    });
+    this.recordLatencySeconds = new BatchLatencyHistogram(r, 'tributary_record_latency_seconds',
+      'Per record: read from its input (the sink receives it in the same synchronous pass) until the sink target acknowledged it', 'sink', LATENCY_BUCKETS);
 
     for (const [name, key, help] of RECORD_COUNTERS) mirroredCounter(r, name, help, [], (set) => set(engine.counters.get(key)));
     const own = new Set(RECORD_COUNTERS.map(([, key]) => key));
@@ -121,10 +172,10 @@ export class WorkerMetrics {
   /** For SinkContext.observeWrite: the sink's batch write and its records' latency. */
   sinkObserver(sinkId: string): SinkWriteObserver {
     const write = this.sinkWriteSeconds.labels(sinkId);
-    const latency = this.recordLatencySeconds.labels(sinkId);
-    return (writeSeconds, readSeconds) => {
+    const latency = this.recordLatencySeconds.child(sinkId);
+    return (writeSeconds, addedAtMs, ackedAtMs) => {
       write.observe(writeSeconds);
-      for (let i = 0; i < readSeconds.length; i++) latency.observe(readSeconds[i]!);
+      latency(addedAtMs, ackedAtMs);
     };
   }
 
