@@ -49,25 +49,17 @@ const SINK_COUNTERS: ReadonlyArray<readonly [name: string, field: SinkStat, help
   ['tributary_sink_failed_records_total', 'failures', 'Records the target refused for good (dead-lettered)'],
 ];
 
-/** A counter whose value is read from elsewhere at scrape time (it only grows there). */
-function mirroredCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: (set: (value: number, labels?: Partial<Record<L, string | number>>) => void) => void | Promise<void>): void {
-  new Counter<L>({
-    name, help, labelNames, registers: [registry],
-    async collect() {
-      this.reset();
-      await read((value, labels) => (labels ? this.inc(labels, value) : this.inc(value)));
-    },
-  });
-}
+type Labels<L extends string> = Partial<Record<L, string | number>>;
+type Read<L extends string> = (set: (value: number, labels?: Labels<L>) => void) => void | Promise<void>;
 
-function mirroredGauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], read: (set: (value: number, labels?: Partial<Record<L, string | number>>) => void) => void | Promise<void>): void {
-  new Gauge<L>({
-    name, help, labelNames, registers: [registry],
-    async collect() {
-      this.reset();
-      await read((value, labels) => (labels ? this.set(labels, value) : this.set(value)));
-    },
-  });
+/** A counter or gauge whose values are read from elsewhere at scrape time (counters only grow there). */
+function mirrored<L extends string>(registry: Registry, kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly L[], read: Read<L>): void {
+  const common = { name, help, labelNames, registers: [registry] };
+  if (kind === 'gauge') {
+    new Gauge<L>({ ...common, async collect() { this.reset(); await read((v, l) => (l ? this.set(l, v) : this.set(v))); } });
+  } else {
+    new Counter<L>({ ...common, async collect() { this.reset(); await read((v, l) => (l ? this.inc(l, v) : this.inc(v))); } });
+  }
 }
 
 /**
@@ -155,15 +147,15 @@ export class WorkerMetrics {
     this.recordLatencySeconds = new BatchLatencyHistogram(r, 'tributary_record_latency_seconds',
       'Per record: read from its input (the sink receives it in the same synchronous pass) until the sink target acknowledged it', 'sink', LATENCY_BUCKETS);
 
-    for (const [name, key, help] of RECORD_COUNTERS) mirroredCounter(r, name, help, [], (set) => set(engine.counters.get(key)));
+    for (const [name, key, help] of RECORD_COUNTERS) mirrored(r, 'counter', name, help, [], (set) => set(engine.counters.get(key)));
     const own = new Set(RECORD_COUNTERS.map(([, key]) => key));
-    mirroredCounter(r, 'tributary_step_events_total', 'Events steps count (e.g. duplicates dropped by dedupe)', ['event'], (set) => {
+    mirrored(r, 'counter', 'tributary_step_events_total', 'Events steps count (e.g. duplicates dropped by dedupe)', ['event'], (set) => {
       for (const [event, value] of Object.entries(engine.counters.snapshot())) if (!own.has(event)) set(value, { event });
     });
-    mirroredCounter(r, 'tributary_records_out_total', 'Records handed to each sink', ['sink'], (set) => {
+    mirrored(r, 'counter', 'tributary_records_out_total', 'Records handed to each sink', ['sink'], (set) => {
       for (const s of engine.sinks.values()) set(s.emitted, { sink: s.id });
     });
-    mirroredCounter(r, 'tributary_checkpoints_total', 'Checkpoints completed', [], (set) => set(engine.checkpointCount));
+    mirrored(r, 'counter', 'tributary_checkpoints_total', 'Checkpoints completed', [], (set) => set(engine.checkpointCount));
     this.sinkSeries();
     this.stateSeries();
     this.taskSeries();
@@ -196,11 +188,11 @@ export class WorkerMetrics {
   private sinkSeries(): void {
     const { engine } = this;
     for (const [name, field, help] of SINK_COUNTERS) {
-      mirroredCounter(this.registry, name, help, ['sink'], (set) => {
+      mirrored(this.registry, 'counter', name, help, ['sink'], (set) => {
         for (const s of engine.sinks.values()) if (s.sink.stats) set(s.sink.stats[field], { sink: s.id });
       });
     }
-    mirroredGauge(this.registry, 'tributary_sink_buffered_records', 'Records buffered in the sink, not yet handed to a write', ['sink'], (set) => {
+    mirrored(this.registry, 'gauge', 'tributary_sink_buffered_records', 'Records buffered in the sink, not yet handed to a write', ['sink'], (set) => {
       for (const s of engine.sinks.values()) if (s.sink.buffered !== undefined) set(s.sink.buffered, { sink: s.id });
     });
   }
@@ -208,13 +200,13 @@ export class WorkerMetrics {
   private stateSeries(): void {
     const state = (): StateMetrics | undefined => this.engine.stateBackendIfOpen?.metrics();
     for (const [name, field, help] of STATE_COUNTERS) {
-      mirroredCounter(this.registry, name, help, [], (set) => {
+      mirrored(this.registry, 'counter', name, help, [], (set) => {
         const m = state();
         if (m) set(m[field]);
       });
     }
     for (const [name, field, help] of STATE_GAUGES) {
-      mirroredGauge(this.registry, name, help, [], (set) => {
+      mirrored(this.registry, 'gauge', name, help, [], (set) => {
         const m = state();
         if (m) set(m[field]);
       });
@@ -224,8 +216,8 @@ export class WorkerMetrics {
   /** Kafka mode: readiness, consumer lag and restore progress per task partition. */
   private taskSeries(): void {
     const { engine } = this;
-    mirroredGauge(this.registry, 'tributary_ready', '1 when every assigned task is restored and running (/readyz)', [], (set) => set(engine.kafkaTasks?.ready === false ? 0 : 1));
-    mirroredGauge(this.registry, 'tributary_consumer_lag_records', 'Input records not yet read: end offset - position, per input topic partition', ['topic', 'partition'], async (set) => {
+    mirrored(this.registry, 'gauge', 'tributary_ready', '1 when every assigned task is restored and running (/readyz)', [], (set) => set(engine.kafkaTasks?.ready === false ? 0 : 1));
+    mirrored(this.registry, 'gauge', 'tributary_consumer_lag_records', 'Input records not yet read: end offset - position, per input topic partition', ['topic', 'partition'], async (set) => {
       const tasks = engine.kafkaTasks;
       if (!tasks) return;
       try {
@@ -234,10 +226,10 @@ export class WorkerMetrics {
         // Lag needs the cluster; while it is unreachable the series is absent, the scrape still answers.
       }
     });
-    mirroredGauge(this.registry, 'tributary_restore_restored_records', 'Changelog records restored into a task so far', ['partition'], (set) => {
+    mirrored(this.registry, 'gauge', 'tributary_restore_restored_records', 'Changelog records restored into a task so far', ['partition'], (set) => {
       for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.restored, { partition: t.partition });
     });
-    mirroredGauge(this.registry, 'tributary_restore_target_records', 'Changelog end offsets a task restores up to before it runs (offsets: transaction markers count, so a complete restore may stay a little below)', ['partition'], (set) => {
+    mirrored(this.registry, 'gauge', 'tributary_restore_target_records', 'Changelog end offsets a task restores up to before it runs (offsets: transaction markers count, so a complete restore may stay a little below)', ['partition'], (set) => {
       for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.toRestore, { partition: t.partition });
     });
   }

@@ -14,7 +14,7 @@ import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { repoRoot, spawnCli } from '../helpers/cli.js';
-import { createKafkajsClient } from '../../src/connectors/kafka/kafkajs-client.js';
+import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema, runCdcLoad } from '../../scripts/cdc-load.js';
 import { DB, openLoadPool } from './cdc-harness.js';
 
@@ -74,7 +74,7 @@ describe('README: tributary cdc', () => {
     const want = new Set((rows as Array<{ id: number }>).map((r) => String(r.id)));
     expect(want.size).toBeGreaterThan(0);
 
-    const kafka = createKafkajsClient({ brokers: broker.brokers, clientId: 'readme-cdc-test' });
+    const kafka = await createKafkaClient({ brokers: broker.brokers, clientId: 'readme-cdc-test' });
     await kafka.connect();
     const seen = new Set<string>();
     try {
@@ -93,6 +93,7 @@ describe('README: tributary cdc', () => {
       }
       expect([...want].filter((id) => !seen.has(id)), log).toEqual([]);
       expect(log).not.toContain(c.password);
+      await consumer.close();
     } finally {
       await kafka.disconnect();
     }
