@@ -4,47 +4,40 @@
  * connections (scripts and tests wait for it; with --port 0 it carries the real port);
  * stderr gets logs and a periodic status line.
  */
-import { parseArgs } from 'node:util';
 import { startBroker, type FsyncPolicy } from '../broker/index.js';
 import { TributaryError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, parseLogLevel } from '../core/logger.js';
+import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
 
 const STATUS_EVERY_MS = 10_000;
 
-const usage = `Usage: tributary broker [--port 9092] [--data-dir ./data/broker] [--host 127.0.0.1]
-                        [--partitions N] [--fsync always|interval|never] [--no-auto-create] [--verbose]`;
+export const brokerSpec = {
+  name: 'broker',
+  summary: 'Start the single-node dev Kafka broker (disk-backed, Kafka wire protocol) until SIGTERM/SIGINT.\nstdout gets one line, `broker listening on HOST:PORT`, once it accepts connections.',
+  options: {
+    port: { type: 'string', value: 'PORT', default: '9092', description: 'Port to listen on (0: any free port, printed on stdout)' },
+    'data-dir': { type: 'string', value: 'DIR', default: './data/broker', description: 'Where topic logs and group offsets are kept' },
+    host: { type: 'string', value: 'HOST', default: '127.0.0.1', description: 'Address to listen on (and advertise)' },
+    partitions: { type: 'string', value: 'N', default: '1', description: 'Partitions of auto-created topics' },
+    fsync: { type: 'string', value: 'POLICY', default: 'interval', description: 'When appends are fsynced: always, interval or never' },
+    'no-auto-create': { type: 'boolean', description: 'Refuse produce/metadata for topics that do not exist' },
+    verbose: { type: 'boolean', short: 'v', description: 'Log every request (debug level)' },
+    'log-level': logLevelOption,
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', default: '9092' },
-        'data-dir': { type: 'string', default: './data/broker' },
-        host: { type: 'string', default: '127.0.0.1' },
-        partitions: { type: 'string', default: '1' },
-        fsync: { type: 'string', default: 'interval' },
-        'no-auto-create': { type: 'boolean', default: false },
-        verbose: { type: 'boolean', short: 'v', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new TributaryError('TRIB_USAGE', `${(err as Error).message}\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+  const args = parseCommand(brokerSpec, argv);
+  if (!args) return 0;
+  const { values } = args;
   const port = Number(values.port);
   const partitions = Number(values.partitions);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TributaryError('TRIB_USAGE', `--port must be 0-65535, got ${values.port}`);
   if (!Number.isInteger(partitions) || partitions < 1) throw new TributaryError('TRIB_USAGE', `--partitions must be a positive integer, got ${values.partitions}`);
   if (!['always', 'interval', 'never'].includes(values.fsync)) throw new TributaryError('TRIB_USAGE', `--fsync must be always, interval or never, got ${values.fsync}`);
 
-  const logger = createLogger({ level: values.verbose ? 'debug' : 'info' });
+  const level = values.verbose ? 'debug' : values['log-level'] === undefined ? undefined : parseLogLevel(values['log-level'], '--log-level');
+  const logger = createLogger({ level });
   const broker = await startBroker({
     port,
     host: values.host,

@@ -7,12 +7,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TopologyErrors, TributaryError } from '../core/errors.js';
+import { TopologyErrors } from '../core/errors.js';
 import { parseYaml } from '../topology/yaml-tree.js';
 import { validateSpec, type ValidationContext } from '../core/spec.js';
 import { cdcConfigSpec, runCdc, type CdcConfig } from '../runtime/cdc-runner.js';
-import { createLogger } from '../core/logger.js';
-import { parseArgs } from './args.js';
+import { createLogger, parseLogLevel } from '../core/logger.js';
+import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
 
 export async function loadCdcConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<CdcConfig> {
   const text = await readFile(file, 'utf8');
@@ -24,11 +24,21 @@ export async function loadCdcConfig(file: string, env: NodeJS.ProcessEnv = proce
   return config as CdcConfig;
 }
 
+export const cdcSpec = {
+  name: 'cdc',
+  summary: 'Publish a MySQL/MariaDB binlog to Kafka, one topic per table, with one active reader per\ndatabase server: run several copies, one holds a Redis lease and reads, the others stand by.\nRuns until SIGTERM/SIGINT.',
+  args: '<config.yaml>',
+  positionals: { min: 1, max: 1 },
+  options: { 'log-level': logLevelOption },
+  notes: 'The config file (mysql, kafka, redis, lease, batchSize) is described in schemas/cdc-v1.md;\nthe MySQL password must come from the environment (password: ${MYSQL_PASSWORD}).',
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
 export async function run(argv: string[]): Promise<number> {
-  const { positional } = parseArgs(argv, [], []);
-  if (positional.length !== 1) throw new TributaryError('TRIB_USAGE', 'usage: tributary cdc <config.yaml>');
-  const config = await loadCdcConfig(resolve(positional[0]!));
-  const logger = createLogger().child({ command: 'cdc' });
+  const args = parseCommand(cdcSpec, argv);
+  if (!args) return 0;
+  const level = args.values['log-level'];
+  const config = await loadCdcConfig(resolve(args.positionals[0]!));
+  const logger = createLogger({ level: level === undefined ? undefined : parseLogLevel(level, '--log-level') }).child({ command: 'cdc' });
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.on('SIGTERM', stop);

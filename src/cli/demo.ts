@@ -13,22 +13,36 @@ import { dirname, join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { runTopologyFile } from './run.js';
-import { parseArgs, stringFlag } from './args.js';
+import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
+import { parseLogLevel } from '../core/logger.js';
 import { startBroker } from '../broker/index.js';
 import { createKafkaClient } from '../kafka/create-client.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_COUNT = '50000';
 
+export const demoSpec = {
+  name: 'demo',
+  summary: 'Run the loan-risk demo on embedded defaults (a dev broker, a loader, one worker) and print a summary.',
+  options: {
+    count: { type: 'string', value: 'N', description: 'Loan applications to generate', defaultText: `${DEFAULT_COUNT}; --local: the topology's` },
+    local: { type: 'boolean', description: 'Run the single-process version (generator straight into the topology, no broker)' },
+    topology: { type: 'string', value: 'FILE', description: 'Run this topology file locally instead (implies --local)' },
+    quiet: { type: 'boolean', description: 'No progress lines on stderr' },
+    'log-level': logLevelOption,
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['quiet', 'local'], ['topology', 'count']);
-  const count = stringFlag(args, 'count');
+  const args = parseCommand(demoSpec, argv);
+  if (!args) return 0;
+  const { count, quiet, local, topology } = args.values;
+  const logLevel = args.values['log-level'] === undefined ? undefined : parseLogLevel(args.values['log-level'], '--log-level');
   if (count) process.env.TRIBUTARY_DEMO_COUNT = count;
-  const quiet = args.flags.get('quiet') === true;
-  if (args.flags.get('local') === true || stringFlag(args, 'topology')) {
-    const file = stringFlag(args, 'topology') ?? join(root, 'topologies', 'loan-risk-features.yaml');
+  if (local || topology) {
+    const file = topology ?? join(root, 'topologies', 'loan-risk-features.yaml');
     process.stderr.write(`tributary demo: ${file}\n`);
-    return runTopologyFile({ file, dataDir: join('.tributary', 'demo'), resetState: true, quiet });
+    return runTopologyFile({ file, dataDir: join('.tributary', 'demo'), resetState: true, quiet, logLevel });
   }
   process.env.TRIBUTARY_DEMO_COUNT ??= DEFAULT_COUNT;
   const dir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
@@ -45,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
 
     process.stderr.write(`\n[1/2] ${process.env.TRIBUTARY_DEMO_COUNT} loan applications → topic loan-applications\n`);
     process.env.TRIBUTARY_OUT = join('out', 'loan-applications');
-    const loaded = await runTopologyFile({ file: join(root, 'topologies', 'loan-applications-to-kafka.yaml'), dataDir: join(dir, 'load'), resetState: true, quiet });
+    const loaded = await runTopologyFile({ file: join(root, 'topologies', 'loan-applications-to-kafka.yaml'), dataDir: join(dir, 'load'), resetState: true, quiet, logLevel });
     if (loaded !== 0) return loaded;
 
     process.stderr.write('\n[2/2] topic loan-applications → rolling features (consumer group loan-risk-features)\n');
@@ -55,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       // A fresh broker and data dir each time: nothing to reset.
       dataDir: join(dir, 'features'),
       quiet,
+      logLevel,
       exitWhenIdleMs: 3000,
     });
   } finally {

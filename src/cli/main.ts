@@ -5,23 +5,24 @@
  */
 import { TopologyError, TopologyErrors, TributaryError, errorMessage } from '../core/errors.js';
 
-const commands: Record<string, string> = {
-  validate: 'Check topology files; exit 0 when valid, 2 with file:line:col when not',
-  plan: 'Print the compiled plan (sub-topologies, steps, state) of a topology',
-  schema: 'Write the JSON Schema of the topology format',
-  run: 'Run a topology until its bounded inputs end or SIGTERM; resumes from the last checkpoint',
-  demo: 'Run the loan-risk demo on embedded defaults and print a summary',
-  broker: 'Start the single-node dev Kafka broker',
-  cdc: 'Publish a MySQL/MariaDB binlog to Kafka (topic per table), one leader-elected reader per server',
-};
-
 interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
+/** One line each for `tributary --help`; each command's own --help comes from its option spec. */
+const commands: Record<string, { help: string; load: () => Promise<CommandModule> }> = {
+  validate: { help: 'Check topology files; exit 0 when valid, 2 with file:line:col when not', load: () => import('./validate.js') },
+  plan: { help: 'Print the compiled plan (sub-topologies, steps, state) of a topology', load: () => import('./plan.js') },
+  schema: { help: 'Write the JSON Schema of the topology format', load: () => import('./schema.js') },
+  run: { help: 'Run a topology until its bounded inputs end or SIGTERM; resumes from the last checkpoint', load: () => import('./run.js') },
+  demo: { help: 'Run the loan-risk demo on embedded defaults and print a summary', load: () => import('./demo.js') },
+  broker: { help: 'Start the single-node dev Kafka broker', load: () => import('./broker.js') },
+  cdc: { help: 'Publish a MySQL/MariaDB binlog to Kafka (topic per table), one leader-elected reader per server', load: () => import('./cdc.js') },
+};
+
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, help]) => `  ${name.padEnd(10)} ${help}`);
-  return `Usage: tributary <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+  const lines = Object.entries(commands).map(([name, { help }]) => `  ${name.padEnd(10)} ${help}`);
+  return `Usage: tributary <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n\`tributary <command> --help\` lists a command's options.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   try {
-    const mod = (await import(`./${name}.js`)) as CommandModule;
+    const mod = await commands[name]!.load();
     return await mod.run(rest);
   } catch (err) {
     if (err instanceof TopologyError || err instanceof TopologyErrors) {

@@ -1,7 +1,5 @@
 /**
- * `tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet] [--app-id ID]
- *   [--from-timestamp ISO|ms] [--from-offsets earliest|latest|topic:partition:offset,...]
- *   [--exit-when-idle DURATION] [--health-port N]`
+ * `tributary run <topology.yaml> [options]` (options: runSpec below, or `tributary run --help`).
  * Runs until the bounded inputs end (then checkpoints and prints a summary), until no input
  * arrived for --exit-when-idle, or SIGTERM/SIGINT (checkpoint, leave the group, exit 0).
  * Resumes from the last checkpoint (local data dir; Kafka inputs: the group's commits).
@@ -10,6 +8,7 @@
  * --reset-state in Kafka mode starts the app id over (runtime/app-reset.ts): refused while the
  * group has members; deletes the group and the app's changelog/repartition topics.
  */
+import { stepRegistry } from '../operators/registry.js';
 import { join, resolve } from 'node:path';
 import { loadTopology } from '../topology/index.js';
 import { connectorCatalog } from '../connectors/registry.js';
@@ -17,10 +16,9 @@ import { Engine, type StartOverride } from '../runtime/engine.js';
 import { startHealthServer } from '../runtime/health.js';
 import { runEngine } from '../runtime/runner.js';
 import { formatSummary, progressLine } from '../runtime/summary.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, parseLogLevel, type LogLevel } from '../core/logger.js';
 import { TributaryError } from '../core/errors.js';
-import { parseArgs, stringFlag } from './args.js';
-import { stepRegistry } from '../operators/registry.js';
+import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -33,11 +31,12 @@ export interface RunCommandOptions {
   healthPort?: number;
   /** How long SIGTERM may take before the process exits anyway (default 30 s). */
   shutdownTimeoutMs?: number;
+  logLevel?: LogLevel;
 }
 
 export async function runTopologyFile(opts: RunCommandOptions): Promise<number> {
   const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
-  const logger = createLogger().child({ topology: plan.name });
+  const logger = createLogger({ level: opts.logLevel }).child({ topology: plan.name });
   const dataDir = resolve(opts.dataDir ?? join('.tributary', opts.appId ?? plan.name));
   const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride });
   const health = opts.healthPort === undefined ? undefined : await startHealthServer(engine, opts.healthPort);
@@ -83,28 +82,41 @@ export async function runTopologyFile(opts: RunCommandOptions): Promise<number> 
   }
 }
 
+export const runSpec = {
+  name: 'run',
+  summary: 'Run a topology until its bounded inputs end, it is idle (--exit-when-idle) or SIGTERM; resumes from the last checkpoint.',
+  args: '<topology.yaml>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    'data-dir': { type: 'string', value: 'DIR', description: 'Where the local state (LevelDB) lives', defaultText: '.tributary/<app id>' },
+    'reset-state': { type: 'boolean', description: 'Start the state over (Kafka mode: the whole app id; refused while the group has members)' },
+    quiet: { type: 'boolean', description: 'No progress lines on stderr' },
+    'app-id': { type: 'string', value: 'ID', description: 'Application id: consumer group, changelog/repartition topic prefix, state dir', defaultText: 'metadata.name' },
+    'from-timestamp': { type: 'string', value: 'TIME', description: 'Kafka: start partitions the group never committed at this ISO-8601 time or epoch ms' },
+    'from-offsets': { type: 'string', value: 'SPEC', description: 'Kafka: start uncommitted partitions at earliest, latest or topic:partition:offset,...' },
+    'exit-when-idle': { type: 'string', value: 'DURATION', description: 'Checkpoint and exit once no input arrived for this long (e.g. 30s)' },
+    'health-port': { type: 'string', value: 'PORT', description: 'Serve /healthz, /readyz and /metrics on this port (0: any free port)' },
+    'shutdown-timeout': { type: 'string', value: 'DURATION', description: 'After SIGTERM, exit anyway (without a final checkpoint) after this long', defaultText: '30s' },
+    'log-level': logLevelOption,
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['reset-state', 'quiet'], ['data-dir', 'app-id', 'from-timestamp', 'from-offsets', 'exit-when-idle', 'health-port', 'shutdown-timeout']);
-  const file = args.positional[0];
-  if (!file || args.positional.length > 1) {
-    throw new TributaryError('TRIB_USAGE', 'usage: tributary run <topology.yaml> [--data-dir DIR] [--reset-state] [--quiet] [--app-id ID] [--from-timestamp T] [--from-offsets SPEC] [--exit-when-idle D] [--health-port N]');
-  }
-  const fromTs = stringFlag(args, 'from-timestamp');
-  const fromOffsets = stringFlag(args, 'from-offsets');
-  if (fromTs !== undefined && fromOffsets !== undefined) throw new TributaryError('TRIB_USAGE', 'give --from-timestamp or --from-offsets, not both');
-  const idle = stringFlag(args, 'exit-when-idle');
-  const healthPort = stringFlag(args, 'health-port');
-  const shutdown = stringFlag(args, 'shutdown-timeout');
+  const args = parseCommand(runSpec, argv);
+  if (!args) return 0;
+  const v = args.values;
+  if (v['from-timestamp'] !== undefined && v['from-offsets'] !== undefined) throw new TributaryError('TRIB_USAGE', 'give --from-timestamp or --from-offsets, not both');
   return runTopologyFile({
-    file,
-    dataDir: stringFlag(args, 'data-dir'),
-    resetState: args.flags.get('reset-state') === true,
-    quiet: args.flags.get('quiet') === true,
-    appId: stringFlag(args, 'app-id'),
-    startOverride: fromTs !== undefined ? parseFromTimestamp(fromTs) : fromOffsets !== undefined ? parseFromOffsets(fromOffsets) : undefined,
-    exitWhenIdleMs: idle === undefined ? undefined : parseDurationFlag(idle, 'exit-when-idle'),
-    healthPort: healthPort === undefined ? undefined : parsePort(healthPort),
-    shutdownTimeoutMs: shutdown === undefined ? undefined : parseDurationFlag(shutdown, 'shutdown-timeout'),
+    file: args.positionals[0]!,
+    dataDir: v['data-dir'],
+    resetState: v['reset-state'],
+    quiet: v.quiet,
+    appId: v['app-id'],
+    startOverride: v['from-timestamp'] !== undefined ? parseFromTimestamp(v['from-timestamp']) : v['from-offsets'] !== undefined ? parseFromOffsets(v['from-offsets']) : undefined,
+    exitWhenIdleMs: v['exit-when-idle'] === undefined ? undefined : parseDurationFlag(v['exit-when-idle'], 'exit-when-idle'),
+    healthPort: v['health-port'] === undefined ? undefined : parsePort(v['health-port']),
+    shutdownTimeoutMs: v['shutdown-timeout'] === undefined ? undefined : parseDurationFlag(v['shutdown-timeout'], 'shutdown-timeout'),
+    logLevel: v['log-level'] === undefined ? undefined : parseLogLevel(v['log-level'], '--log-level'),
   });
 }
 

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SinkBackpressureError, TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Sink, SinkContext, SinkRecord } from './types.js';
+import type { Sink, SinkContext, SinkRecord, SinkStats } from './types.js';
 
 export interface BatchingSinkOptions {
   /** Records per write; a full buffer starts a write in the background. Default 500. */
@@ -41,16 +41,7 @@ export interface BatchingSinkOptions {
   now?: () => number;
 }
 
-export interface SinkCounters {
-  /** Records written (acknowledged by the target). */
-  written: number;
-  /** Batches written. */
-  batches: number;
-  /** Write attempts retried (failures and backpressure). */
-  retries: number;
-  /** Records the target rejected for good (sent to the dead-letter callback). */
-  failures: number;
-}
+export type SinkCounters = SinkStats;
 
 interface Rejection {
   record: SinkRecord;
@@ -75,7 +66,7 @@ export abstract class BatchingSink implements Sink {
 
   private ctx: SinkContext | undefined;
   private buffer: SinkRecord[] = [];
-  /** When each buffered record was added (now()), parallel to buffer; kept only with a linger. */
+  /** When each buffered record was added (now()), parallel to buffer: for linger and record latency. */
   private addedAt: number[] = [];
   /** Records ever added; `added - buffer.length` = records handed to writes so far. */
   private added = 0;
@@ -151,7 +142,7 @@ export abstract class BatchingSink implements Sink {
     if (this.lingerMs !== undefined) {
       this.addedAt.push(this.now());
       this.armLinger();
-    }
+    } else this.addedAt.push(this.turnTime());
     if (this.buffer.length >= this.batchSize) this.startDrain(0);
     // inFlight never rejects (failures are kept in this.failure), so awaiting it is safe.
     if (this.buffer.length >= this.maxBuffered && this.inFlight) return this.inFlight;
@@ -189,6 +180,21 @@ export abstract class BatchingSink implements Sink {
     await this.disconnect();
   }
 
+  private turnStamp: number | undefined;
+
+  /**
+   * now() read once per synchronous pass: records added in one pass (a poll batch and what it
+   * emitted) share it. Only for latency metrics, where a pass's few ms do not matter and a clock
+   * read per record would (it cost more than the rest of add()).
+   */
+  private turnTime(): number {
+    if (this.turnStamp === undefined) {
+      this.turnStamp = this.now();
+      queueMicrotask(() => (this.turnStamp = undefined));
+    }
+    return this.turnStamp;
+  }
+
   /** Start the single writer unless one runs; it writes until records up to `untilAdded` left the buffer. */
   private startDrain(untilAdded: number): void {
     if (this.inFlight || this.failure) return;
@@ -210,7 +216,7 @@ export abstract class BatchingSink implements Sink {
       const batch = this.buffer.splice(0, this.batchSize);
       const times = this.addedAt.splice(0, batch.length);
       try {
-        await this.writeWithRetries(batch);
+        await this.writeWithRetries(batch, times);
       } catch (error) {
         this.buffer.unshift(...batch);
         this.addedAt.unshift(...times);
@@ -248,11 +254,19 @@ export abstract class BatchingSink implements Sink {
     this.armLinger();
   }
 
-  private async writeWithRetries(batch: SinkRecord[]): Promise<void> {
+  private observe(writeMs: number, addedAt: readonly number[]): void {
+    const observer = this.ctx?.observeWrite;
+    if (!observer) return;
+    observer(writeMs / 1000, addedAt, this.now());
+  }
+
+  /** Writes the batch, retrying what may succeed later; `addedAt` (parallel to batch) feeds the metrics. */
+  private async writeWithRetries(batch: SinkRecord[], addedAt: readonly number[]): Promise<void> {
     let attempt = 0;
     let backpressureWaited = 0;
     for (;;) {
       this.rejections = [];
+      const started = this.now();
       try {
         await this.writeBatch(batch);
       } catch (err) {
@@ -271,6 +285,8 @@ export abstract class BatchingSink implements Sink {
         }
         continue;
       }
+      // Counted and observed in one synchronous step: a scrape never sees one without the other.
+      this.observe(this.now() - started, addedAt);
       this.settle(batch, this.rejections);
       this.rejections = [];
       return;

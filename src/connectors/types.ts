@@ -71,6 +71,26 @@ export interface SinkContext {
    * at error level: nothing is dropped silently.
    */
   deadLetter?(record: SinkRecord, reason: string): void;
+  /** Called after each successful batch write (the runtime's metrics). */
+  observeWrite?: SinkWriteObserver;
+}
+
+/**
+ * A batch was acknowledged: how long its write took, when (ms, one monotonic clock) each of its
+ * records reached the sink — in the same synchronous pass that read its input — and when the ack came.
+ */
+export type SinkWriteObserver = (writeSeconds: number, addedAtMs: readonly number[], ackedAtMs: number) => void;
+
+/** What a batching sink counts (connectors/sink-base.ts); exported as metrics per sink. */
+export interface SinkStats {
+  /** Records written (acknowledged by the target). */
+  written: number;
+  /** Batches written. */
+  batches: number;
+  /** Write attempts retried (failures and backpressure). */
+  retries: number;
+  /** Records the target rejected for good (sent to the dead-letter callback). */
+  failures: number;
 }
 
 /** A sink writes batches; the base class (connectors/sink-base.ts) batches, retries and flushes. */
@@ -84,4 +104,8 @@ export interface Sink {
   close(): Promise<void>;
   /** Records written so far (for the summary). */
   readonly written: number;
+  /** Write counters, when the sink keeps them. */
+  readonly stats?: Readonly<SinkStats>;
+  /** Records buffered and not yet handed to a write, when the sink buffers. */
+  readonly buffered?: number;
 }

@@ -20,6 +20,7 @@ import { SourceRuntime, type PartitionProgress } from './source-runtime.js';
 import { Counters } from './counters.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaTasks } from './kafka-tasks.js';
+import { WorkerMetrics } from './metrics.js';
 
 export interface EngineOptions {
   /** Where state (LevelDB) lives. */
@@ -75,6 +76,8 @@ export class Engine {
   readonly counters = new Counters();
   readonly sources: SourceRuntime[] = [];
   readonly sinks = new Map<string, SinkRuntime>();
+  /** This worker's Prometheus registry (/metrics). */
+  readonly metrics: WorkerMetrics;
   private graph!: Graph;
   private state!: StateBackend;
   private readonly logger: Logger;
@@ -95,6 +98,7 @@ export class Engine {
   private constructor(plan: TopologyPlan, private readonly options: EngineOptions, logger: Logger) {
     this.plan = plan;
     this.logger = logger;
+    this.metrics = new WorkerMetrics(this);
     for (const ps of plan.sources) {
       const source = options.sources?.get(ps.id) ?? createSource(ps.id, ps.connector, ps.config);
       this.sources.push(new SourceRuntime(ps, source));
@@ -127,6 +131,11 @@ export class Engine {
 
   get stateBackend(): StateBackend {
     return this.state;
+  }
+
+  /** The state backend once start() opened it (metrics may be scraped before). */
+  get stateBackendIfOpen(): StateBackend | undefined {
+    return this.state as StateBackend | undefined;
   }
 
   get isDistributed(): boolean {
@@ -317,7 +326,11 @@ export class Engine {
   }
 
   private sinkContext(sinkId: string): SinkContext {
-    return { logger: this.logger.child({ sink: sinkId }), deadLetter: (record, reason) => this.sinkDeadLetter(sinkId, record, reason) };
+    return {
+      logger: this.logger.child({ sink: sinkId }),
+      deadLetter: (record, reason) => this.sinkDeadLetter(sinkId, record, reason),
+      observeWrite: this.metrics.sinkObserver(sinkId),
+    };
   }
 
   /**
@@ -471,11 +484,15 @@ export class Engine {
         const result = await prepared.write();
         if (hooks) await hooks.written(meta);
         this.checkpoints++;
+        this.metrics.checkpointDone(Date.now() - started);
         return { ms: Date.now() - started, entries: result.entries };
       } catch (err) {
         throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
       }
-    })().finally(() => {
+    })().catch((err: unknown) => {
+      this.metrics.checkpointFailed();
+      throw err;
+    }).finally(() => {
       this.inflight = undefined;
     });
     this.inflight = run;
