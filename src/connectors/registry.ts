@@ -22,6 +22,8 @@ import { generatorSpec } from './generator/spec.js';
 import { SqlSink, sqlSinkDdl } from './sql/sink.js';
 import { sqlSinkSpec } from './sql/spec.js';
 import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
+import { TablestoreSink } from './tablestore/sink.js';
+import { tablestoreSinkSpec, tablestoreTableNeeds } from './tablestore/spec.js';
 import type { Sink, Source } from './types.js';
 
 interface Entry<T, S extends AnySpec> {
@@ -53,6 +55,7 @@ const sinks = {
   kafka: entry<Sink, typeof kafkaSinkSpec>(kafkaSinkSpec, (id, c) => new KafkaSink(id, c)),
   redis: entry<Sink, typeof redisSinkSpec>(redisSinkSpec, (id, c) => new RedisSink(id, c)),
   sql: entry<Sink, typeof sqlSinkSpec>(sqlSinkSpec, (id, c) => new SqlSink(id, c), sqlSinkDdl),
+  tablestore: entry<Sink, typeof tablestoreSinkSpec>(tablestoreSinkSpec, (id, c) => new TablestoreSink(id, c), tablestoreTableNeeds),
 };
 
 function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {

@@ -35,8 +35,9 @@ export interface Worker {
   stderr(): string;
 }
 
-export function startWorker(args: string[], env: Record<string, string>): Worker {
-  const child = spawnCli(['run', ...args], { env: { ...process.env, ...env } });
+/** A `tributary run` worker; relative paths in `args` and its topology resolve against `cwd` (default: the repository). */
+export function startWorker(args: string[], env: Record<string, string>, cwd?: string): Worker {
+  const child = spawnCli(['run', ...args], { env: { ...process.env, ...env }, ...(cwd === undefined ? {} : { cwd }) });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout?.on('data', () => undefined);
