@@ -78,6 +78,9 @@ export class TablestoreSink extends BatchingSink {
 
   protected override async connect(): Promise<void> {
     const { config } = this;
+    if (config.accessKeyId === '' || config.accessKeySecret === '') {
+      throw new TributaryError('TRIB_SINK', `${this.where}: accessKeyId and accessKeySecret are empty; set them in the environment (e.g. TABLESTORE_ACCESS_KEY_ID, TABLESTORE_ACCESS_KEY_SECRET)`);
+    }
     const { client, agent } = createSdkClient({
       endpoint: config.endpoint,
       instancename: config.instance,

@@ -12,8 +12,8 @@ export const tablestoreSinkSpec = s.object({
   endpoint: s.string({ pattern: '^https?://', patternHint: 'write https://<instance>.<region>.ots.aliyuncs.com (or ${TABLESTORE_ENDPOINT})' })
     .describe('Instance endpoint, e.g. ${TABLESTORE_ENDPOINT}'),
   instance: s.string({ minLength: 1 }).describe('Instance name, e.g. ${TABLESTORE_INSTANCE}'),
-  accessKeyId: s.string({ minLength: 1 }).secret().describe('AccessKey id; write it as ${VAR}. Never logged'),
-  accessKeySecret: s.string({ minLength: 1 }).secret().describe('AccessKey secret; write it as ${VAR}. Never logged'),
+  accessKeyId: s.string().secret().describe('AccessKey id; write it as ${VAR}. Never logged. Empty (${VAR:-}): the sink stops at start asking for it'),
+  accessKeySecret: s.string().secret().describe('AccessKey secret; write it as ${VAR}. Never logged. Empty (${VAR:-}): the sink stops at start asking for it'),
   securityToken: s.string({ minLength: 1 }).secret().optional().describe('STS token for temporary credentials; write it as ${VAR}'),
   table: s.string({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', patternHint: 'a TableStore table name' }).describe('Existing table to write'),
   primaryKey: s.array(s.object({

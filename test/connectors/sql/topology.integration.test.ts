@@ -1,23 +1,28 @@
 /**
  * The shipped topologies/loan-detail-rows.yaml as the README runs it: `tributary plan` prints the
  * DDL, the table is created from it, `tributary run` fills it, and a second run (a replay of the
- * same input) leaves the same rows.
+ * same input) leaves the same rows. Its second sink block writes the same rows to TableStore (the
+ * wire-level stand-in, or a real instance with TABLESTORE_* set): both stores must agree.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, runCli } from '../../helpers/cli.js';
+import { useTablestore } from '../../helpers/tablestore.js';
 import { dialects, useStore } from './stores.js';
 
 const COUNT = 3_000;
 
 describe.each(dialects)('topologies/loan-detail-rows.yaml against $name', (d) => {
   const store = useStore(d);
+  const tablestore = useTablestore();
 
   it('plan prints the DDL that creates the table; run fills it; a replay changes nothing', async () => {
     const topo = join(repoRoot, 'topologies', 'loan-detail-rows.yaml');
-    const env = { ...process.env, PG_URL: store().url, DETAIL_ROWS_COUNT: String(COUNT), DETAIL_ROWS_RATE: '0' };
+    const ts = tablestore();
+    const tsTable = await ts.createTable('loan_detail', [{ name: 'user_id', type: 'STRING' }, { name: 'application_id', type: 'STRING' }]);
+    const env = { ...process.env, ...ts.env(), TABLESTORE_TABLE: tsTable, PG_URL: store().url, DETAIL_ROWS_COUNT: String(COUNT), DETAIL_ROWS_RATE: '0' };
     const plan = await runCli(['plan', topo], { env });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).not.toContain(new URL(store().url).password);
@@ -45,5 +50,8 @@ describe.each(dialects)('topologies/loan-detail-rows.yaml against $name', (d) =>
     expect(rows.length).toBeLessThanOrEqual(COUNT);
     const [{ n }] = await store().query('SELECT COUNT(DISTINCT user_id) AS n FROM loan_application_detail');
     expect(Number(n)).toBeGreaterThan(100);
+    const inSql = (rows as Array<Record<string, unknown>>).map((r) => `${r.user_id}/${r.application_id}/${Number(r.amount_cents)}/${Number(r._version)}`);
+    const inTablestore = (await ts.readTable(tsTable)).map((r) => `${r.user_id}/${r.application_id}/${Number(r.amount_cents)}/${Number(r._v)}`);
+    expect(inTablestore.sort()).toEqual(inSql.sort());
   }, 180_000);
 });
