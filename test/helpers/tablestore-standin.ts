@@ -90,12 +90,20 @@ export class TablestoreStandin {
     this.faults.push({ fault, left: new Map() });
   }
 
-  /** Refuses connections (listener closed, open connections cut) for `ms`, then listens on the same port again. */
-  async down(ms: number): Promise<void> {
+  /** Refuses connections from now on (listener closed, open connections cut); resolves with what listens on the same port again. */
+  async stop(): Promise<() => Promise<void>> {
     await this.stopListening();
+    return async () => {
+      this.server = this.makeServer();
+      await this.listen(this.port);
+    };
+  }
+
+  /** Down for `ms` (see stop()), then back. */
+  async down(ms: number): Promise<void> {
+    const restart = await this.stop();
     await new Promise((r) => setTimeout(r, ms));
-    this.server = this.makeServer();
-    await this.listen(this.port);
+    await restart();
   }
 
   async close(): Promise<void> {
