@@ -32,8 +32,8 @@ export interface EngineOptions {
   sinks?: ReadonlyMap<string, Sink>;
   /** Task partitions after keyBy; default: the largest source partition count. */
   partitions?: number;
-  /** Clean state entries kept decoded in memory (dirty ones are always kept until the checkpoint). */
-  maxCachedEntries?: number;
+  /** Bytes of memory for state (tributary run --cache-size); default the topology's spec.state.cacheSize. */
+  cacheSize?: number;
   /** fsync the checkpoint batch (default true). */
   syncCheckpoints?: boolean;
   /** Kafka mode: the application id (consumer group, changelog and repartition topic prefix). */
@@ -172,7 +172,7 @@ export class Engine {
       resetState: this.options.resetState ?? false,
       logger: this.logger,
       sync: this.options.syncCheckpoints ?? true,
-      maxCachedEntries: this.options.maxCachedEntries ?? 2_000_000,
+      cacheSize: this.options.cacheSize ?? this.plan.stateCacheSize,
     });
     const checkpoint = this.state.readCheckpoint() as CheckpointContent | undefined;
     if (checkpoint?.taskPartitions !== undefined && checkpoint.taskPartitions !== this.partitions) {

@@ -123,7 +123,8 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       break;
     }
     // (a rebalance may have started one of its own: one checkpoint in flight at a time)
-    if (!inflight && !engine.checkpointInFlight && !engine.checkpointsHeld && now - lastCheckpoint >= interval) {
+    // Early when dirty state fills half the state cache: only a checkpoint makes it evictable.
+    if (!inflight && !engine.checkpointInFlight && !engine.checkpointsHeld && (now - lastCheckpoint >= interval || engine.stateBackend.wantsCheckpoint)) {
       lastCheckpoint = now;
       inflight = engine.beginCheckpoint().then(
         () => {

@@ -15,6 +15,8 @@ import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-st
 import { StateStack } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
+import { splitMemory, type MemoryBudget } from './memory-budget.js';
+import { DEFAULT_STATE_CACHE_SIZE } from '../core/size.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
 import { PersistentTimers, type PersistentTimerService } from './timer-service.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
@@ -54,7 +56,12 @@ export interface StateBackendOptions {
   resetState?: boolean;
   /** fsync each checkpoint batch (default true). */
   sync?: boolean;
-  /** Clean entries kept in the cache (dirty ones are kept until the checkpoint regardless). Default 100 000. */
+  /**
+   * Bytes of memory for state (default 256MB): split between the write-back cache of decoded
+   * entries, LevelDB's block cache and its write buffers (memory-budget.ts).
+   */
+  cacheSize?: number;
+  /** A second bound on the cache, in clean entries (tests force eviction with it). Default none. */
   maxCachedEntries?: number;
   logger?: Logger;
 }
@@ -88,14 +95,16 @@ export class StateBackend {
     private readonly registry: StepRegistry,
     private checkpointJson: string | undefined,
     private readonly runtimeMeta: Map<string, string>,
-    maxCachedEntries: number,
+    budget: MemoryBudget,
+    maxCachedEntries: number | undefined,
     populated: ReadonlySet<string>,
   ) {
-    this.stack = new StateStack(bottom, { maxCachedEntries, metrics: this.metricsState }, populated);
+    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
-    const bottom = await LevelBytesStore.open(dir, { sync: opts.sync ?? true });
+    const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+    const bottom = await LevelBytesStore.open(dir, { sync: opts.sync ?? true, blockCacheBytes: budget.blockCacheBytes, writeBufferBytes: budget.writeBufferBytes });
     return StateBackend.openOn(bottom, dir, opts);
   }
 
@@ -117,7 +126,8 @@ export class StateBackend {
       const runtimeMeta = new Map<string, string>();
       for (const [name, v] of meta) if (name.startsWith(RUNTIME_META)) runtimeMeta.set(name.slice(RUNTIME_META.length), decoder.decode(v));
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, opts.maxCachedEntries ?? 100_000, populated);
+      const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -394,11 +404,21 @@ export class StateBackend {
     if (this.preparedInFlight) throw new TributaryError('TRIB_INTERNAL', `${what} while a prepared checkpoint is in flight`);
   }
 
+  /**
+   * Dirty state fills half the cache's budget: checkpoint now (dirty entries cannot be evicted
+   * before), or memory grows with the keys touched per checkpoint interval.
+   */
+  get wantsCheckpoint(): boolean {
+    return this.stack.cache.wantsCheckpoint;
+  }
+
   /** Counters and gauges, as a fresh plain object. */
   metrics(): StateMetrics {
     const m = this.metricsState;
     m.cachedEntries = this.stack.cache.size;
     m.dirtyEntries = this.stack.cache.dirtySize;
+    m.cachedBytes = this.stack.cache.bytes;
+    m.dirtyBytes = this.stack.cache.dirtyBytes;
     let timers = 0;
     for (const s of this.timerServices.values()) timers += s.size;
     m.timers = timers;

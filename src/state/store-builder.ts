@@ -29,8 +29,8 @@ export class StateStack {
   private readonly populated: Set<string>;
 
   /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
-  constructor(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
-    this.cache = new WriteBackCache(bottom, options.maxCachedEntries, options.metrics);
+  constructor(bottom: BytesStore, options: { cacheBytes: number; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
+    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries);
     this.populated = new Set(populated);
   }
 
