@@ -18,9 +18,10 @@ import { createStateMetrics, type StateMetrics } from './metrics.js';
 import { splitMemory, type MemoryBudget } from './memory-budget.js';
 import { DEFAULT_STATE_CACHE_SIZE } from '../core/size.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
-import { PersistentTimers, type PersistentTimerService } from './timer-service.js';
+import { DEFAULT_TIMER_PAGE_MS, PersistentTimers, type PersistentTimerService } from './timer-service.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
-import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
+import { timerPageCount } from './codec/timer-page.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
 /** What the runtime stores with each checkpoint (source positions, watermarks ...). JSON-able. */
@@ -63,6 +64,8 @@ export interface StateBackendOptions {
   cacheSize?: number;
   /** A second bound on the cache, in clean entries (tests force eviction with it). Default none. */
   maxCachedEntries?: number;
+  /** Event time one page of timers covers (timer-service.ts). Default 1 minute. */
+  timerPageMs?: number;
   logger?: Logger;
 }
 
@@ -74,7 +77,7 @@ export type { StateChange } from './changelog-keys.js';
 const CHECKPOINT = 'checkpoint';
 /** Runtime meta names live under this prefix, apart from the registry's and the checkpoint's. */
 const RUNTIME_META = 'rt:';
-const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER];
+const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER, KIND_TIMER_PAGE];
 /** Deletes per LevelDB batch when wiping a partition. */
 const WIPE_BATCH = 10_000;
 const encoder = new TextEncoder();
@@ -98,6 +101,7 @@ export class StateBackend {
     budget: MemoryBudget,
     maxCachedEntries: number | undefined,
     populated: ReadonlySet<string>,
+    private readonly timerPageMs: number,
   ) {
     this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
@@ -127,7 +131,7 @@ export class StateBackend {
       for (const [name, v] of meta) if (name.startsWith(RUNTIME_META)) runtimeMeta.set(name.slice(RUNTIME_META.length), decoder.decode(v));
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
       const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated);
+      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -157,16 +161,22 @@ export class StateBackend {
     let load = this.timerLoads.get(id);
     if (!load) {
       load = (async () => {
-        const restored: Array<[number, Uint8Array]> = [];
+        const pages: Array<[number, number]> = [];
+        for await (const [k, v] of this.bottom.entries(scopeRange(KIND_TIMER_PAGE, service.step, partition))) {
+          const d = decodeStateKey(k);
+          if (d.kind === 'timer-page') pages.push([d.start, timerPageCount(v)]);
+        }
+        // Timers written before pages (one entry each) move into pages at the next checkpoint.
+        const legacy: Array<[number, Uint8Array, Uint8Array]> = [];
         for await (const [k] of this.bottom.entries(scopeRange(KIND_TIMER, service.step, partition))) {
           const d = decodeStateKey(k);
-          if (d.kind === 'timer') restored.push([d.time, d.key]);
+          if (d.kind === 'timer') legacy.push([d.time, d.key, k]);
         }
         // dropPartition() while scanning: what was read may be stale, so load nothing.
         if (this.timerLoads.get(id) !== load) {
           throw new TributaryError('TRIB_INTERNAL', `partition ${partition} was dropped while its timers were loading`);
         }
-        service.load(restored);
+        service.load(pages, legacy);
         return service;
       })();
       this.timerLoads.set(id, load);
@@ -192,7 +202,7 @@ export class StateBackend {
     const id = `${step}/${partition}`;
     let service = this.timerServices.get(id);
     if (!service) {
-      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`);
+      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`, this.bottom, this.timerPageMs);
       this.timerServices.set(id, service);
     }
     return service;
