@@ -134,7 +134,12 @@ try {
     engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger, cacheSize });
   }
   const t0 = performance.now();
+  // A row past its deadline stops (checkpointing as on SIGTERM) and reports what it did.
+  const deadline = Number(process.env.STATE_SCALE_DEADLINE ?? 0);
+  const stop = new AbortController();
+  if (deadline > 0) setTimeout(() => stop.abort(), deadline * 1000).unref();
   const result = await runEngine(engine, {
+    signal: stop.signal,
     batchSize: 500,
     progressIntervalMs: 5000,
     onProgress: (p) => {
@@ -147,7 +152,7 @@ try {
   const heapRatio = mode === 'estimate' ? await measureCache(engine) : undefined;
   await engine.close();
   process.stdout.write(
-    `${JSON.stringify({ mode, keys, events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
+    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -12,15 +12,15 @@ import { TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-store.js';
-import { StateStack } from './store-builder.js';
+import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
 import { splitMemory, type MemoryBudget } from './memory-budget.js';
 import { DEFAULT_STATE_CACHE_SIZE } from '../core/size.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
-import { DEFAULT_TIMER_PAGE_MS, PersistentTimers, type PersistentTimerService } from './timer-service.js';
+import { DEFAULT_TIMER_PAGE_MS, type PersistentTimers, type PersistentTimerService } from './timer-service.js';
+import { TimerServices } from './timer-services.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
-import { timerPageCount } from './codec/timer-page.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
@@ -86,8 +86,7 @@ const decoder = new TextDecoder();
 export class StateBackend {
   private readonly metricsState: StateMetrics = createStateMetrics();
   private readonly stack: StateStack;
-  private readonly timerServices = new Map<string, PersistentTimers>();
-  private readonly timerLoads = new Map<string, Promise<PersistentTimers>>();
+  private readonly timerServices: TimerServices;
   /** Serializes checkpoints; never rejects. */
   private tail: Promise<unknown> = Promise.resolve();
   private preparedInFlight = false;
@@ -101,8 +100,9 @@ export class StateBackend {
     budget: MemoryBudget,
     maxCachedEntries: number | undefined,
     populated: ReadonlySet<string>,
-    private readonly timerPageMs: number,
+    timerPageMs: number,
   ) {
+    this.timerServices = new TimerServices(bottom, timerPageMs);
     this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
@@ -156,36 +156,7 @@ export class StateBackend {
   /** Reads a (step, partition)'s persisted timers into memory; call before using timers(). Idempotent. */
   async loadTimers(stepId: string, partition: number): Promise<PersistentTimerService> {
     this.assertOpen();
-    const service = this.timerService(stepId, partition);
-    const id = service.scope;
-    let load = this.timerLoads.get(id);
-    if (!load) {
-      load = (async () => {
-        const pages: Array<[number, number]> = [];
-        for await (const [k, v] of this.bottom.entries(scopeRange(KIND_TIMER_PAGE, service.step, partition))) {
-          const d = decodeStateKey(k);
-          if (d.kind === 'timer-page') pages.push([d.start, timerPageCount(v)]);
-        }
-        // Timers written before pages (one entry each) move into pages at the next checkpoint.
-        const legacy: Array<[number, Uint8Array, Uint8Array]> = [];
-        for await (const [k] of this.bottom.entries(scopeRange(KIND_TIMER, service.step, partition))) {
-          const d = decodeStateKey(k);
-          if (d.kind === 'timer') legacy.push([d.time, d.key, k]);
-        }
-        // dropPartition() while scanning: what was read may be stale, so load nothing.
-        if (this.timerLoads.get(id) !== load) {
-          throw new TributaryError('TRIB_INTERNAL', `partition ${partition} was dropped while its timers were loading`);
-        }
-        service.load(pages, legacy);
-        return service;
-      })();
-      this.timerLoads.set(id, load);
-      const mine = load;
-      load.catch(() => {
-        if (this.timerLoads.get(id) === mine) this.timerLoads.delete(id);
-      });
-    }
-    return load;
+    return this.timerServices.load(this.timerService(stepId, partition));
   }
 
   /**
@@ -198,14 +169,7 @@ export class StateBackend {
   }
 
   private timerService(stepId: string, partition: number): PersistentTimers {
-    const step = this.registry.number(stepId);
-    const id = `${step}/${partition}`;
-    let service = this.timerServices.get(id);
-    if (!service) {
-      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`, this.bottom, this.timerPageMs);
-      this.timerServices.set(id, service);
-    }
-    return service;
+    return this.timerServices.get(stepId, this.registry.number(stepId), partition);
   }
 
   /**
@@ -241,7 +205,7 @@ export class StateBackend {
     try {
       // The cache collects first: it changes nothing until commit, so an encode error here leaves all as it was.
       batches.push(this.stack.cache.collect());
-      for (const s of this.timerServices.values()) batches.push(s.collect());
+      for (const s of this.timerServices.all()) batches.push(s.collect());
     } catch (err) {
       for (const b of batches) b.abort();
       throw new TributaryError('TRIB_STATE_IO', `checkpoint failed while encoding state: ${errorMessage(err)}`, { cause: err });
@@ -312,7 +276,7 @@ export class StateBackend {
     this.assertOpen();
     this.assertNoneInFlight('dropPartition');
     this.stack.dropPartition(partition, false);
-    this.unloadTimers(partition);
+    this.timerServices.unload(partition);
   }
 
   /** Deletes every LevelDB entry of partition p (state and timers, all steps) and drops its cache. */
@@ -320,7 +284,7 @@ export class StateBackend {
     this.assertOpen();
     this.assertNoneInFlight('wipePartition');
     this.stack.dropPartition(partition, false);
-    this.unloadTimers(partition);
+    this.timerServices.unload(partition);
     let dels: BytesOp[] = [];
     for (const step of this.registry.allNumbers()) {
       assertScope(step, partition);
@@ -382,8 +346,7 @@ export class StateBackend {
   private unusedScope(what: string, stepId: string, partition: number): number {
     const step = this.registry.number(stepId);
     assertScope(step, partition);
-    const timers = this.timerServices.get(`${step}/${partition}`);
-    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || timers?.isLoaded || this.timerLoads.has(`${step}/${partition}`)) {
+    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || this.timerServices.inUse(step, partition)) {
       throw new TributaryError('TRIB_INTERNAL', `${what}: state of step '${stepId}' partition ${partition} is in use; dropPartition() first`);
     }
     return step;
@@ -400,14 +363,6 @@ export class StateBackend {
   /** The last putMeta() value of `name` (read at open), or undefined. */
   getMeta(name: string): string | undefined {
     return this.runtimeMeta.get(name);
-  }
-
-  private unloadTimers(partition: number): void {
-    for (const [id, service] of this.timerServices) {
-      if (service.partition !== partition) continue;
-      service.unload();
-      this.timerLoads.delete(id);
-    }
   }
 
   private assertNoneInFlight(what: string): void {
@@ -430,7 +385,7 @@ export class StateBackend {
     m.cachedBytes = this.stack.cache.bytes;
     m.dirtyBytes = this.stack.cache.dirtyBytes;
     let timers = 0;
-    for (const s of this.timerServices.values()) timers += s.size;
+    for (const s of this.timerServices.all()) timers += s.size;
     m.timers = timers;
     return { ...m };
   }
@@ -446,30 +401,4 @@ export class StateBackend {
   private assertOpen(): void {
     if (this.closed) throw new TributaryError('TRIB_INTERNAL', 'state backend used after close()');
   }
-}
-
-const SCOPE_KINDS: ReadonlyArray<readonly [ScopedKind, 'window' | 'kv']> = [[KIND_HEAD, 'window'], [KIND_SLICE, 'window'], [KIND_KV, 'kv']];
-
-/**
- * Ids (`window|kv/step/partition`) of the cache scopes LevelDB holds entries of. One seek per
- * populated partition: a scope found empty here never needs a LevelDB read on a cache miss.
- */
-async function populatedScopes(bottom: BytesStore, steps: readonly number[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const step of steps) {
-    for (const [kind, name] of SCOPE_KINDS) {
-      const lt = scopeRange(kind, step, 0xffff).lt;
-      for (let partition = 0; partition <= 0xffff; ) {
-        let found: number | undefined;
-        for await (const [k] of bottom.entries({ gte: scopeRange(kind, step, partition).gte, lt })) {
-          found = (k[3]! << 8) | k[4]!;
-          break;
-        }
-        if (found === undefined) break;
-        out.add(`${name}/${step}/${found}`);
-        partition = found + 1;
-      }
-    }
-  }
-  return out;
 }

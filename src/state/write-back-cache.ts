@@ -192,6 +192,17 @@ export class WriteBackCache {
     this.drop(e);
   }
 
+  /** Lets go of forgotten entries the clock has not reached yet (after a partition was dropped). */
+  sweep(): void {
+    const live = this.queue.slice(this.head).filter((e) => {
+      if (e.linked && !e.dirty) return true;
+      e.queued = false;
+      return false;
+    });
+    this.queue = live;
+    this.head = 0;
+  }
+
   /** Encodes every dirty entry now (values may be mutated after this returns). */
   collect(): FlushBatch {
     const ops: BytesOp[] = [];
