@@ -7,7 +7,7 @@
  */
 import type { ValueCodec } from './types.js';
 import { ABSENT, latin1, newEntry, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
-import { NODE_BYTES, stringBytes } from './heap-size.js';
+import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
 
 interface KeyNode {
@@ -177,7 +177,7 @@ export class CacheScope implements EntryOwner {
 }
 
 function nodeBytes(id: string): number {
-  return NODE_BYTES + stringBytes(id.length);
+  return Math.round(HEAP_CALIBRATION * (NODE_BYTES + stringBytes(id.length)));
 }
 
 function slot(node: KeyNode, start: number): Entry | undefined {

@@ -24,7 +24,7 @@
 import type { ValueCodec } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
-import { ENTRY_BYTES, estimateHeapBytes } from './heap-size.js';
+import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
 
 /** The value of an entry that is known absent (deleted, or not in LevelDB). */
 export const ABSENT: unique symbol = Symbol('absent');
@@ -76,7 +76,7 @@ export function newEntry(owner: EntryOwner, node: unknown, start: number, value:
 /** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */
 export function valueBytes(value: unknown, codec: ValueCodec<unknown> | undefined): number {
   if (value === ABSENT) return ENTRY_BYTES;
-  return ENTRY_BYTES + (codec?.heapSize !== undefined ? codec.heapSize(value) : estimateHeapBytes(value));
+  return ENTRY_BYTES + (codec?.heapSize !== undefined ? codec.heapSize(value) : Math.round(HEAP_CALIBRATION * estimateHeapBytes(value)));
 }
 
 export class WriteBackCache {
