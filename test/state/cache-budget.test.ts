@@ -9,6 +9,9 @@ import { splitMemory } from '../../src/state/memory-budget.js';
 import { estimateHeapBytes } from '../../src/state/heap-size.js';
 import { parseSize, formatSize } from '../../src/core/size.js';
 import { counterCodec, tempDir, utf8 } from './helpers.js';
+import { compileTopology } from '../../src/topology/index.js';
+import { connectorCatalog } from '../../src/connectors/registry.js';
+import { run } from '../../src/cli/run.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
 const MB = 2 ** 20;
@@ -92,5 +95,39 @@ describe('write-back cache bounded in bytes', () => {
     for (let i = 0; i < 2000; i++) kv.get(utf8(`k${i}`));
     expect(backend.metrics().cacheMisses).toBe(0);
     expect(backend.metrics().cachedEntries).toBe(2000);
+  });
+});
+
+describe('spec.state.cacheSize', () => {
+  const yaml = (state: string): string => `apiVersion: tributary/v1
+kind: Topology
+metadata: { name: sized }
+spec:
+${state}
+  sources:
+    events: { file: { path: in.jsonl }, eventTime: { field: ts } }
+  pipeline:
+    - { id: all, from: events, filter: "true" }
+  sinks:
+    out: { from: all, stdout: {} }
+`;
+  const compile = (state: string) => compileTopology(yaml(state), '<inline>', { catalog: connectorCatalog, env: {} });
+
+  it('defaults to 256MB and takes human sizes', () => {
+    expect(compile('').stateCacheSize).toBe(256 * MB);
+    expect(compile('  state: { cacheSize: 64MB }').stateCacheSize).toBe(64 * MB);
+    expect(compile('  state: { cacheSize: 2GB }').stateCacheSize).toBe(2 * 2 ** 30);
+  });
+
+  it('refuses what is no size, or too small, at its line', () => {
+    expect(() => compile('  state: { cacheSize: lots }')).toThrow(/cacheSize.*a size like "512KB", "64MB", "1GB"/s);
+    expect(() => compile('  state: { cacheSize: 1MB }')).toThrow(/cacheSize/);
+  });
+});
+
+describe('tributary run --cache-size', () => {
+  it('refuses what is no size before opening anything', async () => {
+    await expect(run(['missing.yaml', '--cache-size', 'lots'])).rejects.toThrow(/--cache-size 'lots' is not a size/);
+    await expect(run(['missing.yaml', '--cache-size', '1MB'])).rejects.toThrow(/at least 16MB/);
   });
 });
