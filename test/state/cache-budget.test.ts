@@ -3,30 +3,20 @@
  * clean entries are evicted to stay within the budget, LevelDB serves the rest, and dirty
  * entries past half the budget ask for a checkpoint.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { splitMemory } from '../../src/state/memory-budget.js';
 import { estimateHeapBytes } from '../../src/state/heap-size.js';
 import { parseSize, formatSize } from '../../src/core/size.js';
-import { counterCodec, tempDir, utf8 } from './helpers.js';
+import { counterCodec, utf8 } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
 import { compileTopology } from '../../src/topology/index.js';
 import { connectorCatalog } from '../../src/connectors/registry.js';
 import { run } from '../../src/cli/run.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
 const MB = 2 ** 20;
-let dir: string;
-let cleanup: () => Promise<void>;
-let backend: StateBackend | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await backend?.close();
-  backend = undefined;
-  await cleanup();
-});
+const t = stateDirPerTest();
 
 describe('sizes', () => {
   it('parses and formats human sizes in binary units', () => {
@@ -62,39 +52,39 @@ describe('write-back cache bounded in bytes', () => {
   it('keeps its estimated bytes within the budget over many more keys than fit, and reads the rest from LevelDB', async () => {
     const total = 16 * MB;
     const budget = splitMemory(total).cacheBytes;
-    backend = await StateBackend.open(dir, { steps, sync: false, cacheSize: total });
-    const kv = backend.kvStore('agg', 0, counterCodec);
+    t.backend = await StateBackend.open(t.dir, { steps, sync: false, cacheSize: total });
+    const kv = t.backend.kvStore('agg', 0, counterCodec);
     const keys = 60_000;
     let checkpoints = 0;
     for (let i = 0; i < keys; i++) {
       kv.put(utf8(`user-${i}`), { count: i, sum: i * 2, label: `label-${'x'.repeat(i % 50)}` });
-      if (backend.wantsCheckpoint) {
-        await backend.checkpoint({ version: 1, at: i });
+      if (t.backend.wantsCheckpoint) {
+        await t.backend.checkpoint({ version: 1, at: i });
         checkpoints++;
-        expect(backend.metrics().cachedBytes).toBeLessThanOrEqual(budget);
+        expect(t.backend.metrics().cachedBytes).toBeLessThanOrEqual(budget);
       }
     }
-    await backend.checkpoint({ version: 1, at: keys });
+    await t.backend.checkpoint({ version: 1, at: keys });
     // Far more state than the budget: dirty entries asked for checkpoints on the way.
     expect(checkpoints).toBeGreaterThan(0);
-    const m = backend.metrics();
+    const m = t.backend.metrics();
     expect(m.cachedBytes).toBeLessThanOrEqual(budget);
     expect(m.cachedEntries).toBeLessThan(keys);
     for (let i = 0; i < keys; i += 7) {
       expect(kv.get(utf8(`user-${i}`))).toEqual({ count: i, sum: i * 2, label: `label-${'x'.repeat(i % 50)}` });
     }
-    expect(backend.metrics().cacheMisses).toBeGreaterThan(0);
-    expect(backend.metrics().cachedBytes).toBeLessThanOrEqual(budget);
+    expect(t.backend.metrics().cacheMisses).toBeGreaterThan(0);
+    expect(t.backend.metrics().cachedBytes).toBeLessThanOrEqual(budget);
   });
 
   it('does not evict below the budget', async () => {
-    backend = await StateBackend.open(dir, { steps, sync: false, cacheSize: 64 * MB });
-    const kv = backend.kvStore('agg', 0, counterCodec);
+    t.backend = await StateBackend.open(t.dir, { steps, sync: false, cacheSize: 64 * MB });
+    const kv = t.backend.kvStore('agg', 0, counterCodec);
     for (let i = 0; i < 2000; i++) kv.put(utf8(`k${i}`), { count: i, sum: 0, label: '' });
-    await backend.checkpoint({ version: 1, at: 1 });
+    await t.backend.checkpoint({ version: 1, at: 1 });
     for (let i = 0; i < 2000; i++) kv.get(utf8(`k${i}`));
-    expect(backend.metrics().cacheMisses).toBe(0);
-    expect(backend.metrics().cachedEntries).toBe(2000);
+    expect(t.backend.metrics().cacheMisses).toBe(0);
+    expect(t.backend.metrics().cachedEntries).toBe(2000);
   });
 });
 

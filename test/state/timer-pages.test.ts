@@ -3,41 +3,23 @@
  * changed since the last checkpoint. Checked against a reference through checkpoints, aborted
  * checkpoints and reopening, and for what stays in memory.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import type { PersistentTimers } from '../../src/state/timer-service.js';
 import { LevelBytesStore } from '../../src/state/level-bytes-store.js';
 import { timerKey } from '../../src/state/codec/state-key.js';
-import { tempDir, utf8 } from './helpers.js';
+import { earliestDue, utf8 } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
 import { makeRng, withSeedAsync } from './random.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
-let dir: string;
-let cleanup: () => Promise<void>;
-let backend: StateBackend | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await backend?.close();
-  backend = undefined;
-  await cleanup();
-});
+const t = stateDirPerTest();
 
 async function reopen(): Promise<PersistentTimers> {
-  await backend?.close();
-  backend = await StateBackend.open(dir, { steps, sync: false, timerPageMs: 1000 });
-  return (await backend.loadTimers('agg', 0)) as PersistentTimers;
-}
-
-function earliest(ref: Map<string, { time: number; key: string }>, watermark: number): { time: number; key: string } | undefined {
-  let best: { time: number; key: string } | undefined;
-  for (const t of ref.values()) {
-    if (t.time > watermark) continue;
-    if (!best || t.time < best.time || (t.time === best.time && t.key < best.key)) best = t;
-  }
-  return best;
+  await t.backend?.close();
+  const b = await StateBackend.open(t.dir, { steps, sync: false, timerPageMs: 1000 });
+  t.backend = b;
+  return (await b.loadTimers('agg', 0)) as PersistentTimers;
 }
 
 describe('timer pages', () => {
@@ -61,12 +43,12 @@ describe('timer pages', () => {
           ref.delete(`${time}|${key}`);
         } else if (r < 0.95) {
           if (rng.next() < 0.3) watermark += rng.int(0, 800);
-          const want = earliest(ref, watermark);
+          const want = earliestDue(ref, watermark);
           const got = timers.nextDue(watermark);
           expect(got && { time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
           if (want) ref.delete(`${want.time}|${want.key}`);
         } else if (r < 0.98) {
-          const prepared = backend!.prepareCheckpoint({ version: 1, at: i });
+          const prepared = t.backend!.prepareCheckpoint({ version: 1, at: i });
           if (rng.next() < 0.3) prepared.abort();
           else {
             await prepared.write();
@@ -86,12 +68,12 @@ describe('timer pages', () => {
     // 20 000 timers over 2 000 pages of one second.
     for (let i = 0; i < 20_000; i++) timers.register(i * 100, utf8(`user-${i}`));
     expect(timers.pagesInMemory).toBe(2000);
-    await backend!.checkpoint({ version: 1, at: 1 });
+    await t.backend!.checkpoint({ version: 1, at: 1 });
     expect(timers.pagesInMemory).toBeLessThanOrEqual(1);
     let fired = 0;
     for (let d = timers.nextDue(50_000); d; d = timers.nextDue(50_000)) fired++;
     expect(fired).toBe(501);
-    await backend!.checkpoint({ version: 1, at: 2 });
+    await t.backend!.checkpoint({ version: 1, at: 2 });
     expect(timers.pagesInMemory).toBeLessThanOrEqual(1);
     timers = await reopen();
     expect(timers.size).toBe(20_000 - 501);
@@ -100,12 +82,13 @@ describe('timer pages', () => {
   });
 
   it('move timers of the one-entry-per-timer layout into pages', async () => {
-    const store = await LevelBytesStore.open(dir, { sync: false });
-    backend = await StateBackend.openOn(store, dir, { steps });
-    await backend.loadTimers('agg', 0);
-    await backend.checkpoint({ version: 1, at: 1 }); // persists the step's number
-    await backend.close();
-    const raw = await LevelBytesStore.open(dir, { sync: false });
+    const store = await LevelBytesStore.open(t.dir, { sync: false });
+    const first = await StateBackend.openOn(store, t.dir, { steps });
+    t.backend = first;
+    await first.loadTimers('agg', 0);
+    await first.checkpoint({ version: 1, at: 1 }); // persists the step's number
+    await first.close();
+    const raw = await LevelBytesStore.open(t.dir, { sync: false });
     await raw.write([
       { type: 'put', key: timerKey(0, 0, 5000, utf8('old-a')), value: new Uint8Array(0) },
       { type: 'put', key: timerKey(0, 0, 7000, utf8('old-b')), value: new Uint8Array(0) },
@@ -113,7 +96,7 @@ describe('timer pages', () => {
     await raw.close();
     let timers = await reopen();
     expect(timers.size).toBe(2);
-    await backend!.checkpoint({ version: 1, at: 2 });
+    await t.backend!.checkpoint({ version: 1, at: 2 });
     timers = await reopen();
     expect(timers.size).toBe(2);
     const due = [timers.nextDue(10_000), timers.nextDue(10_000), timers.nextDue(10_000)].map((d) => d && `${d.time}:${Buffer.from(d.key).toString()}`);

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PersistentTimers } from '../../src/state/timer-service.js';
 import { decodeTimerPage } from '../../src/state/codec/timer-page.js';
 import { makeRng, withSeed } from './random.js';
-
-/** Brute-force reference: a set of "time|key" pairs, earliest = smallest (time, key). */
-function earliest(ref: Map<string, { time: number; key: string }>, watermark: number): { time: number; key: string } | undefined {
-  let best: { time: number; key: string } | undefined;
-  for (const t of ref.values()) {
-    if (t.time > watermark) continue;
-    if (!best || t.time < best.time || (t.time === best.time && t.key < best.key)) best = t;
-  }
-  return best;
-}
+import { earliestDue } from './helpers.js';
 
 describe('PersistentTimers', () => {
   it.each([
@@ -36,7 +27,7 @@ describe('PersistentTimers', () => {
           ref.delete(`${time}|${key}`);
         } else {
           if (rng.next() < 0.3) watermark += rng.int(0, 50);
-          const want = earliest(ref, watermark);
+          const want = earliestDue(ref, watermark);
           const got = timers.nextDue(watermark);
           expect(got && { time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
           if (want) ref.delete(`${want.time}|${want.key}`);
@@ -68,7 +59,7 @@ describe('PersistentTimers', () => {
       expect(timers.size).toBe(ref.size);
       let fired = 0;
       for (let got = timers.nextDue(Infinity); got; got = timers.nextDue(Infinity)) {
-        const want = earliest(ref, Infinity)!;
+        const want = earliestDue(ref, Infinity)!;
         expect({ time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
         ref.delete(`${want.time}|${want.key}`);
         fired++;
