@@ -144,6 +144,11 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       await Promise.race([sink.relieved(), stopped]);
       lastYield = Date.now();
     }
+    // And state: dirty entries past the cache's budget wait for the checkpoint that makes them evictable.
+    if (inflight && engine.stateBackend.overBudget) {
+      await Promise.race([inflight, stopped]);
+      lastYield = Date.now();
+    }
     // So does a repartition topic whose producer falls behind.
     for (let held = engine.kafkaTasks?.backpressure(); held; held = engine.kafkaTasks?.backpressure()) {
       await Promise.race([held, stopped]);

@@ -377,6 +377,11 @@ export class StateBackend {
     return this.stack.cache.wantsCheckpoint;
   }
 
+  /** Dirty state alone exceeds the cache's budget: hold input back until a checkpoint is written. */
+  get overBudget(): boolean {
+    return this.stack.cache.overBudget;
+  }
+
   /** Counters and gauges, as a fresh plain object. */
   metrics(): StateMetrics {
     const m = this.metricsState;

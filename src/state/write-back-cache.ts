@@ -119,6 +119,11 @@ export class WriteBackCache {
     return this.dirtyTotal * 2 > this.budget;
   }
 
+  /** Dirty entries alone fill the budget: nothing is left to evict until a checkpoint. */
+  get overBudget(): boolean {
+    return this.dirtyTotal > this.budget;
+  }
+
   /** Bytes held outside entries (a scope's key nodes). */
   account(delta: number): void {
     this.total += delta;
