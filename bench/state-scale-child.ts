@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectorCatalog } from '../src/connectors/registry.js';
+import { stepRegistry } from '../src/operators/registry.js';
 import type { Source, SourceBatch } from '../src/connectors/types.js';
 import type { RawRecord } from '../src/core/record.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -126,11 +127,11 @@ const dir = await mkdtemp(join(tmpdir(), 'trib-state-scale-'));
 try {
   let engine: Engine;
   if (mode === 'scale' || mode === 'estimate') {
-    const plan = compileTopology(SCALE_TOPOLOGY, join(dir, 'state-scale.yaml'), { catalog: connectorCatalog, env: {} });
+    const plan = compileTopology(SCALE_TOPOLOGY, join(dir, 'state-scale.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger, sources: new Map([['events', new CyclingSource('events')]]) });
   } else {
     const env = { TRIBUTARY_DEMO_USERS: String(keys), TRIBUTARY_DEMO_COUNT: String(events), TRIBUTARY_DEMO_RATE: '0' };
-    const plan = await loadTopology(join(here, '../topologies/loan-risk-features.yaml'), { catalog: connectorCatalog, env, baseDir: dir });
+    const plan = await loadTopology(join(here, '../topologies/loan-risk-features.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env, baseDir: dir });
     engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger, cacheSize });
   }
   const t0 = performance.now();

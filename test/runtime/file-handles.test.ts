@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorCatalog } from '../../src/connectors/registry.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { loadTopology } from '../../src/topology/index.js';
@@ -43,7 +44,7 @@ spec:
     out: { from: all, file: { path: ${JSON.stringify(join(dir, 'out.jsonl'))} } }
 `,
     );
-    const plan = await loadTopology(file, { catalog: connectorCatalog, env: {} });
+    const plan = await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     const before = await openFds();
     for (let i = 0; i < 3; i++) {
       await expect(Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger })).rejects.toThrow(/cannot open .*missing\.jsonl/);

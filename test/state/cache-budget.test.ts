@@ -12,6 +12,7 @@ import { counterCodec, utf8 } from './helpers.js';
 import { stateDirPerTest } from './state-dir.js';
 import { compileTopology } from '../../src/topology/index.js';
 import { connectorCatalog } from '../../src/connectors/registry.js';
+import { stepRegistry } from '../../src/operators/registry.js';
 import { run } from '../../src/cli/run.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
@@ -101,7 +102,7 @@ ${state}
   sinks:
     out: { from: all, stdout: {} }
 `;
-  const compile = (state: string) => compileTopology(yaml(state), '<inline>', { catalog: connectorCatalog, env: {} });
+  const compile = (state: string) => compileTopology(yaml(state), '<inline>', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
 
   it('defaults to 256MB and takes human sizes', () => {
     expect(compile('').stateCacheSize).toBe(256 * MB);
