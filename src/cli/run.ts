@@ -7,6 +7,7 @@
  * --app-id (isolated state and group) and runs again from the same place every time.
  * --reset-state in Kafka mode starts the app id over (runtime/app-reset.ts): refused while the
  * group has members; deletes the group and the app's changelog/repartition topics.
+ * --cache-size (e.g. 512MB, 2GB) overrides the topology's spec.state.cacheSize.
  */
 import { stepRegistry } from '../operators/registry.js';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { runEngine } from '../runtime/runner.js';
 import { formatSummary, progressLine } from '../runtime/summary.js';
 import { createLogger, parseLogLevel, type LogLevel } from '../core/logger.js';
 import { TributaryError } from '../core/errors.js';
+import { parseSize } from '../core/size.js';
 import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
 
 export interface RunCommandOptions {
@@ -32,13 +34,15 @@ export interface RunCommandOptions {
   /** How long SIGTERM may take before the process exits anyway (default 30 s). */
   shutdownTimeoutMs?: number;
   logLevel?: LogLevel;
+  /** Bytes of memory for state; overrides spec.state.cacheSize. */
+  cacheSize?: number;
 }
 
 export async function runTopologyFile(opts: RunCommandOptions): Promise<number> {
   const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
   const logger = createLogger({ level: opts.logLevel }).child({ topology: plan.name });
   const dataDir = resolve(opts.dataDir ?? join('.tributary', opts.appId ?? plan.name));
-  const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride });
+  const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride, cacheSize: opts.cacheSize });
   const health = opts.healthPort === undefined ? undefined : await startHealthServer(engine, opts.healthPort);
   if (health) logger.info('health endpoints: /healthz /readyz /metrics', { port: health.port });
   const controller = new AbortController();
@@ -97,6 +101,7 @@ export const runSpec = {
     'exit-when-idle': { type: 'string', value: 'DURATION', description: 'Checkpoint and exit once no input arrived for this long (e.g. 30s)' },
     'health-port': { type: 'string', value: 'PORT', description: 'Serve /healthz, /readyz and /metrics on this port (0: any free port)' },
     'shutdown-timeout': { type: 'string', value: 'DURATION', description: 'After SIGTERM, exit anyway (without a final checkpoint) after this long', defaultText: '30s' },
+    'cache-size': { type: 'string', value: 'SIZE', description: 'Memory for state (e.g. 512MB, 2GB); overrides spec.state.cacheSize', defaultText: 'spec.state.cacheSize' },
     'log-level': logLevelOption,
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -117,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
     healthPort: v['health-port'] === undefined ? undefined : parsePort(v['health-port']),
     shutdownTimeoutMs: v['shutdown-timeout'] === undefined ? undefined : parseDurationFlag(v['shutdown-timeout'], 'shutdown-timeout'),
     logLevel: v['log-level'] === undefined ? undefined : parseLogLevel(v['log-level'], '--log-level'),
+    cacheSize: v['cache-size'] === undefined ? undefined : parseCacheSize(v['cache-size']),
   });
 }
 
@@ -141,6 +147,12 @@ function parseDurationFlag(text: string, name: string): number {
   if (!m) throw new TributaryError('TRIB_USAGE', `--${name} '${text}' is not a duration like 500ms, 10s, 5m`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * unit;
+}
+
+function parseCacheSize(text: string): number {
+  const bytes = parseSize(text);
+  if (bytes === undefined || bytes < 16 * 2 ** 20) throw new TributaryError('TRIB_USAGE', `--cache-size '${text}' is not a size of at least 16MB like 256MB, 2GB`);
+  return bytes;
 }
 
 function parsePort(text: string): number {

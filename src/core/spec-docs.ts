@@ -1,5 +1,6 @@
 /** JSON Schema (for editors) and markdown reference docs, both derived from a Spec. */
 import { durationPattern, formatDuration } from './duration.js';
+import { formatSize, sizePattern } from './size.js';
 import type { AnySpec, Fields, SpecDef } from './spec.js';
 
 export interface JsonSchema {
@@ -21,7 +22,7 @@ export function toJsonSchema(spec: AnySpec, opts: { title?: string; id?: string 
 function schemaOf(spec: AnySpec): JsonSchema {
   const out: JsonSchema = { ...(spec.meta.description ? { description: describeMeta(spec) } : {}), ...bodyOf(spec) };
   if (spec.meta.presence === 'defaulted' && spec.meta.defaultValue !== undefined) {
-    out.default = spec.def.type === 'duration' ? formatDuration(spec.meta.defaultValue as number) : spec.meta.defaultValue;
+    out.default = spec.def.type === 'duration' ? formatDuration(spec.meta.defaultValue as number) : spec.def.type === 'size' ? formatSize(spec.meta.defaultValue as number) : spec.meta.defaultValue;
   }
   return out;
 }
@@ -64,6 +65,8 @@ function bodyOf(spec: AnySpec): JsonSchema {
       };
     case 'boolean':
       return { anyOf: [{ type: 'boolean' }, interpolation] };
+    case 'size':
+      return { anyOf: [{ type: 'string', pattern: sizePattern }, { type: 'number', minimum: def.min ?? 0 }, interpolation] };
     case 'duration':
       return { anyOf: [{ type: 'string', pattern: durationPattern }, { type: 'number', minimum: def.min ?? 0 }, interpolation] };
     case 'enum':
@@ -140,7 +143,7 @@ function presence(spec: AnySpec): string {
   // A mapping's default is its fields' defaults, listed in its own section.
   if (spec.def.type === 'object') return 'optional';
   const v = spec.meta.defaultValue;
-  const shown = spec.def.type === 'duration' && typeof v === 'number' ? formatDuration(v) : JSON.stringify(v);
+  const shown = spec.def.type === 'duration' && typeof v === 'number' ? formatDuration(v) : spec.def.type === 'size' && typeof v === 'number' ? formatSize(v) : JSON.stringify(v);
   return `default \`${shown}\``;
 }
 
@@ -152,6 +155,8 @@ function typeName(def: SpecDef, path: string): string {
     }
     case 'duration':
       return 'duration (`500ms`, `5s`, `1m`, `1h`, `3d` or ms)';
+    case 'size':
+      return 'size (`512KB`, `64MB`, `1GB` or bytes)';
     case 'enum':
       return def.values.map((v) => `\`${v}\``).join(' | ');
     case 'array':

@@ -6,6 +6,7 @@
 import { TopologyError, TopologyErrors } from './errors.js';
 import { findEntry, fromValue, toPlain, type ConfigNode, type MapNode, type Position, type ScalarNode } from './config-node.js';
 import { parseDuration } from './duration.js';
+import { formatSize, parseSize } from './size.js';
 import { closest, joinPath } from './names.js';
 import type { AnySpec, Fields, Infer, SpecDef } from './spec.js';
 
@@ -93,6 +94,7 @@ function check(spec: AnySpec, node: ConfigNode, ctx: ValidationContext, path: st
     case 'number':
     case 'boolean':
     case 'duration':
+    case 'size':
     case 'enum': {
       if (node.kind !== 'scalar') return mismatch(def, node, ctx, path);
       const v = scalar(def, node, ctx, path);
@@ -265,6 +267,17 @@ function scalar(def: SpecDef, node: ScalarNode, ctx: ValidationContext, path: st
       }
       return ms;
     }
+    case 'size': {
+      let bytes: number | undefined;
+      if (typeof v === 'number') bytes = v;
+      else if (typeof v === 'string') bytes = parseSize(v);
+      if (bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return mismatch(def, node, ctx, path);
+      bytes = Math.round(bytes);
+      if ((def.min !== undefined && bytes < def.min) || (def.max !== undefined && bytes > def.max)) {
+        return fail(ctx, node.pos, path, `expected ${expectation(def)}, got ${describe(node)}`);
+      }
+      return bytes;
+    }
     case 'enum': {
       if (typeof v === 'string' && def.values.includes(v)) return v;
       const guess = typeof v === 'string' && !fromEnv ? closest(v, def.values) : undefined;
@@ -296,6 +309,10 @@ export function expectation(def: SpecDef): string {
     case 'duration': {
       const range = def.min !== undefined || def.max !== undefined ? ` (${def.min ?? 0}ms to ${def.max ?? '∞'}ms)` : '';
       return `a duration like "500ms", "5s", "1m", "1h", "3d" or a number of milliseconds${range}`;
+    }
+    case 'size': {
+      const range = def.min !== undefined || def.max !== undefined ? ` (${formatSize(def.min ?? 0)} to ${def.max !== undefined ? formatSize(def.max) : '∞'})` : '';
+      return `a size like "512KB", "64MB", "1GB" or a number of bytes${range}`;
     }
     case 'enum':
       return `one of ${def.values.map((x) => `'${x}'`).join(', ')}`;

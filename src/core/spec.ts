@@ -22,6 +22,7 @@ export type SpecDef =
   | { type: 'number'; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean' }
   | { type: 'duration'; min?: number; max?: number }
+  | { type: 'size'; min?: number; max?: number }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'array'; items: Spec<unknown, Presence>; minItems?: number }
   | { type: 'record'; values: Spec<unknown, Presence>; keyPattern?: string; keyHint?: string }
@@ -122,6 +123,10 @@ export const s = {
   /** "250ms", "5s", "1m", "1h", "3d", "1h30m", or a number of ms → milliseconds. */
   duration(opts: { min?: number; max?: number } = {}): Spec<number> {
     return new Spec<number>({ type: 'duration', ...opts }, required);
+  },
+  /** "64MB", "1GB", "512KB" (binary units) or a number of bytes → bytes. */
+  size(opts: { min?: number; max?: number } = {}): Spec<number> {
+    return new Spec<number>({ type: 'size', ...opts }, required);
   },
   enum<const V extends readonly string[]>(values: V): Spec<V[number]> {
     return new Spec<V[number]>({ type: 'enum', values }, required);

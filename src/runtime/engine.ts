@@ -32,8 +32,8 @@ export interface EngineOptions {
   sinks?: ReadonlyMap<string, Sink>;
   /** Task partitions after keyBy; default: the largest source partition count. */
   partitions?: number;
-  /** Clean state entries kept decoded in memory (dirty ones are always kept until the checkpoint). */
-  maxCachedEntries?: number;
+  /** Bytes of memory for state (tributary run --cache-size); default the topology's spec.state.cacheSize. */
+  cacheSize?: number;
   /** fsync the checkpoint batch (default true). */
   syncCheckpoints?: boolean;
   /** Kafka mode: the application id (consumer group, changelog and repartition topic prefix). */
@@ -113,7 +113,13 @@ export class Engine {
   static async open(plan: TopologyPlan, options: EngineOptions): Promise<Engine> {
     const logger = options.logger ?? createLogger().child({ topology: plan.name });
     const engine = new Engine(plan, options, logger);
-    await engine.start();
+    try {
+      await engine.start();
+    } catch (err) {
+      // A connector or state that fails to open must not leave the ones opened before it open (file handles, sockets).
+      await engine.releaseOpened();
+      throw err;
+    }
     return engine;
   }
 
@@ -166,7 +172,7 @@ export class Engine {
       resetState: this.options.resetState ?? false,
       logger: this.logger,
       sync: this.options.syncCheckpoints ?? true,
-      maxCachedEntries: this.options.maxCachedEntries ?? 2_000_000,
+      cacheSize: this.options.cacheSize ?? this.plan.stateCacheSize,
     });
     const checkpoint = this.state.readCheckpoint() as CheckpointContent | undefined;
     if (checkpoint?.taskPartitions !== undefined && checkpoint.taskPartitions !== this.partitions) {
@@ -188,6 +194,7 @@ export class Engine {
       // Sources (and repartition inputs) start when the group assigns their tasks.
       for (const sink of this.sinks.values()) {
         await sink.sink.open(this.sinkContext(sink.id));
+        this.opened.push(sink.sink);
       }
       this.abort = new AbortController();
       await this.kafka.start(this.graph, checkpoint, this.abort.signal);
@@ -195,11 +202,13 @@ export class Engine {
     }
     for (const sink of this.sinks.values()) {
       await sink.sink.open(this.sinkContext(sink.id));
+      this.opened.push(sink.sink);
     }
     const controller = new AbortController();
     this.abort = controller;
     for (const src of this.sources) {
       await src.source.open({ logger: this.logger.child({ source: src.id }), signal: controller.signal });
+      this.opened.push(src.source);
       const saved = checkpoint?.sources?.[src.id] ?? {};
       for (const p of src.source.assignedPartitions()) {
         const progress = saved[p];
@@ -213,6 +222,15 @@ export class Engine {
   }
 
   private abort?: AbortController;
+  /** Connectors opened by start(), closed again if start() fails later on. */
+  private readonly opened: Array<{ close(): Promise<void> }> = [];
+
+  private async releaseOpened(): Promise<void> {
+    this.abort?.abort();
+    for (const c of this.opened.reverse()) await c.close().catch(() => undefined);
+    this.opened.length = 0;
+    if (this.state !== undefined) await this.state.close().catch(() => undefined);
+  }
 
   private async openInstances(): Promise<void> {
     for (let p = 0; p < this.partitions; p++) await this.openTask(p);
@@ -546,16 +564,20 @@ export class Engine {
   }
 
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
-    if (this.kafka) {
-      // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
-      await this.kafka.close(options.checkpoint ?? true);
-    } else if (options.checkpoint ?? true) await this.checkpoint();
-    else if (this.inflight) await this.inflight.catch(() => undefined);
-    this.abort?.abort();
-    for (const node of this.graph.nodes) for (const op of node.instances) await op?.close?.();
-    for (const src of this.sources) await src.source.close();
-    for (const sink of this.sinks.values()) await sink.sink.close();
-    await this.state.close();
+    try {
+      if (this.kafka) {
+        // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
+        await this.kafka.close(options.checkpoint ?? true);
+      } else if (options.checkpoint ?? true) await this.checkpoint();
+      else if (this.inflight) await this.inflight.catch(() => undefined);
+    } finally {
+      // A failed last checkpoint still releases every connector and the state directory.
+      this.abort?.abort();
+      for (const node of this.graph.nodes) for (const op of node.instances) await op?.close?.();
+      for (const src of this.sources) await src.source.close();
+      for (const sink of this.sinks.values()) await sink.sink.close();
+      await this.state.close();
+    }
   }
 }
 

@@ -123,7 +123,8 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       break;
     }
     // (a rebalance may have started one of its own: one checkpoint in flight at a time)
-    if (!inflight && !engine.checkpointInFlight && !engine.checkpointsHeld && now - lastCheckpoint >= interval) {
+    // Early when dirty state fills half the state cache: only a checkpoint makes it evictable.
+    if (!inflight && !engine.checkpointInFlight && !engine.checkpointsHeld && (now - lastCheckpoint >= interval || engine.stateBackend.wantsCheckpoint)) {
       lastCheckpoint = now;
       inflight = engine.beginCheckpoint().then(
         () => {
@@ -141,6 +142,11 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
     for (const sink of engine.sinks.values()) {
       if (!sink.backpressure) continue;
       await Promise.race([sink.relieved(), stopped]);
+      lastYield = Date.now();
+    }
+    // And state: dirty entries past the cache's budget wait for the checkpoint that makes them evictable.
+    if (inflight && engine.stateBackend.overBudget) {
+      await Promise.race([inflight, stopped]);
       lastYield = Date.now();
     }
     // So does a repartition topic whose producer falls behind.

@@ -12,13 +12,16 @@ import { TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-store.js';
-import { StateStack } from './store-builder.js';
+import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
+import { splitMemory, type MemoryBudget } from './memory-budget.js';
+import { DEFAULT_STATE_CACHE_SIZE } from '../core/size.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
-import { PersistentTimers, type PersistentTimerService } from './timer-service.js';
+import { DEFAULT_TIMER_PAGE_MS, type PersistentTimers, type PersistentTimerService } from './timer-service.js';
+import { TimerServices } from './timer-services.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
-import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
 /** What the runtime stores with each checkpoint (source positions, watermarks ...). JSON-able. */
@@ -54,8 +57,15 @@ export interface StateBackendOptions {
   resetState?: boolean;
   /** fsync each checkpoint batch (default true). */
   sync?: boolean;
-  /** Clean entries kept in the cache (dirty ones are kept until the checkpoint regardless). Default 100 000. */
+  /**
+   * Bytes of memory for state (default 256MB): split between the write-back cache of decoded
+   * entries, LevelDB's block cache and its write buffers (memory-budget.ts).
+   */
+  cacheSize?: number;
+  /** A second bound on the cache, in clean entries (tests force eviction with it). Default none. */
   maxCachedEntries?: number;
+  /** Event time one page of timers covers (timer-service.ts). Default 1 minute. */
+  timerPageMs?: number;
   logger?: Logger;
 }
 
@@ -67,7 +77,7 @@ export type { StateChange } from './changelog-keys.js';
 const CHECKPOINT = 'checkpoint';
 /** Runtime meta names live under this prefix, apart from the registry's and the checkpoint's. */
 const RUNTIME_META = 'rt:';
-const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER];
+const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER, KIND_TIMER_PAGE];
 /** Deletes per LevelDB batch when wiping a partition. */
 const WIPE_BATCH = 10_000;
 const encoder = new TextEncoder();
@@ -76,8 +86,7 @@ const decoder = new TextDecoder();
 export class StateBackend {
   private readonly metricsState: StateMetrics = createStateMetrics();
   private readonly stack: StateStack;
-  private readonly timerServices = new Map<string, PersistentTimers>();
-  private readonly timerLoads = new Map<string, Promise<PersistentTimers>>();
+  private readonly timerServices: TimerServices;
   /** Serializes checkpoints; never rejects. */
   private tail: Promise<unknown> = Promise.resolve();
   private preparedInFlight = false;
@@ -88,14 +97,18 @@ export class StateBackend {
     private readonly registry: StepRegistry,
     private checkpointJson: string | undefined,
     private readonly runtimeMeta: Map<string, string>,
-    maxCachedEntries: number,
+    budget: MemoryBudget,
+    maxCachedEntries: number | undefined,
     populated: ReadonlySet<string>,
+    timerPageMs: number,
   ) {
-    this.stack = new StateStack(bottom, { maxCachedEntries, metrics: this.metricsState }, populated);
+    this.timerServices = new TimerServices(bottom, timerPageMs);
+    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
-    const bottom = await LevelBytesStore.open(dir, { sync: opts.sync ?? true });
+    const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+    const bottom = await LevelBytesStore.open(dir, { sync: opts.sync ?? true, blockCacheBytes: budget.blockCacheBytes, writeBufferBytes: budget.writeBufferBytes });
     return StateBackend.openOn(bottom, dir, opts);
   }
 
@@ -117,7 +130,8 @@ export class StateBackend {
       const runtimeMeta = new Map<string, string>();
       for (const [name, v] of meta) if (name.startsWith(RUNTIME_META)) runtimeMeta.set(name.slice(RUNTIME_META.length), decoder.decode(v));
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, opts.maxCachedEntries ?? 100_000, populated);
+      const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -142,30 +156,7 @@ export class StateBackend {
   /** Reads a (step, partition)'s persisted timers into memory; call before using timers(). Idempotent. */
   async loadTimers(stepId: string, partition: number): Promise<PersistentTimerService> {
     this.assertOpen();
-    const service = this.timerService(stepId, partition);
-    const id = service.scope;
-    let load = this.timerLoads.get(id);
-    if (!load) {
-      load = (async () => {
-        const restored: Array<[number, Uint8Array]> = [];
-        for await (const [k] of this.bottom.entries(scopeRange(KIND_TIMER, service.step, partition))) {
-          const d = decodeStateKey(k);
-          if (d.kind === 'timer') restored.push([d.time, d.key]);
-        }
-        // dropPartition() while scanning: what was read may be stale, so load nothing.
-        if (this.timerLoads.get(id) !== load) {
-          throw new TributaryError('TRIB_INTERNAL', `partition ${partition} was dropped while its timers were loading`);
-        }
-        service.load(restored);
-        return service;
-      })();
-      this.timerLoads.set(id, load);
-      const mine = load;
-      load.catch(() => {
-        if (this.timerLoads.get(id) === mine) this.timerLoads.delete(id);
-      });
-    }
-    return load;
+    return this.timerServices.load(this.timerService(stepId, partition));
   }
 
   /**
@@ -178,14 +169,7 @@ export class StateBackend {
   }
 
   private timerService(stepId: string, partition: number): PersistentTimers {
-    const step = this.registry.number(stepId);
-    const id = `${step}/${partition}`;
-    let service = this.timerServices.get(id);
-    if (!service) {
-      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`);
-      this.timerServices.set(id, service);
-    }
-    return service;
+    return this.timerServices.get(stepId, this.registry.number(stepId), partition);
   }
 
   /**
@@ -221,7 +205,7 @@ export class StateBackend {
     try {
       // The cache collects first: it changes nothing until commit, so an encode error here leaves all as it was.
       batches.push(this.stack.cache.collect());
-      for (const s of this.timerServices.values()) batches.push(s.collect());
+      for (const s of this.timerServices.all()) batches.push(s.collect());
     } catch (err) {
       for (const b of batches) b.abort();
       throw new TributaryError('TRIB_STATE_IO', `checkpoint failed while encoding state: ${errorMessage(err)}`, { cause: err });
@@ -292,7 +276,7 @@ export class StateBackend {
     this.assertOpen();
     this.assertNoneInFlight('dropPartition');
     this.stack.dropPartition(partition, false);
-    this.unloadTimers(partition);
+    this.timerServices.unload(partition);
   }
 
   /** Deletes every LevelDB entry of partition p (state and timers, all steps) and drops its cache. */
@@ -300,7 +284,7 @@ export class StateBackend {
     this.assertOpen();
     this.assertNoneInFlight('wipePartition');
     this.stack.dropPartition(partition, false);
-    this.unloadTimers(partition);
+    this.timerServices.unload(partition);
     let dels: BytesOp[] = [];
     for (const step of this.registry.allNumbers()) {
       assertScope(step, partition);
@@ -362,8 +346,7 @@ export class StateBackend {
   private unusedScope(what: string, stepId: string, partition: number): number {
     const step = this.registry.number(stepId);
     assertScope(step, partition);
-    const timers = this.timerServices.get(`${step}/${partition}`);
-    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || timers?.isLoaded || this.timerLoads.has(`${step}/${partition}`)) {
+    if (this.stack.cachedKeys('window', step, partition) > 0 || this.stack.cachedKeys('kv', step, partition) > 0 || this.timerServices.inUse(step, partition)) {
       throw new TributaryError('TRIB_INTERNAL', `${what}: state of step '${stepId}' partition ${partition} is in use; dropPartition() first`);
     }
     return step;
@@ -382,16 +365,21 @@ export class StateBackend {
     return this.runtimeMeta.get(name);
   }
 
-  private unloadTimers(partition: number): void {
-    for (const [id, service] of this.timerServices) {
-      if (service.partition !== partition) continue;
-      service.unload();
-      this.timerLoads.delete(id);
-    }
-  }
-
   private assertNoneInFlight(what: string): void {
     if (this.preparedInFlight) throw new TributaryError('TRIB_INTERNAL', `${what} while a prepared checkpoint is in flight`);
+  }
+
+  /**
+   * Dirty state fills half the cache's budget: checkpoint now (dirty entries cannot be evicted
+   * before), or memory grows with the keys touched per checkpoint interval.
+   */
+  get wantsCheckpoint(): boolean {
+    return this.stack.cache.wantsCheckpoint;
+  }
+
+  /** Dirty state alone exceeds the cache's budget: hold input back until a checkpoint is written. */
+  get overBudget(): boolean {
+    return this.stack.cache.overBudget;
   }
 
   /** Counters and gauges, as a fresh plain object. */
@@ -399,8 +387,10 @@ export class StateBackend {
     const m = this.metricsState;
     m.cachedEntries = this.stack.cache.size;
     m.dirtyEntries = this.stack.cache.dirtySize;
+    m.cachedBytes = this.stack.cache.bytes;
+    m.dirtyBytes = this.stack.cache.dirtyBytes;
     let timers = 0;
-    for (const s of this.timerServices.values()) timers += s.size;
+    for (const s of this.timerServices.all()) timers += s.size;
     m.timers = timers;
     return { ...m };
   }
@@ -416,30 +406,4 @@ export class StateBackend {
   private assertOpen(): void {
     if (this.closed) throw new TributaryError('TRIB_INTERNAL', 'state backend used after close()');
   }
-}
-
-const SCOPE_KINDS: ReadonlyArray<readonly [ScopedKind, 'window' | 'kv']> = [[KIND_HEAD, 'window'], [KIND_SLICE, 'window'], [KIND_KV, 'kv']];
-
-/**
- * Ids (`window|kv/step/partition`) of the cache scopes LevelDB holds entries of. One seek per
- * populated partition: a scope found empty here never needs a LevelDB read on a cache miss.
- */
-async function populatedScopes(bottom: BytesStore, steps: readonly number[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const step of steps) {
-    for (const [kind, name] of SCOPE_KINDS) {
-      const lt = scopeRange(kind, step, 0xffff).lt;
-      for (let partition = 0; partition <= 0xffff; ) {
-        let found: number | undefined;
-        for await (const [k] of bottom.entries({ gte: scopeRange(kind, step, partition).gte, lt })) {
-          found = (k[3]! << 8) | k[4]!;
-          break;
-        }
-        if (found === undefined) break;
-        out.add(`${name}/${step}/${found}`);
-        partition = found + 1;
-      }
-    }
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
  */
 import type { ValueCodec } from './types.js';
 import { ABSENT, latin1, newEntry, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
 
 interface KeyNode {
@@ -118,7 +119,10 @@ export class CacheScope implements EntryOwner {
       if (node.more !== undefined) for (const e of node.more.values()) entries.push(e);
     }
     for (const e of entries) this.cache.forget(e);
-    for (const node of this.nodes.values()) node.linked = false;
+    for (const node of this.nodes.values()) {
+      node.linked = false;
+      this.cache.account(-nodeBytes(node.id));
+    }
     this.nodes.clear();
     this.lastKb = undefined;
     this.lastNode = undefined;
@@ -142,6 +146,7 @@ export class CacheScope implements EntryOwner {
     if (node.head === undefined && node.e0 === undefined && (node.more === undefined || node.more.size === 0)) {
       node.linked = false;
       this.nodes.delete(node.id);
+      this.cache.account(-nodeBytes(node.id));
     }
   }
 
@@ -164,10 +169,15 @@ export class CacheScope implements EntryOwner {
   private create(kb: Uint8Array): KeyNode {
     const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
     this.nodes.set(node.id, node);
+    this.cache.account(nodeBytes(node.id));
     this.lastKb = kb;
     this.lastNode = node;
     return node;
   }
+}
+
+function nodeBytes(id: string): number {
+  return Math.round(HEAP_CALIBRATION * (NODE_BYTES + stringBytes(id.length)));
 }
 
 function slot(node: KeyNode, start: number): Entry | undefined {

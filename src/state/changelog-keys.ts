@@ -11,7 +11,7 @@
  */
 import { TributaryError } from '../core/errors.js';
 import type { BytesOp } from './level-bytes-store.js';
-import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, compareBytes } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, compareBytes } from './codec/state-key.js';
 
 /** One state entry's change, as the changelog carries it. */
 export interface StateChange {
@@ -23,7 +23,7 @@ export interface StateChange {
   value: Uint8Array | null;
 }
 
-const isScopedKind = (k: number | undefined): boolean => k === KIND_HEAD || k === KIND_SLICE || k === KIND_KV || k === KIND_TIMER;
+const isScopedKind = (k: number | undefined): boolean => k === KIND_HEAD || k === KIND_SLICE || k === KIND_KV || k === KIND_TIMER || k === KIND_TIMER_PAGE;
 
 /** Whether a LevelDB key is a state or timer entry (not meta). */
 export function isStateKey(key: Uint8Array): boolean {

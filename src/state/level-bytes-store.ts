@@ -32,6 +32,10 @@ export interface BytesStore {
 export interface LevelBytesStoreOptions {
   /** fsync the LevelDB log on each batch (default true): a checkpoint survives power loss, not only a crash. */
   sync?: boolean;
+  /** LevelDB's cache of uncompressed blocks (classic-level cacheSize; default 8MB). */
+  blockCacheBytes?: number;
+  /** LevelDB's memtable size; up to two are held in memory (classic-level writeBufferSize; default 4MB). */
+  writeBufferBytes?: number;
 }
 
 export class LevelBytesStore implements BytesStore {
@@ -44,7 +48,12 @@ export class LevelBytesStore implements BytesStore {
   static async open(dir: string, options: LevelBytesStoreOptions = {}): Promise<LevelBytesStore> {
     try {
       await mkdir(dir, { recursive: true });
-      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+        ...(options.blockCacheBytes !== undefined ? { cacheSize: options.blockCacheBytes } : {}),
+        ...(options.writeBufferBytes !== undefined ? { writeBufferSize: options.writeBufferBytes } : {}),
+      });
       await db.open();
       return new LevelBytesStore(db, dir, options.sync ?? true);
     } catch (err) {

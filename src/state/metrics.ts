@@ -16,6 +16,9 @@ export interface StateMetrics {
   /** Gauges: entries in the cache now, of which dirty; live timers over all loaded services. */
   cachedEntries: number;
   dirtyEntries: number;
+  /** Gauges: estimated heap bytes of the cache's entries, of which dirty (see heap-size.ts). */
+  cachedBytes: number;
+  dirtyBytes: number;
   timers: number;
 }
 
@@ -32,6 +35,8 @@ export function createStateMetrics(): StateMetrics {
     lastCheckpointMs: 0,
     cachedEntries: 0,
     dirtyEntries: 0,
+    cachedBytes: 0,
+    dirtyBytes: 0,
     timers: 0,
   };
 }

@@ -11,6 +11,7 @@
  * StateBackend.applyChanges, which tells this stack which scopes LevelDB now holds.
  */
 import type { BytesStore } from './level-bytes-store.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, scopeRange, type ScopedKind } from './codec/state-key.js';
 import type { StateMetrics } from './metrics.js';
 import { WriteBackCache } from './write-back-cache.js';
 import { CacheScope } from './cache-scope.js';
@@ -29,8 +30,8 @@ export class StateStack {
   private readonly populated: Set<string>;
 
   /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
-  constructor(bottom: BytesStore, options: { maxCachedEntries: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
-    this.cache = new WriteBackCache(bottom, options.maxCachedEntries, options.metrics);
+  constructor(bottom: BytesStore, options: { cacheBytes: number; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
+    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries);
     this.populated = new Set(populated);
   }
 
@@ -56,6 +57,7 @@ export class StateStack {
       else this.populated.add(id);
     }
     if (emptyOnDisk) for (const id of [...this.populated]) if (id.endsWith(`/${partition}`)) this.populated.delete(id);
+    this.cache.sweep();
   }
 
   /** Cached record keys of a (kind, step, partition), 0 when its scope was never created. */
@@ -70,4 +72,30 @@ export class StateStack {
     const s = this.scopes.get(id);
     if (s) s.scope.complete = false;
   }
+}
+
+const SCOPE_KINDS: ReadonlyArray<readonly [ScopedKind, 'window' | 'kv']> = [[KIND_HEAD, 'window'], [KIND_SLICE, 'window'], [KIND_KV, 'kv']];
+
+/**
+ * Ids (`window|kv/step/partition`) of the cache scopes LevelDB holds entries of. One seek per
+ * populated partition: a scope found empty here never needs a LevelDB read on a cache miss.
+ */
+export async function populatedScopes(bottom: BytesStore, steps: readonly number[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const step of steps) {
+    for (const [kind, name] of SCOPE_KINDS) {
+      const lt = scopeRange(kind, step, 0xffff).lt;
+      for (let partition = 0; partition <= 0xffff; ) {
+        let found: number | undefined;
+        for await (const [k] of bottom.entries({ gte: scopeRange(kind, step, partition).gte, lt })) {
+          found = (k[3]! << 8) | k[4]!;
+          break;
+        }
+        if (found === undefined) break;
+        out.add(`${name}/${step}/${found}`);
+        partition = found + 1;
+      }
+    }
+  }
+  return out;
 }

@@ -12,6 +12,11 @@
 export interface ValueCodec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
+  /**
+   * Heap bytes of a decoded value, for the cache's byte budget; without it the cache walks the
+   * value (state/heap-size.ts). Give it when a value holds what a walk cannot see or overcounts.
+   */
+  heapSize?(value: T): number;
 }
 
 /** A key-value store scoped to one (step, partition). Keys are the canonical key bytes. */

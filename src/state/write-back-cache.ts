@@ -1,6 +1,6 @@
 /**
  * Write-back cache over the byte store, shared by every (step, partition) scope of a backend so
- * one bound (maxCachedEntries) covers the whole process. Entries live in their scope's maps
+ * one bound (a budget in bytes, from spec.state.cacheSize) covers the whole process. Entries live in their scope's maps
  * (cache-scope.ts), addressed by record key (and slice start): full LevelDB keys are built only
  * on a miss and at checkpoint.
  *
@@ -12,14 +12,19 @@
  * - put/delete make an entry dirty (a delete is a tombstone). Each entry knows whether LevelDB
  *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
  *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
+ * - Each entry counts its estimated heap bytes (heap-size.ts: entry, key node, decoded value),
+ *   measured when loaded and re-measured when a checkpoint encodes it.
  * - Dirty entries are never evicted; clean ones are, by second chance (a clock over a FIFO: a hit
- *   sets a bit instead of re-inserting), when more than maxCachedEntries are clean.
+ *   sets a bit instead of re-inserting), while the cache holds more bytes than its budget. Dirty
+ *   bytes past half the budget ask for an early checkpoint (wantsCheckpoint), which makes them
+ *   clean and evictable: memory follows the budget, not the number of keys.
  * - A checkpoint collects the dirty entries as byte ops; entries become clean only when the
  *   batch is known written (commit), and only if they were not written again meanwhile.
  */
 import type { ValueCodec } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
+import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
 
 /** The value of an entry that is known absent (deleted, or not in LevelDB). */
 export const ABSENT: unique symbol = Symbol('absent');
@@ -48,6 +53,8 @@ export interface Entry {
   version: number;
   /** Second-chance bit: set by a hit, cleared when the clock passes. */
   ref: boolean;
+  /** Estimated heap bytes: the entry and its decoded value. */
+  size: number;
   /** In the clean queue (possibly stale: the clock drops dirty and unlinked entries it meets). */
   queued: boolean;
   /** Still in its scope's maps. */
@@ -63,7 +70,13 @@ export interface FlushBatch {
 }
 
 export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean): Entry {
-  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, queued: false, linked: true };
+  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size: valueBytes(value, codec), queued: false, linked: true };
+}
+
+/** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */
+export function valueBytes(value: unknown, codec: ValueCodec<unknown> | undefined): number {
+  if (value === ABSENT) return ENTRY_BYTES;
+  return ENTRY_BYTES + (codec?.heapSize !== undefined ? codec.heapSize(value) : Math.round(HEAP_CALIBRATION * estimateHeapBytes(value)));
 }
 
 export class WriteBackCache {
@@ -71,17 +84,49 @@ export class WriteBackCache {
   /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
   private queue: Entry[] = [];
   private head = 0;
-  private cleanCount = 0;
   private count = 0;
+  private cleanCount = 0;
+  /** Estimated heap bytes of every entry and key node. */
+  private total = 0;
+  private dirtyTotal = 0;
 
+  /**
+   * @param budget bytes the cache may hold (entries, key nodes, decoded values)
+   * @param maxCleanEntries a second bound, in clean entries (tests use it to force eviction)
+   */
   constructor(
     readonly bottom: BytesStore,
-    private readonly maxCleanEntries: number,
+    private readonly budget: number,
     readonly metrics: StateMetrics,
+    private readonly maxCleanEntries = Number.POSITIVE_INFINITY,
   ) {}
 
   get size(): number {
     return this.count;
+  }
+
+  /** Estimated heap bytes held now (clean and dirty). */
+  get bytes(): number {
+    return this.total;
+  }
+
+  get dirtyBytes(): number {
+    return this.dirtyTotal;
+  }
+
+  /** Dirty entries fill half the budget: a checkpoint now keeps the clean half usable. */
+  get wantsCheckpoint(): boolean {
+    return this.dirtyTotal * 2 > this.budget;
+  }
+
+  /** Dirty entries alone fill the budget: nothing is left to evict until a checkpoint. */
+  get overBudget(): boolean {
+    return this.dirtyTotal > this.budget;
+  }
+
+  /** Bytes held outside entries (a scope's key nodes). */
+  account(delta: number): void {
+    this.total += delta;
   }
 
   get dirtySize(): number {
@@ -91,6 +136,7 @@ export class WriteBackCache {
   /** A new entry loaded by a miss (clean). May evict. */
   addClean(e: Entry): void {
     this.count++;
+    this.total += e.size;
     this.becomeClean(e);
     this.evict();
   }
@@ -98,6 +144,8 @@ export class WriteBackCache {
   /** A new entry created by a write. */
   addDirty(e: Entry): void {
     this.count++;
+    this.total += e.size;
+    this.dirtyTotal += e.size;
     this.dirty.add(e);
   }
 
@@ -106,6 +154,7 @@ export class WriteBackCache {
     if (!e.dirty) {
       e.dirty = true;
       this.cleanCount--;
+      this.dirtyTotal += e.size;
       this.dirty.add(e);
     }
     e.version++;
@@ -120,6 +169,7 @@ export class WriteBackCache {
     if (e.onDisk || e.flushing > 0) {
       e.value = ABSENT;
       e.codec = undefined;
+      this.resize(e, ENTRY_BYTES);
       this.written(e);
       return;
     }
@@ -130,8 +180,10 @@ export class WriteBackCache {
     e.value = ABSENT;
     e.codec = undefined;
     e.version++;
+    this.resize(e, ENTRY_BYTES);
     if (e.dirty) {
       this.dirty.delete(e);
+      this.dirtyTotal -= e.size;
       this.becomeClean(e);
     }
   }
@@ -143,6 +195,17 @@ export class WriteBackCache {
   forget(e: Entry): void {
     if (!e.linked) return;
     this.drop(e);
+  }
+
+  /** Lets go of forgotten entries the clock has not reached yet (after a partition was dropped). */
+  sweep(): void {
+    const live = this.queue.slice(this.head).filter((e) => {
+      if (e.linked && !e.dirty) return true;
+      e.queued = false;
+      return false;
+    });
+    this.queue = live;
+    this.head = 0;
   }
 
   /** Encodes every dirty entry now (values may be mutated after this returns). */
@@ -159,6 +222,8 @@ export class WriteBackCache {
         const value = e.codec!.encode(e.value);
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
+        // Values may have grown since they were measured (puts do not measure).
+        this.resize(e, valueBytes(e.value, e.codec));
       } else if (e.onDisk || e.flushing > 0) {
         const key = e.owner.fullKey(e);
         ops.push({ type: 'del', key });
@@ -183,6 +248,7 @@ export class WriteBackCache {
             this.drop(e);
           } else {
             this.dirty.delete(e);
+            this.dirtyTotal -= e.size;
             this.becomeClean(e);
           }
         }
@@ -193,6 +259,15 @@ export class WriteBackCache {
         for (const e of entries) e.flushing--;
       },
     };
+  }
+
+  /** A new size for a linked entry (dirty or clean). */
+  private resize(e: Entry, size: number): void {
+    const d = size - e.size;
+    if (d === 0) return;
+    e.size = size;
+    this.total += d;
+    if (e.dirty) this.dirtyTotal += d;
   }
 
   private becomeClean(e: Entry): void {
@@ -206,8 +281,11 @@ export class WriteBackCache {
 
   /** Removes an entry from the cache altogether. `wasDirty`: it is (still) counted dirty. */
   private drop(e: Entry, wasDirty = e.dirty): void {
-    if (wasDirty) this.dirty.delete(e);
-    else this.cleanCount--;
+    if (wasDirty) {
+      this.dirty.delete(e);
+      this.dirtyTotal -= e.size;
+    } else this.cleanCount--;
+    this.total -= e.size;
     e.dirty = false;
     e.linked = false;
     this.count--;
@@ -216,7 +294,7 @@ export class WriteBackCache {
 
   private evict(): void {
     const q = this.queue;
-    while (this.cleanCount > this.maxCleanEntries && this.head < q.length) {
+    while ((this.total > this.budget || this.cleanCount > this.maxCleanEntries) && this.head < q.length) {
       const e = q[this.head]!;
       q[this.head++] = undefined as unknown as Entry;
       e.queued = false;

@@ -35,7 +35,7 @@ export interface CompileOptions {
 
 interface Shell {
   metadata: { name: string };
-  spec: { checkpoint: { interval: number }; state: { distinctExactLimit: number } };
+  spec: { checkpoint: { interval: number }; state: { distinctExactLimit: number; cacheSize: number } };
 }
 
 const shellSpec = documentSpec({ source: s.any(), step: s.any(), sink: s.any() });
@@ -170,6 +170,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     name: shell.metadata.name,
     file: file === '<inline>' ? file : resolve(file),
     checkpointIntervalMs: shell.spec.checkpoint.interval,
+    stateCacheSize: shell.spec.state.cacheSize,
     sources: plannedSources,
     steps: decideRepartitions(plannedSources, plannedSteps),
     sinks: plannedSinks,

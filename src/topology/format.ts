@@ -6,6 +6,7 @@ import type { ConnectorCatalog } from '../core/catalog.js';
 import type { StepModule } from '../operators/step-module.js';
 import { readFormatSpec } from '../formats/spec.js';
 import { s, type AnySpec, type Infer } from '../core/spec.js';
+import { DEFAULT_STATE_CACHE_SIZE as DEFAULT_CACHE_SIZE } from '../core/size.js';
 
 export const API_VERSION = 'tributary/v1';
 
@@ -86,8 +87,12 @@ export function documentSpec(parts: Parts): AnySpec {
       state: s
         .object({
           distinctExactLimit: s.number({ integer: true, min: 1 }).default(10_000).describe('count_distinct is exact up to this many values, HyperLogLog beyond.'),
+          cacheSize: s
+            .size({ min: 16 * 2 ** 20 })
+            .default(DEFAULT_CACHE_SIZE)
+            .describe("Memory for state per worker: decoded entries in the write-back cache, LevelDB's block cache and write buffers. State beyond it lives on disk (LevelDB). `tributary run --cache-size` overrides it."),
         })
-        .default({ distinctExactLimit: 10_000 })
+        .default({ distinctExactLimit: 10_000, cacheSize: DEFAULT_CACHE_SIZE })
         .describe('Defaults for stateful steps.'),
       sources: s.record(parts.source, { keyPattern: idPattern, keyHint: idHint }).describe('Named inputs; exactly one connector each.'),
       pipeline: s.array(parts.step).describe('The steps; order does not matter (`from` wires them).'),

@@ -61,6 +61,8 @@ export interface TopologyPlan {
   /** Absolute path of the topology file ('<inline>' for text). */
   file: string;
   checkpointIntervalMs: number;
+  /** spec.state.cacheSize: bytes of memory for state (cache, LevelDB block cache and write buffers). */
+  stateCacheSize: number;
   sources: readonly PlannedSource[];
   /** Topologically sorted: every step comes after its input. */
   steps: readonly PlannedStep[];

@@ -81,8 +81,11 @@ spec:
     const engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger });
     const slow = new SlowSink();
     await slow.open({ logger: silentLogger, deadLetter: () => undefined });
-    // The file sink the topology names is swapped for the slow one (same runtime, so the graph routes to it).
-    (engine.sinks.get('out') as unknown as { sink: Sink }).sink = slow;
+    // The file sink the topology names is swapped for the slow one (same runtime, so the graph routes to it),
+    // after closing it: the engine closes only the sinks it holds, so the file's handle would leak.
+    const runtime = engine.sinks.get('out') as unknown as { sink: Sink };
+    await runtime.sink.close();
+    runtime.sink = slow;
     try {
       const result = await runEngine(engine, { batchSize: POLL });
       expect(result.reason).toBe('end-of-input');

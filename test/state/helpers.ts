@@ -30,3 +30,13 @@ export const numberCodec: ValueCodec<number> = {
 };
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The earliest (time, key) of a reference set of timers that is due at `watermark`. */
+export function earliestDue(ref: Map<string, { time: number; key: string }>, watermark: number): { time: number; key: string } | undefined {
+  let best: { time: number; key: string } | undefined;
+  for (const t of ref.values()) {
+    if (t.time > watermark) continue;
+    if (!best || t.time < best.time || (t.time === best.time && t.key < best.key)) best = t;
+  }
+  return best;
+}

@@ -33,3 +33,13 @@ export function withSeed(rng: Rng, body: () => void): void {
     throw err;
   }
 }
+
+/** withSeed for an async body. */
+export async function withSeedAsync(rng: Rng, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (err instanceof Error) err.message = `[TEST_SEED=${rng.seed}] ${err.message}`;
+    throw err;
+  }
+}

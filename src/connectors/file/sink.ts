@@ -33,13 +33,17 @@ export class FileSink extends BatchingSink {
   private regular = true;
 
   protected override async connect(): Promise<void> {
+    await this.disconnect();
+    let fh: FileHandle | undefined;
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      this.fh = await open(this.path, this.append ? 'a+' : 'w');
+      fh = await open(this.path, this.append ? 'a+' : 'w');
       // Pipes and devices (/dev/null, a FIFO to another process) cannot be fsynced or trimmed.
-      this.regular = (await this.fh.stat()).isFile();
-      if (this.append && this.regular) await trimPartialLine(this.fh);
+      this.regular = (await fh.stat()).isFile();
+      if (this.append && this.regular) await trimPartialLine(fh);
+      this.fh = fh;
     } catch (err) {
+      await fh?.close().catch(() => undefined);
       throw new TributaryError('TRIB_SINK', `file sink '${this.name}': cannot open ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
   }

@@ -41,6 +41,7 @@ export class FileSource implements Source {
 
   async open(ctx: SourceContext): Promise<void> {
     this.signal = ctx.signal;
+    await this.close();
     try {
       this.fh = await open(this.path, 'r');
     } catch (err) {

@@ -5,7 +5,8 @@
  *   head   [0x10][step u16][partition u16][record key ...]
  *   slice  [0x11][step u16][partition u16][key length u16][record key][slice start t64]
  *   kv     [0x12][step u16][partition u16][record key ...]
- *   timer  [0x13][step u16][partition u16][time t64][record key ...]
+ *   timer  [0x13][step u16][partition u16][time t64][record key ...]   (before timer pages; read once to migrate)
+ *   timers [0x14][step u16][partition u16][page start t64]           one page of timers (codec/timer-page.ts)
  *   meta   [0x01][name UTF-8 ...]        fingerprints, step-id registry, checkpoint, format
  *
  *   step   u16 assigned to a topology step id on first use, persisted in meta (step:<id>)
@@ -23,13 +24,15 @@ export const KIND_HEAD = 0x10;
 export const KIND_SLICE = 0x11;
 export const KIND_KV = 0x12;
 export const KIND_TIMER = 0x13;
+export const KIND_TIMER_PAGE = 0x14;
 
-export type ScopedKind = typeof KIND_HEAD | typeof KIND_SLICE | typeof KIND_KV | typeof KIND_TIMER;
+export type ScopedKind = typeof KIND_HEAD | typeof KIND_SLICE | typeof KIND_KV | typeof KIND_TIMER | typeof KIND_TIMER_PAGE;
 
 export type DecodedStateKey =
   | { kind: 'head' | 'kv'; step: number; partition: number; key: Uint8Array }
   | { kind: 'slice'; step: number; partition: number; key: Uint8Array; start: number }
   | { kind: 'timer'; step: number; partition: number; time: number; key: Uint8Array }
+  | { kind: 'timer-page'; step: number; partition: number; start: number }
   | { kind: 'meta'; name: string };
 
 const HEADER = 5;
@@ -122,6 +125,12 @@ export function timerKey(step: number, partition: number, time: number, key: Rec
   return out;
 }
 
+export function timerPageKey(step: number, partition: number, start: number): Uint8Array {
+  const out = header(KIND_TIMER_PAGE, step, partition, 8);
+  writeTime(out, HEADER, start);
+  return out;
+}
+
 export function metaKey(name: string): Uint8Array {
   const s = encoder.encode(name);
   const out = new Uint8Array(1 + s.length);
@@ -161,6 +170,9 @@ export function decodeStateKey(b: Uint8Array): DecodedStateKey {
     case KIND_TIMER:
       if (b.length < HEADER + 8) throw corrupt(b, 'timer key too short');
       return { kind: 'timer', step, partition, time: readTime(b, HEADER), key: copy(b, HEADER + 8) };
+    case KIND_TIMER_PAGE:
+      if (b.length !== HEADER + 8) throw corrupt(b, 'timer page key length mismatch');
+      return { kind: 'timer-page', step, partition, start: readTime(b, HEADER) };
     default:
       throw corrupt(b, `unknown kind 0x${(kind ?? 0).toString(16)}`);
   }

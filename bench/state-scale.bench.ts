@@ -1,0 +1,86 @@
+/**
+ * `npm run bench -- state-scale`: state larger than memory. Each row runs in a child process
+ * (bench/state-scale-child.ts) and reports that process's peak RSS and its events/s:
+ *   rolling 3d / 1m count + sum + count_distinct over 100k, 1M and 10M distinct keys (every key
+ *   seen at least once), cache 256MB; and the shipped loan-risk topology at 1M users.
+ * Targets: peak RSS ≤ 1 GiB at 10M keys; events/s at 10M ≥ 50% of the 100k figure.
+ * STATE_SCALE_ROWS=100k,1M,10M,loan-risk picks rows; STATE_SCALE_CACHE=256MB the cache size;
+ * STATE_SCALE_DEADLINE=600: seconds after which a row stops and reports what it processed by
+ * then (on a loaded machine the 10M row may not see every key in time: the note says so).
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types.js';
+
+interface Row {
+  name: string;
+  mode: 'scale' | 'loan-risk';
+  keys: number;
+  events: number;
+}
+
+const ROWS: Row[] = [
+  { name: '100k', mode: 'scale', keys: 100_000, events: 1_000_000 },
+  { name: '1M', mode: 'scale', keys: 1_000_000, events: 1_000_000 },
+  { name: '10M', mode: 'scale', keys: 10_000_000, events: 10_000_000 },
+  { name: 'loan-risk', mode: 'loan-risk', keys: 1_000_000, events: 1_000_000 },
+];
+
+interface ChildResult {
+  complete: boolean;
+  events: number;
+  seconds: number;
+  maxRssMiB: number;
+  cacheBytes?: number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function runChild(row: Row, cache: string, deadlineS: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, 'state-scale-child.ts'), row.mode, String(row.keys), String(row.events), cache], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, STATE_SCALE_DEADLINE: String(deadlineS) },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    // The child stops itself at its deadline; this only guards against one that hangs.
+    const timer = setTimeout(() => child.kill('SIGKILL'), (deadlineS + 300) * 1000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').at(-1);
+      if (code === 0 && line) resolve(JSON.parse(line) as ChildResult);
+      else reject(new Error(`row ${row.name} ${signal === 'SIGKILL' ? `hung past its deadline of ${deadlineS}s` : `exited ${code ?? signal}`}`));
+    });
+  });
+}
+
+export async function bench(): Promise<BenchResult[]> {
+  const wanted = (process.env.STATE_SCALE_ROWS ?? '100k,1M,10M,loan-risk').split(',').map((s) => s.trim());
+  const cache = process.env.STATE_SCALE_CACHE ?? '256MB';
+  const deadlineS = Number(process.env.STATE_SCALE_DEADLINE ?? 600);
+  const results: BenchResult[] = [];
+  const rates = new Map<string, number>();
+  for (const row of ROWS.filter((r) => wanted.includes(r.name))) {
+    process.stderr.write(`   ${row.name}: ${row.keys.toLocaleString('en-US')} keys, ${row.events.toLocaleString('en-US')} events, cache ${cache} ...\n`);
+    let r: ChildResult;
+    try {
+      r = await runChild(row, cache, deadlineS);
+    } catch (err) {
+      results.push({ name: `${row.name}: failed`, value: Number.NaN, unit: '', note: (err as Error).message });
+      continue;
+    }
+    const rate = r.events / r.seconds;
+    rates.set(row.name, rate);
+    const partial = r.complete ? '' : `; stopped at the ${deadlineS}s deadline after ${r.events} of ${row.events} events (${Math.min(r.events, row.keys)} keys seen)`;
+    const what = row.mode === 'scale' ? `rolling 3d/1m, ${row.name} keys` : `loan-risk topology, ${row.name === 'loan-risk' ? '1M users' : row.name}`;
+    results.push({ name: `${what}: peak RSS`, value: r.maxRssMiB, unit: 'MiB', note: `cache ${cache}${partial}` });
+    results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s` });
+  }
+  const small = rates.get('100k');
+  const big = rates.get('10M');
+  if (small !== undefined && big !== undefined) results.push({ name: 'events/s at 10M keys / at 100k keys', value: big / small, unit: 'ratio', note: 'target ≥ 0.5' });
+  return results;
+}

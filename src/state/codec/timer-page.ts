@@ -1,0 +1,62 @@
+/**
+ * Timer pages: the timers of one (step, partition) whose times fall in one page of event time
+ * are one LevelDB entry, so firing reads them with one synchronous point read (classic-level
+ * has getSync, no synchronous range read) and nothing but the pages being fired or written
+ * stays in memory.
+ *
+ *   key    [0x14][step u16][partition u16][page start t64]      (state-key.ts layout)
+ *   value  varint n, then n × (f64 LE time, varint key length, key bytes), ascending by
+ *          (time, key bytes)
+ *
+ * Page start = ⌊time / width⌋ · width for finite times; ±Infinity are pages of their own.
+ */
+import { ByteReader, ByteWriter } from './bytes.js';
+
+export interface PagedTimer {
+  readonly time: number;
+  /** latin1(record key bytes): orders as the bytes do. */
+  readonly keyId: string;
+}
+
+export function pageOf(time: number, width: number): number {
+  return Number.isFinite(time) ? Math.floor(time / width) * width : time;
+}
+
+export function compareTimers(a: PagedTimer, b: PagedTimer): number {
+  if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  return a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0;
+}
+
+const writer = new ByteWriter(256);
+
+/** `timers` ascending (compareTimers). */
+export function encodeTimerPage(timers: readonly PagedTimer[]): Uint8Array {
+  const w = writer.begin();
+  w.varint(timers.length);
+  for (const t of timers) {
+    w.f64(t.time).varint(t.keyId.length);
+    for (let i = 0; i < t.keyId.length; i++) w.u8(t.keyId.charCodeAt(i));
+  }
+  return w.finish();
+}
+
+export function decodeTimerPage(bytes: Uint8Array): PagedTimer[] {
+  const r = new ByteReader(bytes);
+  const n = r.varint();
+  const out: PagedTimer[] = [];
+  for (let i = 0; i < n; i++) {
+    const time = r.f64();
+    const key = r.bytes();
+    out.push({ time, keyId: latin1Of(key) });
+  }
+  return out;
+}
+
+/** The timer count of an encoded page, without decoding the timers. */
+export function timerPageCount(bytes: Uint8Array): number {
+  return new ByteReader(bytes).varint();
+}
+
+function latin1Of(b: Uint8Array): string {
+  return b.length <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}

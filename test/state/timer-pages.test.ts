@@ -1,0 +1,105 @@
+/**
+ * Timers live in LevelDB pages; memory holds the page index, the page being fired and the pages
+ * changed since the last checkpoint. Checked against a reference through checkpoints, aborted
+ * checkpoints and reopening, and for what stays in memory.
+ */
+import { describe, expect, it } from 'vitest';
+import { StateBackend } from '../../src/state/backend.js';
+import type { PersistentTimers } from '../../src/state/timer-service.js';
+import { LevelBytesStore } from '../../src/state/level-bytes-store.js';
+import { timerKey } from '../../src/state/codec/state-key.js';
+import { earliestDue, utf8 } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
+import { makeRng, withSeedAsync } from './random.js';
+
+const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
+const t = stateDirPerTest();
+
+async function reopen(): Promise<PersistentTimers> {
+  await t.backend?.close();
+  const b = await StateBackend.open(t.dir, { steps, sync: false, timerPageMs: 1000 });
+  t.backend = b;
+  return (await b.loadTimers('agg', 0)) as PersistentTimers;
+}
+
+describe('timer pages', () => {
+  it('fire exactly the reference timers through checkpoints, aborted checkpoints and reopening', async () => {
+    const rng = makeRng();
+    await withSeedAsync(rng, async () => {
+      let timers = await reopen();
+      // The reference as of the last written checkpoint, and as of now.
+      let durable = new Map<string, { time: number; key: string }>();
+      let ref = new Map<string, { time: number; key: string }>();
+      let watermark = 0;
+      for (let i = 0; i < 6000; i++) {
+        const r = rng.next();
+        const time = rng.int(watermark - 500, watermark + 20_000);
+        const key = `k${rng.int(0, 300)}`;
+        if (r < 0.4) {
+          timers.register(time, utf8(key));
+          ref.set(`${time}|${key}`, { time, key });
+        } else if (r < 0.55) {
+          timers.delete(time, utf8(key));
+          ref.delete(`${time}|${key}`);
+        } else if (r < 0.95) {
+          if (rng.next() < 0.3) watermark += rng.int(0, 800);
+          const want = earliestDue(ref, watermark);
+          const got = timers.nextDue(watermark);
+          expect(got && { time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
+          if (want) ref.delete(`${want.time}|${want.key}`);
+        } else if (r < 0.98) {
+          const prepared = t.backend!.prepareCheckpoint({ version: 1, at: i });
+          if (rng.next() < 0.3) prepared.abort();
+          else {
+            await prepared.write();
+            durable = new Map(ref);
+          }
+        } else {
+          timers = await reopen();
+          ref = new Map(durable);
+        }
+        expect(timers.size).toBe(ref.size);
+      }
+    });
+  });
+
+  it('keep only the firing page and changed pages in memory after a checkpoint', async () => {
+    let timers = await reopen();
+    // 20 000 timers over 2 000 pages of one second.
+    for (let i = 0; i < 20_000; i++) timers.register(i * 100, utf8(`user-${i}`));
+    expect(timers.pagesInMemory).toBe(2000);
+    await t.backend!.checkpoint({ version: 1, at: 1 });
+    expect(timers.pagesInMemory).toBeLessThanOrEqual(1);
+    let fired = 0;
+    for (let d = timers.nextDue(50_000); d; d = timers.nextDue(50_000)) fired++;
+    expect(fired).toBe(501);
+    await t.backend!.checkpoint({ version: 1, at: 2 });
+    expect(timers.pagesInMemory).toBeLessThanOrEqual(1);
+    timers = await reopen();
+    expect(timers.size).toBe(20_000 - 501);
+    expect(timers.nextTime()).toBe(50_100);
+    expect(timers.pagesInMemory).toBe(1);
+  });
+
+  it('move timers of the one-entry-per-timer layout into pages', async () => {
+    const store = await LevelBytesStore.open(t.dir, { sync: false });
+    const first = await StateBackend.openOn(store, t.dir, { steps });
+    t.backend = first;
+    await first.loadTimers('agg', 0);
+    await first.checkpoint({ version: 1, at: 1 }); // persists the step's number
+    await first.close();
+    const raw = await LevelBytesStore.open(t.dir, { sync: false });
+    await raw.write([
+      { type: 'put', key: timerKey(0, 0, 5000, utf8('old-a')), value: new Uint8Array(0) },
+      { type: 'put', key: timerKey(0, 0, 7000, utf8('old-b')), value: new Uint8Array(0) },
+    ]);
+    await raw.close();
+    let timers = await reopen();
+    expect(timers.size).toBe(2);
+    await t.backend!.checkpoint({ version: 1, at: 2 });
+    timers = await reopen();
+    expect(timers.size).toBe(2);
+    const due = [timers.nextDue(10_000), timers.nextDue(10_000), timers.nextDue(10_000)].map((d) => d && `${d.time}:${Buffer.from(d.key).toString()}`);
+    expect(due).toEqual(['5000:old-a', '7000:old-b', undefined]);
+  });
+});
