@@ -21,6 +21,7 @@ import { Counters } from './counters.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaTasks } from './kafka-tasks.js';
 import { WorkerMetrics } from './metrics.js';
+import { TaskWatermarks, type SourceProgress } from './watermarks.js';
 
 export interface EngineOptions {
   /** Where state (LevelDB) lives. */
@@ -64,7 +65,10 @@ export interface CheckpointContent extends CheckpointMeta {
   topology: string;
   /** Keyed state lives in partition murmur2(key) % taskPartitions: it must not change under it. */
   taskPartitions?: number;
+  /** The lowest task watermark (older checkpoints: the one watermark of every task). */
   watermark: number;
+  /** Per sub-topology, per task partition (null: none yet). */
+  watermarks?: Array<Record<number, number | null>>;
   sources: Record<string, Record<number, PartitionProgress>>;
   counters: Record<string, number>;
   /** Kafka mode: per task partition, the id of the checkpoint its local state reflects. */
@@ -84,10 +88,9 @@ export class Engine {
   private partitions: number;
   /** Kafka mode: tasks come and go with the consumer group (null in local mode: every partition is owned). */
   private kafka: KafkaTasks | undefined;
-  /** Kafka mode: each task's own watermark (min over its inputs); local mode uses one for all. */
-  private readonly taskWatermarks: number[] = [];
+  /** Each task's (sub-topology × partition) watermark, the same model in local and Kafka mode. */
+  private marks!: TaskWatermarks;
   private readonly owned = new Set<number>();
-  private watermarkValue = -Infinity;
   private ended = false;
   private checkpoints = 0;
   private lastDlqLog = 0;
@@ -117,8 +120,9 @@ export class Engine {
     return engine;
   }
 
+  /** The lowest task watermark this worker holds (progress lines and the summary). */
   get watermark(): number {
-    return this.watermarkValue;
+    return this.marks.low(this.owned);
   }
 
   get taskPartitions(): number {
@@ -178,12 +182,10 @@ export class Engine {
           'Keep the partition count, or start over with --reset-state.',
       );
     }
-    if (checkpoint) {
-      this.watermarkValue = checkpoint.watermark ?? -Infinity;
-      this.counters.restore(checkpoint.counters ?? {});
-    }
+    if (checkpoint) this.counters.restore(checkpoint.counters ?? {});
     this.graph = buildGraph(this.plan, this.sinks, this.partitions);
     for (const src of this.sources) src.nodeIndex = this.graph.byId.get(src.id)!;
+    this.marks = this.taskWatermarks();
     if (this.kafka) {
       // Sources (and repartition inputs) start when the group assigns their tasks.
       for (const sink of this.sinks.values()) {
@@ -206,22 +208,42 @@ export class Engine {
         if (progress) src.restore(p, { ...progress, maxTime: progress.maxTime ?? -Infinity });
       }
     }
-    await this.openInstances();
+    await this.openInstances(checkpoint);
     if (checkpoint) {
-      this.logger.info('resumed from checkpoint', { at: new Date(checkpoint.at).toISOString(), watermark: fmtTime(this.watermarkValue) });
+      this.logger.info('resumed from checkpoint', { at: new Date(checkpoint.at).toISOString(), watermark: fmtTime(this.watermark) });
     }
   }
 
   private abort?: AbortController;
 
-  private async openInstances(): Promise<void> {
-    for (let p = 0; p < this.partitions; p++) await this.openTask(p);
+  private async openInstances(checkpoint: CheckpointContent | undefined): Promise<void> {
+    for (let p = 0; p < this.partitions; p++) {
+      // Checkpoints before per-task watermarks kept one for all tasks.
+      await this.openTask(p, checkpoint?.watermarks?.map((perTask) => perTask[p] ?? null) ?? checkpoint?.watermark ?? null);
+    }
   }
 
-  /** Build and open every operator instance of task partition p (its state is in place). */
-  async openTask(partition: number, watermark = -Infinity): Promise<void> {
+  private taskWatermarks(): TaskWatermarks {
+    const { nodes, subTopologies } = this.graph;
+    const inputs = subTopologies.map((sub) => this.sources.find((s) => s.id === sub.source));
+    return new TaskWatermarks(subTopologies, this.partitions, {
+      source: (sub, p, now, ended) => sourceProgress(inputs[sub]!, p, now, ended),
+      advanced: (sub, p, watermark) => {
+        for (const i of subTopologies[sub]!.stateful) nodes[i]!.instances[p]?.onWatermark?.(watermark);
+      },
+      ...(this.kafka ? this.kafka.watermarkHooks() : {}),
+    });
+  }
+
+  /**
+   * Build and open every operator instance of task partition p (its state is in place), at its
+   * checkpointed watermarks (one per sub-topology, or one for all).
+   */
+  async openTask(partition: number, watermarks: ReadonlyArray<number | null> | number | null = null): Promise<void> {
     const { nodes } = this.graph;
-    this.taskWatermarks[partition] = watermark;
+    for (const sub of this.graph.subTopologies) {
+      this.marks.restore(sub.index, partition, typeof watermarks === 'number' || watermarks === null ? watermarks : watermarks[sub.index]);
+    }
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       if (!node.factory) continue;
@@ -246,12 +268,18 @@ export class Engine {
       await op.close?.();
     }
     for (const src of this.sources) src.forget(partition);
+    this.marks.reset(partition);
     this.state.dropPartition(partition);
   }
 
-  /** The watermark task partition p's operators see. */
-  watermarkOf(partition: number): number {
-    return this.kafka ? (this.taskWatermarks[partition] ?? -Infinity) : this.watermarkValue;
+  /** The watermarks of task partition p, one per sub-topology. */
+  watermarksOf(partition: number): Array<number | null> {
+    return this.marks.snapshot([partition]).map((perTask) => perTask[partition] ?? null);
+  }
+
+  /** Task watermarks, for Kafka mode's repartition inputs and markers. */
+  get taskMarks(): TaskWatermarks {
+    return this.marks;
   }
 
   private operatorContext(nodeIndex: number, partition: number): OperatorContext {
@@ -261,13 +289,13 @@ export class Engine {
       stepId: node.id,
       partition,
       get watermark() {
-        return engine.watermarkOf(partition);
+        return engine.marks.of(node.subTopology, partition);
       },
       // Kafka mode: a task is one input partition and its records stay in it. A keyBy on the key
       // the topic is partitioned by trusts the topic's partitioning (whatever partitioner wrote
       // it), as Kafka Streams does; another key goes through a repartition topic.
       emit: node.repartition
-        ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition)
+        ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition, this.marks.of(node.subTopology, partition))
         : this.kafka
           ? (record) => this.fanOut(node.children, node.sinks, record, partition)
           : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
@@ -285,7 +313,7 @@ export class Engine {
 
   private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
     this.counters.add('late');
-    const row: Row = { reason, step: node.id, ...this.whereFrom(record.origin), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkOf(partition)), record: record.value };
+    const row: Row = { reason, step: node.id, ...this.whereFrom(record.origin), event_time: record.timestamp, watermark: finiteOrNull(this.marks.of(node.subTopology, partition)), record: record.value };
     const out: StreamRecord = { ...record, value: row };
     this.fanOut(node.lateChildren, node.lateSinks, out, partition);
   }
@@ -372,56 +400,18 @@ export class Engine {
     const record: StreamRecord = { value: decoded.row, key: null, timestamp: decoded.time, origin };
     const node = this.graph.nodes[src.nodeIndex]!;
     this.fanOut(node.children, node.sinks, record, partition);
-    // Kafka mode: a task's watermark moves with each of its records (as Kafka Streams' stream
-    // time), so lateness does not depend on poll batch boundaries and a replay decides the same.
-    if (this.kafka) this.advanceTaskWatermark(partition, this.kafka.taskWatermark(partition, now, false));
+    // The task's watermark moves with each of its records (runtime/watermarks.ts).
+    this.marks.sourceProgress(node.subTopology, partition, now);
   }
 
-  /** Recompute the watermark from the sources; fire timers when it advanced. */
+  /** Recompute every task's watermark (idle inputs, ended inputs, upstream markers); fire timers when one advanced. */
   updateWatermark(now = Date.now()): void {
-    if (this.kafka) {
-      for (const p of this.owned) {
-        const w = this.kafka.taskWatermark(p, now, this.ended);
-        if (w > (this.taskWatermarks[p] ?? -Infinity)) this.advanceTaskWatermark(p, w);
-      }
-      let min = Infinity;
-      for (const p of this.owned) min = Math.min(min, this.taskWatermarks[p] ?? -Infinity);
-      if (this.owned.size > 0 && min > this.watermarkValue) this.watermarkValue = min;
-      return;
-    }
-    let min: number | undefined;
-    let max = -Infinity;
-    for (const src of this.sources) {
-      const w = src.watermark(now, this.ended);
-      if (w.min !== undefined && (min === undefined || w.min < min)) min = w.min;
-      if (w.max > max) max = w.max;
-    }
-    // No active input: every input is idle or ended; the furthest one defines progress.
-    const candidate = min ?? max;
-    if (candidate > this.watermarkValue) this.advanceWatermarkTo(candidate);
+    this.marks.refresh([...this.owned], now, this.ended);
   }
 
-  /** Move the watermark forward (never back) and fire due timers, upstream steps first. */
+  /** Move every task's watermark to at least `watermark` and fire due timers (the test driver). */
   advanceWatermarkTo(watermark: number): void {
-    if (!(watermark > this.watermarkValue)) return;
-    this.watermarkValue = watermark;
-    const { nodes } = this.graph;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      if (!node.stateful) continue;
-      for (const op of node.instances) op.onWatermark?.(watermark);
-    }
-  }
-
-  /** Kafka mode: move one task's watermark and fire its due timers, upstream steps first. */
-  advanceTaskWatermark(partition: number, watermark: number): void {
-    if (!(watermark > (this.taskWatermarks[partition] ?? -Infinity))) return;
-    this.taskWatermarks[partition] = watermark;
-    const { nodes } = this.graph;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      if (node.stateful) node.instances[partition]?.onWatermark?.(watermark);
-    }
+    this.marks.forceAll([...this.owned], watermark, Date.now());
   }
 
   /** Bounded inputs are done: nothing can be out of order any more. */
@@ -448,7 +438,8 @@ export class Engine {
       at: started,
       topology: this.plan.name,
       taskPartitions: this.partitions,
-      watermark: this.watermarkValue,
+      watermark: this.watermark,
+      watermarks: this.marks.snapshot(this.owned),
       sources,
       counters: this.counters.snapshot(),
     };
@@ -574,4 +565,13 @@ function finiteOrNull(n: number): number | null {
 
 export function fmtTime(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString() : String(t);
+}
+
+/** A source-reading task's progress: max event time − maxOutOfOrderness, or max event time once ended. */
+function sourceProgress(src: SourceRuntime | undefined, partition: number, now: number, ended: boolean): SourceProgress {
+  if (src === undefined) return { watermark: -Infinity, idle: true };
+  const t = src.tracker(partition);
+  const done = ended || src.exhausted;
+  const active = !done && now - t.lastActivity < src.plan.eventTime.idleTimeoutMs;
+  return { watermark: done ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs, idle: !active && !Number.isFinite(t.maxTime) };
 }

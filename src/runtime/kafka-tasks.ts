@@ -31,6 +31,7 @@ import { RepartitionInput, RepartitionWriter, repartitionTopic } from './reparti
 import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
+import type { WatermarkHooks } from './watermarks.js';
 import { errorMessage, TributaryError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 
@@ -44,8 +45,8 @@ interface TaskCommit {
   e: Record<string, string>;
   /** Max event time per source id. */
   t: Record<string, number>;
-  /** The task's watermark. */
-  w: number | null;
+  /** The task's watermarks, one per sub-topology (older commits: one for all). */
+  w: Array<number | null> | number | null;
 }
 
 export interface TaskStatus {
@@ -302,7 +303,7 @@ export class KafkaTasks {
       const position = c?.offset ?? (await this.earliest(r.input.topic, p));
       r.runtime.restore(p, { position: Number(position), maxTime: -Infinity });
     }
-    await this.engine.openTask(p, meta?.w ?? -Infinity);
+    await this.engine.openTask(p, meta?.w ?? null);
     status.state = 'running';
     log.info('task assigned', { generation, restored: status.restored });
   }
@@ -357,30 +358,18 @@ export class KafkaTasks {
     return kind === 'latest' ? (found?.latest ?? 0n) : (found?.earliest ?? 0n);
   }
 
-  /** A task's watermark: min over its source partitions and its repartition inputs (and upstream markers go out). */
-  taskWatermark(p: number, now: number, ended: boolean): number {
-    let min: number | undefined;
-    let max = -Infinity;
-    let active = false;
-    for (const src of this.kafkaSources) {
-      const t = src.tracker(p);
-      const wm = t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
-      if (wm > max) max = wm;
-      if (ended || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) continue;
-      active = true;
-      if (min === undefined || wm < min) min = wm;
-    }
-    const sourceWm = min ?? max;
-    for (const r of this.repartitions) r.writer.mark(p, sourceWm, !active && !Number.isFinite(max), now);
-    let task = sourceWm;
-    for (const r of this.repartitions) {
-      const w = r.input.watermark(p);
-      // An upstream task that never reported holds every task reading its repartition topic back.
-      if (w === undefined) return -Infinity;
-      if (w === Infinity) continue;
-      task = Math.min(task, w);
-    }
-    return task;
+  /**
+   * Kafka mode's part of the task watermarks (runtime/watermarks.ts): a sub-topology that reads a
+   * repartition topic learns its upstream tasks' watermarks from it, and a task that repartitions
+   * marks its progress into the topic for its readers.
+   */
+  watermarkHooks(): Pick<WatermarkHooks, 'upstream' | 'mark'> {
+    return {
+      upstream: (sub, p) => this.repartitions.find((r) => this.graph.subTopologies[sub]!.keyBy === r.nodeIndex)?.input.watermark(p),
+      mark: (sub, p, watermark, idle, now) => {
+        for (const r of this.repartitions) if (this.graph.nodes[r.nodeIndex]!.subTopology === sub) r.writer.mark(p, watermark, idle, now);
+      },
+    };
   }
 
   /** A repartition record reaches the keyBy's children in task p (or is a marker, or a duplicate). */
@@ -388,11 +377,13 @@ export class KafkaTasks {
     const r = this.repartitions.find((x) => x.runtime === src)!;
     const d = r.input.accept(p, raw.headers, raw.value);
     src.advance(p, raw, undefined, now);
-    if (d.kind === 'marker') return;
     if (d.kind === 'duplicate') {
       this.engine.counters.add('repartitionDuplicates');
       return;
     }
+    // Upstream watermarks this record (or marker) carried apply before the record, as they did upstream.
+    this.engine.taskMarks.upstreamProgress(this.readerOf(r), p, now);
+    if (d.kind === 'marker') return;
     const origin = { source: src.id, partition: p, offset: raw.offset };
     if (d.kind === 'bad') {
       this.engine.counters.add('deadLettered');
@@ -402,6 +393,11 @@ export class KafkaTasks {
     const record: StreamRecord = { value: d.row, key: d.key, timestamp: raw.timestamp, origin };
     const node = this.graph.nodes[r.nodeIndex]!;
     this.engine.fanOut(node.children, node.sinks, record, p);
+  }
+
+  /** The sub-topology that reads repartition `r`. */
+  private readerOf(r: { nodeIndex: number }): number {
+    return this.graph.subTopologies.find((s) => s.keyBy === r.nodeIndex)!.index;
   }
 
   /** Checkpoint ids for the tasks in this snapshot (called synchronously at snapshot time). */
@@ -416,11 +412,8 @@ export class KafkaTasks {
       for (const p of Object.keys(tasks).map(Number)) rp[r.stepId]![p] = r.input.token(p);
     }
     (meta as CheckpointContent & { repartition?: typeof rp }).repartition = rp;
-    const wms: Record<number, number | null> = {};
-    for (const p of Object.keys(tasks).map(Number)) {
-      const w = this.engine.watermarkOf(p);
-      wms[p] = Number.isFinite(w) ? w : null;
-    }
+    const wms: Record<number, Array<number | null>> = {};
+    for (const p of Object.keys(tasks).map(Number)) wms[p] = this.engine.watermarksOf(p);
     (meta as CheckpointContent & { taskWatermarks?: typeof wms }).taskWatermarks = wms;
   }
 
@@ -459,7 +452,7 @@ export class KafkaTasks {
     const tasks = meta.tasks ?? {};
     const owned = new Set(this.engine.ownedPartitions());
     const offsets: Array<{ topic: string; partition: number; offset: bigint; metadata: string }> = [];
-    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, number | null>; generation?: number };
+    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, Array<number | null>>; generation?: number };
     for (const [ps, id] of Object.entries(tasks)) {
       const p = Number(ps);
       if (!owned.has(p) || id.split('-')[0] !== this.memberTag) continue;
