@@ -1,18 +1,18 @@
 /**
- * The engine runs one topology in this process: sources → operators → sinks, event-time
- * watermarks, timers, and atomic checkpoints:
- *   1. flush every sink and wait for its acks;
- *   2. write dirty state + source positions + watermark in ONE LevelDB batch.
- * On start it resumes from the last checkpoint (positions, watermark, state), so after a kill -9
+ * The engine runs one topology in this process: sources → operators → sinks, the task
+ * watermarks (runtime/watermarks.ts), timers, dead letters (runtime/dead-letters.ts) and the
+ * checkpoint protocol (runtime/checkpointer.ts). Local mode owns every task partition from the
+ * start; Kafka mode (runtime/kafka-tasks.ts) gets them from the consumer group.
+ * On start it resumes from the last checkpoint (positions, watermarks, state), so after a kill -9
  * at any moment state equals processing every input exactly once; sinks see at-least-once.
  */
-import type { RawRecord, Sink, SinkContext, SinkRecord, Source } from '../connectors/types.js';
+import type { RawRecord, Sink, SinkContext, Source } from '../connectors/types.js';
 import type { TopologyPlan } from '../topology/plan.js';
 import type { OperatorContext } from '../operators/types.js';
-import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../core/record.js';
-import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../state/backend.js';
+import type { StreamRecord } from '../core/record.js';
+import { StateBackend, type CheckpointMeta } from '../state/backend.js';
 import { createSink, createSource } from '../connectors/registry.js';
-import { errorMessage, TributaryError } from '../core/errors.js';
+import { TributaryError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { buildGraph, isStateful, stateScope, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
@@ -21,6 +21,8 @@ import { Counters } from './counters.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaTasks } from './kafka-tasks.js';
 import { WorkerMetrics } from './metrics.js';
+import { Checkpointer, type CheckpointStats } from './checkpointer.js';
+import { DeadLetters } from './dead-letters.js';
 import { TaskWatermarks, type SourceProgress } from './watermarks.js';
 
 export interface EngineOptions {
@@ -46,20 +48,7 @@ export interface EngineOptions {
 /** A replay's start for partitions the group has not committed yet. */
 export type StartOverride = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; at: number } | { kind: 'offsets'; offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }> };
 
-/** Hooks a distributed mode (Kafka tasks) adds to the checkpoint, between the sinks' acks and the LevelDB batch, and after it. */
-export interface CheckpointHooks {
-  /** The snapshot is taken: return work to do after the sinks acked and before the state batch is written (changelogs). */
-  prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void>;
-  /** The state batch is durable (commit the source offsets). */
-  written(meta: CheckpointContent): Promise<void>;
-  /** Extra sink-like buffers to flush with the sinks (repartition producers). */
-  flushes(): Array<Promise<void>>;
-}
-
-export interface CheckpointStats {
-  ms: number;
-  entries: number;
-}
+export type { CheckpointStats } from './checkpointer.js';
 
 export interface CheckpointContent extends CheckpointMeta {
   topology: string;
@@ -92,11 +81,8 @@ export class Engine {
   private marks!: TaskWatermarks;
   private readonly owned = new Set<number>();
   private ended = false;
-  private checkpoints = 0;
-  private lastDlqLog = 0;
-  /** Records sinks refused for good so far (a checkpoint flushes the DLQ sinks again when this moved). */
-  private sinkRefusals = 0;
-  private inflight?: Promise<CheckpointStats>;
+  private deadLetters!: DeadLetters;
+  private checkpointer!: Checkpointer<CheckpointContent>;
 
   private constructor(plan: TopologyPlan, private readonly options: EngineOptions, logger: Logger) {
     this.plan = plan;
@@ -130,7 +116,7 @@ export class Engine {
   }
 
   get checkpointCount(): number {
-    return this.checkpoints;
+    return this.checkpointer.count;
   }
 
   get stateBackend(): StateBackend {
@@ -186,6 +172,11 @@ export class Engine {
     this.graph = buildGraph(this.plan, this.sinks, this.partitions);
     for (const src of this.sources) src.nodeIndex = this.graph.byId.get(src.id)!;
     this.marks = this.taskWatermarks();
+    this.deadLetters = new DeadLetters(this.graph.dlqSinks, this.counters, this.logger, (id) => {
+      const input = this.sources.find((s) => s.id === id)?.source;
+      return input instanceof KafkaSource ? input.topic : undefined;
+    });
+    this.checkpointer = this.createCheckpointer();
     if (this.kafka) {
       // Sources (and repartition inputs) start when the group assigns their tasks.
       for (const sink of this.sinks.values()) {
@@ -312,72 +303,16 @@ export class Engine {
   }
 
   private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
-    this.counters.add('late');
-    const row: Row = { reason, step: node.id, ...this.whereFrom(record.origin), event_time: record.timestamp, watermark: finiteOrNull(this.marks.of(node.subTopology, partition)), record: record.value };
-    const out: StreamRecord = { ...record, value: row };
-    this.fanOut(node.lateChildren, node.lateSinks, out, partition);
+    const row = this.deadLetters.lateRow(node.id, record, reason, this.marks.of(node.subTopology, partition));
+    this.fanOut(node.lateChildren, node.lateSinks, { ...record, value: row }, partition);
   }
 
   private deadLetter(stepId: string, record: StreamRecord, reason: string, error?: unknown): void {
-    const code = error instanceof TributaryError ? error.code : error === undefined ? 'TRIB_RECORD_INVALID' : 'TRIB_USER_OPERATOR';
-    const where = this.whereFrom(record.origin);
-    const row: Row = { reason, error_code: code, step: stepId, ...where, record: record.value };
-    this.countDeadLetter(reason, stepId, where);
-    for (const sink of this.graph.dlqSinks) sink.add({ key: record.key, value: row, timestamp: record.timestamp, origin: record.origin });
-  }
-
-  /** A record a sink rejected for good (SinkContext.deadLetter): the same row as deadLetter, step = the sink. */
-  private sinkDeadLetter(sinkId: string, record: SinkRecord, reason: string): void {
-    this.sinkRefusals++;
-    const where = this.whereFrom(record.origin);
-    const row: Row = { reason, error_code: 'TRIB_SINK', step: sinkId, ...where, record: record.value };
-    this.countDeadLetter(reason, sinkId, where);
-    // Not back into the sink that rejected it (a DLQ sink refusing a dead letter would loop).
-    for (const sink of this.graph.dlqSinks) if (sink.id !== sinkId) sink.add({ key: null, value: row, timestamp: Date.now(), origin: record.origin });
-  }
-
-  /**
-   * Sinks settle what they refuse while they flush, so the dead letters of a checkpoint's records
-   * reach the DLQ sinks after those began their own flush: flush them again (and again, while
-   * they refuse dead letters of their own) so a checkpoint never counts an input whose dead
-   * letter is not durable. Returns the first failure, as the checkpoint's flushes do.
-   */
-  private async flushLateDeadLetters(refusedBefore: number): Promise<PromiseRejectedResult | undefined> {
-    let seen = refusedBefore;
-    for (let round = 0; round <= this.graph.dlqSinks.length && this.sinkRefusals !== seen; round++) {
-      seen = this.sinkRefusals;
-      const settled = await Promise.allSettled(this.graph.dlqSinks.map((sink) => sink.sink.flush()));
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) return failed;
-    }
-    return undefined;
+    this.deadLetters.record(stepId, record, reason, error);
   }
 
   private sinkContext(sinkId: string): SinkContext {
-    return {
-      logger: this.logger.child({ sink: sinkId }),
-      deadLetter: (record, reason) => this.sinkDeadLetter(sinkId, record, reason),
-      observeWrite: this.metrics.sinkObserver(sinkId),
-    };
-  }
-
-  /**
-   * Where a dead letter's record can be read again: its origin, plus the topic of a Kafka input (a
-   * source's or a repartition topic's). Null fields when a sink hands back a record without one.
-   */
-  private whereFrom(origin: Origin | undefined): Row {
-    if (origin === undefined) return { source: null, partition: null, offset: null };
-    const input = this.sources.find((s) => s.id === origin.source)?.source;
-    return originFields(origin, input instanceof KafkaSource ? input.topic : undefined);
-  }
-
-  private countDeadLetter(reason: string, step: string, where: Row): void {
-    this.counters.add('deadLettered');
-    const now = Date.now();
-    if (now - this.lastDlqLog > 5000) {
-      this.lastDlqLog = now;
-      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step, ...where });
-    }
+    return { logger: this.logger.child({ sink: sinkId }), deadLetter: (record, reason) => this.deadLetters.refused(sinkId, record, reason), observeWrite: this.metrics.sinkObserver(sinkId) };
   }
 
   /** Process one raw record from a source partition, synchronously, through to the sinks. */
@@ -420,112 +355,59 @@ export class Engine {
     this.updateWatermark();
   }
 
-  /**
-   * An asynchronous checkpoint (Flink's model). Synchronously, at one instant between records:
-   * positions, watermark, counters and every dirty state entry are captured and each sink is asked
-   * to flush what it holds so far. Then, while processing may go on: sinks' acks are awaited
-   * first, and only then is the snapshot written in ONE LevelDB batch. A crash before the batch
-   * lands resumes from the previous checkpoint (outputs repeat: at least once); state never
-   * includes an input twice. One checkpoint in flight at a time.
-   */
-  beginCheckpoint(): Promise<CheckpointStats> {
-    if (this.inflight) return Promise.reject(new TributaryError('TRIB_INTERNAL', 'a checkpoint is already in flight'));
-    const started = Date.now();
-    const sources: CheckpointContent['sources'] = {};
-    for (const src of this.sources) sources[src.id] = src.progress();
-    const meta: CheckpointContent = {
-      version: 1,
-      at: started,
-      topology: this.plan.name,
-      taskPartitions: this.partitions,
-      watermark: this.watermark,
-      watermarks: this.marks.snapshot(this.owned),
-      sources,
-      counters: this.counters.snapshot(),
-    };
-    const hooks = this.kafka;
-    if (hooks) hooks.describe(meta);
-    const refusedBefore = this.sinkRefusals;
-    const flushes = [...this.sinks.values()].map((sink) => sink.sink.flush());
-    if (hooks) flushes.push(...hooks.flushes());
-    let prepared: PreparedCheckpoint;
-    let beforeWrite: (() => Promise<void>) | undefined;
-    try {
-      prepared = this.state.prepareCheckpoint(meta);
-      beforeWrite = hooks?.prepared(prepared, meta);
-    } catch (err) {
-      void Promise.allSettled(flushes);
-      return Promise.reject(new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err }));
-    }
-    const run = (async (): Promise<CheckpointStats> => {
-      const settled = await Promise.allSettled(flushes);
-      let failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (!failed) failed = await this.flushLateDeadLetters(refusedBefore);
-      if (failed) {
-        prepared.abort();
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(failed.reason)}`, { cause: failed.reason });
-      }
-      try {
-        if (beforeWrite) await beforeWrite();
-      } catch (err) {
-        prepared.abort();
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
-      }
-      try {
-        const result = await prepared.write();
-        if (hooks) await hooks.written(meta);
-        this.checkpoints++;
-        this.metrics.checkpointDone(Date.now() - started);
-        return { ms: Date.now() - started, entries: result.entries };
-      } catch (err) {
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
-      }
-    })().catch((err: unknown) => {
-      this.metrics.checkpointFailed();
-      throw err;
-    }).finally(() => {
-      this.inflight = undefined;
+  private createCheckpointer(): Checkpointer<CheckpointContent> {
+    let refusedBefore = 0;
+    return new Checkpointer<CheckpointContent>({
+      state: this.state,
+      content: (at) => {
+        const sources: CheckpointContent['sources'] = {};
+        for (const src of this.sources) sources[src.id] = src.progress();
+        refusedBefore = this.deadLetters.refusalCount;
+        return {
+          version: 1,
+          at,
+          topology: this.plan.name,
+          taskPartitions: this.partitions,
+          watermark: this.watermark,
+          watermarks: this.marks.snapshot(this.owned),
+          sources,
+          counters: this.counters.snapshot(),
+        };
+      },
+      flushSinks: () => [...this.sinks.values()].map((sink) => sink.sink.flush()),
+      flushLateDeadLetters: () => this.deadLetters.flushLate(refusedBefore),
+      observer: { done: (ms) => this.metrics.checkpointDone(ms), failed: () => this.metrics.checkpointFailed() },
+      ...(this.kafka ? { hooks: this.kafka } : {}),
     });
-    this.inflight = run;
-    return run;
+  }
+
+  /** An asynchronous checkpoint (runtime/checkpointer.ts); one in flight at a time. */
+  beginCheckpoint(): Promise<CheckpointStats> {
+    return this.checkpointer.begin();
   }
 
   /** Checkpoint now and wait until it is durable (after any checkpoint already in flight). */
-  async checkpoint(): Promise<CheckpointStats> {
-    await this.waitForCheckpoint();
-    return this.beginCheckpoint();
+  checkpoint(): Promise<CheckpointStats> {
+    return this.checkpointer.checkpoint();
   }
 
   /** Wait until no checkpoint is in flight (whether it succeeds or not). */
-  async waitForCheckpoint(): Promise<void> {
-    while (this.inflight) await this.inflight.catch(() => undefined);
+  waitForCheckpoint(): Promise<void> {
+    return this.checkpointer.settled();
   }
 
   get checkpointInFlight(): boolean {
-    return this.inflight !== undefined;
+    return this.checkpointer.inFlight;
   }
 
-  private holds = 0;
-
-  /**
-   * Runs `fn` with periodic checkpoints held back (the runner does not begin one while any hold
-   * is on; `checkpoint()` called by `fn` itself still runs): task changes (open with restore,
-   * close, wipe) must not interleave with a prepared checkpoint, whose snapshot holds the
-   * task's cached entries. Waits for a checkpoint already in flight first.
-   */
-  async withCheckpointsHeld<T>(fn: () => Promise<T>): Promise<T> {
-    this.holds++;
-    try {
-      await this.waitForCheckpoint();
-      return await fn();
-    } finally {
-      this.holds--;
-    }
+  /** Runs `fn` with periodic checkpoints held back (task changes: runtime/checkpointer.ts). */
+  withCheckpointsHeld<T>(fn: () => Promise<T>): Promise<T> {
+    return this.checkpointer.hold(fn);
   }
 
   /** Whether periodic checkpoints are held back (a task is being opened or closed). */
   get checkpointsHeld(): boolean {
-    return this.holds > 0;
+    return this.checkpointer.held;
   }
 
   /**
@@ -533,7 +415,7 @@ export class Engine {
    * being assigned, restored or revoked. An idle timer must not count such time as "no input".
    */
   get settling(): boolean {
-    return this.holds > 0 || (this.kafka !== undefined && !this.kafka.ready);
+    return this.checkpointer.held || (this.kafka !== undefined && !this.kafka.ready);
   }
 
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
@@ -541,26 +423,13 @@ export class Engine {
       // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
       await this.kafka.close(options.checkpoint ?? true);
     } else if (options.checkpoint ?? true) await this.checkpoint();
-    else if (this.inflight) await this.inflight.catch(() => undefined);
+    else await this.checkpointer.settled();
     this.abort?.abort();
     for (const node of this.graph.nodes) for (const op of node.instances) await op?.close?.();
     for (const src of this.sources) await src.source.close();
     for (const sink of this.sinks.values()) await sink.sink.close();
     await this.state.close();
   }
-}
-
-/**
- * The origin as row fields; `topic` (Kafka inputs) sits next to the source id it belongs to. A
- * timer's output has no input position (source = its step, offset TIMER_OFFSET): the row says so.
- */
-function originFields({ source, partition, offset }: Origin, topic?: string): Row {
-  if (offset === TIMER_OFFSET) return { source, partition, offset, emitted_by: 'timer' };
-  return topic === undefined ? { source, partition, offset } : { source, topic, partition, offset };
-}
-
-function finiteOrNull(n: number): number | null {
-  return Number.isFinite(n) ? n : null;
 }
 
 export function fmtTime(t: number): string {

@@ -73,7 +73,6 @@ export class KafkaTasks {
   private readonly status = new Map<number, TaskStatus>();
   private readonly memberTag = randomBytes(4).toString('hex');
   private seq = 0;
-  private ownedNow: number[] = [];
 
   private constructor(
     private readonly engine: Engine,
@@ -193,7 +192,6 @@ export class KafkaTasks {
         held(async () => {
           this.engine.log.info('group assignment', { generation, tasks: numbers(tps) });
           for (const p of numbers(tps)) await this.openTask(p, generation);
-          this.ownedNow = this.engine.ownedPartitions();
           this.rejoining = false;
         }),
       revoked: (tps) =>
@@ -207,14 +205,12 @@ export class KafkaTasks {
             this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
           }
           for (const p of ps) await this.closeTask(p);
-          this.ownedNow = this.engine.ownedPartitions();
         }),
       lost: (tps) =>
         held(async () => {
           this.rejoining = !this.leaving;
           for (const p of numbers(tps)) await this.closeTask(p);
           this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
-          this.ownedNow = this.engine.ownedPartitions();
         }),
     });
   }
