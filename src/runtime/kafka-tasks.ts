@@ -26,7 +26,8 @@ import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
-import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
+import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
+import { TaskRestorer, type TaskStatus } from './task-restore.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
@@ -49,12 +50,7 @@ interface TaskCommit {
   w: Array<number | null> | number | null;
 }
 
-export interface TaskStatus {
-  partition: number;
-  state: 'restoring' | 'running';
-  restored: number;
-  toRestore: number;
-}
+export type { TaskStatus } from './task-restore.js';
 
 export class KafkaTasks {
   readonly appId: string;
@@ -64,6 +60,7 @@ export class KafkaTasks {
   private readonly statefulSteps: string[];
   private readonly input: KafkaGroupInput;
   private changelog!: ChangelogWriter;
+  private restorer!: TaskRestorer;
   private producer!: KafkaProducer;
   private graph!: Graph;
   /** Local checkpoint id per task (what LevelDB holds). */
@@ -153,6 +150,7 @@ export class KafkaTasks {
   /** Wire repartition edges into the graph and join the group. */
   async start(graph: Graph, checkpoint: CheckpointContent | undefined, signal: AbortSignal): Promise<void> {
     this.graph = graph;
+    this.restorer = new TaskRestorer(this.client, this.engine.stateBackend, this.changelog, this.appId, this.statefulSteps);
     this.localTasks = { ...(checkpoint?.tasks ?? {}) };
     const first = this.kafkaSources[0]!;
     for (const stepId of this.repartitioningSteps()) {
@@ -246,45 +244,17 @@ export class KafkaTasks {
     this.status.set(p, status);
     const ends = new Map<string, bigint>();
     for (const [step, end] of Object.entries(meta?.e ?? {})) ends.set(step, BigInt(end));
-    this.ends.set(p, ends);
 
-    if (this.statefulSteps.length > 0) {
-      const state = this.engine.stateBackend;
-      if (meta !== undefined && this.localTasks[p] === meta.c) {
-        log.info('task state is current: starting at once', { checkpoint: meta.c });
-      } else {
-        await state.wipePartition(p);
-        if (meta !== undefined) {
-          for (const step of this.statefulSteps) status.toRestore += Number(ends.get(step) ?? 0n);
-          const consumer = await this.client.assignedConsumer();
-          try {
-            for (const step of this.statefulSteps) {
-              const until = ends.get(step) ?? 0n;
-              if (until === 0n) continue;
-              const before = status.restored;
-              const started = Date.now();
-              const result = await restoreChangelog(consumer, state, {
-                app: this.appId,
-                stepId: step,
-                partition: p,
-                from: 0n,
-                until,
-                onProgress: (pr) => {
-                  status.restored = before + pr.restored;
-                  log.info('restoring task state', { step, restored: pr.restored, total: pr.total });
-                },
-              });
-              status.restored = before + result.applied + result.skipped;
-              log.info('restored task state from changelog', { step, applied: result.applied, skipped: result.skipped, ms: Date.now() - started });
-            }
-          } finally {
-            await consumer.close();
-          }
-        }
-        delete this.localTasks[p];
-      }
-      for (const step of this.statefulSteps) ends.set(step, await this.overwriteTail(step, p, generation, ends.get(step) ?? 0n));
-    }
+    const restored = await this.restorer.restore({
+      partition: p,
+      generation,
+      committed: meta === undefined ? undefined : { id: meta.c, ends },
+      localId: this.localTasks[p],
+      status,
+      log,
+    });
+    if (this.localTasks[p] !== meta?.c) delete this.localTasks[p];
+    this.ends.set(p, restored);
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {
@@ -302,35 +272,6 @@ export class KafkaTasks {
     await this.engine.openTask(p, meta?.w ?? null);
     status.state = 'running';
     log.info('task assigned', { generation, restored: status.restored });
-  }
-
-  /**
-   * Fences step `step`'s changelog partition p for `generation`, then overwrites what lies
-   * between the committed end and the fence: records of an owner whose checkpoint never counted
-   * (killed between its changelog write and its group commit, or its commit refused after a
-   * rebalance). They precede the fence, so a later restore would apply them; instead each key
-   * they touched is written again with the value this task starts from (the committed state),
-   * or a tombstone, in this generation. Compaction then keeps the right value too. Zombie
-   * writes after the fence carry a lower generation and are skipped on restore.
-   * Returns the changelog end after the fence and the overwrites.
-   */
-  private async overwriteTail(step: string, p: number, generation: number, committedEnd: bigint): Promise<bigint> {
-    const fenceEnd = await this.changelog.fence(step, p, generation);
-    const fenceAt = fenceEnd - 1n;
-    if (fenceAt <= committedEnd) return fenceEnd;
-    const consumer = await this.client.assignedConsumer();
-    let keys: Uint8Array[];
-    try {
-      keys = await changelogKeys(consumer, { app: this.appId, stepId: step, partition: p, from: committedEnd, until: fenceAt });
-    } finally {
-      await consumer.close();
-    }
-    if (keys.length === 0) return fenceEnd;
-    const values = this.engine.stateBackend.storedValues(step, p, keys);
-    const changes: StateChange[] = keys.map((key, i) => ({ stepId: step, partition: p, key, value: values[i]! }));
-    const written = await this.changelog.write(p, changes, { generation, position: JSON.stringify({ overwrites: [committedEnd.toString(), fenceAt.toString()] }) });
-    this.engine.log.info('overwrote changelog records of a checkpoint that never counted', { task: p, step, from: committedEnd.toString(), until: fenceAt.toString(), keys: keys.length });
-    return written.get(step) ?? fenceEnd;
   }
 
   private async earliest(topic: string, p: number): Promise<bigint> {
