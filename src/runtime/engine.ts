@@ -1,18 +1,18 @@
 /**
- * The engine runs one topology in this process: sources → operators → sinks, event-time
- * watermarks, timers, and atomic checkpoints:
- *   1. flush every sink and wait for its acks;
- *   2. write dirty state + source positions + watermark in ONE LevelDB batch.
- * On start it resumes from the last checkpoint (positions, watermark, state), so after a kill -9
+ * The engine runs one topology in this process: sources → operators → sinks, the task
+ * watermarks (runtime/watermarks.ts), timers, dead letters (runtime/dead-letters.ts) and the
+ * checkpoint protocol (runtime/checkpointer.ts). Local mode owns every task partition from the
+ * start; Kafka mode (runtime/kafka-tasks.ts) gets them from the consumer group.
+ * On start it resumes from the last checkpoint (positions, watermarks, state), so after a kill -9
  * at any moment state equals processing every input exactly once; sinks see at-least-once.
  */
-import type { RawRecord, Sink, SinkContext, SinkRecord, Source } from '../connectors/types.js';
+import type { RawRecord, Sink, SinkContext, Source } from '../connectors/types.js';
 import type { TopologyPlan } from '../topology/plan.js';
 import type { OperatorContext } from '../operators/types.js';
-import { TIMER_OFFSET, type Origin, type Row, type StreamRecord } from '../core/record.js';
-import { StateBackend, type CheckpointMeta, type PreparedCheckpoint } from '../state/backend.js';
+import type { StreamRecord } from '../core/record.js';
+import { StateBackend, type CheckpointMeta } from '../state/backend.js';
 import { createSink, createSource } from '../connectors/registry.js';
-import { errorMessage, TributaryError } from '../core/errors.js';
+import { TributaryError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { buildGraph, isStateful, stateScope, type Graph, type GraphNode } from './graph.js';
 import { SinkRuntime } from './sink-runtime.js';
@@ -21,6 +21,9 @@ import { Counters } from './counters.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaTasks } from './kafka-tasks.js';
 import { WorkerMetrics } from './metrics.js';
+import { Checkpointer, type CheckpointStats } from './checkpointer.js';
+import { DeadLetters } from './dead-letters.js';
+import { TaskWatermarks, type SourceProgress } from './watermarks.js';
 
 export interface EngineOptions {
   /** Where state (LevelDB) lives. */
@@ -45,26 +48,16 @@ export interface EngineOptions {
 /** A replay's start for partitions the group has not committed yet. */
 export type StartOverride = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; at: number } | { kind: 'offsets'; offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }> };
 
-/** Hooks a distributed mode (Kafka tasks) adds to the checkpoint, between the sinks' acks and the LevelDB batch, and after it. */
-export interface CheckpointHooks {
-  /** The snapshot is taken: return work to do after the sinks acked and before the state batch is written (changelogs). */
-  prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void>;
-  /** The state batch is durable (commit the source offsets). */
-  written(meta: CheckpointContent): Promise<void>;
-  /** Extra sink-like buffers to flush with the sinks (repartition producers). */
-  flushes(): Array<Promise<void>>;
-}
-
-export interface CheckpointStats {
-  ms: number;
-  entries: number;
-}
+export type { CheckpointStats } from './checkpointer.js';
 
 export interface CheckpointContent extends CheckpointMeta {
   topology: string;
   /** Keyed state lives in partition murmur2(key) % taskPartitions: it must not change under it. */
   taskPartitions?: number;
+  /** The lowest task watermark (older checkpoints: the one watermark of every task). */
   watermark: number;
+  /** Per sub-topology, per task partition (null: none yet). */
+  watermarks?: Array<Record<number, number | null>>;
   sources: Record<string, Record<number, PartitionProgress>>;
   counters: Record<string, number>;
   /** Kafka mode: per task partition, the id of the checkpoint its local state reflects. */
@@ -84,16 +77,12 @@ export class Engine {
   private partitions: number;
   /** Kafka mode: tasks come and go with the consumer group (null in local mode: every partition is owned). */
   private kafka: KafkaTasks | undefined;
-  /** Kafka mode: each task's own watermark (min over its inputs); local mode uses one for all. */
-  private readonly taskWatermarks: number[] = [];
+  /** Each task's (sub-topology × partition) watermark, the same model in local and Kafka mode. */
+  private marks!: TaskWatermarks;
   private readonly owned = new Set<number>();
-  private watermarkValue = -Infinity;
   private ended = false;
-  private checkpoints = 0;
-  private lastDlqLog = 0;
-  /** Records sinks refused for good so far (a checkpoint flushes the DLQ sinks again when this moved). */
-  private sinkRefusals = 0;
-  private inflight?: Promise<CheckpointStats>;
+  private deadLetters!: DeadLetters;
+  private checkpointer!: Checkpointer<CheckpointContent>;
 
   private constructor(plan: TopologyPlan, private readonly options: EngineOptions, logger: Logger) {
     this.plan = plan;
@@ -123,8 +112,9 @@ export class Engine {
     return engine;
   }
 
+  /** The lowest task watermark this worker holds (progress lines and the summary). */
   get watermark(): number {
-    return this.watermarkValue;
+    return this.marks.low(this.owned);
   }
 
   get taskPartitions(): number {
@@ -132,7 +122,7 @@ export class Engine {
   }
 
   get checkpointCount(): number {
-    return this.checkpoints;
+    return this.checkpointer.count;
   }
 
   get stateBackend(): StateBackend {
@@ -184,12 +174,15 @@ export class Engine {
           'Keep the partition count, or start over with --reset-state.',
       );
     }
-    if (checkpoint) {
-      this.watermarkValue = checkpoint.watermark ?? -Infinity;
-      this.counters.restore(checkpoint.counters ?? {});
-    }
+    if (checkpoint) this.counters.restore(checkpoint.counters ?? {});
     this.graph = buildGraph(this.plan, this.sinks, this.partitions);
     for (const src of this.sources) src.nodeIndex = this.graph.byId.get(src.id)!;
+    this.marks = this.taskWatermarks();
+    this.deadLetters = new DeadLetters(this.graph.dlqSinks, this.counters, this.logger, (id) => {
+      const input = this.sources.find((s) => s.id === id)?.source;
+      return input instanceof KafkaSource ? input.topic : undefined;
+    });
+    this.checkpointer = this.createCheckpointer();
     if (this.kafka) {
       // Sources (and repartition inputs) start when the group assigns their tasks.
       for (const sink of this.sinks.values()) {
@@ -215,9 +208,9 @@ export class Engine {
         if (progress) src.restore(p, { ...progress, maxTime: progress.maxTime ?? -Infinity });
       }
     }
-    await this.openInstances();
+    await this.openInstances(checkpoint);
     if (checkpoint) {
-      this.logger.info('resumed from checkpoint', { at: new Date(checkpoint.at).toISOString(), watermark: fmtTime(this.watermarkValue) });
+      this.logger.info('resumed from checkpoint', { at: new Date(checkpoint.at).toISOString(), watermark: fmtTime(this.watermark) });
     }
   }
 
@@ -232,14 +225,34 @@ export class Engine {
     if (this.state !== undefined) await this.state.close().catch(() => undefined);
   }
 
-  private async openInstances(): Promise<void> {
-    for (let p = 0; p < this.partitions; p++) await this.openTask(p);
+  private async openInstances(checkpoint: CheckpointContent | undefined): Promise<void> {
+    for (let p = 0; p < this.partitions; p++) {
+      // Checkpoints before per-task watermarks kept one for all tasks.
+      await this.openTask(p, checkpoint?.watermarks?.map((perTask) => perTask[p] ?? null) ?? checkpoint?.watermark ?? null);
+    }
   }
 
-  /** Build and open every operator instance of task partition p (its state is in place). */
-  async openTask(partition: number, watermark = -Infinity): Promise<void> {
+  private taskWatermarks(): TaskWatermarks {
+    const { nodes, subTopologies } = this.graph;
+    const inputs = subTopologies.map((sub) => this.sources.find((s) => s.id === sub.source));
+    return new TaskWatermarks(subTopologies, this.partitions, {
+      source: (sub, p, now, ended) => sourceProgress(inputs[sub]!, p, now, ended),
+      advanced: (sub, p, watermark) => {
+        for (const i of subTopologies[sub]!.stateful) nodes[i]!.instances[p]?.onWatermark?.(watermark);
+      },
+      ...(this.kafka ? this.kafka.watermarkHooks() : {}),
+    });
+  }
+
+  /**
+   * Build and open every operator instance of task partition p (its state is in place), at its
+   * checkpointed watermarks (one per sub-topology, or one for all).
+   */
+  async openTask(partition: number, watermarks: ReadonlyArray<number | null> | number | null = null): Promise<void> {
     const { nodes } = this.graph;
-    this.taskWatermarks[partition] = watermark;
+    for (const sub of this.graph.subTopologies) {
+      this.marks.restore(sub.index, partition, typeof watermarks === 'number' || watermarks === null ? watermarks : watermarks[sub.index]);
+    }
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       if (!node.factory) continue;
@@ -264,12 +277,18 @@ export class Engine {
       await op.close?.();
     }
     for (const src of this.sources) src.forget(partition);
+    this.marks.reset(partition);
     this.state.dropPartition(partition);
   }
 
-  /** The watermark task partition p's operators see. */
-  watermarkOf(partition: number): number {
-    return this.kafka ? (this.taskWatermarks[partition] ?? -Infinity) : this.watermarkValue;
+  /** The watermarks of task partition p, one per sub-topology. */
+  watermarksOf(partition: number): Array<number | null> {
+    return this.marks.snapshot([partition]).map((perTask) => perTask[partition] ?? null);
+  }
+
+  /** Task watermarks, for Kafka mode's repartition inputs and markers. */
+  get taskMarks(): TaskWatermarks {
+    return this.marks;
   }
 
   private operatorContext(nodeIndex: number, partition: number): OperatorContext {
@@ -279,13 +298,13 @@ export class Engine {
       stepId: node.id,
       partition,
       get watermark() {
-        return engine.watermarkOf(partition);
+        return engine.marks.of(node.subTopology, partition);
       },
       // Kafka mode: a task is one input partition and its records stay in it. A keyBy on the key
       // the topic is partitioned by trusts the topic's partitioning (whatever partitioner wrote
       // it), as Kafka Streams does; another key goes through a repartition topic.
       emit: node.repartition
-        ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition)
+        ? (record, toPartition) => node.repartition!.add(record, toPartition ?? partition, partition, this.marks.of(node.subTopology, partition))
         : this.kafka
           ? (record) => this.fanOut(node.children, node.sinks, record, partition)
           : (record, toPartition) => this.fanOut(node.children, node.sinks, record, toPartition ?? partition),
@@ -302,72 +321,16 @@ export class Engine {
   }
 
   private sideOutput(node: GraphNode, record: StreamRecord, reason: string, partition: number): void {
-    this.counters.add('late');
-    const row: Row = { reason, step: node.id, ...this.whereFrom(record.origin), event_time: record.timestamp, watermark: finiteOrNull(this.watermarkOf(partition)), record: record.value };
-    const out: StreamRecord = { ...record, value: row };
-    this.fanOut(node.lateChildren, node.lateSinks, out, partition);
+    const row = this.deadLetters.lateRow(node.id, record, reason, this.marks.of(node.subTopology, partition));
+    this.fanOut(node.lateChildren, node.lateSinks, { ...record, value: row }, partition);
   }
 
   private deadLetter(stepId: string, record: StreamRecord, reason: string, error?: unknown): void {
-    const code = error instanceof TributaryError ? error.code : error === undefined ? 'TRIB_RECORD_INVALID' : 'TRIB_USER_OPERATOR';
-    const where = this.whereFrom(record.origin);
-    const row: Row = { reason, error_code: code, step: stepId, ...where, record: record.value };
-    this.countDeadLetter(reason, stepId, where);
-    for (const sink of this.graph.dlqSinks) sink.add({ key: record.key, value: row, timestamp: record.timestamp, origin: record.origin });
-  }
-
-  /** A record a sink rejected for good (SinkContext.deadLetter): the same row as deadLetter, step = the sink. */
-  private sinkDeadLetter(sinkId: string, record: SinkRecord, reason: string): void {
-    this.sinkRefusals++;
-    const where = this.whereFrom(record.origin);
-    const row: Row = { reason, error_code: 'TRIB_SINK', step: sinkId, ...where, record: record.value };
-    this.countDeadLetter(reason, sinkId, where);
-    // Not back into the sink that rejected it (a DLQ sink refusing a dead letter would loop).
-    for (const sink of this.graph.dlqSinks) if (sink.id !== sinkId) sink.add({ key: null, value: row, timestamp: Date.now(), origin: record.origin });
-  }
-
-  /**
-   * Sinks settle what they refuse while they flush, so the dead letters of a checkpoint's records
-   * reach the DLQ sinks after those began their own flush: flush them again (and again, while
-   * they refuse dead letters of their own) so a checkpoint never counts an input whose dead
-   * letter is not durable. Returns the first failure, as the checkpoint's flushes do.
-   */
-  private async flushLateDeadLetters(refusedBefore: number): Promise<PromiseRejectedResult | undefined> {
-    let seen = refusedBefore;
-    for (let round = 0; round <= this.graph.dlqSinks.length && this.sinkRefusals !== seen; round++) {
-      seen = this.sinkRefusals;
-      const settled = await Promise.allSettled(this.graph.dlqSinks.map((sink) => sink.sink.flush()));
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) return failed;
-    }
-    return undefined;
+    this.deadLetters.record(stepId, record, reason, error);
   }
 
   private sinkContext(sinkId: string): SinkContext {
-    return {
-      logger: this.logger.child({ sink: sinkId }),
-      deadLetter: (record, reason) => this.sinkDeadLetter(sinkId, record, reason),
-      observeWrite: this.metrics.sinkObserver(sinkId),
-    };
-  }
-
-  /**
-   * Where a dead letter's record can be read again: its origin, plus the topic of a Kafka input (a
-   * source's or a repartition topic's). Null fields when a sink hands back a record without one.
-   */
-  private whereFrom(origin: Origin | undefined): Row {
-    if (origin === undefined) return { source: null, partition: null, offset: null };
-    const input = this.sources.find((s) => s.id === origin.source)?.source;
-    return originFields(origin, input instanceof KafkaSource ? input.topic : undefined);
-  }
-
-  private countDeadLetter(reason: string, step: string, where: Row): void {
-    this.counters.add('deadLettered');
-    const now = Date.now();
-    if (now - this.lastDlqLog > 5000) {
-      this.lastDlqLog = now;
-      this.logger.warn('record dead-lettered (further ones logged at most every 5 s; all are counted)', { reason, step, ...where });
-    }
+    return { logger: this.logger.child({ sink: sinkId }), deadLetter: (record, reason) => this.deadLetters.refused(sinkId, record, reason), observeWrite: this.metrics.sinkObserver(sinkId) };
   }
 
   /** Process one raw record from a source partition, synchronously, through to the sinks. */
@@ -390,56 +353,18 @@ export class Engine {
     const record: StreamRecord = { value: decoded.row, key: null, timestamp: decoded.time, origin };
     const node = this.graph.nodes[src.nodeIndex]!;
     this.fanOut(node.children, node.sinks, record, partition);
-    // Kafka mode: a task's watermark moves with each of its records (as Kafka Streams' stream
-    // time), so lateness does not depend on poll batch boundaries and a replay decides the same.
-    if (this.kafka) this.advanceTaskWatermark(partition, this.kafka.taskWatermark(partition, now, false));
+    // The task's watermark moves with each of its records (runtime/watermarks.ts).
+    this.marks.sourceProgress(node.subTopology, partition, now);
   }
 
-  /** Recompute the watermark from the sources; fire timers when it advanced. */
+  /** Recompute every task's watermark (idle inputs, ended inputs, upstream markers); fire timers when one advanced. */
   updateWatermark(now = Date.now()): void {
-    if (this.kafka) {
-      for (const p of this.owned) {
-        const w = this.kafka.taskWatermark(p, now, this.ended);
-        if (w > (this.taskWatermarks[p] ?? -Infinity)) this.advanceTaskWatermark(p, w);
-      }
-      let min = Infinity;
-      for (const p of this.owned) min = Math.min(min, this.taskWatermarks[p] ?? -Infinity);
-      if (this.owned.size > 0 && min > this.watermarkValue) this.watermarkValue = min;
-      return;
-    }
-    let min: number | undefined;
-    let max = -Infinity;
-    for (const src of this.sources) {
-      const w = src.watermark(now, this.ended);
-      if (w.min !== undefined && (min === undefined || w.min < min)) min = w.min;
-      if (w.max > max) max = w.max;
-    }
-    // No active input: every input is idle or ended; the furthest one defines progress.
-    const candidate = min ?? max;
-    if (candidate > this.watermarkValue) this.advanceWatermarkTo(candidate);
+    this.marks.refresh([...this.owned], now, this.ended);
   }
 
-  /** Move the watermark forward (never back) and fire due timers, upstream steps first. */
+  /** Move every task's watermark to at least `watermark` and fire due timers (the test driver). */
   advanceWatermarkTo(watermark: number): void {
-    if (!(watermark > this.watermarkValue)) return;
-    this.watermarkValue = watermark;
-    const { nodes } = this.graph;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      if (!node.stateful) continue;
-      for (const op of node.instances) op.onWatermark?.(watermark);
-    }
-  }
-
-  /** Kafka mode: move one task's watermark and fire its due timers, upstream steps first. */
-  advanceTaskWatermark(partition: number, watermark: number): void {
-    if (!(watermark > (this.taskWatermarks[partition] ?? -Infinity))) return;
-    this.taskWatermarks[partition] = watermark;
-    const { nodes } = this.graph;
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      if (node.stateful) node.instances[partition]?.onWatermark?.(watermark);
-    }
+    this.marks.forceAll([...this.owned], watermark, Date.now());
   }
 
   /** Bounded inputs are done: nothing can be out of order any more. */
@@ -448,111 +373,59 @@ export class Engine {
     this.updateWatermark();
   }
 
-  /**
-   * An asynchronous checkpoint (Flink's model). Synchronously, at one instant between records:
-   * positions, watermark, counters and every dirty state entry are captured and each sink is asked
-   * to flush what it holds so far. Then, while processing may go on: sinks' acks are awaited
-   * first, and only then is the snapshot written in ONE LevelDB batch. A crash before the batch
-   * lands resumes from the previous checkpoint (outputs repeat: at least once); state never
-   * includes an input twice. One checkpoint in flight at a time.
-   */
-  beginCheckpoint(): Promise<CheckpointStats> {
-    if (this.inflight) return Promise.reject(new TributaryError('TRIB_INTERNAL', 'a checkpoint is already in flight'));
-    const started = Date.now();
-    const sources: CheckpointContent['sources'] = {};
-    for (const src of this.sources) sources[src.id] = src.progress();
-    const meta: CheckpointContent = {
-      version: 1,
-      at: started,
-      topology: this.plan.name,
-      taskPartitions: this.partitions,
-      watermark: this.watermarkValue,
-      sources,
-      counters: this.counters.snapshot(),
-    };
-    const hooks = this.kafka;
-    if (hooks) hooks.describe(meta);
-    const refusedBefore = this.sinkRefusals;
-    const flushes = [...this.sinks.values()].map((sink) => sink.sink.flush());
-    if (hooks) flushes.push(...hooks.flushes());
-    let prepared: PreparedCheckpoint;
-    let beforeWrite: (() => Promise<void>) | undefined;
-    try {
-      prepared = this.state.prepareCheckpoint(meta);
-      beforeWrite = hooks?.prepared(prepared, meta);
-    } catch (err) {
-      void Promise.allSettled(flushes);
-      return Promise.reject(new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err }));
-    }
-    const run = (async (): Promise<CheckpointStats> => {
-      const settled = await Promise.allSettled(flushes);
-      let failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (!failed) failed = await this.flushLateDeadLetters(refusedBefore);
-      if (failed) {
-        prepared.abort();
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(failed.reason)}`, { cause: failed.reason });
-      }
-      try {
-        if (beforeWrite) await beforeWrite();
-      } catch (err) {
-        prepared.abort();
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
-      }
-      try {
-        const result = await prepared.write();
-        if (hooks) await hooks.written(meta);
-        this.checkpoints++;
-        this.metrics.checkpointDone(Date.now() - started);
-        return { ms: Date.now() - started, entries: result.entries };
-      } catch (err) {
-        throw new TributaryError('TRIB_CHECKPOINT', `checkpoint failed: ${errorMessage(err)}`, { cause: err });
-      }
-    })().catch((err: unknown) => {
-      this.metrics.checkpointFailed();
-      throw err;
-    }).finally(() => {
-      this.inflight = undefined;
+  private createCheckpointer(): Checkpointer<CheckpointContent> {
+    let refusedBefore = 0;
+    return new Checkpointer<CheckpointContent>({
+      state: this.state,
+      content: (at) => {
+        const sources: CheckpointContent['sources'] = {};
+        for (const src of this.sources) sources[src.id] = src.progress();
+        refusedBefore = this.deadLetters.refusalCount;
+        return {
+          version: 1,
+          at,
+          topology: this.plan.name,
+          taskPartitions: this.partitions,
+          watermark: this.watermark,
+          watermarks: this.marks.snapshot(this.owned),
+          sources,
+          counters: this.counters.snapshot(),
+        };
+      },
+      flushSinks: () => [...this.sinks.values()].map((sink) => sink.sink.flush()),
+      flushLateDeadLetters: () => this.deadLetters.flushLate(refusedBefore),
+      observer: { done: (ms) => this.metrics.checkpointDone(ms), failed: () => this.metrics.checkpointFailed() },
+      ...(this.kafka ? { hooks: this.kafka } : {}),
     });
-    this.inflight = run;
-    return run;
+  }
+
+  /** An asynchronous checkpoint (runtime/checkpointer.ts); one in flight at a time. */
+  beginCheckpoint(): Promise<CheckpointStats> {
+    return this.checkpointer.begin();
   }
 
   /** Checkpoint now and wait until it is durable (after any checkpoint already in flight). */
-  async checkpoint(): Promise<CheckpointStats> {
-    await this.waitForCheckpoint();
-    return this.beginCheckpoint();
+  checkpoint(): Promise<CheckpointStats> {
+    return this.checkpointer.checkpoint();
   }
 
   /** Wait until no checkpoint is in flight (whether it succeeds or not). */
-  async waitForCheckpoint(): Promise<void> {
-    while (this.inflight) await this.inflight.catch(() => undefined);
+  waitForCheckpoint(): Promise<void> {
+    return this.checkpointer.settled();
   }
 
   get checkpointInFlight(): boolean {
-    return this.inflight !== undefined;
+    return this.checkpointer.inFlight;
   }
 
-  private holds = 0;
-
-  /**
-   * Runs `fn` with periodic checkpoints held back (the runner does not begin one while any hold
-   * is on; `checkpoint()` called by `fn` itself still runs): task changes (open with restore,
-   * close, wipe) must not interleave with a prepared checkpoint, whose snapshot holds the
-   * task's cached entries. Waits for a checkpoint already in flight first.
-   */
-  async withCheckpointsHeld<T>(fn: () => Promise<T>): Promise<T> {
-    this.holds++;
-    try {
-      await this.waitForCheckpoint();
-      return await fn();
-    } finally {
-      this.holds--;
-    }
+  /** Runs `fn` with periodic checkpoints held back (task changes: runtime/checkpointer.ts). */
+  withCheckpointsHeld<T>(fn: () => Promise<T>): Promise<T> {
+    return this.checkpointer.hold(fn);
   }
 
   /** Whether periodic checkpoints are held back (a task is being opened or closed). */
   get checkpointsHeld(): boolean {
-    return this.holds > 0;
+    return this.checkpointer.held;
   }
 
   /**
@@ -560,7 +433,7 @@ export class Engine {
    * being assigned, restored or revoked. An idle timer must not count such time as "no input".
    */
   get settling(): boolean {
-    return this.holds > 0 || (this.kafka !== undefined && !this.kafka.ready);
+    return this.checkpointer.held || (this.kafka !== undefined && !this.kafka.ready);
   }
 
   async close(options: { checkpoint?: boolean } = {}): Promise<void> {
@@ -569,7 +442,7 @@ export class Engine {
         // Leaving the group revokes every task: each is checkpointed (unless told not to) and closed.
         await this.kafka.close(options.checkpoint ?? true);
       } else if (options.checkpoint ?? true) await this.checkpoint();
-      else if (this.inflight) await this.inflight.catch(() => undefined);
+      else await this.checkpointer.settled();
     } finally {
       // A failed last checkpoint still releases every connector and the state directory.
       this.abort?.abort();
@@ -581,19 +454,15 @@ export class Engine {
   }
 }
 
-/**
- * The origin as row fields; `topic` (Kafka inputs) sits next to the source id it belongs to. A
- * timer's output has no input position (source = its step, offset TIMER_OFFSET): the row says so.
- */
-function originFields({ source, partition, offset }: Origin, topic?: string): Row {
-  if (offset === TIMER_OFFSET) return { source, partition, offset, emitted_by: 'timer' };
-  return topic === undefined ? { source, partition, offset } : { source, topic, partition, offset };
-}
-
-function finiteOrNull(n: number): number | null {
-  return Number.isFinite(n) ? n : null;
-}
-
 export function fmtTime(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString() : String(t);
+}
+
+/** A source-reading task's progress: max event time − maxOutOfOrderness, or max event time once ended. */
+function sourceProgress(src: SourceRuntime | undefined, partition: number, now: number, ended: boolean): SourceProgress {
+  if (src === undefined) return { watermark: -Infinity, idle: true };
+  const t = src.tracker(partition);
+  const done = ended || src.exhausted;
+  const active = !done && now - t.lastActivity < src.plan.eventTime.idleTimeoutMs;
+  return { watermark: done ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs, idle: !active && !Number.isFinite(t.maxTime) };
 }

@@ -11,6 +11,8 @@ import type { StateScope } from '../operators/stores.js';
 import type { StateBackend } from '../state/backend.js';
 import type { SinkRuntime } from './sink-runtime.js';
 import type { StreamRecord } from '../core/record.js';
+import { subTopologies } from '../topology/describe.js';
+import type { SubTopologyInfo } from './watermarks.js';
 
 export interface GraphNode {
   readonly id: string;
@@ -19,6 +21,8 @@ export interface GraphNode {
   /** Builds the step's operator instance of one task partition (operators/step-module.ts). */
   readonly factory?: InstanceFactory;
   readonly stateful: boolean;
+  /** The sub-topology the node belongs to (a task is sub-topology × partition). */
+  subTopology: number;
   /** Downstream step nodes of the main output. */
   readonly children: number[];
   readonly sinks: SinkRuntime[];
@@ -33,7 +37,8 @@ export interface GraphNode {
 
 /** Where a repartitioning keyBy's records go instead of its children (runtime/repartition.ts). */
 export interface RepartitionOutput {
-  add(record: StreamRecord, toPartition: number, fromPartition: number): void;
+  /** `watermark`: the upstream task's, as of this record (readers apply it before the record). */
+  add(record: StreamRecord, toPartition: number, fromPartition: number, watermark: number): void;
 }
 
 export { isStateful };
@@ -48,10 +53,19 @@ export function stateScope(state: StateBackend, stepId: string, partition: numbe
   };
 }
 
+export interface SubTopologyNodes extends SubTopologyInfo {
+  /** The source it reads, or the keyBy node whose repartitioned output it reads. */
+  readonly source?: string;
+  readonly keyBy?: number;
+  /** Stateful nodes, upstream first (their timers fire in this order). */
+  readonly stateful: readonly number[];
+}
+
 export interface Graph {
   nodes: GraphNode[];
   byId: Map<string, number>;
   dlqSinks: SinkRuntime[];
+  subTopologies: SubTopologyNodes[];
 }
 
 export function buildGraph(plan: TopologyPlan, sinks: ReadonlyMap<string, SinkRuntime>, partitions: number): Graph {
@@ -61,10 +75,17 @@ export function buildGraph(plan: TopologyPlan, sinks: ReadonlyMap<string, SinkRu
     byId.set(node.id, nodes.length);
     nodes.push(node);
   };
-  const empty = () => ({ children: [], sinks: [], lateChildren: [], lateSinks: [], instances: [] });
+  const empty = () => ({ children: [], sinks: [], lateChildren: [], lateSinks: [], instances: [], subTopology: -1 });
   for (const s of plan.sources) add({ id: s.id, stateful: false, ...empty() });
   for (const step of plan.steps) {
     add({ id: step.id, step, factory: operatorFactory(step, { partitions }), stateful: isStateful(step), ...empty() });
+  }
+  const subs = subTopologies(plan);
+  for (const sub of subs) {
+    for (const id of [...sub.inputs, ...sub.steps]) {
+      const index = byId.get(id);
+      if (index !== undefined) nodes[index]!.subTopology = sub.index;
+    }
   }
   const resolve = (from: string): { node: GraphNode; late: boolean } => {
     const late = from.endsWith('.late') && !byId.has(from);
@@ -88,5 +109,14 @@ export function buildGraph(plan: TopologyPlan, sinks: ReadonlyMap<string, SinkRu
     const { node, late } = resolve(planned.from);
     (late ? node.lateSinks : node.sinks).push(sink);
   }
-  return { nodes, byId, dlqSinks };
+  const subTopologyNodes = subs.map((sub): SubTopologyNodes => {
+    const keyBy = sub.repartitionOf === undefined ? undefined : byId.get(sub.repartitionOf)!;
+    return {
+      index: sub.index,
+      ...(keyBy === undefined ? { source: sub.inputs[0] } : { keyBy, upstream: nodes[keyBy]!.subTopology }),
+      downstream: subs.filter((d) => d.repartitionOf !== undefined && sub.steps.includes(d.repartitionOf)).map((d) => d.index),
+      stateful: nodes.flatMap((n, i) => (n.stateful && n.subTopology === sub.index ? [i] : [])),
+    };
+  });
+  return { nodes, byId, dlqSinks, subTopologies: subTopologyNodes };
 }

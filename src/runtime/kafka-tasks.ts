@@ -26,11 +26,13 @@ import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
-import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
+import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
+import { TaskRestorer, type TaskStatus } from './task-restore.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
+import type { WatermarkHooks } from './watermarks.js';
 import { errorMessage, TributaryError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 
@@ -44,16 +46,11 @@ interface TaskCommit {
   e: Record<string, string>;
   /** Max event time per source id. */
   t: Record<string, number>;
-  /** The task's watermark. */
-  w: number | null;
+  /** The task's watermarks, one per sub-topology (older commits: one for all). */
+  w: Array<number | null> | number | null;
 }
 
-export interface TaskStatus {
-  partition: number;
-  state: 'restoring' | 'running';
-  restored: number;
-  toRestore: number;
-}
+export type { TaskStatus } from './task-restore.js';
 
 export class KafkaTasks {
   readonly appId: string;
@@ -63,6 +60,7 @@ export class KafkaTasks {
   private readonly statefulSteps: string[];
   private readonly input: KafkaGroupInput;
   private changelog!: ChangelogWriter;
+  private restorer!: TaskRestorer;
   private producer!: KafkaProducer;
   private graph!: Graph;
   /** Local checkpoint id per task (what LevelDB holds). */
@@ -72,7 +70,6 @@ export class KafkaTasks {
   private readonly status = new Map<number, TaskStatus>();
   private readonly memberTag = randomBytes(4).toString('hex');
   private seq = 0;
-  private ownedNow: number[] = [];
 
   private constructor(
     private readonly engine: Engine,
@@ -153,6 +150,7 @@ export class KafkaTasks {
   /** Wire repartition edges into the graph and join the group. */
   async start(graph: Graph, checkpoint: CheckpointContent | undefined, signal: AbortSignal): Promise<void> {
     this.graph = graph;
+    this.restorer = new TaskRestorer(this.client, this.engine.stateBackend, this.changelog, this.appId, this.statefulSteps);
     this.localTasks = { ...(checkpoint?.tasks ?? {}) };
     const first = this.kafkaSources[0]!;
     for (const stepId of this.repartitioningSteps()) {
@@ -192,7 +190,6 @@ export class KafkaTasks {
         held(async () => {
           this.engine.log.info('group assignment', { generation, tasks: numbers(tps) });
           for (const p of numbers(tps)) await this.openTask(p, generation);
-          this.ownedNow = this.engine.ownedPartitions();
           this.rejoining = false;
         }),
       revoked: (tps) =>
@@ -206,14 +203,12 @@ export class KafkaTasks {
             this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
           }
           for (const p of ps) await this.closeTask(p);
-          this.ownedNow = this.engine.ownedPartitions();
         }),
       lost: (tps) =>
         held(async () => {
           this.rejoining = !this.leaving;
           for (const p of numbers(tps)) await this.closeTask(p);
           this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
-          this.ownedNow = this.engine.ownedPartitions();
         }),
     });
   }
@@ -249,45 +244,17 @@ export class KafkaTasks {
     this.status.set(p, status);
     const ends = new Map<string, bigint>();
     for (const [step, end] of Object.entries(meta?.e ?? {})) ends.set(step, BigInt(end));
-    this.ends.set(p, ends);
 
-    if (this.statefulSteps.length > 0) {
-      const state = this.engine.stateBackend;
-      if (meta !== undefined && this.localTasks[p] === meta.c) {
-        log.info('task state is current: starting at once', { checkpoint: meta.c });
-      } else {
-        await state.wipePartition(p);
-        if (meta !== undefined) {
-          for (const step of this.statefulSteps) status.toRestore += Number(ends.get(step) ?? 0n);
-          const consumer = await this.client.assignedConsumer();
-          try {
-            for (const step of this.statefulSteps) {
-              const until = ends.get(step) ?? 0n;
-              if (until === 0n) continue;
-              const before = status.restored;
-              const started = Date.now();
-              const result = await restoreChangelog(consumer, state, {
-                app: this.appId,
-                stepId: step,
-                partition: p,
-                from: 0n,
-                until,
-                onProgress: (pr) => {
-                  status.restored = before + pr.restored;
-                  log.info('restoring task state', { step, restored: pr.restored, total: pr.total });
-                },
-              });
-              status.restored = before + result.applied + result.skipped;
-              log.info('restored task state from changelog', { step, applied: result.applied, skipped: result.skipped, ms: Date.now() - started });
-            }
-          } finally {
-            await consumer.close();
-          }
-        }
-        delete this.localTasks[p];
-      }
-      for (const step of this.statefulSteps) ends.set(step, await this.overwriteTail(step, p, generation, ends.get(step) ?? 0n));
-    }
+    const restored = await this.restorer.restore({
+      partition: p,
+      generation,
+      committed: meta === undefined ? undefined : { id: meta.c, ends },
+      localId: this.localTasks[p],
+      status,
+      log,
+    });
+    if (this.localTasks[p] !== meta?.c) delete this.localTasks[p];
+    this.ends.set(p, restored);
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {
@@ -302,38 +269,9 @@ export class KafkaTasks {
       const position = c?.offset ?? (await this.earliest(r.input.topic, p));
       r.runtime.restore(p, { position: Number(position), maxTime: -Infinity });
     }
-    await this.engine.openTask(p, meta?.w ?? -Infinity);
+    await this.engine.openTask(p, meta?.w ?? null);
     status.state = 'running';
     log.info('task assigned', { generation, restored: status.restored });
-  }
-
-  /**
-   * Fences step `step`'s changelog partition p for `generation`, then overwrites what lies
-   * between the committed end and the fence: records of an owner whose checkpoint never counted
-   * (killed between its changelog write and its group commit, or its commit refused after a
-   * rebalance). They precede the fence, so a later restore would apply them; instead each key
-   * they touched is written again with the value this task starts from (the committed state),
-   * or a tombstone, in this generation. Compaction then keeps the right value too. Zombie
-   * writes after the fence carry a lower generation and are skipped on restore.
-   * Returns the changelog end after the fence and the overwrites.
-   */
-  private async overwriteTail(step: string, p: number, generation: number, committedEnd: bigint): Promise<bigint> {
-    const fenceEnd = await this.changelog.fence(step, p, generation);
-    const fenceAt = fenceEnd - 1n;
-    if (fenceAt <= committedEnd) return fenceEnd;
-    const consumer = await this.client.assignedConsumer();
-    let keys: Uint8Array[];
-    try {
-      keys = await changelogKeys(consumer, { app: this.appId, stepId: step, partition: p, from: committedEnd, until: fenceAt });
-    } finally {
-      await consumer.close();
-    }
-    if (keys.length === 0) return fenceEnd;
-    const values = this.engine.stateBackend.storedValues(step, p, keys);
-    const changes: StateChange[] = keys.map((key, i) => ({ stepId: step, partition: p, key, value: values[i]! }));
-    const written = await this.changelog.write(p, changes, { generation, position: JSON.stringify({ overwrites: [committedEnd.toString(), fenceAt.toString()] }) });
-    this.engine.log.info('overwrote changelog records of a checkpoint that never counted', { task: p, step, from: committedEnd.toString(), until: fenceAt.toString(), keys: keys.length });
-    return written.get(step) ?? fenceEnd;
   }
 
   private async earliest(topic: string, p: number): Promise<bigint> {
@@ -357,30 +295,18 @@ export class KafkaTasks {
     return kind === 'latest' ? (found?.latest ?? 0n) : (found?.earliest ?? 0n);
   }
 
-  /** A task's watermark: min over its source partitions and its repartition inputs (and upstream markers go out). */
-  taskWatermark(p: number, now: number, ended: boolean): number {
-    let min: number | undefined;
-    let max = -Infinity;
-    let active = false;
-    for (const src of this.kafkaSources) {
-      const t = src.tracker(p);
-      const wm = t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
-      if (wm > max) max = wm;
-      if (ended || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) continue;
-      active = true;
-      if (min === undefined || wm < min) min = wm;
-    }
-    const sourceWm = min ?? max;
-    for (const r of this.repartitions) r.writer.mark(p, sourceWm, !active && !Number.isFinite(max), now);
-    let task = sourceWm;
-    for (const r of this.repartitions) {
-      const w = r.input.watermark(p);
-      // An upstream task that never reported holds every task reading its repartition topic back.
-      if (w === undefined) return -Infinity;
-      if (w === Infinity) continue;
-      task = Math.min(task, w);
-    }
-    return task;
+  /**
+   * Kafka mode's part of the task watermarks (runtime/watermarks.ts): a sub-topology that reads a
+   * repartition topic learns its upstream tasks' watermarks from it, and a task that repartitions
+   * marks its progress into the topic for its readers.
+   */
+  watermarkHooks(): Pick<WatermarkHooks, 'upstream' | 'mark'> {
+    return {
+      upstream: (sub, p) => this.repartitions.find((r) => this.graph.subTopologies[sub]!.keyBy === r.nodeIndex)?.input.watermark(p),
+      mark: (sub, p, watermark, idle, now) => {
+        for (const r of this.repartitions) if (this.graph.nodes[r.nodeIndex]!.subTopology === sub) r.writer.mark(p, watermark, idle, now);
+      },
+    };
   }
 
   /** A repartition record reaches the keyBy's children in task p (or is a marker, or a duplicate). */
@@ -388,11 +314,13 @@ export class KafkaTasks {
     const r = this.repartitions.find((x) => x.runtime === src)!;
     const d = r.input.accept(p, raw.headers, raw.value);
     src.advance(p, raw, undefined, now);
-    if (d.kind === 'marker') return;
     if (d.kind === 'duplicate') {
       this.engine.counters.add('repartitionDuplicates');
       return;
     }
+    // Upstream watermarks this record (or marker) carried apply before the record, as they did upstream.
+    this.engine.taskMarks.upstreamProgress(this.readerOf(r), p, now);
+    if (d.kind === 'marker') return;
     const origin = { source: src.id, partition: p, offset: raw.offset };
     if (d.kind === 'bad') {
       this.engine.counters.add('deadLettered');
@@ -402,6 +330,11 @@ export class KafkaTasks {
     const record: StreamRecord = { value: d.row, key: d.key, timestamp: raw.timestamp, origin };
     const node = this.graph.nodes[r.nodeIndex]!;
     this.engine.fanOut(node.children, node.sinks, record, p);
+  }
+
+  /** The sub-topology that reads repartition `r`. */
+  private readerOf(r: { nodeIndex: number }): number {
+    return this.graph.subTopologies.find((s) => s.keyBy === r.nodeIndex)!.index;
   }
 
   /** Checkpoint ids for the tasks in this snapshot (called synchronously at snapshot time). */
@@ -416,11 +349,8 @@ export class KafkaTasks {
       for (const p of Object.keys(tasks).map(Number)) rp[r.stepId]![p] = r.input.token(p);
     }
     (meta as CheckpointContent & { repartition?: typeof rp }).repartition = rp;
-    const wms: Record<number, number | null> = {};
-    for (const p of Object.keys(tasks).map(Number)) {
-      const w = this.engine.watermarkOf(p);
-      wms[p] = Number.isFinite(w) ? w : null;
-    }
+    const wms: Record<number, Array<number | null>> = {};
+    for (const p of Object.keys(tasks).map(Number)) wms[p] = this.engine.watermarksOf(p);
     (meta as CheckpointContent & { taskWatermarks?: typeof wms }).taskWatermarks = wms;
   }
 
@@ -459,7 +389,7 @@ export class KafkaTasks {
     const tasks = meta.tasks ?? {};
     const owned = new Set(this.engine.ownedPartitions());
     const offsets: Array<{ topic: string; partition: number; offset: bigint; metadata: string }> = [];
-    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, number | null>; generation?: number };
+    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, Array<number | null>>; generation?: number };
     for (const [ps, id] of Object.entries(tasks)) {
       const p = Number(ps);
       if (!owned.has(p) || id.split('-')[0] !== this.memberTag) continue;

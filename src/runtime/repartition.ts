@@ -28,6 +28,8 @@ const H_UP = 'trib-up';
 const H_OFF = 'trib-off';
 const H_SEQ = 'trib-seq';
 const H_WM = 'trib-wm';
+/** On a data record: the upstream task's watermark as of the record (its readers apply it first). */
+const H_RECORD_WM = 'trib-rwm';
 /** A request goes out once this many records wait, or LINGER_MS after the first of them. */
 const SEND_AT = 500;
 const LINGER_MS = 5;
@@ -60,7 +62,7 @@ export class RepartitionWriter implements RepartitionOutput {
     private readonly partitions: number,
   ) {}
 
-  add(record: StreamRecord, toPartition: number, fromPartition: number): void {
+  add(record: StreamRecord, toPartition: number, fromPartition: number, watermark: number): void {
     const offset = record.origin.offset;
     let o = this.lastOrigin.get(fromPartition);
     if (!o) this.lastOrigin.set(fromPartition, (o = { offset, seq: 0 }));
@@ -74,7 +76,12 @@ export class RepartitionWriter implements RepartitionOutput {
       key: asBuffer(keyToPartitionBytes(record.key)),
       value: Buffer.from(JSON.stringify({ v: record.value, k: record.key })),
       timestamp: record.timestamp,
-      headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_OFF]: Buffer.from(String(offset)), [H_SEQ]: Buffer.from(String(seq)) },
+      headers: {
+        [H_UP]: Buffer.from(String(fromPartition)),
+        [H_OFF]: Buffer.from(String(offset)),
+        [H_SEQ]: Buffer.from(String(seq)),
+        ...(Number.isFinite(watermark) ? { [H_RECORD_WM]: Buffer.from(String(watermark)) } : {}),
+      },
     });
   }
 
@@ -248,6 +255,13 @@ export class RepartitionInput implements RepartitionInputState {
     if (off === undefined || seq === undefined) return { kind: 'bad', reason: 'repartition record without trib-off/trib-seq headers' };
     const a = t.applied.get(up);
     if (a && (off < a.off || (off === a.off && seq <= a.seq))) return { kind: 'duplicate' };
+    // The upstream watermark as of this record: markers are throttled, this is not, so a reader
+    // of a single upstream task judges lateness exactly as a local run does.
+    const rwm = num(h[H_RECORD_WM]);
+    if (rwm !== undefined) {
+      const prev = t.marks.get(up);
+      if (prev === undefined || Number.isNaN(prev) || rwm > prev) t.marks.set(up, rwm);
+    }
     if (a) {
       a.off = off;
       a.seq = seq;

@@ -8,6 +8,8 @@ export interface SubTopology {
   index: number;
   /** Source ids and repartition topics this sub-topology reads. */
   inputs: string[];
+  /** The keyBy step whose repartition topic this sub-topology reads (undefined: it reads sources). */
+  repartitionOf?: string;
   /** Step ids in plan order. */
   steps: string[];
   sinks: string[];
@@ -36,12 +38,14 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
   for (const st of plan.steps) parent.set(st.id, st.id);
   // Readers of one repartition topic share it as their input, hence one sub-topology.
   const topicOf = new Map<string, string>();
+  const keyByOf = new Map<string, string>();
   for (const st of plan.steps) {
     const input = base(st.from);
     if (repartitions.has(input)) {
       const topic = repartitionTopic(plan, input);
       if (!parent.has(`#${topic}`)) parent.set(`#${topic}`, `#${topic}`);
       topicOf.set(st.id, topic);
+      keyByOf.set(st.id, input);
       union(st.id, `#${topic}`);
     } else if (parent.has(input)) union(st.id, input);
   }
@@ -61,6 +65,8 @@ export function subTopologies(plan: TopologyPlan): SubTopology[] {
     g.steps.push(st.id);
     const topic = topicOf.get(st.id);
     if (topic !== undefined && !g.inputs.includes(topic)) g.inputs.push(topic);
+    const keyBy = keyByOf.get(st.id);
+    if (keyBy !== undefined) g.repartitionOf = keyBy;
   }
   for (const sink of plan.sinks) if (sink.from !== 'dlq' && parent.has(base(sink.from))) groupOf(base(sink.from)).sinks.push(sink.id);
   return [...groups.values()];

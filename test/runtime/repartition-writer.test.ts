@@ -61,7 +61,7 @@ describe('RepartitionWriter', () => {
   it('keeps one request in flight; what arrives meanwhile goes out together, in order', async () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
-    for (let i = 0; i < 3_000; i++) writer.add(record(i), i % 4, 0);
+    for (let i = 0; i < 3_000; i++) writer.add(record(i), i % 4, 0, -Infinity);
     expect(producer.requests).toHaveLength(1);
     expect(producer.requests[0]!.messages).toHaveLength(500);
     producer.requests[0]!.ack();
@@ -82,15 +82,15 @@ describe('RepartitionWriter', () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
     const big = 'x'.repeat(2_000);
-    writer.add(record(0), 0, 0);
-    for (let i = 1; i < 1_200; i++) writer.add(record(i, { pad: big }), i % 4, 0);
+    writer.add(record(0), 0, 0, -Infinity);
+    for (let i = 1; i < 1_200; i++) writer.add(record(i, { pad: big }), i % 4, 0, -Infinity);
     const flushed = writer.flush();
     await producer.drain(() => writer.pending === 0);
     await flushed;
     const sizes = producer.requests.map((r) => r.messages.reduce((n, m) => n + (m.value?.length ?? 0) + (m.key?.length ?? 0), 0));
     expect(Math.max(...sizes)).toBeLessThan(1_000_000);
     expect(producer.requests.length).toBeGreaterThan(2);
-    for (let i = 0; i < 8_000; i++) writer.add(record(2_000 + i), i % 4, 0);
+    for (let i = 0; i < 8_000; i++) writer.add(record(2_000 + i), i % 4, 0, -Infinity);
     const flushed2 = writer.flush();
     await producer.drain(() => writer.pending === 0);
     await flushed2;
@@ -101,7 +101,7 @@ describe('RepartitionWriter', () => {
   it('sends a small remainder after a short linger, without waiting for the checkpoint', async () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
-    for (let i = 0; i < 3; i++) writer.add(record(i), 1, 0);
+    for (let i = 0; i < 3; i++) writer.add(record(i), 1, 0, -Infinity);
     writer.mark(0, 5_000, false, 0);
     expect(producer.requests).toHaveLength(0);
     await tick(30);
@@ -115,9 +115,9 @@ describe('RepartitionWriter', () => {
   it('holds the run loop back while too many records wait for acks, and lets it go at half', async () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
-    for (let i = 0; i < 19_999; i++) writer.add(record(i), i % 4, 0);
+    for (let i = 0; i < 19_999; i++) writer.add(record(i), i % 4, 0, -Infinity);
     expect(writer.backpressure).toBeUndefined();
-    writer.add(record(19_999), 0, 0);
+    writer.add(record(19_999), 0, 0, -Infinity);
     const held = writer.backpressure;
     expect(held).toBeDefined();
     let released = false;
@@ -137,12 +137,12 @@ describe('RepartitionWriter', () => {
   it('after a failed request sends nothing more, releases the run loop and fails the checkpoint', async () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
-    for (let i = 0; i < 20_000; i++) writer.add(record(i), i % 4, 0);
+    for (let i = 0; i < 20_000; i++) writer.add(record(i), i % 4, 0, -Infinity);
     const held = writer.backpressure;
     expect(held).toBeDefined();
     producer.requests[0]!.fail(new Error('NOT_ENOUGH_REPLICAS'));
     await held; // released, not hung
-    for (let i = 20_000; i < 21_000; i++) writer.add(record(i), i % 4, 0);
+    for (let i = 20_000; i < 21_000; i++) writer.add(record(i), i % 4, 0, -Infinity);
     await tick(20);
     await expect(writer.flush()).rejects.toThrow(/repartition topic app\.s\.repartition: .*NOT_ENOUGH_REPLICAS/);
     // Only the failed request ever went out: no later record can land ahead of the lost ones.

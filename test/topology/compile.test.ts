@@ -86,6 +86,7 @@ describe('compileTopology on the reference example', () => {
       {
         index: 1,
         inputs: ['loan-risk-features.per_user.repartition'],
+        repartitionOf: 'per_user',
         steps: ['contacts', 'first_event', 'user_apply_3d', 'custom'],
         sinks: ['features', 'late'],
       },
