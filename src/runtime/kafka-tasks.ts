@@ -26,6 +26,7 @@ import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
+import { waitForTopics } from '../kafka/wait-for-topics.js';
 import { ChangelogWriter, changelogKeys, changelogTopic, restoreChangelog } from '../state/changelog.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { resetApplication } from './app-reset.js';
@@ -109,12 +110,10 @@ export class KafkaTasks {
       // lives in the group's commits and the changelog topics.
       if (options.resetState) await resetApplication(client.admin, appId, engine.log.child({ component: 'reset' }));
       const topics = sources.map((s) => (s.source as KafkaSource).topic);
-      const meta = await client.admin.fetchTopicMetadata(topics);
-      const counts = new Map(meta.map((t) => [t.topic, t.partitions.length]));
+      const counts = await waitForTopics(client, topics, engine.log);
       let n: number | undefined;
       for (const t of topics) {
-        const c = counts.get(t) ?? 0;
-        if (c === 0) throw new TributaryError('TRIB_SOURCE', `kafka topic '${t}' does not exist (or has no partitions)`);
+        const c = counts.get(t)!;
         if (n !== undefined && c !== n) {
           throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka topics ${topics.join(', ')} have different partition counts (${topics.map((x) => counts.get(x)).join(', ')}): a task is one partition number of every input, so they must match`);
         }

@@ -15,6 +15,7 @@ import { createDirectProducer } from './produce.js';
 import { protocolIds, toClientError, wrap } from './errors.js';
 import { platformaticBaseOptions } from './wire.js';
 import { canonicalGroupState } from '../client.js';
+import type { KafkaRetrier } from '../retry.js';
 import type {
   AssignedConsumer,
   GroupConsumer,
@@ -29,7 +30,7 @@ import type {
 const EARLIEST = -2n;
 const LATEST = -1n;
 
-export function createPlatformaticClient(options: KafkaClientOptions): KafkaClient {
+export function createPlatformaticClient(options: KafkaClientOptions, retrier?: KafkaRetrier): KafkaClient {
   let admin: Admin | undefined;
   const closers = new Set<() => Promise<void>>();
   const getAdmin = (): Admin => (admin ??= new Admin(platformaticBaseOptions(options, 'admin')));
@@ -158,7 +159,7 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
       };
     },
     async groupConsumer(groupOptions: GroupConsumerOptions): Promise<GroupConsumer> {
-      const g = createPlatformaticGroupConsumer(options, groupOptions, () => closers.delete(closeGroup));
+      const g = createPlatformaticGroupConsumer(options, groupOptions, () => closers.delete(closeGroup), retrier);
       const closeGroup = (): Promise<void> => g.close();
       closers.add(closeGroup);
       return g;

@@ -31,6 +31,7 @@ import {
 } from '../client.js';
 import { PartitionFetcher, sleep } from './fetcher.js';
 import { leafErrors, protocolIds, toClientError } from './errors.js';
+import { isRetriableKafkaError, type KafkaRetrier, type RetriedCall } from '../retry.js';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './group-protocol.js';
 import { call, connectionTo, platformaticBaseOptions } from './wire.js';
 
@@ -47,8 +48,9 @@ type LeaveArgs = [groupId: string, members: Array<{ memberId: string; groupInsta
 const FENCED = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-export function createPlatformaticGroupConsumer(options: KafkaClientOptions, group: GroupConsumerOptions, onClose: () => void): GroupConsumer {
-  return new PlatformaticGroupConsumer(options, group, onClose);
+/** `retrier`: (re)joining rides out broker faults with it (a broker restart ends every membership). */
+export function createPlatformaticGroupConsumer(options: KafkaClientOptions, group: GroupConsumerOptions, onClose: () => void, retrier?: KafkaRetrier): GroupConsumer {
+  return new PlatformaticGroupConsumer(options, group, onClose, retrier);
 }
 
 class PlatformaticGroupConsumer implements GroupConsumer {
@@ -81,7 +83,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private lastHeartbeatOk = Date.now();
   private failure: unknown;
 
-  constructor(private readonly options: KafkaClientOptions, private readonly group: GroupConsumerOptions, private readonly onClose: () => void) {
+  constructor(
+    private readonly options: KafkaClientOptions,
+    private readonly group: GroupConsumerOptions,
+    private readonly onClose: () => void,
+    private readonly retrier: KafkaRetrier | undefined,
+  ) {
     this.sessionTimeoutMs = group.sessionTimeoutMs ?? 10_000;
     this.rebalanceTimeoutMs = group.rebalanceTimeoutMs ?? 60_000;
     this.heartbeatIntervalMs = group.heartbeatIntervalMs ?? Math.max(100, Math.min(3_000, Math.floor(this.sessionTimeoutMs / 3)));
@@ -263,9 +270,26 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   private async joinOnce(): Promise<void> {
+    const outage = this.retrier?.call('kafka join group');
+    try {
+      await this.joinAttempts(outage);
+    } finally {
+      outage?.done();
+    }
+  }
+
+  private async joinAttempts(outage: RetriedCall | undefined): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) return;
-      const conn = await this.coordinator().catch((err: unknown) => { throw toClientError('kafka find group coordinator', err); });
+      let conn: Connection;
+      try {
+        conn = await this.coordinator();
+      } catch (err) {
+        const e = toClientError('kafka find group coordinator', err);
+        if (!outage || !isRetriableKafkaError(e)) throw e;
+        await outage.failed(e);
+        continue;
+      }
       try {
         const joined = await call<JoinArgs, joinGroupV9.JoinGroupResponse>(this.coord, 'JoinGroup', conn, [
           this.group.groupId, this.sessionTimeoutMs, this.rebalanceTimeoutMs, this.memberId, null, 'consumer',
@@ -282,10 +306,16 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         break;
       } catch (err) {
         const ids = protocolIds(err);
+        const e = toClientError('kafka join group', err);
+        if (outage && isRetriableKafkaError(e) && !ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || id === 'MEMBER_ID_REQUIRED')) {
+          // The coordinator is down, moving or loading (after a broker restart): ask again.
+          await outage.failed(e);
+          continue;
+        }
         const memberId = leafErrors(err).map((l) => (l as { memberId?: string }).memberId).find((m) => typeof m === 'string' && m !== '');
         if (ids.includes('MEMBER_ID_REQUIRED') && memberId) this.memberId = memberId;
         else if (ids.includes('UNKNOWN_MEMBER_ID')) this.memberId = '';
-        else if (!ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || FENCED.has(id)) || attempt > 20) throw toClientError('kafka join group', err);
+        else if (!ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || FENCED.has(id)) || attempt > 20) throw e;
       }
     }
   }
@@ -308,13 +338,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   /** Committed offset where there is one, else the log start: the listener may seek elsewhere. */
   private async startPositions(): Promise<void> {
     if (this.owned.length === 0) return;
-    const committed = await this.committed(this.owned);
+    const retry = <T>(what: string, fn: () => Promise<T>): Promise<T> => (this.retrier ? this.retrier.run(what, fn) : fn());
+    const committed = await retry('kafka committed offsets', () => this.committed(this.owned));
     const missing = committed.filter((c) => c.offset === null);
     const earliest = missing.length === 0
       ? new Map<string, bigint[]>()
-      : await this.data.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: -2n }).catch((err: unknown) => {
+      : await retry('kafka list offsets', () => this.data.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: -2n }).catch((err: unknown) => {
         throw toClientError('kafka list offsets', err);
-      });
+      }));
     for (const c of committed) this.fetcher.set(c.topic, c.partition, c.offset ?? earliest.get(c.topic)?.[c.partition] ?? 0n);
   }
 
