@@ -24,7 +24,7 @@ export interface TopicPartitionOffset extends TopicPartition {
 export interface CreateTopicSpec {
   topic: string;
   partitions: number;
-  /** Default 1 (the dev broker is a single node); production clusters want 3. */
+  /** Default: the broker's default.replication.factor (1 on the dev broker; production clusters set 3). */
   replicationFactor?: number;
   /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
   configs?: Record<string, string>;

@@ -56,7 +56,8 @@ export function createPlatformaticClient(options: KafkaClientOptions, retrier?: 
           await getAdmin().createTopics({
             topics: [t.topic],
             partitions: t.partitions,
-            replicas: t.replicationFactor ?? 1,
+            // Unset: -1, the broker's default.replication.factor (KIP-464; 1 on the dev broker).
+            replicas: t.replicationFactor ?? -1,
             configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
           });
         } catch (err) {
