@@ -31,6 +31,7 @@ import {
 } from '../client.js';
 import { PartitionFetcher, sleep } from './fetcher.js';
 import { leafErrors, protocolIds, toClientError } from './errors.js';
+import { CoordinatorLink } from './coordinator.js';
 import { isRetriableKafkaError, type KafkaRetrier, type RetriedCall } from '../retry.js';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './group-protocol.js';
 import { call, connectionTo, platformaticBaseOptions } from './wire.js';
@@ -82,6 +83,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private stopHeartbeats = false;
   private lastHeartbeatOk = Date.now();
   private failure: unknown;
+  private readonly link: CoordinatorLink;
 
   constructor(
     private readonly options: KafkaClientOptions,
@@ -99,6 +101,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.coord = new Consumer({ ...base, requestTimeout, groupId: shadow });
     this.data = new Consumer({ ...platformaticBaseOptions(options, 'fetch'), groupId: shadow });
     this.fetcher = new PartitionFetcher(this.data);
+    this.link = new CoordinatorLink(this.coord, group.groupId);
   }
 
   assignment(): TopicPartition[] {
@@ -158,7 +161,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   async committed(partitions: TopicPartition[]): Promise<CommittedOffset[]> {
     if (partitions.length === 0) return [];
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       const topics = groupByTopic(partitions).map(([name, list]) => ({ name, partitionIndexes: list }));
       const res = await call<OffsetFetchArgs, offsetFetchV9.OffsetFetchResponse>(this.coord, 'OffsetFetch', conn,
         [[{ groupId: this.group.groupId, memberId: null, memberEpoch: -1, topics }], false]);
@@ -172,6 +175,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         return { topic, partition, offset, metadata: offset === null ? '' : (f?.metadata ?? '') };
       });
     } catch (err) {
+      this.link.failed(err);
       throw toClientError('kafka committed offsets', err);
     }
   }
@@ -193,10 +197,11 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const epoch = this.epoch;
     let res: offsetCommitV9.OffsetCommitResponse;
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       res = await call<CommitArgs, offsetCommitV9.OffsetCommitResponse>(this.coord, 'OffsetCommit', conn,
         [this.group.groupId, generation, this.memberId, null, [...byTopic].map(([name, partitions]) => ({ name, partitions }))], true);
     } catch (err) {
+      this.link.failed(err);
       const e = toClientError('kafka commit', err);
       if (e.rebalance) this.onMembershipError(err, epoch);
       throw e;
@@ -205,6 +210,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     if (failed.length === 0) return;
     // Rebuild the error the way platformatic reports it, so the flags come from one place.
     const errors = failed.map((f) => new ProtocolError(f.errorCode));
+    this.link.failed({ errors });
     const e = toClientError(`kafka commit (generation ${generation}) of ${failed.map((f) => `${f.topic}[${f.partitionIndex}]`).join(', ')}`, { message: 'refused', errors });
     if (e.rebalance) this.onMembershipError({ errors }, epoch);
     throw e;
@@ -222,7 +228,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (owned.length > 0 && this.listener) await this.listener.revoked(owned);
       this.owned = [];
       if (this.memberId !== '') {
-        const conn = await this.coordinator();
+        const conn = await this.link.connection();
         await call<LeaveArgs, unknown>(this.coord, 'LeaveGroup', conn, [this.group.groupId, [{ memberId: this.memberId, groupInstanceId: null, reason: 'closing' }]]).catch(() => {});
       }
     } finally {
@@ -238,11 +244,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   private owns(topic: string, partition: number): boolean {
     return this.owned.some((p) => p.topic === topic && p.partition === partition);
-  }
-
-  private async coordinator(): Promise<Connection> {
-    const id = await this.coord.findGroupCoordinator();
-    return connectionTo(this.coord, id);
   }
 
   /** JoinGroup + SyncGroup until a generation sticks, then positions and listener.assigned(). */
@@ -283,7 +284,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (this.closed) return;
       let conn: Connection;
       try {
-        conn = await this.coordinator();
+        conn = await this.link.connection();
       } catch (err) {
         const e = toClientError('kafka find group coordinator', err);
         if (!outage || !isRetriableKafkaError(e)) throw e;
@@ -305,6 +306,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         this.lastHeartbeatOk = Date.now();
         break;
       } catch (err) {
+        this.link.failed(err);
         const ids = protocolIds(err);
         const e = toClientError('kafka join group', err);
         if (outage && isRetriableKafkaError(e) && !ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || id === 'MEMBER_ID_REQUIRED')) {
@@ -363,10 +365,11 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.heartbeatInFlight = true;
     const epoch = this.epoch;
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       await call<HeartbeatArgs, unknown>(this.coord, 'Heartbeat', conn, [this.group.groupId, this.generation, this.memberId, null]);
       this.lastHeartbeatOk = Date.now();
     } catch (err) {
+      this.link.failed(err);
       if (protocolIds(err).length > 0) this.onMembershipError(err, epoch);
       else if (epoch === this.epoch && Date.now() - this.lastHeartbeatOk > this.sessionTimeoutMs) this.rebalance('lost');
     } finally {
