@@ -139,10 +139,11 @@ export class KafkaTasks {
       ...this.repartitioningSteps().map((id) => ({ topic: repartitionTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'delete' } })),
     ];
     if (specs.length > 0) await this.client.admin.createTopics(specs);
-    const meta = specs.length > 0 ? await this.client.admin.fetchTopicMetadata(specs.map((s) => s.topic)) : [];
-    for (const t of meta) {
-      if (t.partitions.length !== this.partitions) {
-        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${t.topic}' has ${t.partitions.length} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
+    // A topic just created reaches every broker's metadata a little later on a real cluster.
+    const counts = specs.length > 0 ? await waitForTopics(this.client, specs.map((s) => s.topic), this.engine.log) : new Map<string, number>();
+    for (const [topic, count] of counts) {
+      if (count !== this.partitions) {
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${topic}' has ${count} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
       }
     }
     this.producer = await this.client.producer();

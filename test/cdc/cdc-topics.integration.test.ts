@@ -15,7 +15,7 @@ import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js'
 import { spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema } from '../../scripts/cdc-load.js';
-import { DB, openLoadPool } from './cdc-harness.js';
+import { DB, cdcConfigYaml, openLoadPool } from './cdc-harness.js';
 
 describe('tributary cdc at start', () => {
   let db: TestMariaDb;
@@ -47,21 +47,7 @@ describe('tributary cdc at start', () => {
   it('creates the topics of every included table, empty ones too, before any change', async () => {
     const c = db.connectionConfig();
     const config = join(dir, 'cdc.yaml');
-    await writeFile(config, `mysql:
-  host: ${c.host}
-  port: ${c.port}
-  user: ${c.user}
-  password: \${MYSQL_PASSWORD}
-  include: ["${DB}.*"]
-  exclude: ["${DB}.audit_*"]
-  timezone: UTC
-kafka:
-  brokers: ${broker.brokers.join(',')}
-  topicPrefix: cdc
-  partitions: 3
-redis:
-  url: ${redis.url}
-`);
+    await writeFile(config, cdcConfigYaml(db, broker.brokers, redis.url, { mysql: [`exclude: ["${DB}.audit_*"]`], kafka: ['partitions: 3'] }));
     const proc = spawnCli(['cdc', config], { env: { ...process.env, MYSQL_PASSWORD: c.password } });
     child = proc;
     let log = '';
