@@ -12,7 +12,9 @@ import { parseYaml } from '../topology/yaml-tree.js';
 import { validateSpec, type ValidationContext } from '../core/spec.js';
 import { cdcConfigSpec, runCdc, type CdcConfig } from '../runtime/cdc-runner.js';
 import { createLogger, parseLogLevel } from '../core/logger.js';
-import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
+import { kafkaRetryTimeoutOption, logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
+import { parseDurationFlag } from './run.js';
+import { setDefaultKafkaRetryTimeout } from '../kafka/retry.js';
 
 export async function loadCdcConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<CdcConfig> {
   const text = await readFile(file, 'utf8');
@@ -29,7 +31,7 @@ export const cdcSpec = {
   summary: 'Publish a MySQL/MariaDB binlog to Kafka, one topic per table, with one active reader per\ndatabase server: run several copies, one holds a Redis lease and reads, the others stand by.\nRuns until SIGTERM/SIGINT.',
   args: '<config.yaml>',
   positionals: { min: 1, max: 1 },
-  options: { 'log-level': logLevelOption },
+  options: { 'kafka-retry-timeout': kafkaRetryTimeoutOption, 'log-level': logLevelOption },
   notes: 'The config file (mysql, kafka, redis, lease, batchSize) is described in schemas/cdc-v1.md;\nthe MySQL password must come from the environment (password: ${MYSQL_PASSWORD}).',
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -37,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(cdcSpec, argv);
   if (!args) return 0;
   const level = args.values['log-level'];
+  const retry = args.values['kafka-retry-timeout'];
+  if (retry !== undefined) setDefaultKafkaRetryTimeout(parseDurationFlag(retry, 'kafka-retry-timeout'));
   const config = await loadCdcConfig(resolve(args.positionals[0]!));
   const logger = createLogger({ level: level === undefined ? undefined : parseLogLevel(level, '--log-level') }).child({ command: 'cdc' });
   const controller = new AbortController();

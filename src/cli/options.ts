@@ -47,6 +47,14 @@ export const logLevelOption = {
   defaultText: 'TRIBUTARY_LOG_LEVEL, else info',
 } as const satisfies OptionSpec;
 
+/** --kafka-retry-timeout of the commands that talk to Kafka (src/kafka/retry.ts). */
+export const kafkaRetryTimeoutOption = {
+  type: 'string',
+  value: 'DURATION',
+  description: 'How long every Kafka call retries retriable broker failures (broker down, leader or coordinator moving) before the process fails',
+  defaultText: '5m',
+} as const satisfies OptionSpec;
+
 export function usageOf<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
   const rows = Object.entries(spec.options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;

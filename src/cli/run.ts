@@ -20,7 +20,8 @@ import { formatSummary, progressLine } from '../runtime/summary.js';
 import { createLogger, parseLogLevel, type LogLevel } from '../core/logger.js';
 import { TributaryError } from '../core/errors.js';
 import { parseSize } from '../core/size.js';
-import { logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
+import { kafkaRetryTimeoutOption, logLevelOption, parseCommand, type CommandSpec, type OptionSpec } from './options.js';
+import { setDefaultKafkaRetryTimeout } from '../kafka/retry.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -42,9 +43,18 @@ export async function runTopologyFile(opts: RunCommandOptions): Promise<number> 
   const plan = await loadTopology(resolve(opts.file), { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
   const logger = createLogger({ level: opts.logLevel }).child({ topology: plan.name });
   const dataDir = resolve(opts.dataDir ?? join('.tributary', opts.appId ?? plan.name));
-  const engine = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride, cacheSize: opts.cacheSize });
-  const health = opts.healthPort === undefined ? undefined : await startHealthServer(engine, opts.healthPort);
+  // Probes answer from the start: /readyz says 503 while the worker waits for its broker or
+  // source topics and joins its group (Engine.open), not "connection refused".
+  let opened: Engine | undefined;
+  const health = opts.healthPort === undefined ? undefined : await startHealthServer(() => opened, opts.healthPort);
   if (health) logger.info('health endpoints: /healthz /readyz /metrics', { port: health.port });
+  let engine: Engine;
+  try {
+    engine = opened = await Engine.open(plan, { dataDir, resetState: opts.resetState ?? false, logger, appId: opts.appId, startOverride: opts.startOverride, cacheSize: opts.cacheSize });
+  } catch (err) {
+    await health?.close();
+    throw err;
+  }
   const controller = new AbortController();
   const stop = (sig: string) => {
     if (controller.signal.aborted) return;
@@ -102,6 +112,7 @@ export const runSpec = {
     'health-port': { type: 'string', value: 'PORT', description: 'Serve /healthz, /readyz and /metrics on this port (0: any free port)' },
     'shutdown-timeout': { type: 'string', value: 'DURATION', description: 'After SIGTERM, exit anyway (without a final checkpoint) after this long', defaultText: '30s' },
     'cache-size': { type: 'string', value: 'SIZE', description: 'Memory for state (e.g. 512MB, 2GB); overrides spec.state.cacheSize', defaultText: 'spec.state.cacheSize' },
+    'kafka-retry-timeout': kafkaRetryTimeoutOption,
     'log-level': logLevelOption,
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -111,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values;
   if (v['from-timestamp'] !== undefined && v['from-offsets'] !== undefined) throw new TributaryError('TRIB_USAGE', 'give --from-timestamp or --from-offsets, not both');
+  if (v['kafka-retry-timeout'] !== undefined) setDefaultKafkaRetryTimeout(parseDurationFlag(v['kafka-retry-timeout'], 'kafka-retry-timeout'));
   return runTopologyFile({
     file: args.positionals[0]!,
     dataDir: v['data-dir'],
@@ -142,7 +154,7 @@ export function parseFromOffsets(text: string): StartOverride {
   return { kind: 'offsets', offsets };
 }
 
-function parseDurationFlag(text: string, name: string): number {
+export function parseDurationFlag(text: string, name: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
   if (!m) throw new TributaryError('TRIB_USAGE', `--${name} '${text}' is not a duration like 500ms, 10s, 5m`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];

@@ -24,7 +24,7 @@ export interface TopicPartitionOffset extends TopicPartition {
 export interface CreateTopicSpec {
   topic: string;
   partitions: number;
-  /** Default 1 (the dev broker is a single node); production clusters want 3. */
+  /** Default: the broker's default.replication.factor (1 on the dev broker; production clusters set 3). */
   replicationFactor?: number;
   /** Topic configs, e.g. { 'cleanup.policy': 'compact' }. */
   configs?: Record<string, string>;
@@ -200,6 +200,7 @@ export interface GroupConsumer {
 }
 
 export interface ClientLog {
+  info?(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
@@ -211,6 +212,12 @@ export interface KafkaClientOptions {
   retries?: number;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * How long a call keeps retrying retriable failures (broker down, leader moving, coordinator
+   * moved) before it fails (retry.ts). Default: the process default (--kafka-retry-timeout,
+   * 5 minutes); 0 = no retries beyond the client's own `retries`.
+   */
+  retryTimeoutMs?: number;
   log?: ClientLog;
 }
 

@@ -1,14 +1,19 @@
 /**
  * The one way to get a Kafka client: @platformatic/kafka behind the client interface
- * (client.ts). The library loads lazily so importing the connector registry (validate, schema)
- * never loads a client library.
+ * (client.ts), its calls retried through broker faults (retry.ts). The library loads lazily so
+ * importing the connector registry (validate, schema) never loads a client library.
  */
 import { TributaryError } from '../core/errors.js';
 import type { KafkaClient, KafkaClientOptions } from './client.js';
+import { KafkaRetrier, defaultKafkaRetryTimeout } from './retry.js';
+import { withRetries } from './retrying-client.js';
 
 export async function createKafkaClient(options: KafkaClientOptions): Promise<KafkaClient> {
   const { createPlatformaticClient } = await import('./platformatic/client.js');
-  return createPlatformaticClient(options);
+  const timeoutMs = options.retryTimeoutMs ?? defaultKafkaRetryTimeout();
+  if (timeoutMs <= 0) return createPlatformaticClient(options);
+  const retrier = new KafkaRetrier({ timeoutMs, brokers: options.brokers, log: options.log });
+  return withRetries(createPlatformaticClient(options, retrier), retrier);
 }
 
 /** `brokers` as written: a list, or one comma-separated string (what ${KAFKA_BROKERS} gives). */

@@ -76,8 +76,16 @@ export async function runCdc(config: CdcConfig, options: CdcRunOptions): Promise
 async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProducer, store: FencedStore, token: FencingToken, signal: AbortSignal, logger: Logger): Promise<void> {
   const source = new MysqlBinlogSource('cdc', config.mysql, { idleWaitMs: 100 });
   await source.open({ logger, signal });
+  const prefix = config.kafka.topicPrefix ?? 'cdc';
   const created = new Set<string>();
   try {
+    // Every included table's topic exists from the start, so workers deployed with this reader
+    // find their sources even for tables that have not changed yet. Tables created later get
+    // theirs at their first change (below).
+    const topics = (await source.capturedTables()).map((table) => `${prefix}.${table}`);
+    if (topics.length > 0) await kafka.admin.createTopics(topics.map((topic) => ({ topic, partitions: config.kafka.partitions ?? 1 })));
+    for (const t of topics) created.add(t);
+    logger.info('cdc topics ready', { topics });
     const saved = await store.get(POSITION_KEY);
     if (saved) source.restore(0, saved);
     logger.info('leading: reading the binlog', { token, resume: saved ? 'stored position' : 'start' });
@@ -86,7 +94,7 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
       if (batch.records.length === 0 || signal.aborted) continue;
       const byTopic = new Map<string, ProduceMessage[]>();
       for (const record of batch.records) {
-        const topic = topicOf(config.kafka.topicPrefix ?? 'cdc', record);
+        const topic = topicOf(prefix, record);
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, (list = []));
         list.push({ key: Buffer.from(JSON.stringify(record.key)), value: Buffer.from(JSON.stringify(record.value)), timestamp: record.timestamp });

@@ -12,12 +12,18 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(engine: Engine, port: number, host = '0.0.0.0'): Promise<HealthServer> {
+/** `current`: the engine once it has opened; before that (waiting for Kafka, joining) /readyz and /metrics say 503. */
+export async function startHealthServer(current: () => Engine | undefined, port: number, host = '0.0.0.0'): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = req.url ?? '/';
-      const tasks = engine.kafkaTasks;
-      if (url.startsWith('/healthz')) {
+      const engine = current();
+      if (engine === undefined && !url.startsWith('/healthz')) {
+        res.writeHead(url.startsWith('/readyz') || url.startsWith('/metrics') ? 503 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: false, starting: true }) + '\n');
+        return;
+      }
+      const tasks = engine?.kafkaTasks;
+      if (url.startsWith('/healthz') || engine === undefined) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else if (url.startsWith('/readyz')) {
         const ready = tasks ? tasks.ready : true;

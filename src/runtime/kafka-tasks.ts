@@ -28,6 +28,7 @@ import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
 import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
 import { TaskRestorer, type TaskStatus } from './task-restore.js';
+import { waitForTopics } from '../kafka/wait-for-topics.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
 import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
@@ -106,12 +107,10 @@ export class KafkaTasks {
       // lives in the group's commits and the changelog topics.
       if (options.resetState) await resetApplication(client.admin, appId, engine.log.child({ component: 'reset' }));
       const topics = sources.map((s) => (s.source as KafkaSource).topic);
-      const meta = await client.admin.fetchTopicMetadata(topics);
-      const counts = new Map(meta.map((t) => [t.topic, t.partitions.length]));
+      const counts = await waitForTopics(client, topics, engine.log);
       let n: number | undefined;
       for (const t of topics) {
-        const c = counts.get(t) ?? 0;
-        if (c === 0) throw new TributaryError('TRIB_SOURCE', `kafka topic '${t}' does not exist (or has no partitions)`);
+        const c = counts.get(t)!;
         if (n !== undefined && c !== n) {
           throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka topics ${topics.join(', ')} have different partition counts (${topics.map((x) => counts.get(x)).join(', ')}): a task is one partition number of every input, so they must match`);
         }
@@ -137,10 +136,11 @@ export class KafkaTasks {
       ...this.repartitioningSteps().map((id) => ({ topic: repartitionTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'delete' } })),
     ];
     if (specs.length > 0) await this.client.admin.createTopics(specs);
-    const meta = specs.length > 0 ? await this.client.admin.fetchTopicMetadata(specs.map((s) => s.topic)) : [];
-    for (const t of meta) {
-      if (t.partitions.length !== this.partitions) {
-        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${t.topic}' has ${t.partitions.length} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
+    // A topic just created reaches every broker's metadata a little later on a real cluster.
+    const counts = specs.length > 0 ? await waitForTopics(this.client, specs.map((s) => s.topic), this.engine.log) : new Map<string, number>();
+    for (const [topic, count] of counts) {
+      if (count !== this.partitions) {
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${topic}' has ${count} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
       }
     }
     this.producer = await this.client.producer();

@@ -5,6 +5,7 @@
  * path pays nothing for them; only the latency histograms are observed as things happen.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { kafkaRetryStats } from '../kafka/retry.js';
 import type { SinkWriteObserver } from '../connectors/types.js';
 import type { StateMetrics } from '../state/metrics.js';
 import type { Engine } from './engine.js';
@@ -148,6 +149,8 @@ export class WorkerMetrics {
       'Per record: read from its input (the sink receives it in the same synchronous pass) until the sink target acknowledged it', 'sink', LATENCY_BUCKETS);
 
     for (const [name, key, help] of RECORD_COUNTERS) mirrored(r, 'counter', name, help, [], (set) => set(engine.counters.get(key)));
+    mirrored(r, 'counter', 'tributary_kafka_outages_total', 'Kafka outages ridden out or failed (runs of retriable errors; --kafka-retry-timeout)', [], (set) => set(kafkaRetryStats.outages));
+    mirrored(r, 'counter', 'tributary_kafka_retries_total', 'Kafka calls tried again after a retriable error', [], (set) => set(kafkaRetryStats.retries));
     const own = new Set(RECORD_COUNTERS.map(([, key]) => key));
     mirrored(r, 'counter', 'tributary_step_events_total', 'Events steps count (e.g. duplicates dropped by dedupe)', ['event'], (set) => {
       for (const [event, value] of Object.entries(engine.counters.snapshot())) if (!own.has(event)) set(value, { event });

@@ -7,7 +7,7 @@ import { spawnBroker, uniqueName, type BrokerProcess } from '../helpers/broker.j
 import { readPartition } from '../helpers/kafka-read.js';
 
 const kafkaFor = async (address: string): Promise<KafkaClient> => {
-  const client = await createKafkaClient({ clientId: 'crash-test', brokers: [address], connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, retries: 0 });
+  const client = await createKafkaClient({ clientId: 'crash-test', brokers: [address], connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, retries: 0, retryTimeoutMs: 0 });
   await client.connect();
   return client;
 };

@@ -18,6 +18,28 @@ import { fromCents, toCents } from '../../topologies/operators/loan-features.js'
 
 export const DB = 'loans';
 
+/**
+ * A `tributary cdc` config for the test services, capturing every table of DB (the password from
+ * $MYSQL_PASSWORD); `extra` adds lines to the mysql and kafka sections and at the end.
+ */
+export function cdcConfigYaml(db: TestMariaDb, brokers: string[], redisUrl: string, extra: { mysql?: string[]; kafka?: string[]; end?: string[] } = {}): string {
+  const c = db.connectionConfig();
+  const indent = (lines: string[] = []): string => lines.map((l) => `  ${l}\n`).join('');
+  return `mysql:
+  host: ${c.host}
+  port: ${c.port}
+  user: ${c.user}
+  password: \${MYSQL_PASSWORD}
+  include: ["${DB}.*"]
+  timezone: UTC
+${indent(extra.mysql)}kafka:
+  brokers: ${brokers.join(',')}
+  topicPrefix: cdc
+${indent(extra.kafka)}redis:
+  url: ${redisUrl}
+${(extra.end ?? []).map((l) => `${l}\n`).join('')}`;
+}
+
 export interface CdcWorker {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;

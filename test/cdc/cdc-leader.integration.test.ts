@@ -17,7 +17,7 @@ import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema, runCdcLoad } from '../../scripts/cdc-load.js';
-import { DB, openLoadPool } from './cdc-harness.js';
+import { DB, cdcConfigYaml, openLoadPool } from './cdc-harness.js';
 
 interface Proc { child: ChildProcess; log: () => string; exited: Promise<unknown> }
 type Env = { op: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; source: { table: string; file: string; pos: number } };
@@ -59,22 +59,7 @@ describe('tributary cdc: one leader-elected binlog reader per server', () => {
   it('kill -9 of the leader mid-stream: the standby continues within 10 s and no change is lost', async () => {
     const c = db.connectionConfig();
     const config = join(dir, 'cdc.yaml');
-    await writeFile(config, `mysql:
-  host: ${c.host}
-  port: ${c.port}
-  user: ${c.user}
-  password: \${MYSQL_PASSWORD}
-  include: ["${DB}.*"]
-  timezone: UTC
-kafka:
-  brokers: ${broker.brokers.join(',')}
-  topicPrefix: cdc
-redis:
-  url: ${redis.url}
-lease:
-  ttl: 3s
-batchSize: 100
-`);
+    await writeFile(config, cdcConfigYaml(db, broker.brokers, redis.url, { end: ['lease:', '  ttl: 3s', 'batchSize: 100'] }));
     const env = { MYSQL_PASSWORD: c.password };
     procs.push(startCdc(config, env), startCdc(config, env));
     const leading = (p: Proc): boolean => p.log().includes('leading: reading the binlog');

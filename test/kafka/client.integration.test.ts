@@ -170,12 +170,28 @@ describe('the Kafka client', () => {
     expect(await client.admin.listTopics()).toContain(topic);
   });
 
-  it('an unreachable broker is a retriable KafkaClientError', async () => {
-    const unreachable = await createKafkaClient({ brokers: [`127.0.0.1:${await closedPort()}`], clientId: 'x', retries: 0, connectionTimeoutMs: 500 });
+  it('an unreachable broker is a retriable KafkaClientError (retryTimeoutMs 0: no retries beyond the client\'s own)', async () => {
+    const unreachable = await createKafkaClient({ brokers: [`127.0.0.1:${await closedPort()}`], clientId: 'x', retries: 0, connectionTimeoutMs: 500, retryTimeoutMs: 0 });
     try {
       const err = await unreachable.connect().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KafkaClientError);
       expect(err).toMatchObject({ retriable: true, rebalance: false });
+    } finally {
+      await unreachable.disconnect();
+    }
+  });
+
+  it('retries an unreachable broker up to retryTimeoutMs, then fails for good naming the broker', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const unreachable = await createKafkaClient({ brokers: [address], clientId: 'x', retries: 0, connectionTimeoutMs: 500, retryTimeoutMs: 1_500 });
+    const started = Date.now();
+    try {
+      const err = await unreachable.connect().catch((e: unknown) => e);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+      expect(err).toBeInstanceOf(KafkaClientError);
+      expect(err).toMatchObject({ retriable: false });
+      expect((err as Error).message).toContain(`Kafka at ${address} still failing after`);
+      expect((err as Error).message).toMatch(/ECONNREFUSED|failed/);
     } finally {
       await unreachable.disconnect();
     }

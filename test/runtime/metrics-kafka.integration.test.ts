@@ -44,7 +44,7 @@ describe('/metrics in Kafka mode', () => {
     const env = { ...process.env, KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: TOPIC, TRIBUTARY_OUT: join(dir, name), TRIBUTARY_CHECKPOINT: '300ms', TRIBUTARY_SESSION_TIMEOUT: '6s' };
     const plan = await loadTopology(join(repoRoot, 'topologies', 'loan-risk-features-kafka.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env });
     const engine = await Engine.open(plan, { dataDir: join(dir, name, 'state'), logger: silentLogger, appId: APP, syncCheckpoints: false });
-    const health = await startHealthServer(engine, 0, '127.0.0.1');
+    const health = await startHealthServer(() => engine, 0, '127.0.0.1');
     const controller = new AbortController();
     const running = runEngine(engine, { signal: controller.signal });
     try {

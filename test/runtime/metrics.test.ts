@@ -45,7 +45,7 @@ describe('/metrics of a running worker (prom-client)', () => {
     writeFileSync(file, topology);
     const plan = await loadTopology(file, { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
     const engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger, syncCheckpoints: false });
-    const health = await startHealthServer(engine, 0, '127.0.0.1');
+    const health = await startHealthServer(() => engine, 0, '127.0.0.1');
     const controller = new AbortController();
     const running = runEngine(engine, { signal: controller.signal });
     // A second worker in the same process: its own registry, no clash, its own counts.

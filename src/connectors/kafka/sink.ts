@@ -39,7 +39,7 @@ const RECORD_OVERHEAD = 20;
 
 export interface KafkaSinkOptions extends BatchingSinkOptions {
   /** Client-level tuning (tests shorten timeouts); brokers and clientId come from the config. */
-  client?: Partial<Pick<KafkaClientOptions, 'retries' | 'connectionTimeoutMs' | 'requestTimeoutMs'>>;
+  client?: Partial<Pick<KafkaClientOptions, 'retries' | 'connectionTimeoutMs' | 'requestTimeoutMs' | 'retryTimeoutMs'>>;
 }
 
 /** The record key as bytes when no key template is given: text as UTF-8, other values as JSON. */

@@ -167,14 +167,14 @@ export class MysqlBinlogSource implements Source {
       return this.startSnapshot(undefined);
     }
     if (token.snapshot) {
-      this.snapshot = await TableSnapshot.start(this.connection, await this.captureTables(), token.snapshot, this.logger());
+      this.snapshot = await TableSnapshot.start(this.connection, await this.capturedTables(), token.snapshot, this.logger());
       this.dedupeUntil = latestAsOf(token.snapshot);
     }
     await this.startStream(position, token.seq ?? 0);
   }
 
   private async startSnapshot(resume: SnapshotState | undefined): Promise<void> {
-    this.snapshot = await TableSnapshot.start(this.connection, await this.captureTables(), resume, this.logger());
+    this.snapshot = await TableSnapshot.start(this.connection, await this.capturedTables(), resume, this.logger());
     this.snapshotting = true;
   }
 
@@ -284,8 +284,8 @@ export class MysqlBinlogSource implements Source {
     return shape;
   }
 
-  /** Base tables the source captures, as db.table. */
-  private async captureTables(): Promise<string[]> {
+  /** Base tables the source captures now, as db.table (after open()). */
+  async capturedTables(): Promise<string[]> {
     const rows = await this.rows<{ db: string; name: string }>(
       "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME");
     return rows.filter((r) => !SYSTEM_SCHEMAS.has(r.db) && this.filter(r.db, r.name)).map((r) => `${r.db}.${r.name}`);

@@ -15,6 +15,7 @@ import { createDirectProducer } from './produce.js';
 import { protocolIds, toClientError, wrap } from './errors.js';
 import { platformaticBaseOptions } from './wire.js';
 import { canonicalGroupState } from '../client.js';
+import type { KafkaRetrier } from '../retry.js';
 import type {
   AssignedConsumer,
   GroupConsumer,
@@ -29,7 +30,7 @@ import type {
 const EARLIEST = -2n;
 const LATEST = -1n;
 
-export function createPlatformaticClient(options: KafkaClientOptions): KafkaClient {
+export function createPlatformaticClient(options: KafkaClientOptions, retrier?: KafkaRetrier): KafkaClient {
   let admin: Admin | undefined;
   const closers = new Set<() => Promise<void>>();
   const getAdmin = (): Admin => (admin ??= new Admin(platformaticBaseOptions(options, 'admin')));
@@ -55,7 +56,8 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
           await getAdmin().createTopics({
             topics: [t.topic],
             partitions: t.partitions,
-            replicas: t.replicationFactor ?? 1,
+            // Unset: -1, the broker's default.replication.factor (KIP-464; 1 on the dev broker).
+            replicas: t.replicationFactor ?? -1,
             configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
           });
         } catch (err) {
@@ -158,7 +160,7 @@ export function createPlatformaticClient(options: KafkaClientOptions): KafkaClie
       };
     },
     async groupConsumer(groupOptions: GroupConsumerOptions): Promise<GroupConsumer> {
-      const g = createPlatformaticGroupConsumer(options, groupOptions, () => closers.delete(closeGroup));
+      const g = createPlatformaticGroupConsumer(options, groupOptions, () => closers.delete(closeGroup), retrier);
       const closeGroup = (): Promise<void> => g.close();
       closers.add(closeGroup);
       return g;

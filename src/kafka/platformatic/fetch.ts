@@ -22,13 +22,13 @@ import {
   fetchV15,
   fetchV16,
   fetchV17,
-  kGetApi,
   type Connection,
   type Consumer,
   type Reader,
   type Writer,
 } from '@platformatic/kafka';
 import type { Inflate } from '../record-batch.js';
+import { getApi } from './wire.js';
 
 export interface FetchedPartition {
   partitionIndex: number;
@@ -92,10 +92,8 @@ export const inflate: Inflate = (codec, data) => {
 };
 
 /** Version of Fetch the client negotiated with the broker. */
-export function fetchVersion(client: Consumer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    client[kGetApi]('Fetch', (err, api) => (err || !api ? reject(err ?? new Error('no Fetch API')) : resolve(api.version)));
-  });
+export async function fetchVersion(client: Consumer): Promise<number> {
+  return (await getApi(client, 'Fetch')).version;
 }
 
 /** One Fetch request on `connection` at `version`; resolves with the parsed response. */

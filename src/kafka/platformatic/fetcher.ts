@@ -152,7 +152,7 @@ export class PartitionFetcher {
     let response: FetchResponse;
     let byId: boolean;
     try {
-      const connection = await connectionTo(this.client, leader, metadata);
+      const connection = await connectionTo(this.client, leader);
       const version = await fetchVersion(this.client);
       // Fetch v13+ names topics by id, older versions by name.
       byId = version >= 13;

@@ -31,6 +31,8 @@ import {
 } from '../client.js';
 import { PartitionFetcher, sleep } from './fetcher.js';
 import { leafErrors, protocolIds, toClientError } from './errors.js';
+import { CoordinatorLink } from './coordinator.js';
+import { isRetriableKafkaError, type KafkaRetrier, type RetriedCall } from '../retry.js';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from './group-protocol.js';
 import { call, connectionTo, platformaticBaseOptions } from './wire.js';
 
@@ -47,8 +49,9 @@ type LeaveArgs = [groupId: string, members: Array<{ memberId: string; groupInsta
 const FENCED = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-export function createPlatformaticGroupConsumer(options: KafkaClientOptions, group: GroupConsumerOptions, onClose: () => void): GroupConsumer {
-  return new PlatformaticGroupConsumer(options, group, onClose);
+/** `retrier`: (re)joining rides out broker faults with it (a broker restart ends every membership). */
+export function createPlatformaticGroupConsumer(options: KafkaClientOptions, group: GroupConsumerOptions, onClose: () => void, retrier?: KafkaRetrier): GroupConsumer {
+  return new PlatformaticGroupConsumer(options, group, onClose, retrier);
 }
 
 class PlatformaticGroupConsumer implements GroupConsumer {
@@ -80,8 +83,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   private stopHeartbeats = false;
   private lastHeartbeatOk = Date.now();
   private failure: unknown;
+  private readonly link: CoordinatorLink;
 
-  constructor(private readonly options: KafkaClientOptions, private readonly group: GroupConsumerOptions, private readonly onClose: () => void) {
+  constructor(
+    private readonly options: KafkaClientOptions,
+    private readonly group: GroupConsumerOptions,
+    private readonly onClose: () => void,
+    private readonly retrier: KafkaRetrier | undefined,
+  ) {
     this.sessionTimeoutMs = group.sessionTimeoutMs ?? 10_000;
     this.rebalanceTimeoutMs = group.rebalanceTimeoutMs ?? 60_000;
     this.heartbeatIntervalMs = group.heartbeatIntervalMs ?? Math.max(100, Math.min(3_000, Math.floor(this.sessionTimeoutMs / 3)));
@@ -92,6 +101,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.coord = new Consumer({ ...base, requestTimeout, groupId: shadow });
     this.data = new Consumer({ ...platformaticBaseOptions(options, 'fetch'), groupId: shadow });
     this.fetcher = new PartitionFetcher(this.data);
+    this.link = new CoordinatorLink(this.coord, group.groupId);
   }
 
   assignment(): TopicPartition[] {
@@ -151,7 +161,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   async committed(partitions: TopicPartition[]): Promise<CommittedOffset[]> {
     if (partitions.length === 0) return [];
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       const topics = groupByTopic(partitions).map(([name, list]) => ({ name, partitionIndexes: list }));
       const res = await call<OffsetFetchArgs, offsetFetchV9.OffsetFetchResponse>(this.coord, 'OffsetFetch', conn,
         [[{ groupId: this.group.groupId, memberId: null, memberEpoch: -1, topics }], false]);
@@ -165,6 +175,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         return { topic, partition, offset, metadata: offset === null ? '' : (f?.metadata ?? '') };
       });
     } catch (err) {
+      this.link.failed(err);
       throw toClientError('kafka committed offsets', err);
     }
   }
@@ -186,10 +197,11 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const epoch = this.epoch;
     let res: offsetCommitV9.OffsetCommitResponse;
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       res = await call<CommitArgs, offsetCommitV9.OffsetCommitResponse>(this.coord, 'OffsetCommit', conn,
         [this.group.groupId, generation, this.memberId, null, [...byTopic].map(([name, partitions]) => ({ name, partitions }))], true);
     } catch (err) {
+      this.link.failed(err);
       const e = toClientError('kafka commit', err);
       if (e.rebalance) this.onMembershipError(err, epoch);
       throw e;
@@ -198,6 +210,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     if (failed.length === 0) return;
     // Rebuild the error the way platformatic reports it, so the flags come from one place.
     const errors = failed.map((f) => new ProtocolError(f.errorCode));
+    this.link.failed({ errors });
     const e = toClientError(`kafka commit (generation ${generation}) of ${failed.map((f) => `${f.topic}[${f.partitionIndex}]`).join(', ')}`, { message: 'refused', errors });
     if (e.rebalance) this.onMembershipError({ errors }, epoch);
     throw e;
@@ -215,7 +228,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
       if (owned.length > 0 && this.listener) await this.listener.revoked(owned);
       this.owned = [];
       if (this.memberId !== '') {
-        const conn = await this.coordinator();
+        const conn = await this.link.connection();
         await call<LeaveArgs, unknown>(this.coord, 'LeaveGroup', conn, [this.group.groupId, [{ memberId: this.memberId, groupInstanceId: null, reason: 'closing' }]]).catch(() => {});
       }
     } finally {
@@ -231,11 +244,6 @@ class PlatformaticGroupConsumer implements GroupConsumer {
 
   private owns(topic: string, partition: number): boolean {
     return this.owned.some((p) => p.topic === topic && p.partition === partition);
-  }
-
-  private async coordinator(): Promise<Connection> {
-    const id = await this.coord.findGroupCoordinator();
-    return connectionTo(this.coord, id);
   }
 
   /** JoinGroup + SyncGroup until a generation sticks, then positions and listener.assigned(). */
@@ -263,9 +271,26 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   }
 
   private async joinOnce(): Promise<void> {
+    const outage = this.retrier?.call('kafka join group');
+    try {
+      await this.joinAttempts(outage);
+    } finally {
+      outage?.done();
+    }
+  }
+
+  private async joinAttempts(outage: RetriedCall | undefined): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) return;
-      const conn = await this.coordinator().catch((err: unknown) => { throw toClientError('kafka find group coordinator', err); });
+      let conn: Connection;
+      try {
+        conn = await this.link.connection();
+      } catch (err) {
+        const e = toClientError('kafka find group coordinator', err);
+        if (!outage || !isRetriableKafkaError(e)) throw e;
+        await outage.failed(e);
+        continue;
+      }
       try {
         const joined = await call<JoinArgs, joinGroupV9.JoinGroupResponse>(this.coord, 'JoinGroup', conn, [
           this.group.groupId, this.sessionTimeoutMs, this.rebalanceTimeoutMs, this.memberId, null, 'consumer',
@@ -281,11 +306,18 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         this.lastHeartbeatOk = Date.now();
         break;
       } catch (err) {
+        this.link.failed(err);
         const ids = protocolIds(err);
+        const e = toClientError('kafka join group', err);
+        if (outage && isRetriableKafkaError(e) && !ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || id === 'MEMBER_ID_REQUIRED')) {
+          // The coordinator is down, moving or loading (after a broker restart): ask again.
+          await outage.failed(e);
+          continue;
+        }
         const memberId = leafErrors(err).map((l) => (l as { memberId?: string }).memberId).find((m) => typeof m === 'string' && m !== '');
         if (ids.includes('MEMBER_ID_REQUIRED') && memberId) this.memberId = memberId;
         else if (ids.includes('UNKNOWN_MEMBER_ID')) this.memberId = '';
-        else if (!ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || FENCED.has(id)) || attempt > 20) throw toClientError('kafka join group', err);
+        else if (!ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || FENCED.has(id)) || attempt > 20) throw e;
       }
     }
   }
@@ -308,13 +340,14 @@ class PlatformaticGroupConsumer implements GroupConsumer {
   /** Committed offset where there is one, else the log start: the listener may seek elsewhere. */
   private async startPositions(): Promise<void> {
     if (this.owned.length === 0) return;
-    const committed = await this.committed(this.owned);
+    const retry = <T>(what: string, fn: () => Promise<T>): Promise<T> => (this.retrier ? this.retrier.run(what, fn) : fn());
+    const committed = await retry('kafka committed offsets', () => this.committed(this.owned));
     const missing = committed.filter((c) => c.offset === null);
     const earliest = missing.length === 0
       ? new Map<string, bigint[]>()
-      : await this.data.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: -2n }).catch((err: unknown) => {
+      : await retry('kafka list offsets', () => this.data.listOffsets({ topics: [...new Set(missing.map((m) => m.topic))], timestamp: -2n }).catch((err: unknown) => {
         throw toClientError('kafka list offsets', err);
-      });
+      }));
     for (const c of committed) this.fetcher.set(c.topic, c.partition, c.offset ?? earliest.get(c.topic)?.[c.partition] ?? 0n);
   }
 
@@ -332,10 +365,11 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.heartbeatInFlight = true;
     const epoch = this.epoch;
     try {
-      const conn = await this.coordinator();
+      const conn = await this.link.connection();
       await call<HeartbeatArgs, unknown>(this.coord, 'Heartbeat', conn, [this.group.groupId, this.generation, this.memberId, null]);
       this.lastHeartbeatOk = Date.now();
     } catch (err) {
+      this.link.failed(err);
       if (protocolIds(err).length > 0) this.onMembershipError(err, epoch);
       else if (epoch === this.epoch && Date.now() - this.lastHeartbeatOk > this.sessionTimeoutMs) this.rebalance('lost');
     } finally {

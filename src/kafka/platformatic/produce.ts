@@ -2,8 +2,9 @@
  * Produce (key 0) through a platformatic Producer's connections, with record batches from
  * record-batch.ts instead of platformatic's encoder (which costs ~3 µs and a dozen small buffers
  * per record: bench/kafka-e2e.bench.ts spent ~19% of a worker's CPU there). Everything else is
- * platformatic's: the negotiated API version, connections, response parsing, retries (its
- * kPerformWithRetry, as its own send uses) and one repeat after stale metadata (leader moved).
+ * platformatic's: the negotiated API version, connections and response parsing, with one
+ * repeat after stale metadata (leader moved); other retriable failures are retried by the
+ * caller's KafkaRetrier (retry.ts), up to --kafka-retry-timeout.
  *
  *   Request v3-v8  => transactional_id NULLABLE_STRING acks INT16 timeout_ms INT32
  *                     [topic_data => name STRING [partition_data => index INT32 records NULLABLE_BYTES]]
@@ -18,10 +19,6 @@
 import {
   GenericError,
   Writer,
-  kGetApi,
-  kGetConnection,
-  kOptions,
-  kPerformWithRetry,
   produceV7,
   produceV8,
   produceV9,
@@ -33,6 +30,7 @@ import {
 import { partitionForKey } from '../../core/partitioner.js';
 import type { KafkaCompression, ProduceMessage, ProducedBatch } from '../client.js';
 import { encodeRecordBatch } from '../record-batch.js';
+import { connectionTo, getApi } from './wire.js';
 
 type ProduceResponse = produceV8.ProduceResponse;
 type Parser = typeof produceV8.parseResponse;
@@ -77,40 +75,27 @@ export interface DirectProducer {
   send(topic: string, messages: readonly ProduceMessage[], acks: -1 | 1): Promise<ProducedBatch[]>;
 }
 
-export function createDirectProducer(p: Producer, compression: KafkaCompression): DirectProducer {
+/** `timeoutMs`: how long the leader may wait for the in-sync replicas (the request's timeout_ms). */
+export function createDirectProducer(p: Producer, compression: KafkaCompression, timeoutMs = 5_000): DirectProducer {
   const roundRobin = new Map<string, number>();
-  const timeoutMs = p[kOptions].timeout ?? 5_000;
 
   const metadataOf = (topic: string): Promise<ClusterMetadata> => p.metadata({ topics: [topic] });
 
-  /** One request to `leader` with these batches, retried as platformatic retries its own produce. */
-  const request = (metadata: ClusterMetadata, leader: number, topic: string, batches: readonly PartitionBatch[], acks: number): Promise<ProduceResponse> =>
-    new Promise((resolve, reject) => {
-      const broker = metadata.brokers.get(leader);
-      if (!broker) {
-        reject(new GenericError('PLT_KFK_USER', `broker ${leader} is not in the cluster metadata`, { canRetry: true, hasStaleMetadata: true }));
-        return;
-      }
-      void p[kPerformWithRetry]<ProduceResponse>(
-        'produce',
-        (done) => {
-          p[kGetConnection](broker, (error, connection) => {
-            if (error || !connection) return done(error ?? new Error('no connection'));
-            p[kGetApi]<unknown[], unknown>('Produce', (error, api) => {
-              if (error || !api) return done(error ?? new Error('no Produce API'));
-              const parse = PARSERS.get(api.version);
-              if (!parse) return done(new Error(`Produce v${api.version} is not supported`));
-              const flexible = api.version >= FIRST_FLEXIBLE;
-              connection.send(PRODUCE_KEY, api.version, () => encodeProduceRequest(api.version, acks, timeoutMs, topic, batches), parse, flexible, flexible, done);
-            });
-          });
-        },
-        (error, response) => (error || !response ? reject(error ?? new Error('no Produce response')) : resolve(response)),
-        0,
-        [],
-        isStale,
-      );
+  /** One request to `leader` with these batches. */
+  const request = async (metadata: ClusterMetadata, leader: number, topic: string, batches: readonly PartitionBatch[], acks: number): Promise<ProduceResponse> => {
+    if (!metadata.brokers.has(leader)) {
+      throw new GenericError('PLT_KFK_USER', `broker ${leader} is not in the cluster metadata`, { canRetry: true, hasStaleMetadata: true });
+    }
+    const connection = await connectionTo(p, leader);
+    const api = await getApi(p, 'Produce');
+    const parse = PARSERS.get(api.version);
+    if (!parse) throw new Error(`Produce v${api.version} is not supported`);
+    const flexible = api.version >= FIRST_FLEXIBLE;
+    return new Promise((resolve, reject) => {
+      connection.send(PRODUCE_KEY, api.version, () => encodeProduceRequest(api.version, acks, timeoutMs, topic, batches), parse, flexible, flexible,
+        (error, response) => (error || !response ? reject(error ?? new Error('no Produce response')) : resolve(response)));
     });
+  };
 
   /** Sends each batch to its partition's leader; after stale metadata, once more with fresh metadata. */
   const sendAll = async (metadata: ClusterMetadata, topic: string, batches: readonly PartitionBatch[], acks: number, repeat: boolean): Promise<ProduceResponse[]> => {

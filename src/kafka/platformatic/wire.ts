@@ -2,28 +2,49 @@
  * Direct protocol calls through a platformatic client's connections. platformatic's consumer
  * only consumes as a push stream and manages group membership itself (rejoining at once on a
  * rebalance, committing without metadata); Tributary needs pull fetches, revoke-before-rejoin
- * and commit metadata, so those paths call the protocol APIs platformatic exports, at the
- * version it negotiated with the broker (kGetApi), over its connection pool.
+ * and commit metadata, so those paths call the protocol APIs platformatic exports (one module
+ * per API version, e.g. joinGroupV9), at the highest version both it and the broker support,
+ * over its connection pool. Only public API: listApis() for the broker's ranges (what the
+ * library's own kGetApi reads), connectToBrokers() for pooled connections.
  */
-import { kGetApi, kGetConnection, type API, type BaseOptions, type ClusterMetadata, type Connection, type Consumer } from '@platformatic/kafka';
+import * as platformatic from '@platformatic/kafka';
+import type { API, Base, BaseOptions, Connection } from '@platformatic/kafka';
 import type { KafkaClientOptions } from '../client.js';
 
-/** The client whose connections carry the calls (a Consumer: it has every API's plumbing). */
-type AnyBase = Consumer;
+type AnyClient = Base<BaseOptions>;
+type ApiRanges = Array<{ name: string; minVersion: number; maxVersion: number }>;
 
-export function getApi<Req extends unknown[], Res>(client: AnyBase, name: string): Promise<API<Req, Res>> {
-  return new Promise((resolve, reject) => {
-    client[kGetApi]<Req, Res>(name, (err, api) => (err || !api ? reject(err ?? new Error(`no ${name} API`)) : resolve(api)));
-  });
+/** The broker's API version ranges, asked once per client (as platformatic caches them). */
+const ranges = new WeakMap<AnyClient, Promise<ApiRanges>>();
+
+function apiRanges(client: AnyClient): Promise<ApiRanges> {
+  let listed = ranges.get(client);
+  if (!listed) {
+    listed = client.listApis() as Promise<ApiRanges>;
+    ranges.set(client, listed);
+    // A failed ask (broker down) is asked again next time.
+    listed.catch(() => ranges.delete(client));
+  }
+  return listed;
 }
 
-export async function connectionTo(client: AnyBase, nodeId: number, metadata?: ClusterMetadata): Promise<Connection> {
-  const md = metadata ?? (await client.metadata({ topics: [] }));
-  const broker = md.brokers.get(nodeId);
-  if (!broker) throw new Error(`broker ${nodeId} is not in the cluster metadata`);
-  return new Promise((resolve, reject) => {
-    client[kGetConnection](broker, (err, conn) => (err || !conn ? reject(err ?? new Error('no connection')) : resolve(conn)));
-  });
+/** The exported implementation of API `name` at the highest version the broker supports. */
+export async function getApi<Req extends unknown[], Res>(client: AnyClient, name: string): Promise<API<Req, Res>> {
+  const range = (await apiRanges(client)).find((a) => a.name === name);
+  if (!range) throw new Error(`the broker does not support the ${name} API`);
+  const modules = platformatic as unknown as Record<string, { api?: API<Req, Res> } | undefined>;
+  const prefix = name.slice(0, 1).toLowerCase() + name.slice(1);
+  for (let v = range.maxVersion; v >= range.minVersion; v--) {
+    const api = modules[`${prefix}V${v}`]?.api;
+    if (api) return api;
+  }
+  throw new Error(`no implementation of ${name} v${range.minVersion}-v${range.maxVersion} in @platformatic/kafka`);
+}
+
+export async function connectionTo(client: AnyClient, nodeId: number): Promise<Connection> {
+  const connection = (await client.connectToBrokers([nodeId])).get(nodeId);
+  if (!connection) throw new Error(`broker ${nodeId} is not in the cluster metadata`);
+  return connection;
 }
 
 /**
@@ -32,7 +53,7 @@ export async function connectionTo(client: AnyBase, nodeId: number, metadata?: C
  * errors can be handled per partition instead of failing the whole request.
  */
 export async function call<Req extends unknown[], Res>(
-  client: AnyBase,
+  client: AnyClient,
   name: string,
   connection: Connection,
   args: Req,

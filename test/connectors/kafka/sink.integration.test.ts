@@ -143,7 +143,7 @@ describe('kafka sink against the dev broker', () => {
     const topic = await topicWith(2);
     const sink = await openSink(
       { topic },
-      { maxRetries: 2, backoffMs: 20, maxBackoffMs: 50, client: { retries: 0, connectionTimeoutMs: 300, requestTimeoutMs: 1_000 } },
+      { maxRetries: 2, backoffMs: 20, maxBackoffMs: 50, client: { retries: 0, connectionTimeoutMs: 300, requestTimeoutMs: 1_000, retryTimeoutMs: 0 } },
     );
     for (let i = 0; i < 5; i++) await sink.add(rec(i));
     await sink.flush();
