@@ -1,0 +1,214 @@
+/**
+ * What a row means for the graph, independent of the store: the `vertices`/`edges` declarations
+ * compiled once, and per record the list of version-stamped vertex and edge writes (pure).
+ *
+ * Semantics (both dialects write exactly these):
+ * - an upsert sets the declared properties and `_version`, and clears a tombstone;
+ * - a delete leaves a tombstone: `_deleted = true`, `_version`, the declared properties null.
+ *   A guarded delete has to leave something behind, or a replay of an older upsert arriving
+ *   later would find nothing to compare with and bring the element back (Redis keeps its
+ *   version key for the same reason). A newer upsert revives a tombstone;
+ * - an element is written only if its version is >= the stored `_version` (equal applies, so a
+ *   retried batch rewrites the same values), except that at equal versions an upsert does not
+ *   revive a tombstone: a delete carries the deleted row's version when versions come from a
+ *   row field, and a replay of that very row must not undo it;
+ * - a vertex whose id template meets a null field is skipped with every edge touching it;
+ *   a field the row does not have at all is the row's error (a dead letter), never a "null" id.
+ * Changelog input: c/r upsert the after-image; d deletes what the before-image declared (its
+ * edges, and vertices declared `onDelete: delete`); u upserts the after-image and deletes what
+ * the before-image declared and the after-image no longer does (a changed device id moves the
+ * edge instead of leaving the old one behind).
+ */
+import { TributaryError } from '../../core/errors.js';
+import type { Row, Value } from '../../core/record.js';
+import { compileTemplate, type Template } from '../kafka/template.js';
+import type { SinkRecord } from '../types.js';
+import type { GraphSinkConfig } from './spec.js';
+
+/** Properties the sink owns on every vertex and edge. */
+export const VERSION_PROP = '_version';
+export const DELETED_PROP = '_deleted';
+/** The vertex id property (cypher); Nebula's vid plays this part. */
+export const ID_PROP = 'id';
+const RESERVED = new Set([VERSION_PROP, DELETED_PROP, ID_PROP]);
+
+export interface VertexPlan {
+  readonly name: string;
+  readonly label: string;
+  readonly id: Template;
+  /** [property, row field] */
+  readonly props: ReadonlyArray<readonly [string, string]>;
+  readonly deleteWithRow: boolean;
+}
+
+export interface EdgePlan {
+  readonly name: string;
+  readonly type: string;
+  readonly from: VertexPlan;
+  readonly to: VertexPlan;
+  readonly props: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface GraphPlan {
+  readonly vertices: readonly VertexPlan[];
+  readonly edges: readonly EdgePlan[];
+  readonly version: string | undefined;
+  readonly changelog: boolean;
+}
+
+export interface VertexWrite {
+  readonly plan: VertexPlan;
+  readonly id: string;
+  readonly version: number;
+  /** null for a delete (tombstone). */
+  readonly props: Row | null;
+}
+
+export interface EdgeWrite {
+  readonly plan: EdgePlan;
+  readonly from: string;
+  readonly to: string;
+  readonly version: number;
+  readonly props: Row | null;
+}
+
+/** Everything one record writes; the unit a refused write is dead-lettered by. */
+export interface RowWrites {
+  readonly record: SinkRecord;
+  readonly vertices: readonly VertexWrite[];
+  readonly edges: readonly EdgeWrite[];
+}
+
+function propList(props: GraphSinkConfig['vertices'][string]['props'], where: string): Array<[string, string]> {
+  const list: Array<[string, string]> = props === undefined ? [] : Array.isArray(props) ? props.map((f) => [f, f]) : Object.entries(props);
+  for (const [prop] of list) {
+    if (RESERVED.has(prop)) throw configError(`${where}: property '${prop}' is reserved (${[...RESERVED].join(', ')}); map it to another name`);
+  }
+  return list;
+}
+
+export function compileGraphPlan(config: GraphSinkConfig, where: string): GraphPlan {
+  const vertices = new Map<string, VertexPlan>();
+  for (const [name, v] of Object.entries(config.vertices)) {
+    vertices.set(name, {
+      name, label: v.label ?? name, id: compileTemplate(v.id),
+      props: propList(v.props, `${where}: vertex '${name}'`), deleteWithRow: v.onDelete === 'delete',
+    });
+  }
+  if (vertices.size === 0) throw configError(`${where}: declare at least one vertex`);
+  const edges: EdgePlan[] = [];
+  for (const [name, e] of Object.entries(config.edges ?? {})) {
+    const from = vertices.get(e.from);
+    const to = vertices.get(e.to);
+    const known = [...vertices.keys()].join(', ');
+    if (!from) throw configError(`${where}: edge '${name}': from '${e.from}' is not a declared vertex (declared: ${known})`);
+    if (!to) throw configError(`${where}: edge '${name}': to '${e.to}' is not a declared vertex (declared: ${known})`);
+    edges.push({ name, type: e.type ?? name, from, to, props: propList(e.props, `${where}: edge '${name}'`) });
+  }
+  return { vertices: [...vertices.values()], edges, version: config.version, changelog: config.changelog ?? false };
+}
+
+function configError(message: string): TributaryError {
+  return new TributaryError('TRIB_TOPOLOGY_INVALID', message);
+}
+
+function recordError(message: string): TributaryError {
+  return new TributaryError('TRIB_RECORD_INVALID', message);
+}
+
+function propsOf(row: Row, list: ReadonlyArray<readonly [string, string]>): Row {
+  const out: Row = {};
+  for (const [prop, field] of list) {
+    if (!Object.hasOwn(row, field)) throw recordError(`field '${field}' is missing from the record`);
+    out[prop] = row[field]!;
+  }
+  return out;
+}
+
+function versionOf(plan: GraphPlan, row: Row, timestamp: number): number {
+  const raw: Value | undefined = plan.version === undefined ? timestamp : row[plan.version];
+  const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    const what = plan.version === undefined ? 'event time' : `version field '${plan.version}'`;
+    throw recordError(`${what} is not a finite number (got ${JSON.stringify(raw ?? null)})`);
+  }
+  return v;
+}
+
+interface Image {
+  vertices: Map<VertexPlan, string>;
+  edges: Array<{ plan: EdgePlan; from: string; to: string }>;
+}
+
+/** The vertex ids and edges a row declares (null ids skipped with their edges). */
+function imageOf(plan: GraphPlan, key: Value, row: Row): Image {
+  const vertices = new Map<VertexPlan, string>();
+  for (const v of plan.vertices) {
+    const id = v.id.renderOrNull({ key, row });
+    if (id !== null) vertices.set(v, id);
+  }
+  const edges: Image['edges'] = [];
+  for (const e of plan.edges) {
+    const from = vertices.get(e.from);
+    const to = vertices.get(e.to);
+    if (from !== undefined && to !== undefined) edges.push({ plan: e, from, to });
+  }
+  return { vertices, edges };
+}
+
+function isRow(v: Value | undefined): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A changelog record's op and images; a plain row is an upsert of itself. */
+function change(plan: GraphPlan, record: SinkRecord): { before: Row | null; after: Row | null } {
+  if (!plan.changelog) return { before: null, after: record.value };
+  const { op, before, after } = record.value;
+  const img = (v: Value | undefined, which: string): Row | null => {
+    if (v === null || v === undefined) return null;
+    if (!isRow(v)) throw recordError(`changelog '${which}' is not an object`);
+    return v;
+  };
+  switch (op) {
+    case 'c':
+    case 'r':
+      return { before: null, after: required(img(after, 'after'), op) };
+    case 'u':
+      return { before: img(before, 'before'), after: required(img(after, 'after'), op) };
+    case 'd':
+      return { before: required(img(before, 'before'), op), after: null };
+    default:
+      throw recordError(`changelog op ${JSON.stringify(op ?? null)} is not one of c, r, u, d`);
+  }
+}
+
+function required(row: Row | null, op: string): Row {
+  if (row === null) throw recordError(`changelog op '${op}' without its ${op === 'd' ? 'before' : 'after'} image`);
+  return row;
+}
+
+/** The writes of one record. Throws TRIB_RECORD_INVALID for a record that cannot be written. */
+export function rowWrites(plan: GraphPlan, record: SinkRecord): RowWrites {
+  const { before, after } = change(plan, record);
+  // With a version field a delete carries the deleted row's version; it still wins over a
+  // replay of that row because at equal versions a tombstone stays (see the guard in the header).
+  const version = versionOf(plan, (after ?? before)!, record.timestamp);
+  const vertices: VertexWrite[] = [];
+  const edges: EdgeWrite[] = [];
+  const now = after ? imageOf(plan, record.key, after) : undefined;
+  if (after && now) {
+    for (const [v, id] of now.vertices) vertices.push({ plan: v, id, version, props: propsOf(after, v.props) });
+    for (const e of now.edges) edges.push({ ...e, version, props: propsOf(after, e.plan.props) });
+  }
+  if (before) {
+    const was = imageOf(plan, record.key, before);
+    for (const [v, id] of was.vertices) {
+      if (v.deleteWithRow && now?.vertices.get(v) !== id) vertices.push({ plan: v, id, version, props: null });
+    }
+    for (const e of was.edges) {
+      const kept = now?.edges.some((n) => n.plan === e.plan && n.from === e.from && n.to === e.to) ?? false;
+      if (!kept) edges.push({ ...e, version, props: null });
+    }
+  }
+  return { record, vertices, edges };
+}
