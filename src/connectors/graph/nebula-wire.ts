@@ -23,26 +23,46 @@ const VERSION_1 = 0x80010000;
 export type ThriftValue = boolean | number | bigint | Buffer | ThriftStruct | ThriftValue[] | Array<[ThriftValue, ThriftValue]>;
 export type ThriftStruct = Map<number, ThriftValue>;
 
-/** A field to write: only what our four calls send. */
-export type ArgField = { id: number; type: 'i64'; value: bigint } | { id: number; type: 'binary'; value: string } | { id: number; type: 'struct'; value: ArgField[] };
+/** A field to write: only what our calls (and the tests' stand-in replies) send. A list's elements are fields whose ids are ignored. */
+export type ArgField =
+  | { id: number; type: 'i32'; value: number }
+  | { id: number; type: 'i64'; value: bigint }
+  | { id: number; type: 'binary'; value: string }
+  | { id: number; type: 'struct'; value: ArgField[] }
+  | { id: number; type: 'list'; value: ArgField[] };
+
+const TYPE_CODE = { i32: T.I32, i64: T.I64, binary: T.STRING, struct: T.STRUCT, list: T.LIST } as const;
+
+function writeValue(f: ArgField): Buffer {
+  switch (f.type) {
+    case 'i32': {
+      const v = Buffer.alloc(4);
+      v.writeInt32BE(f.value);
+      return v;
+    }
+    case 'i64': {
+      const v = Buffer.alloc(8);
+      v.writeBigInt64BE(f.value);
+      return v;
+    }
+    case 'binary': return lengthPrefixed(Buffer.from(f.value, 'utf8'));
+    case 'struct': return writeFields(f.value);
+    case 'list': {
+      const head = Buffer.alloc(5);
+      head[0] = f.value[0] ? TYPE_CODE[f.value[0].type] : T.STRUCT;
+      head.writeInt32BE(f.value.length, 1);
+      return Buffer.concat([head, ...f.value.map(writeValue)]);
+    }
+  }
+}
 
 function writeFields(fields: ArgField[]): Buffer {
   const parts: Buffer[] = [];
   for (const f of fields) {
     const head = Buffer.alloc(3);
+    head[0] = TYPE_CODE[f.type];
     head.writeInt16BE(f.id, 1);
-    if (f.type === 'i64') {
-      head[0] = T.I64;
-      const v = Buffer.alloc(8);
-      v.writeBigInt64BE(f.value);
-      parts.push(head, v);
-    } else if (f.type === 'binary') {
-      head[0] = T.STRING;
-      parts.push(head, lengthPrefixed(Buffer.from(f.value, 'utf8')));
-    } else {
-      head[0] = T.STRUCT;
-      parts.push(head, writeFields(f.value));
-    }
+    parts.push(head, writeValue(f));
   }
   parts.push(Buffer.from([T.STOP]));
   return Buffer.concat(parts);
@@ -56,8 +76,17 @@ function lengthPrefixed(bytes: Buffer): Buffer {
 
 /** One framed CALL (or ONEWAY) message. */
 export function encodeCall(name: string, seqid: number, args: ArgField[], oneway = false): Buffer {
+  return encodeMessage(oneway ? MSG.ONEWAY : MSG.CALL, name, seqid, args);
+}
+
+/** One framed REPLY carrying `result` as the success field (what graphd sends; tests' stand-in uses it). */
+export function encodeReply(name: string, seqid: number, result: ArgField[]): Buffer {
+  return encodeMessage(MSG.REPLY, name, seqid, [{ id: 0, type: 'struct', value: result }]);
+}
+
+function encodeMessage(type: number, name: string, seqid: number, args: ArgField[]): Buffer {
   const head = Buffer.alloc(4);
-  head.writeUInt32BE((VERSION_1 | (oneway ? MSG.ONEWAY : MSG.CALL)) >>> 0);
+  head.writeUInt32BE((VERSION_1 | type) >>> 0);
   const seq = Buffer.alloc(4);
   seq.writeInt32BE(seqid);
   return lengthPrefixed(Buffer.concat([head, lengthPrefixed(Buffer.from(name, 'utf8')), seq, writeFields(args)]));
@@ -126,18 +155,39 @@ export interface Reply {
   exception?: string;
 }
 
+export interface Message {
+  type: number;
+  name: string;
+  seqid: number;
+  body: ThriftStruct;
+}
+
 /** Decodes one message (without its frame length). */
-export function decodeReply(message: Buffer): Reply {
+export function decodeMessage(message: Buffer): Message {
   const r = new Reader(message);
   const head = r.i32() >>> 0;
   if ((head & 0xffff0000) >>> 0 !== VERSION_1) throw new Error('thrift: not a strict binary-protocol message');
-  const type = head & 0xff;
-  r.bytes();
-  const seqid = r.i32();
-  const body = r.struct();
+  return { type: head & 0xff, name: r.bytes().toString('utf8'), seqid: r.i32(), body: r.struct() };
+}
+
+export function decodeReply(message: Buffer): Reply {
+  const { type, seqid, body } = decodeMessage(message);
   if (type === MSG.EXCEPTION) return { seqid, exception: text(body.get(1)) || 'application exception' };
   const success = body.get(0);
   return { seqid, success: success instanceof Map ? success : undefined };
+}
+
+/** Splits complete frames off the front of `buf`; `rest` is the incomplete tail. */
+export function takeFrames(buf: Buffer): { frames: Buffer[]; rest: Buffer } {
+  const frames: Buffer[] = [];
+  let at = 0;
+  while (buf.length - at >= 4) {
+    const len = buf.readInt32BE(at);
+    if (buf.length - at < 4 + len) break;
+    frames.push(buf.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return { frames, rest: buf.subarray(at) };
 }
 
 export function text(v: ThriftValue | undefined): string {
@@ -149,7 +199,7 @@ export class ThriftConnection {
   private socket: Socket | undefined;
   private seq = 0;
   private pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
-  private inbox = Buffer.alloc(0);
+  private inbox: Buffer = Buffer.alloc(0);
 
   constructor(private readonly host: string, private readonly port: number, private readonly timeoutMs: number) {}
 
@@ -194,12 +244,9 @@ export class ThriftConnection {
   }
 
   private receive(data: Buffer): void {
-    this.inbox = Buffer.concat([this.inbox, data]);
-    while (this.inbox.length >= 4) {
-      const len = this.inbox.readInt32BE(0);
-      if (this.inbox.length < 4 + len) return;
-      const message = this.inbox.subarray(4, 4 + len);
-      this.inbox = this.inbox.subarray(4 + len);
+    const { frames, rest } = takeFrames(Buffer.concat([this.inbox, data]));
+    this.inbox = rest;
+    for (const message of frames) {
       try {
         const reply = decodeReply(message);
         const waiter = this.pending.get(reply.seqid);

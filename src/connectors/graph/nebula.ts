@@ -172,7 +172,15 @@ export class NebulaStore implements GraphStore {
   }
 
   async write(rows: readonly RowWrites[]): Promise<WriteResult> {
-    const { statements, superseded } = batchStatements(rows);
+    let built: { statements: string[]; superseded: number };
+    try {
+      built = batchStatements(rows);
+    } catch (err) {
+      // A value nGQL cannot express: the sink halves the batch down to the row and dead-letters it.
+      if (err instanceof TributaryError && err.code === 'TRIB_RECORD_INVALID') throw new GraphStoreError('record', err.message);
+      throw err;
+    }
+    const { statements, superseded } = built;
     if (statements.length > 0) await this.execute([`USE ${ngqlName(this.options.space)}`, ...statements].join(';\n'));
     // UPSERT does not say whether its WHEN held: every statement counts as applied.
     return { sent: statements.length + superseded, applied: statements.length };

@@ -68,7 +68,10 @@ export class GraphSink extends BatchingSink {
       await this.prepare(this.store);
     } catch (err) {
       // A store that is down at start is an outage like any other: the first write waits for it.
-      if (!(err instanceof SinkBackpressureError)) throw err;
+      if (!(err instanceof SinkBackpressureError)) {
+        await this.disconnect();
+        throw err;
+      }
       this.logger.warn('graph store unreachable at start; constraints are created before the first write', {
         sink: this.name, target: this.store.target, error: errorMessage(err),
       });
