@@ -13,7 +13,9 @@
  *   revive a tombstone: a delete carries the deleted row's version when versions come from a
  *   row field, and a replay of that very row must not undo it;
  * - a vertex whose id template meets a null field is skipped with every edge touching it;
- *   a field the row does not have at all is the row's error (a dead letter), never a "null" id.
+ *   a field the row does not have at all is the row's error (a dead letter), never a "null" id;
+ * - a vertex declared `forEach: <list field>` is written once per element (null elements
+ *   skipped), and an edge touching it once per element: one row, many contacts.
  * Changelog input: c/r upsert the after-image; d deletes what the before-image declared (its
  * edges, and vertices declared `onDelete: delete`); u upserts the after-image and deletes what
  * the before-image declared and the after-image no longer does (a changed device id moves the
@@ -39,6 +41,8 @@ export interface VertexPlan {
   /** [property, row field] */
   readonly props: ReadonlyArray<readonly [string, string]>;
   readonly deleteWithRow: boolean;
+  /** A list field: one vertex per element (the field standing for the element). */
+  readonly forEach: string | undefined;
 }
 
 export interface EdgePlan {
@@ -92,7 +96,7 @@ export function compileGraphPlan(config: GraphSinkConfig, where: string): GraphP
   for (const [name, v] of Object.entries(config.vertices)) {
     vertices.set(name, {
       name, label: v.label ?? name, id: compileTemplate(v.id),
-      props: propList(v.props, `${where}: vertex '${name}'`), deleteWithRow: v.onDelete === 'delete',
+      props: propList(v.props, `${where}: vertex '${name}'`), deleteWithRow: v.onDelete === 'delete', forEach: v.forEach,
     });
   }
   if (vertices.size === 0) throw configError(`${where}: declare at least one vertex`);
@@ -136,22 +140,37 @@ function versionOf(plan: GraphPlan, row: Row, timestamp: number): number {
 }
 
 interface Image {
-  vertices: Map<VertexPlan, string>;
+  /** Per vertex declaration: id -> the row its id and properties come from (per element with forEach). */
+  vertices: Map<VertexPlan, Map<string, Row>>;
   edges: Array<{ plan: EdgePlan; from: string; to: string }>;
+}
+
+/** The rows a vertex declaration reads: the row, or one per element of its forEach list. */
+function vertexRows(v: VertexPlan, row: Row): Row[] {
+  if (v.forEach === undefined) return [row];
+  if (!Object.hasOwn(row, v.forEach)) throw recordError(`forEach field '${v.forEach}' is missing from the record`);
+  const list = row[v.forEach]!;
+  if (list === null) return [];
+  if (!Array.isArray(list)) throw recordError(`forEach field '${v.forEach}' is not a list (got ${JSON.stringify(list)})`);
+  return list.map((item) => ({ ...row, [v.forEach!]: item }));
 }
 
 /** The vertex ids and edges a row declares (null ids skipped with their edges). */
 function imageOf(plan: GraphPlan, key: Value, row: Row): Image {
-  const vertices = new Map<VertexPlan, string>();
+  const vertices = new Map<VertexPlan, Map<string, Row>>();
   for (const v of plan.vertices) {
-    const id = v.id.renderOrNull({ key, row });
-    if (id !== null) vertices.set(v, id);
+    const ids = new Map<string, Row>();
+    for (const r of vertexRows(v, row)) {
+      const id = v.id.renderOrNull({ key, row: r });
+      if (id !== null) ids.set(id, r);
+    }
+    vertices.set(v, ids);
   }
   const edges: Image['edges'] = [];
   for (const e of plan.edges) {
-    const from = vertices.get(e.from);
-    const to = vertices.get(e.to);
-    if (from !== undefined && to !== undefined) edges.push({ plan: e, from, to });
+    for (const from of vertices.get(e.from)!.keys()) {
+      for (const to of vertices.get(e.to)!.keys()) edges.push({ plan: e, from, to });
+    }
   }
   return { vertices, edges };
 }
@@ -197,13 +216,14 @@ export function rowWrites(plan: GraphPlan, record: SinkRecord): RowWrites {
   const edges: EdgeWrite[] = [];
   const now = after ? imageOf(plan, record.key, after) : undefined;
   if (after && now) {
-    for (const [v, id] of now.vertices) vertices.push({ plan: v, id, version, props: propsOf(after, v.props) });
+    for (const [v, ids] of now.vertices) for (const [id, r] of ids) vertices.push({ plan: v, id, version, props: propsOf(r, v.props) });
     for (const e of now.edges) edges.push({ ...e, version, props: propsOf(after, e.plan.props) });
   }
   if (before) {
     const was = imageOf(plan, record.key, before);
-    for (const [v, id] of was.vertices) {
-      if (v.deleteWithRow && now?.vertices.get(v) !== id) vertices.push({ plan: v, id, version, props: null });
+    for (const [v, ids] of was.vertices) {
+      if (!v.deleteWithRow) continue;
+      for (const id of ids.keys()) if (!now?.vertices.get(v)?.has(id)) vertices.push({ plan: v, id, version, props: null });
     }
     for (const e of was.edges) {
       const kept = now?.edges.some((n) => n.plan === e.plan && n.from === e.from && n.to === e.to) ?? false;

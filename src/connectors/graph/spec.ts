@@ -15,6 +15,8 @@ const vertexSpec = s.object({
     .describe('Vertex id template: {field} from the row, e.g. "{user_id}" or "phone:{phone}". A row whose id field is missing or null skips this vertex and every edge touching it'),
   props: props.optional()
     .describe('Properties from row fields: [name, age] or { name: full_name }. A null value removes the property'),
+  forEach: s.string({ minLength: 1 }).optional()
+    .describe('A list field of the row (e.g. contact_phones): one vertex per element, the field standing for the element in `id` and `props` ("{contact_phones}"); edges touching this vertex fan out to every element'),
   onDelete: s.enum(['keep', 'delete'] as const).default('keep')
     .describe('What a retraction of the row does to this vertex: keep (shared entities such as a device stay; only the row\'s edges go) or delete (the vertex becomes a tombstone)'),
 });
