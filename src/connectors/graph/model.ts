@@ -16,15 +16,17 @@
  *   a field the row does not have at all is the row's error (a dead letter), never a "null" id;
  * - a vertex declared `forEach: <list field>` is written once per element (null elements
  *   skipped), and an edge touching it once per element: one row, many contacts.
- * Changelog input: c/r upsert the after-image; d deletes what the before-image declared (its
- * edges, and vertices declared `onDelete: delete`); u upserts the after-image and deletes what
- * the before-image declared and the after-image no longer does (a changed device id moves the
- * edge instead of leaving the old one behind).
+ * Changelog input and versions follow upsert.ts (shared by every upsert sink): c/r upsert the
+ * after-image; d deletes what the before-image declared (its edges, and vertices declared
+ * `onDelete: delete`); u upserts the after-image and deletes what the before-image declared and
+ * the after-image no longer does (a changed device id moves the edge instead of leaving the old
+ * one behind).
  */
 import { TributaryError } from '../../core/errors.js';
 import type { Row, Value } from '../../core/record.js';
 import { compileTemplate, type Template } from '../kafka/template.js';
 import type { SinkRecord } from '../types.js';
+import { guardedWrites } from '../upsert.js';
 import type { GraphSinkConfig } from './spec.js';
 
 /** Properties the sink owns on every vertex and edge. */
@@ -129,16 +131,6 @@ function propsOf(row: Row, list: ReadonlyArray<readonly [string, string]>): Row 
   return out;
 }
 
-function versionOf(plan: GraphPlan, row: Row, timestamp: number): number {
-  const raw: Value | undefined = plan.version === undefined ? timestamp : row[plan.version];
-  const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    const what = plan.version === undefined ? 'event time' : `version field '${plan.version}'`;
-    throw recordError(`${what} is not a finite number (got ${JSON.stringify(raw ?? null)})`);
-  }
-  return v;
-}
-
 interface Image {
   /** Per vertex declaration: id -> the row its id and properties come from (per element with forEach). */
   vertices: Map<VertexPlan, Map<string, Row>>;
@@ -175,52 +167,38 @@ function imageOf(plan: GraphPlan, key: Value, row: Row): Image {
   return { vertices, edges };
 }
 
-function isRow(v: Value | undefined): v is Row {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An image's identity: which elements it declares (an update that changes it moves edges). */
+function imageKey(image: Image): string {
+  return JSON.stringify([[...image.vertices].map(([v, ids]) => [v.name, [...ids.keys()]]), image.edges.map((e) => [e.plan.name, e.from, e.to])]);
 }
 
-/** A changelog record's op and images; a plain row is an upsert of itself. */
-function change(plan: GraphPlan, record: SinkRecord): { before: Row | null; after: Row | null } {
-  if (!plan.changelog) return { before: null, after: record.value };
-  const { op, before, after } = record.value;
-  const img = (v: Value | undefined, which: string): Row | null => {
-    if (v === null || v === undefined) return null;
-    if (!isRow(v)) throw recordError(`changelog '${which}' is not an object`);
-    return v;
-  };
-  switch (op) {
-    case 'c':
-    case 'r':
-      return { before: null, after: required(img(after, 'after'), op) };
-    case 'u':
-      return { before: img(before, 'before'), after: required(img(after, 'after'), op) };
-    case 'd':
-      return { before: required(img(before, 'before'), op), after: null };
-    default:
-      throw recordError(`changelog op ${JSON.stringify(op ?? null)} is not one of c, r, u, d`);
-  }
-}
-
-function required(row: Row | null, op: string): Row {
-  if (row === null) throw recordError(`changelog op '${op}' without its ${op === 'd' ? 'before' : 'after'} image`);
-  return row;
-}
-
-/** The writes of one record. Throws TRIB_RECORD_INVALID for a record that cannot be written. */
+/**
+ * The writes of one record (the changelog and version rule of upsert.ts). Throws
+ * TRIB_RECORD_INVALID for a record that cannot be written.
+ */
 export function rowWrites(plan: GraphPlan, record: SinkRecord): RowWrites {
-  const { before, after } = change(plan, record);
-  // With a version field a delete carries the deleted row's version; it still wins over a
-  // replay of that row because at equal versions a tombstone stays (see the guard in the header).
-  const version = versionOf(plan, (after ?? before)!, record.timestamp);
+  const images = new Map<Row, Image>();
+  const image = (row: Row): Image => {
+    let found = images.get(row);
+    if (!found) images.set(row, (found = imageOf(plan, record.key, row)));
+    return found;
+  };
+  const writes = guardedWrites(record, { changelog: plan.changelog, version: plan.version, keyOf: (row) => imageKey(image(row)) });
+  const upsert = writes.find((w) => w.kind === 'upsert');
+  const removal = writes.find((w) => w.kind === 'delete');
   const vertices: VertexWrite[] = [];
   const edges: EdgeWrite[] = [];
-  const now = after ? imageOf(plan, record.key, after) : undefined;
-  if (after && now) {
+  const now = upsert ? image(upsert.row) : undefined;
+  if (upsert && now) {
+    const version = upsert.version;
     for (const [v, ids] of now.vertices) for (const [id, r] of ids) vertices.push({ plan: v, id, version, props: propsOf(r, v.props) });
-    for (const e of now.edges) edges.push({ ...e, version, props: propsOf(after, e.plan.props) });
+    for (const e of now.edges) edges.push({ ...e, version, props: propsOf(upsert.row, e.plan.props) });
   }
-  if (before) {
-    const was = imageOf(plan, record.key, before);
+  if (removal) {
+    // A moved key: only what the after-image no longer declares goes (a tombstone at the same
+    // version would otherwise refuse the upsert of an element both images share).
+    const { version } = removal;
+    const was = image(removal.row);
     for (const [v, ids] of was.vertices) {
       if (!v.deleteWithRow) continue;
       for (const id of ids.keys()) if (!now?.vertices.get(v)?.has(id)) vertices.push({ plan: v, id, version, props: null });

@@ -1,4 +1,5 @@
 import { s, type Infer } from '../../core/spec.js';
+import { upsertSpecFields } from '../upsert.js';
 
 const identifier = { pattern: '^[A-Za-z_][A-Za-z0-9_]*$', patternHint: 'letters, digits and _, not starting with a digit' };
 
@@ -44,10 +45,7 @@ export const graphSinkSpec = s.object({
     .describe('Vertices each row yields, by name'),
   edges: s.record(edgeSpec, { keyPattern: identifier.pattern, keyHint: identifier.patternHint }).default({})
     .describe('Edges each row yields, by name; one edge per (type, from, to)'),
-  version: s.string({ minLength: 1 }).optional()
-    .describe('Row field holding the version (epoch ms or any number). Default: the record\'s event time'),
-  changelog: s.boolean().default(false)
-    .describe('Input rows are {op, before, after} changes: c/r/u upsert the after-image, d (and what an update removed) deletes by the before-image'),
+  ...upsertSpecFields,
   batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Rows per transaction (cypher) / per request (nebula)'),
   linger: s.duration({ min: 0 }).default(50)
     .describe('Write once the oldest buffered row has waited this long, without waiting for batchSize rows or the checkpoint'),

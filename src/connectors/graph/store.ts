@@ -3,7 +3,7 @@
  * dialects follow: which writes of a batch survive (the guard, applied in memory first), and how
  * a store's failure is classified.
  */
-import { TributaryError } from '../../core/errors.js';
+import { applies } from '../upsert.js';
 import type { EdgePlan, EdgeWrite, GraphPlan, RowWrites, VertexPlan, VertexWrite } from './model.js';
 
 /**
@@ -39,12 +39,11 @@ export interface GraphStore {
 }
 
 /**
- * Whether `next` wins over `prev` for the same element: the stored guard applied in memory, so
- * a batch sends each element once (the store's guard still decides against what is stored).
- * Newer wins; at equal versions a later write wins unless it would revive a tombstone.
+ * Whether `next` wins over `prev` for the same element: the stored guard (upsert.ts) applied in
+ * memory, so a batch sends each element once (the store's guard still decides against what is stored).
  */
 function supersedes(prev: { version: number; props: unknown }, next: { version: number; props: unknown }): boolean {
-  return next.version > prev.version || (next.version === prev.version && (next.props === null || prev.props !== null));
+  return applies({ kind: next.props === null ? 'delete' : 'upsert', version: next.version }, { version: prev.version, deleted: prev.props === null });
 }
 
 export interface GroupedWrites {
@@ -76,8 +75,4 @@ export function groupWrites(rows: readonly RowWrites[]): GroupedWrites {
   }
   const values = <P, W>(table: Map<P, Map<string, W>>): Map<P, W[]> => new Map([...table].map(([p, m]) => [p, [...m.values()]]));
   return { vertices: values(vertices), edges: values(edges), superseded };
-}
-
-export function storeUnavailable(where: string, err: unknown): TributaryError {
-  return new TributaryError('TRIB_SINK', `${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err, retriable: true });
 }

@@ -39,8 +39,8 @@ describe('graph sink model (rows -> vertex and edge writes)', () => {
 
   it('changelog records without the image their op needs, or with an unknown op, are the row\'s error', () => {
     const config = relationsConfig({ url: 'bolt://x:1' }, { changelog: true });
-    expect(() => summary(config, change('d', null, row('u1'), T0))).toThrow(/changelog op 'd' without its before image/);
-    expect(() => summary(config, rec({ op: 'x', after: row('u1') }, T0))).toThrow(/changelog op "x" is not one of c, r, u, d/);
+    expect(() => summary(config, change('d', null, row('u1'), T0))).toThrow(/changelog op 'd' needs an object 'before' image/);
+    expect(() => summary(config, rec({ op: 'x', after: row('u1') }, T0))).toThrow(/changelog row has no op c, u, d or r \(got "x"\)/);
   });
 
   it('refuses configurations that cannot work, when the sink is created', () => {
