@@ -134,6 +134,14 @@ describe('graph sink (cypher) against a real Neo4j Community server', () => {
     expect(sink.stats).toMatchObject({ written: 8, failures: 1 });
   });
 
+  it('a wrong password fails open() with Neo4j\'s reason and never prints the password', async () => {
+    const wrong = 'not-the-password-1234';
+    const err = await open({ password: wrong }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/graph sink 'relations': preparing bolt:\/\/127\.0\.0\.1:\d+ failed: .*authentication failure.*\[Neo\.ClientError\.Security\.Unauthorized\]/s);
+    expect((err as Error).message).not.toContain(wrong);
+  });
+
   it('Neo4j down for 10 s: processing pauses (add() blocks) and resumes with nothing lost', async () => {
     const logs: string[] = [];
     const logger = createLogger({ level: 'debug', json: true, write: (line) => logs.push(line) });
