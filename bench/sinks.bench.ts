@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- sinks`: rows/s per upsert sink at batch sizes 1, 100 and 1000, against servers
- * this bench starts here (the test harnesses: redis-server, PostgreSQL, mariadbd; TableStore's
+ * this bench starts here (the test harnesses: redis-server, PostgreSQL, mariadbd, Neo4j; TableStore's
  * wire-level stand-in, since TableStore cannot run here), side by side
  * with the Redis sink in the same run; each figure's note gives its ratio to Redis at that batch
  * size (the machine is shared: ratios travel better than absolute figures).
@@ -13,6 +13,8 @@
  * SINKS_BENCH_ROWS scales the row count (default 20000; batch size 1 writes a tenth);
  * SINKS_BENCH_ONLY=redis,sql-postgres picks targets.
  */
+import { GraphSink } from '../src/connectors/graph/sink.js';
+import type { GraphSinkConfig } from '../src/connectors/graph/spec.js';
 import { RedisSink } from '../src/connectors/redis/sink.js';
 import type { RedisSinkConfig } from '../src/connectors/redis/spec.js';
 import { SqlSink, sqlSinkDdl } from '../src/connectors/sql/sink.js';
@@ -20,6 +22,7 @@ import type { SqlSinkConfig } from '../src/connectors/sql/spec.js';
 import type { Sink } from '../src/connectors/types.js';
 import { silentLogger } from '../src/core/logger.js';
 import { startMariaDb } from '../test/helpers/mariadb.js';
+import { startNeo4j } from '../test/helpers/neo4j.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { tablestoreStandinTarget } from './tablestore-sink.js';
@@ -95,7 +98,30 @@ const targets: Target[] = [
   },
   // TableStore cannot run here: its entry writes to the wire-level stand-in (named so in the figures).
   tablestoreStandinTarget,
-  // The graph sink adds its entry here.
+  {
+    // Each row: a new Application vertex, its User (5000 users, so most rows find theirs) and an
+    // APPLIED edge, three guarded MERGEs per row; labels of its own per measurement, so it starts empty.
+    name: 'graph-neo4j',
+    async start() {
+      const neo = await startNeo4j();
+      let n = 0;
+      return {
+        async makeSink(batchSize) {
+          const run = ++n;
+          const config: GraphSinkConfig = {
+            dialect: 'cypher', url: neo.url, user: neo.user, password: neo.password, changelog: false, batchSize, linger: 0,
+            vertices: {
+              application: { label: `Application${run}`, id: '{id}', props: ['amount', 'status', 'applied_at'], onDelete: 'delete' },
+              user: { label: `User${run}`, id: '{user_id}', onDelete: 'keep' },
+            },
+            edges: { applied: { type: 'APPLIED', from: 'user', to: 'application' } },
+          };
+          return new GraphSink('bench', config, { lingerMs: undefined });
+        },
+        close: () => neo.close(),
+      };
+    },
+  },
 ];
 
 async function measure(sink: Sink, rows: number): Promise<number> {

@@ -11,6 +11,8 @@ import { FileSink } from './file/sink.js';
 import { FileSource } from './file/source.js';
 import { fileSinkSpec, fileSourceSpec } from './file/spec.js';
 import { GeneratorSource } from './generator/source.js';
+import { GraphSink } from './graph/sink.js';
+import { graphSinkSpec } from './graph/spec.js';
 import { KafkaSink } from './kafka/sink.js';
 import { kafkaSinkSpec, kafkaSourceSpec } from './kafka/spec.js';
 import { KafkaSource } from './kafka/source.js';
@@ -56,6 +58,7 @@ const sinks = {
   redis: entry<Sink, typeof redisSinkSpec>(redisSinkSpec, (id, c) => new RedisSink(id, c)),
   sql: entry<Sink, typeof sqlSinkSpec>(sqlSinkSpec, (id, c) => new SqlSink(id, c), sqlSinkDdl),
   tablestore: entry<Sink, typeof tablestoreSinkSpec>(tablestoreSinkSpec, (id, c) => new TablestoreSink(id, c), tablestoreTableNeeds),
+  graph: entry<Sink, typeof graphSinkSpec>(graphSinkSpec, (id, c) => new GraphSink(id, c)),
 };
 
 function specs(table: Record<string, { spec: AnySpec }>): Record<string, AnySpec> {

@@ -12,7 +12,7 @@ import { repoRoot } from '../helpers/cli.js';
 describe('connector registry', () => {
   it('lists every connector with its spec', () => {
     expect(Object.keys(connectorCatalog.sources).sort()).toEqual(['file', 'generator', 'kafka', 'mysql-binlog']);
-    expect(Object.keys(connectorCatalog.sinks).sort()).toEqual(['file', 'kafka', 'redis', 'sql', 'stdout', 'tablestore']);
+    expect(Object.keys(connectorCatalog.sinks).sort()).toEqual(['file', 'graph', 'kafka', 'redis', 'sql', 'stdout', 'tablestore']);
     const cfg = parseConfig(connectorCatalog.sources.generator, { preset: 'device-events', rate: 0, keys: 10, seed: 1, maxDelay: '45s' });
     expect(cfg).toMatchObject({ partitions: 4, maxDelay: 45_000, outOfOrder: 0 });
     expect(parseConfig(connectorCatalog.sinks.file, { path: 'out.jsonl' })).toEqual({ path: 'out.jsonl', append: true, envelope: false });
@@ -31,7 +31,7 @@ describe('connector registry', () => {
 
   it('names the known connectors when asked for an unknown one', () => {
     expect(() => createSource('x', 'kafak', {})).toThrow(/unknown source connector 'kafak' \(known: generator, file, kafka, mysql-binlog\)/);
-    expect(() => createSink('x', 'reddis', {})).toThrow(/unknown sink connector 'reddis' \(known: file, stdout, kafka, redis, sql, tablestore\)/);
+    expect(() => createSink('x', 'reddis', {})).toThrow(/unknown sink connector 'reddis' \(known: file, stdout, kafka, redis, sql, tablestore, graph\)/);
     expect(() => createSink('x', 'toString', {})).toThrow(/unknown sink connector/);
   });
 

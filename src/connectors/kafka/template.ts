@@ -20,6 +20,8 @@ export interface Template {
   readonly fields: readonly string[];
   /** Throws TributaryError('TRIB_RECORD_INVALID') when a referenced field is missing or null. */
   render(input: TemplateInput): string;
+  /** As render, but null when a referenced field is null (a missing field still throws). */
+  renderOrNull(input: TemplateInput): string | null;
 }
 
 const fieldRef = /^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/;
@@ -58,6 +60,18 @@ export function compileTemplate(source: string): Template {
     render(input: TemplateInput): string {
       let out = '';
       for (const p of parts) out += 'ref' in p ? renderValue(lookup(input, p.path), p.ref) : p.text;
+      return out;
+    },
+    renderOrNull(input: TemplateInput): string | null {
+      let out = '';
+      for (const p of parts) {
+        if (!('ref' in p)) out += p.text;
+        else {
+          const v = lookup(input, p.path);
+          if (v === null) return null;
+          out += renderValue(v, p.ref);
+        }
+      }
       return out;
     },
   };
