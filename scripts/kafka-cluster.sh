@@ -2,7 +2,7 @@
 # A throwaway Apache Kafka 4.x cluster on loopback for tests and local runs: 1 or 3 combined
 # broker+controller (KRaft) nodes, the broker jars resolved from Maven Central into ~/.m2.
 #
-#   scripts/kafka-cluster.sh up   [--brokers 1|3] [--data-dir DIR] [--owner-pid PID]
+#   scripts/kafka-cluster.sh up   [--brokers 1|3] [--data-dir DIR] [--owner-pid PID] [--broker-config K=V]...
 #   scripts/kafka-cluster.sh down [--data-dir DIR]
 #   scripts/kafka-cluster.sh stop-node  --node I [--signal TERM|KILL] [--data-dir DIR]
 #   scripts/kafka-cluster.sh start-node --node I [--data-dir DIR]
@@ -10,6 +10,7 @@
 # `up` prints progress on stderr and `KAFKA_BROKERS=host:port,...` as the last line on stdout.
 # Each `up` starts a fresh cluster (the data dir is wiped; it must be empty or one of ours).
 # --owner-pid: stop the cluster when that process exits (a test run that dies without `down`).
+# --broker-config: a server.properties line for every node, after (so overriding) the defaults.
 # stop-node/start-node take one node down and back on the same ports and data (fault tests).
 # The Kafka version is pinned in scripts/kafka/pom.xml. Env: KAFKA_HEAP_OPTS (default -Xmx512m),
 # KAFKA_CLUSTER_READY_TIMEOUT (seconds, default 180), KAFKA_CLUSTER_DOWN_TIMEOUT (default 20).
@@ -66,7 +67,14 @@ kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$po
 # recycled pid of an unrelated process is never touched.
 ours() {
   local pid="$1"
-  [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$data_dir/"
+  running "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$data_dir/"
+}
+
+# Running, and not a zombie (a node this same script started and that died is still its child).
+running() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "${stat##*) }" != Z* ]]
 }
 
 node_pid() {
@@ -124,6 +132,7 @@ num.io.threads=4
 background.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
+    if ((${#broker_config[@]} > 0)); then printf '%s\n' "${broker_config[@]}" >>"$data_dir/node-$i/server.properties"; fi
   done
   echo "$cluster_id" >"$data_dir/$marker"
 }
@@ -239,20 +248,24 @@ stop_nodes() {
   done
   local deadline=$((SECONDS + ${KAFKA_CLUSTER_DOWN_TIMEOUT:-20}))
   for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null; do
+    while running "$pid"; do
       if ((SECONDS >= deadline)); then
-        say "node pid $pid still running after SIG$signal; sending SIGKILL"
+        say "node pid $pid still running ${KAFKA_CLUSTER_DOWN_TIMEOUT:-20} s after SIG$signal; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
+        break
       fi
       sleep 0.2
     done
+  done
+  for pid in "${pids[@]}"; do
+    while running "$pid"; do sleep 0.1; done
   done
 }
 
 cmd_down() {
   [[ -f "$data_dir/$marker" ]] || { say "no cluster in $data_dir"; return 0; }
   local n
-  n="$(cat "$data_dir/nodes" 2>/dev/null || echo 3)"
+  n="$(cat "$data_dir/nodes" 2>/dev/null || cat "$data_dir/nodes.stopped" 2>/dev/null || echo 3)"
   say "stopping $n node(s) in $data_dir"
   rm -f "$data_dir/nodes" # also tells the watchdog to end
   local -a all=()
@@ -294,6 +307,7 @@ data_dir="${TMPDIR:-/tmp}/tributary-kafka-cluster"
 owner_pid=""
 node=""
 signal="TERM"
+broker_config=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --brokers) brokers="$2"; shift 2 ;;
@@ -301,6 +315,9 @@ while [[ $# -gt 0 ]]; do
     --owner-pid) owner_pid="$2"; shift 2 ;;
     --node) node="$2"; shift 2 ;;
     --signal) signal="$2"; shift 2 ;;
+    --broker-config)
+      [[ "$2" == *=* ]] || die "--broker-config takes KEY=VALUE (got $2)"
+      broker_config+=("$2"); shift 2 ;;
     *) die "unknown argument: $1" ;;
   esac
 done

@@ -11,7 +11,12 @@
 //                      | brokers array [node_id int32 | host string | port int32 | rack string?]
 //                      | cluster_id string? | controller_id int32 | topics ...
 // A broker lists only brokers that are registered and unfenced, so N of them means the
-// cluster is ready for clients.
+// cluster serves clients. Then FindCoordinator v1 until it names a coordinator: the first one
+// creates __consumer_offsets, which takes seconds; a test's first consumer group should not.
+//   request body:  key string | key_type int8 (0 = group)
+//   response:      correlation_id int32 | throttle_time_ms int32 | error_code int16
+//                  | error_message string? | node_id int32 | host string | port int32
+import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 const [command, ...args] = process.argv.slice(2);
@@ -34,21 +39,31 @@ async function freePorts(count) {
   }
 }
 
-function metadataRequest() {
+function request(apiKey, apiVersion, payload) {
   const clientId = Buffer.from('kafka-cluster-probe');
-  const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length + 4 + 1);
-  let o = 0;
-  o = body.writeInt16BE(3, o); // Metadata
-  o = body.writeInt16BE(4, o);
-  o = body.writeInt32BE(1, o);
-  o = body.writeInt16BE(clientId.length, o);
-  o += clientId.copy(body, o);
-  o = body.writeInt32BE(0, o); // no topics: brokers and controller only
-  body.writeInt8(0, o);
+  const header = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
+  let o = header.writeInt16BE(apiKey, 0);
+  o = header.writeInt16BE(apiVersion, o);
+  o = header.writeInt32BE(1, o);
+  o = header.writeInt16BE(clientId.length, o);
+  clientId.copy(header, o);
   const frame = Buffer.alloc(4);
-  frame.writeInt32BE(body.length);
-  return Buffer.concat([frame, body]);
+  frame.writeInt32BE(header.length + payload.length);
+  return Buffer.concat([frame, header, payload]);
 }
+
+// No topics (brokers and controller only), no auto-creation.
+const metadataRequest = () => request(3, 4, Buffer.from([0, 0, 0, 0, 0]));
+
+function findCoordinatorRequest() {
+  const group = Buffer.from('kafka-cluster-probe');
+  const payload = Buffer.alloc(2 + group.length + 1);
+  payload.writeInt16BE(group.length, 0);
+  group.copy(payload, 2);
+  return request(10, 1, payload);
+}
+
+const coordinatorError = (response) => response.readInt16BE(8);
 
 function liveBrokerCount(response) {
   let o = 8; // correlation id, throttle time
@@ -64,7 +79,7 @@ function liveBrokerCount(response) {
   return count;
 }
 
-function probe(address, timeoutMs) {
+function probe(address, timeoutMs, req = metadataRequest(), parse = liveBrokerCount) {
   const cut = address.lastIndexOf(':');
   const host = address.slice(0, cut);
   const port = Number(address.slice(cut + 1));
@@ -78,14 +93,14 @@ function probe(address, timeoutMs) {
     };
     const timer = setTimeout(() => done(-1), timeoutMs);
     socket.once('error', () => done(-1));
-    socket.once('connect', () => socket.write(metadataRequest()));
+    socket.once('connect', () => socket.write(req));
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
       if (buffered.length < 4) return;
       const size = buffered.readInt32BE(0);
       if (buffered.length < 4 + size) return;
       try {
-        done(liveBrokerCount(buffered.subarray(4, 4 + size)));
+        done(parse(buffered.subarray(4, 4 + size)));
       } catch {
         done(-1);
       }
@@ -93,10 +108,11 @@ function probe(address, timeoutMs) {
   });
 }
 
+// A node that died during `up` is a zombie child of the script until it exits: not alive.
 function alive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return false;
   }
@@ -107,6 +123,7 @@ async function waitReady(addrs, expected, pids, timeoutS) {
   const pidList = pids.split(',').filter((p) => p !== '').map(Number);
   const deadline = Date.now() + timeoutS * 1000;
   let lastReport = 0;
+  let waitingFor = 'brokers to serve metadata';
   for (;;) {
     const dead = pidList.filter((pid) => !alive(pid));
     if (dead.length > 0) {
@@ -114,7 +131,12 @@ async function waitReady(addrs, expected, pids, timeoutS) {
       return 3;
     }
     const counts = await Promise.all(addresses.map((a) => probe(a, 2000)));
-    if (counts.every((c) => c >= expected)) return 0;
+    if (counts.every((c) => c >= expected)) {
+      // -1: no answer; otherwise Kafka's error code (0: a coordinator is there).
+      const coordinator = await probe(addresses[0], 5000, findCoordinatorRequest(), coordinatorError);
+      if (coordinator === 0) return 0;
+      waitingFor = `the group coordinator (__consumer_offsets; last answer ${coordinator})`;
+    }
     if (Date.now() > deadline) {
       console.error(`kafka-cluster: not ready after ${timeoutS} s (live brokers seen per node: ${counts.join(', ')}; want ${expected})`);
       return 2;
@@ -122,7 +144,7 @@ async function waitReady(addrs, expected, pids, timeoutS) {
     if (Date.now() - lastReport > 5000) {
       lastReport = Date.now();
       const ready = counts.filter((c) => c >= expected).length;
-      console.error(`kafka-cluster: waiting for brokers to serve metadata (${ready}/${addresses.length} ready)`);
+      console.error(`kafka-cluster: waiting for ${waitingFor} (${ready}/${addresses.length} brokers ready)`);
     }
     await new Promise((r) => setTimeout(r, 300));
   }
