@@ -42,7 +42,9 @@ describe('a worker started before its source topic exists', () => {
     const worker = w;
     await waitFor(() => (/waiting for kafka topic/.test(worker.stderr()) ? true : undefined), 60_000, () => `no waiting line; exit ${worker.child.exitCode}; stderr:\n${worker.stderr().slice(-2000)}`);
     expect(worker.stderr()).toContain(topic);
-    const port = Number(/"msg":"health endpoints[^\n]*"port":(\d+)/.exec(worker.stderr())?.[1]);
+    // One JSON log line names the port (field order is the logger's business, not the test's).
+    const line = worker.stderr().split('\n').find((l) => l.includes('"health endpoints'));
+    const port = Number((line === undefined ? {} : (JSON.parse(line) as { port?: number })).port);
     expect(port, `health port in the log:\n${worker.stderr().slice(-2000)}`).toBeGreaterThan(0);
     expect(await readyz(port)).toBe(503);
     // Still waiting a while later: not an exit, not a crash loop.
