@@ -26,7 +26,7 @@ import { sqlSinkSpec } from './sql/spec.js';
 import { StdoutSink, stdoutSinkSpec } from './stdout/sink.js';
 import { TablestoreSink } from './tablestore/sink.js';
 import { tablestoreSinkSpec, tablestoreTableNeeds } from './tablestore/spec.js';
-import type { Sink, Source } from './types.js';
+import type { ChangeCaptureReader, Sink, Source } from './types.js';
 
 interface Entry<T, S extends AnySpec> {
   spec: S;
@@ -96,4 +96,13 @@ export function createSink(id: string, connector: string, config: Record<string,
 export function sinkExpectations(id: string, connector: string, config: Record<string, unknown>): string | undefined {
   const found = lookup<Entry<Sink, AnySpec>>(sinks, 'sink', connector);
   return found.expects?.(id, config);
+}
+
+/** The config of the change-data-capture reader `tributary cdc` runs (the mysql-binlog connector's). */
+export const cdcReaderSpec = mysqlBinlogSpec;
+export type CdcReaderConfig = Infer<typeof mysqlBinlogSpec>;
+
+/** The reader `tributary cdc` runs; `idleWaitMs`: how long a poll waits for binlog events. */
+export function createCdcReader(id: string, config: CdcReaderConfig, options: { idleWaitMs?: number } = {}): ChangeCaptureReader {
+  return new MysqlBinlogSource(id, config, options);
 }

@@ -2,6 +2,7 @@ import type { Origin, RawRecord, Row, Value } from '../core/record.js';
 
 export type { RawRecord } from '../core/record.js';
 import type { Logger } from '../core/logger.js';
+import type { KafkaGroupInput } from '../kafka/group-input.js';
 
 export interface SourceBatch {
   partition: number;
@@ -47,6 +48,38 @@ export interface Source {
   /** Records not yet read (percent-done/lag); undefined when unknown (endless sources). */
   remaining?(): number | undefined;
   close(): Promise<void>;
+  /**
+   * A source whose partitions a Kafka consumer group hands out (the kafka connector): the runtime
+   * owns the membership and reaches the source through this capability, never its class.
+   */
+  asKafkaInput?(): KafkaInputSource;
+}
+
+/** What the runtime needs of a Kafka-backed source: its topic, client settings, and attaching it to the worker's group membership. */
+export interface KafkaInputSource {
+  readonly topic: string;
+  readonly brokers: readonly string[];
+  readonly clientId: string | undefined;
+  readonly sessionTimeoutMs: number | undefined;
+  /** Where a partition starts: the group's committed offset (else autoOffsetReset), or always earliest/latest. */
+  readonly startFrom: 'committed' | 'earliest' | 'latest';
+  readonly autoOffsetReset: 'earliest' | 'latest';
+  /** The runtime tells the source its topic's partition count and the shared membership. */
+  attach(input: KafkaGroupInput, partitionCount: number): void;
+  /** Another input with the same client settings on `topic` (a repartition topic). */
+  forTopic(id: string, topic: string): Source;
+}
+
+/**
+ * A change-data-capture reader (`tributary cdc`): a one-partition source of change envelopes
+ * whose position is an opaque token, which knows the tables it captures.
+ */
+export interface ChangeCaptureReader extends Source {
+  restore(partition: number, token: string): void;
+  /** An endless input: never null. */
+  poll(max: number): Promise<SourceBatch>;
+  /** `<db>.<table>` of every table the reader includes. */
+  capturedTables(): Promise<string[]>;
 }
 
 /** A row on its way out. */

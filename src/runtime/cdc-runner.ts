@@ -13,8 +13,7 @@
  */
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { MysqlBinlogSource } from '../connectors/mysql-binlog/source.js';
-import { mysqlBinlogSpec } from '../connectors/mysql-binlog/spec.js';
+import { cdcReaderSpec, createCdcReader } from '../connectors/registry.js';
 import { createKafkaClient, parseBrokers } from '../kafka/create-client.js';
 import type { KafkaClient, KafkaProducer, ProduceMessage } from '../kafka/client.js';
 import type { RawRecord } from '../connectors/types.js';
@@ -24,7 +23,7 @@ import { FencedStore, Lease, runAsLeader, type FencingToken } from './lease.js';
 import type { Logger } from '../core/logger.js';
 
 export const cdcConfigSpec = s.object({
-  mysql: mysqlBinlogSpec,
+  mysql: cdcReaderSpec,
   kafka: s.object({
     brokers: s.any().describe('Bootstrap brokers: a list of "host:port" or one comma-separated string'),
     topicPrefix: s.string({ minLength: 1 }).default('cdc').describe('Topics are <topicPrefix>.<db>.<table>'),
@@ -74,7 +73,7 @@ export async function runCdc(config: CdcConfig, options: CdcRunOptions): Promise
 }
 
 async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProducer, store: FencedStore, token: FencingToken, signal: AbortSignal, logger: Logger): Promise<void> {
-  const source = new MysqlBinlogSource('cdc', config.mysql, { idleWaitMs: 100 });
+  const source = createCdcReader('cdc', config.mysql, { idleWaitMs: 100 });
   await source.open({ logger, signal });
   const prefix = config.kafka.topicPrefix ?? 'cdc';
   const created = new Set<string>();

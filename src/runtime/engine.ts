@@ -18,7 +18,6 @@ import { buildGraph, isStateful, stateScope, type Graph, type GraphNode } from '
 import { SinkRuntime } from './sink-runtime.js';
 import { SourceRuntime, type PartitionProgress } from './source-runtime.js';
 import { Counters } from './counters.js';
-import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaTasks } from './kafka-tasks.js';
 import { WorkerMetrics } from './metrics.js';
 import { Checkpointer, type CheckpointStats } from './checkpointer.js';
@@ -152,7 +151,7 @@ export class Engine {
   }
 
   private async start(): Promise<void> {
-    if (this.sources.some((s) => s.source instanceof KafkaSource)) {
+    if (this.sources.some((s) => s.source.asKafkaInput !== undefined)) {
       this.kafka = await KafkaTasks.create(this, this.plan, this.options);
       this.partitions = this.kafka.partitions;
     }
@@ -180,7 +179,7 @@ export class Engine {
     this.marks = this.taskWatermarks();
     this.deadLetters = new DeadLetters(this.graph.dlqSinks, this.counters, this.logger, (id) => {
       const input = this.sources.find((s) => s.id === id)?.source;
-      return input instanceof KafkaSource ? input.topic : undefined;
+      return input?.asKafkaInput?.().topic;
     });
     this.checkpointer = this.createCheckpointer();
     if (this.kafka) {

@@ -20,10 +20,9 @@ import { randomBytes } from 'node:crypto';
 import type { TopologyPlan, PlannedSource } from '../topology/plan.js';
 import type { Engine, EngineOptions, CheckpointContent, StartOverride } from './engine.js';
 import type { Graph } from './graph.js';
-import type { RawRecord } from '../connectors/types.js';
+import type { KafkaInputSource, RawRecord } from '../connectors/types.js';
 import type { KafkaClient, KafkaProducer, TopicPartition } from '../kafka/client.js';
 import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
-import { KafkaSource } from '../connectors/kafka/source.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
 import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
@@ -81,32 +80,32 @@ export class KafkaTasks {
   ) {
     this.appId = options.appId ?? plan.name;
     this.partitions = partitions;
-    this.kafkaSources = engine.sources.filter((s) => s.source instanceof KafkaSource);
+    this.kafkaSources = engine.sources.filter((s) => s.source.asKafkaInput !== undefined);
     this.statefulSteps = plan.steps.filter(isStateful).map((s) => s.id);
-    const first = this.kafkaSources[0]!.source as KafkaSource;
-    this.input = new KafkaGroupInput(client, this.appId, { sessionTimeoutMs: first.config.sessionTimeout, logger: engine.log.child({ component: 'group' }) });
+    const first = kafkaInput(this.kafkaSources[0]!);
+    this.input = new KafkaGroupInput(client, this.appId, { sessionTimeoutMs: first.sessionTimeoutMs, logger: engine.log.child({ component: 'group' }) });
   }
 
   static async create(engine: Engine, plan: TopologyPlan, options: EngineOptions): Promise<KafkaTasks> {
-    const sources = engine.sources.filter((s) => s.source instanceof KafkaSource);
+    const sources = engine.sources.filter((s) => s.source.asKafkaInput !== undefined);
     if (sources.length !== engine.sources.length) {
       throw new TributaryError('TRIB_TOPOLOGY_INVALID', 'a topology that reads Kafka must read only Kafka: its tasks are Kafka partitions (put other inputs into a topic first)');
     }
-    const first = sources[0]!.source as KafkaSource;
+    const first = kafkaInput(sources[0]!);
     for (const s of sources) {
-      const k = s.source as KafkaSource;
+      const k = kafkaInput(s);
       if (k.brokers.join(',') !== first.brokers.join(',')) {
-        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka sources '${first.name}' and '${k.name}' must use the same brokers (one consumer group per worker)`);
+        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `kafka sources '${sources[0]!.id}' and '${s.id}' must use the same brokers (one consumer group per worker)`);
       }
     }
     const appId = options.appId ?? plan.name;
-    const client = await createKafkaClient({ brokers: first.brokers, clientId: first.config.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
+    const client = await createKafkaClient({ brokers: [...first.brokers], clientId: first.clientId ?? `tributary-${appId}`, log: engine.log.child({ component: 'kafka' }) });
     await client.connect();
     try {
       // The local disk is only a cache here (the state backend wiped it already): the state
       // lives in the group's commits and the changelog topics.
       if (options.resetState) await resetApplication(client.admin, appId, engine.log.child({ component: 'reset' }));
-      const topics = sources.map((s) => (s.source as KafkaSource).topic);
+      const topics = sources.map((s) => kafkaInput(s).topic);
       const counts = await waitForTopics(client, topics, engine.log);
       let n: number | undefined;
       for (const t of topics) {
@@ -168,7 +167,7 @@ export class KafkaTasks {
         eventTime: { field: undefined, maxOutOfOrdernessMs: 0, idleTimeoutMs: first.plan.eventTime.idleTimeoutMs },
         location: first.plan.location,
       };
-      const source = new KafkaSource(planned.id, (first.source as KafkaSource).config, topic);
+      const source = kafkaInput(first).forTopic(planned.id, topic);
       const runtime = new SourceRuntime(planned, source);
       runtime.repartition = input;
       runtime.nodeIndex = nodeIndex;
@@ -177,7 +176,7 @@ export class KafkaTasks {
     }
     const inputs = [...this.kafkaSources, ...this.repartitions.map((r) => r.runtime)];
     for (const s of inputs) {
-      const k = s.source as KafkaSource;
+      const k = kafkaInput(s);
       k.attach(this.input, this.partitions);
       this.input.addTopic(k.topic);
     }
@@ -235,10 +234,10 @@ export class KafkaTasks {
     const log = this.engine.log.child({ task: p });
     const group = this.input.group;
     const inputs = this.allInputs();
-    const tps = inputs.map((s) => ({ topic: (s.source as KafkaSource).topic, partition: p }));
+    const tps = inputs.map((s) => ({ topic: kafkaInput(s).topic, partition: p }));
     const committed = await group.committed(tps);
     const byTopic = new Map(committed.map((c) => [c.topic, c]));
-    const primary = byTopic.get((this.kafkaSources[0]!.source as KafkaSource).topic);
+    const primary = byTopic.get(kafkaInput(this.kafkaSources[0]!).topic);
     const meta = parseCommit(primary?.metadata);
     const status: TaskStatus = { partition: p, state: 'restoring', restored: 0, toRestore: 0 };
     this.status.set(p, status);
@@ -258,9 +257,9 @@ export class KafkaTasks {
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {
-      const k = src.source as KafkaSource;
+      const k = kafkaInput(src);
       const c = byTopic.get(k.topic);
-      const position = c?.offset !== null && c?.offset !== undefined && k.config.startFrom === 'committed' ? c.offset : await this.startOffset(k, p);
+      const position = c?.offset !== null && c?.offset !== undefined && k.startFrom === 'committed' ? c.offset : await this.startOffset(k, p);
       src.restore(p, { position: Number(position), maxTime: meta?.t?.[src.id] ?? -Infinity });
     }
     for (const r of this.repartitions) {
@@ -279,9 +278,9 @@ export class KafkaTasks {
     return offs.find((o) => o.partition === p)?.earliest ?? 0n;
   }
 
-  private async startOffset(k: KafkaSource, p: number): Promise<bigint> {
+  private async startOffset(k: KafkaInputSource, p: number): Promise<bigint> {
     const o: StartOverride | undefined = this.options.startOverride;
-    const kind = o?.kind ?? (k.config.startFrom === 'committed' ? k.config.autoOffsetReset : k.config.startFrom);
+    const kind = o?.kind ?? (k.startFrom === 'committed' ? k.autoOffsetReset : k.startFrom);
     if (o?.kind === 'timestamp') {
       const at = await this.client.admin.offsetsForTimes(k.topic, o.at);
       return at.find((x) => x.partition === p)?.offset ?? 0n;
@@ -405,7 +404,7 @@ export class KafkaTasks {
       this.kafkaSources.forEach((s, i) => {
         const progress = meta.sources[s.id]?.[p];
         if (!progress) return;
-        offsets.push({ topic: (s.source as KafkaSource).topic, partition: p, offset: BigInt(progress.position), metadata: i === 0 ? JSON.stringify(commit) : '' });
+        offsets.push({ topic: kafkaInput(s).topic, partition: p, offset: BigInt(progress.position), metadata: i === 0 ? JSON.stringify(commit) : '' });
       });
       for (const r of this.repartitions) {
         const progress = meta.sources[r.runtime.id]?.[p];
@@ -438,7 +437,7 @@ export class KafkaTasks {
   async lag(): Promise<Array<{ topic: string; partition: number; lag: number }>> {
     const out: Array<{ topic: string; partition: number; lag: number }> = [];
     for (const src of this.kafkaSources) {
-      const k = src.source as KafkaSource;
+      const k = kafkaInput(src);
       const offs = await this.client.admin.listOffsets(k.topic);
       for (const p of this.engine.ownedPartitions()) {
         const end = offs.find((o) => o.partition === p)?.latest ?? 0n;
@@ -468,4 +467,17 @@ function parseCommit(metadata: string | undefined): TaskCommit | undefined {
   } catch {
     return undefined;
   }
+}
+
+const kafkaInputs = new WeakMap<SourceRuntime, KafkaInputSource>();
+
+/** The Kafka side of a source runtime (its connector's asKafkaInput capability), looked up once. */
+export function kafkaInput(src: SourceRuntime): KafkaInputSource {
+  let k = kafkaInputs.get(src);
+  if (k === undefined) {
+    k = src.source.asKafkaInput?.();
+    if (k === undefined) throw new TributaryError('TRIB_INTERNAL', `source '${src.id}' is not a Kafka input`);
+    kafkaInputs.set(src, k);
+  }
+  return k;
 }

@@ -4,7 +4,7 @@
  * task's inputs move together — and attaches each source to it; this class only turns the
  * messages of its topic into RawRecords. Positions are the next offsets to read.
  */
-import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
+import type { KafkaInputSource, RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import type { KafkaSourceConfig } from './spec.js';
 import type { ConsumedMessage } from '../../kafka/client.js';
 import type { KafkaGroupInput } from '../../kafka/group-input.js';
@@ -59,6 +59,19 @@ export class KafkaSource implements Source {
 
   async close(): Promise<void> {
     // The membership is closed by the runtime (it revokes and checkpoints every task first).
+  }
+
+  asKafkaInput(): KafkaInputSource {
+    return {
+      topic: this.topic,
+      brokers: this.brokers,
+      clientId: this.config.clientId,
+      sessionTimeoutMs: this.config.sessionTimeout,
+      startFrom: this.config.startFrom ?? 'committed',
+      autoOffsetReset: this.config.autoOffsetReset ?? 'earliest',
+      attach: (input, partitionCount) => this.attach(input, partitionCount),
+      forTopic: (id, topic) => new KafkaSource(id, this.config, topic),
+    };
   }
 }
 
