@@ -46,7 +46,7 @@ export interface CheckpointParticipants<M extends CheckpointMeta> {
   flushLateDeadLetters(): Promise<PromiseRejectedResult | undefined>;
   readonly hooks?: CheckpointHooks<M>;
   /** Metrics: a checkpoint completed (its duration) or failed. */
-  readonly observer?: { done(ms: number): void; failed(): void };
+  readonly observer?: { done(ms: number, meta: M): void; failed(): void };
 }
 
 export class Checkpointer<M extends CheckpointMeta> {
@@ -108,7 +108,7 @@ export class Checkpointer<M extends CheckpointMeta> {
         // 4. offsets committed
         if (hooks) await hooks.written(meta);
         this.completed++;
-        this.participants.observer?.done(Date.now() - started);
+        this.participants.observer?.done(Date.now() - started, meta);
         return { ms: Date.now() - started, entries: result.entries };
       } catch (err) {
         throw failed(err);

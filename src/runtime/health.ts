@@ -22,11 +22,11 @@ export async function startHealthServer(current: () => Engine | undefined, port:
         res.writeHead(url.startsWith('/readyz') || url.startsWith('/metrics') ? 503 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: false, starting: true }) + '\n');
         return;
       }
-      const tasks = engine?.kafkaTasks;
+      const tasks = engine?.inputs;
       if (url.startsWith('/healthz') || engine === undefined) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else if (url.startsWith('/readyz')) {
-        const ready = tasks ? tasks.ready : true;
+        const ready = tasks?.ready ?? true;
         const body = JSON.stringify({ ready, partitions: engine.ownedPartitions(), tasks: tasks?.tasks() ?? [] });
         res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(body + '\n');
       } else if (url.startsWith('/metrics')) {

@@ -1,28 +1,20 @@
 /**
- * Kafka mode of the engine (Kafka Streams' deployment model): the worker joins the consumer
- * group `<app>`; a task is one partition number p of every input topic (the co-partitioning
- * assignor keeps them together). On assign, a task's state is restored from its changelogs and
- * it resumes at the committed offsets; on revoke it is checkpointed and closed.
+ * The consumer-group implementation of InputOwnership (runtime/input-ownership.ts), Kafka
+ * Streams' deployment model: the worker joins the consumer group `<app>`; a task partition is
+ * partition number p of every input topic (the co-partitioning assignor keeps them together).
+ * The group's assignments and revocations drive the TaskManager; on assign, this restores a
+ * task's state from its changelogs and its positions from the committed offsets.
  *
- * A checkpoint (DESIGN.md "Checkpoints and recovery"), per task:
- *   1. sinks and repartition producers flush and are acknowledged;
- *   2. the task's dirty state goes to `<app>.<step>.changelog` partition p (tagged with the
- *      writer's generation and source position), acknowledged;
- *   3. state + positions + checkpoint ids in ONE LevelDB batch;
- *   4. source offsets are committed to the group, with metadata naming the checkpoint, the
- *      changelog end offsets it covers, the inputs' max event times and repartition dedupe state.
+ * Checkpoints: the group member's steps (changelogs, the group commit) are runtime/group-commit.ts.
  * The group commit is the commit point. On assign, a task whose local checkpoint id equals the
  * committed one starts at once; otherwise its local state is wiped and the changelogs are
  * replayed up to the committed end offsets (records past them belong to a checkpoint that never
  * committed), skipping writes of older generations after a newer one fenced the partition.
  */
-import { randomBytes } from 'node:crypto';
 import type { TopologyPlan, PlannedSource } from '../topology/plan.js';
 import type { Engine, EngineOptions, CheckpointContent, StartOverride } from './engine.js';
-import type { Graph } from './graph.js';
 import type { KafkaInputSource, RawRecord } from '../connectors/types.js';
 import type { KafkaClient, KafkaProducer, TopicPartition } from '../kafka/client.js';
-import type { PreparedCheckpoint, StateChange } from '../state/backend.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
 import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
@@ -33,43 +25,31 @@ import { resetApplication } from './app-reset.js';
 import { SourceRuntime } from './source-runtime.js';
 import { isStateful } from './graph.js';
 import type { WatermarkHooks } from './watermarks.js';
+import type { InputOwnership, TaskOwner } from './input-ownership.js';
+import { GroupCommit, parseCommit, type GroupRepartition } from './group-commit.js';
+import type { CheckpointHooks } from './checkpointer.js';
 import { errorMessage, TributaryError } from '../core/errors.js';
 import type { StreamRecord } from '../core/record.js';
 
-/** What the group commit's metadata holds for a task (on its first source topic's partition). */
-interface TaskCommit {
-  v: 1;
-  /** Checkpoint id: equal to the local one = local state is exactly the committed checkpoint. */
-  c: string;
-  g: number;
-  /** Changelog end offsets per step (decimal strings). */
-  e: Record<string, string>;
-  /** Max event time per source id. */
-  t: Record<string, number>;
-  /** The task's watermarks, one per sub-topology (older commits: one for all). */
-  w: Array<number | null> | number | null;
-}
-
 export type { TaskStatus } from './task-restore.js';
 
-export class KafkaTasks {
+export class KafkaTasks implements InputOwnership {
+  readonly routesInMemory = false;
   readonly appId: string;
   readonly partitions: number;
   private readonly kafkaSources: SourceRuntime[];
-  private readonly repartitions: Array<{ stepId: string; writer: RepartitionWriter; input: RepartitionInput; runtime: SourceRuntime; children: number[]; nodeIndex: number }> = [];
+  /** Per repartitioning keyBy: its writer, its topic's input, and the sub-topology that reads it. */
+  private readonly repartitions: GroupRepartition[] = [];
   private readonly statefulSteps: string[];
   private readonly input: KafkaGroupInput;
   private changelog!: ChangelogWriter;
   private restorer!: TaskRestorer;
   private producer!: KafkaProducer;
-  private graph!: Graph;
-  /** Local checkpoint id per task (what LevelDB holds). */
-  private localTasks: Record<number, string> = {};
   /** Changelog end offsets per task and step, as far as this worker knows. */
   private readonly ends = new Map<number, Map<string, bigint>>();
   private readonly status = new Map<number, TaskStatus>();
-  private readonly memberTag = randomBytes(4).toString('hex');
-  private seq = 0;
+  /** The checkpoint steps of this group member (changelogs, the group commit). */
+  private commits!: GroupCommit;
 
   private constructor(
     private readonly engine: Engine,
@@ -144,13 +124,29 @@ export class KafkaTasks {
     }
     this.producer = await this.client.producer();
     this.changelog = new ChangelogWriter(this.producer, this.appId);
+    const self = this;
+    this.commits = new GroupCommit({
+      get generation() {
+        return self.input.generation;
+      },
+      kafkaSources: this.kafkaSources,
+      repartitions: this.repartitions,
+      statefulSteps: this.statefulSteps,
+      changelog: this.changelog,
+      log: this.engine.log,
+      ownedPartitions: () => this.engine.ownedPartitions(),
+      watermarksOf: (p) => this.engine.tasks.watermarksOf(p),
+      topicOf: (s) => kafkaInput(s).topic,
+      commit: (offsets) => this.input.group.commit(offsets),
+    });
   }
 
-  /** Wire repartition edges into the graph and join the group. */
-  async start(graph: Graph, checkpoint: CheckpointContent | undefined, signal: AbortSignal): Promise<void> {
-    this.graph = graph;
+  /** Wire repartition edges into the graph and join the group: its assignments open tasks through `owner`. */
+  async start(owner: TaskOwner, checkpoint: CheckpointContent | undefined, signal: AbortSignal): Promise<void> {
+    const graph = this.engine.graph;
     this.restorer = new TaskRestorer(this.client, this.engine.stateBackend, this.changelog, this.appId, this.statefulSteps);
-    this.localTasks = { ...(checkpoint?.tasks ?? {}) };
+    this.commits.localTasks = { ...(checkpoint?.tasks ?? {}) };
+    this.engine.tasks.processRepartitioned = (src, p, raw, now) => this.processRepartitioned(src, p, raw, now);
     const first = this.kafkaSources[0]!;
     for (const stepId of this.repartitioningSteps()) {
       const nodeIndex = graph.byId.get(stepId)!;
@@ -172,43 +168,34 @@ export class KafkaTasks {
       runtime.repartition = input;
       runtime.nodeIndex = nodeIndex;
       this.engine.sources.push(runtime);
-      this.repartitions.push({ stepId, writer, input, runtime, children: node.children, nodeIndex });
+      const reader = graph.subTopologies.find((s) => s.keyBy === nodeIndex)!.index;
+      this.repartitions.push({ stepId, writer, input, runtime, nodeIndex, reader });
     }
-    const inputs = [...this.kafkaSources, ...this.repartitions.map((r) => r.runtime)];
+    const inputs = this.allInputs();
     for (const s of inputs) {
-      const k = kafkaInput(s);
-      k.attach(this.input, this.partitions);
-      this.input.addTopic(k.topic);
+      kafkaInput(s).attach(this.input, this.partitions);
+      this.input.addTopic(kafkaInput(s).topic);
     }
     for (const s of inputs) await s.source.open({ logger: this.engine.log.child({ source: s.id }), signal });
-    // Task changes never interleave with a periodic checkpoint (its snapshot holds the tasks'
-    // cached state): each listener runs with them held, after the one in flight.
-    const held = (fn: () => Promise<void>): Promise<void> => this.engine.withCheckpointsHeld(fn);
     await this.input.start({
-      assigned: (tps, generation) =>
-        held(async () => {
-          this.engine.log.info('group assignment', { generation, tasks: numbers(tps) });
-          for (const p of numbers(tps)) await this.openTask(p, generation);
-          this.rejoining = false;
-        }),
-      revoked: (tps) =>
-        held(async () => {
-          const ps = numbers(tps);
-          this.rejoining = !this.leaving;
-          if (ps.length === 0) return;
-          try {
-            if (this.checkpointOnClose) await this.engine.checkpoint();
-          } catch (err) {
-            this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) });
-          }
-          for (const p of ps) await this.closeTask(p);
-        }),
-      lost: (tps) =>
-        held(async () => {
-          this.rejoining = !this.leaving;
-          for (const p of numbers(tps)) await this.closeTask(p);
-          this.engine.log.warn('tasks lost without revoke (session timed out?); their uncheckpointed work is redone by the next owner', { partitions: numbers(tps) });
-        }),
+      assigned: async (tps, generation) => {
+        this.engine.log.info('group assignment', { generation, tasks: numbers(tps) });
+        await owner.assign(numbers(tps), generation);
+        this.rejoining = false;
+      },
+      revoked: async (tps) => {
+        const ps = numbers(tps);
+        this.rejoining = !this.leaving;
+        if (ps.length === 0) return;
+        await owner.revoke(ps, {
+          checkpoint: this.checkpointOnClose,
+          checkpointFailed: (err) => this.engine.log.warn('checkpoint before revoke failed; the next owner resumes from the previous one', { error: errorMessage(err) }),
+        });
+      },
+      lost: async (tps) => {
+        this.rejoining = !this.leaving;
+        await owner.lost(numbers(tps));
+      },
     });
   }
 
@@ -219,18 +206,19 @@ export class KafkaTasks {
   /** Between a revoke (or a loss) and the next assignment: the member is rejoining. */
   private rejoining = false;
 
-  private async closeTask(p: number): Promise<void> {
-    await this.engine.closeTask(p);
+  /** Task partition p closed: what this worker knew of it is the next owner's business. */
+  released(p: number): void {
     for (const r of this.repartitions) r.writer.forget(p);
     this.status.delete(p);
-    this.ends.delete(p);
+    this.commits.ends.delete(p);
   }
 
   private allInputs(): SourceRuntime[] {
     return [...this.kafkaSources, ...this.repartitions.map((r) => r.runtime)];
   }
 
-  private async openTask(p: number, generation: number): Promise<void> {
+  /** Restore task partition p to the group's committed checkpoint (state, positions); its watermarks. */
+  async restore(p: number, generation: number): Promise<Array<number | null> | number | null> {
     const log = this.engine.log.child({ task: p });
     const group = this.input.group;
     const inputs = this.allInputs();
@@ -248,12 +236,12 @@ export class KafkaTasks {
       partition: p,
       generation,
       committed: meta === undefined ? undefined : { id: meta.c, ends },
-      localId: this.localTasks[p],
+      localId: this.commits.localTasks[p],
       status,
       log,
     });
-    if (this.localTasks[p] !== meta?.c) delete this.localTasks[p];
-    this.ends.set(p, restored);
+    if (this.commits.localTasks[p] !== meta?.c) delete this.commits.localTasks[p];
+    this.commits.ends.set(p, restored);
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {
@@ -268,9 +256,9 @@ export class KafkaTasks {
       const position = c?.offset ?? (await this.earliest(r.input.topic, p));
       r.runtime.restore(p, { position: Number(position), maxTime: -Infinity });
     }
-    await this.engine.openTask(p, meta?.w ?? null);
     status.state = 'running';
     log.info('task assigned', { generation, restored: status.restored });
+    return meta?.w ?? null;
   }
 
   private async earliest(topic: string, p: number): Promise<bigint> {
@@ -301,9 +289,9 @@ export class KafkaTasks {
    */
   watermarkHooks(): Pick<WatermarkHooks, 'upstream' | 'mark'> {
     return {
-      upstream: (sub, p) => this.repartitions.find((r) => this.graph.subTopologies[sub]!.keyBy === r.nodeIndex)?.input.watermark(p),
+      upstream: (sub, p) => this.repartitions.find((r) => r.reader === sub)?.input.watermark(p),
       mark: (sub, p, watermark, idle, now) => {
-        for (const r of this.repartitions) if (this.graph.nodes[r.nodeIndex]!.subTopology === sub) r.writer.mark(p, watermark, idle, now);
+        for (const r of this.repartitions) if (this.engine.graph.nodes[r.nodeIndex]!.subTopology === sub) r.writer.mark(p, watermark, idle, now);
       },
     };
   }
@@ -318,7 +306,7 @@ export class KafkaTasks {
       return;
     }
     // Upstream watermarks this record (or marker) carried apply before the record, as they did upstream.
-    this.engine.taskMarks.upstreamProgress(this.readerOf(r), p, now);
+    this.engine.tasks.marks.upstreamProgress(r.reader, p, now);
     if (d.kind === 'marker') return;
     const origin = { source: src.id, partition: p, offset: raw.offset };
     if (d.kind === 'bad') {
@@ -327,34 +315,8 @@ export class KafkaTasks {
       return;
     }
     const record: StreamRecord = { value: d.row, key: d.key, timestamp: raw.timestamp, origin };
-    const node = this.graph.nodes[r.nodeIndex]!;
-    this.engine.fanOut(node.children, node.sinks, record, p);
-  }
-
-  /** The sub-topology that reads repartition `r`. */
-  private readerOf(r: { nodeIndex: number }): number {
-    return this.graph.subTopologies.find((s) => s.keyBy === r.nodeIndex)!.index;
-  }
-
-  /** Checkpoint ids for the tasks in this snapshot (called synchronously at snapshot time). */
-  describe(meta: CheckpointContent): void {
-    const tasks: Record<number, string> = {};
-    for (const p of this.engine.ownedPartitions()) tasks[p] = `${this.memberTag}-${++this.seq}`;
-    meta.tasks = { ...this.localTasks, ...tasks };
-    (meta as CheckpointContent & { generation?: number }).generation = this.input.generation;
-    const rp: Record<string, Record<number, string>> = {};
-    for (const r of this.repartitions) {
-      rp[r.stepId] = {};
-      for (const p of Object.keys(tasks).map(Number)) rp[r.stepId]![p] = r.input.token(p);
-    }
-    (meta as CheckpointContent & { repartition?: typeof rp }).repartition = rp;
-    const wms: Record<number, Array<number | null>> = {};
-    for (const p of Object.keys(tasks).map(Number)) wms[p] = this.engine.watermarksOf(p);
-    (meta as CheckpointContent & { taskWatermarks?: typeof wms }).taskWatermarks = wms;
-  }
-
-  flushes(): Array<Promise<void>> {
-    return this.repartitions.map((r) => r.writer.flush());
+    const node = this.engine.graph.nodes[r.nodeIndex]!;
+    this.engine.tasks.fanOut(node.children, node.sinks, record, p);
   }
 
   /** Set while a repartition writer holds too many unacknowledged records: the run loop waits on it. */
@@ -363,64 +325,9 @@ export class KafkaTasks {
     return undefined;
   }
 
-  /** After the sinks acked: the snapshot's state changes go to the changelogs. */
-  prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void> {
-    if (this.statefulSteps.length === 0) return async () => {};
-    const changes = prepared.changes();
-    const generation = this.input.generation;
-    const tasks = Object.keys(meta.tasks ?? {}).map(Number).filter((p) => this.engine.ownedPartitions().includes(p));
-    return async () => {
-      await Promise.all(
-        tasks.map(async (p) => {
-          const list: StateChange[] = changes.get(p) ?? [];
-          if (list.length === 0) return;
-          const position = JSON.stringify(Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.position ?? null])));
-          const written = await this.changelog.write(p, list, { generation, position });
-          const ends = this.ends.get(p);
-          if (ends) for (const [step, end] of written) ends.set(step, end);
-        }),
-      );
-    };
-  }
-
-  /** The state batch is durable: commit offsets + metadata; the group commit makes the checkpoint count. */
-  async written(meta: CheckpointContent): Promise<void> {
-    const tasks = meta.tasks ?? {};
-    const owned = new Set(this.engine.ownedPartitions());
-    const offsets: Array<{ topic: string; partition: number; offset: bigint; metadata: string }> = [];
-    const ext = meta as CheckpointContent & { repartition?: Record<string, Record<number, string>>; taskWatermarks?: Record<number, Array<number | null>>; generation?: number };
-    for (const [ps, id] of Object.entries(tasks)) {
-      const p = Number(ps);
-      if (!owned.has(p) || id.split('-')[0] !== this.memberTag) continue;
-      const ends = this.ends.get(p) ?? new Map<string, bigint>();
-      const commit: TaskCommit = {
-        v: 1,
-        c: id,
-        g: ext.generation ?? -1,
-        e: Object.fromEntries([...ends].map(([k, v]) => [k, v.toString()])),
-        t: Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.maxTime ?? -Infinity]).filter(([, t]) => Number.isFinite(t as number))),
-        w: ext.taskWatermarks?.[p] ?? null,
-      };
-      this.kafkaSources.forEach((s, i) => {
-        const progress = meta.sources[s.id]?.[p];
-        if (!progress) return;
-        offsets.push({ topic: kafkaInput(s).topic, partition: p, offset: BigInt(progress.position), metadata: i === 0 ? JSON.stringify(commit) : '' });
-      });
-      for (const r of this.repartitions) {
-        const progress = meta.sources[r.runtime.id]?.[p];
-        const token = ext.repartition?.[r.stepId]?.[p];
-        if (progress) offsets.push({ topic: r.input.topic, partition: p, offset: BigInt(progress.position), metadata: token ?? '' });
-      }
-      this.localTasks[p] = id;
-    }
-    if (offsets.length === 0) return;
-    try {
-      await this.input.group.commit(offsets);
-    } catch (err) {
-      const rebalance = (err as { rebalance?: boolean }).rebalance === true;
-      if (!rebalance) throw err;
-      this.engine.log.warn('offset commit refused (the group rebalanced): this checkpoint does not count; the tasks resume from the previous one', { error: errorMessage(err) });
-    }
+  /** The checkpoint steps of a group member: changelogs before the state batch, the group commit after it. */
+  get checkpointHooks(): CheckpointHooks<CheckpointContent> {
+    return this.commits;
   }
 
   /** Readiness: every assigned task is restored. */
@@ -457,16 +364,6 @@ export class KafkaTasks {
 
 function numbers(tps: TopicPartition[]): number[] {
   return [...new Set(tps.map((t) => t.partition))].sort((a, b) => a - b);
-}
-
-function parseCommit(metadata: string | undefined): TaskCommit | undefined {
-  if (!metadata) return undefined;
-  try {
-    const m = JSON.parse(metadata) as TaskCommit;
-    return m && m.v === 1 && typeof m.c === 'string' ? m : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const kafkaInputs = new WeakMap<SourceRuntime, KafkaInputSource>();

@@ -216,13 +216,13 @@ export class WorkerMetrics {
     }
   }
 
-  /** Kafka mode: readiness, consumer lag and restore progress per task partition. */
+  /** Readiness, consumer lag and restore progress per task partition (Kafka mode has lag and restores). */
   private taskSeries(): void {
     const { engine } = this;
-    mirrored(this.registry, 'gauge', 'tributary_ready', '1 when every assigned task is restored and running (/readyz)', [], (set) => set(engine.kafkaTasks?.ready === false ? 0 : 1));
+    mirrored(this.registry, 'gauge', 'tributary_ready', '1 when every assigned task is restored and running (/readyz)', [], (set) => set(engine.inputs?.ready === false ? 0 : 1));
     mirrored(this.registry, 'gauge', 'tributary_consumer_lag_records', 'Input records not yet read: end offset - position, per input topic partition', ['topic', 'partition'], async (set) => {
-      const tasks = engine.kafkaTasks;
-      if (!tasks) return;
+      const tasks = engine.inputs;
+      if (!tasks?.lag) return;
       try {
         for (const l of await tasks.lag()) set(l.lag, { topic: l.topic, partition: l.partition });
       } catch {
@@ -230,10 +230,10 @@ export class WorkerMetrics {
       }
     });
     mirrored(this.registry, 'gauge', 'tributary_restore_restored_records', 'Changelog records restored into a task so far', ['partition'], (set) => {
-      for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.restored, { partition: t.partition });
+      for (const t of engine.inputs?.tasks() ?? []) set(t.restored, { partition: t.partition });
     });
     mirrored(this.registry, 'gauge', 'tributary_restore_target_records', 'Changelog end offsets a task restores up to before it runs (offsets: transaction markers count, so a complete restore may stay a little below)', ['partition'], (set) => {
-      for (const t of engine.kafkaTasks?.tasks() ?? []) set(t.toRestore, { partition: t.partition });
+      for (const t of engine.inputs?.tasks() ?? []) set(t.toRestore, { partition: t.partition });
     });
   }
 }

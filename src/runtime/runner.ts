@@ -150,7 +150,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       lastYield = Date.now();
     }
     // So does a repartition topic whose producer falls behind.
-    for (let held = engine.kafkaTasks?.backpressure(); held; held = engine.kafkaTasks?.backpressure()) {
+    for (let held = engine.inputs?.backpressure(); held; held = engine.inputs?.backpressure()) {
       await Promise.race([held, stopped]);
       lastYield = Date.now();
       if (options.signal?.aborted) break;
