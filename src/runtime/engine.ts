@@ -264,7 +264,8 @@ export class Engine {
       flushLateDeadLetters: () => this.deadLetters.flushLate(refusedBefore),
       observer: {
         done: (ms, meta) => {
-          this.manager.postCommit(meta.tasks);
+          // Kafka mode names a checkpoint id per task; locally the checkpoint is its time.
+          this.manager.postCommit(meta.tasks ?? String(meta.at));
           this.metrics.checkpointDone(ms);
         },
         failed: () => this.metrics.checkpointFailed(),

@@ -242,9 +242,9 @@ export class TaskManager implements TaskHost, TaskOwner {
     return out;
   }
 
-  /** A checkpoint is durable: `ids` names, per partition, the checkpoint its tasks are now part of. */
-  postCommit(ids: Readonly<Record<number, string>> | undefined): void {
-    for (const row of this.tasks) for (const task of row) if (task) task.postCommit(ids?.[task.partition]);
+  /** A checkpoint is durable: `ids` names the checkpoint the tasks are now part of (one for all, or per partition). */
+  postCommit(ids: string | Readonly<Record<number, string>>): void {
+    for (const row of this.tasks) for (const task of row) if (task) task.postCommit(typeof ids === 'string' ? ids : ids[task.partition]);
   }
 
   /** Close every open task's operators (shutdown after a failure: nothing is checkpointed). */
