@@ -122,11 +122,14 @@ export class TaskManager implements TaskHost, TaskOwner {
 
   /** Open the tasks of partition p (one per sub-topology; its state is in place) at its checkpointed watermarks. */
   private async openPartition(p: number, watermarks: ReadonlyArray<number | null> | number | null): Promise<void> {
+    const opened: Task[] = [];
     for (const sub of this.worker.graph.subTopologies) {
       const task = new Task(sub.index, p, this.inputsOf(sub.index), this);
-      this.tasks[sub.index]![p] = task;
       await task.open(typeof watermarks === 'number' || watermarks === null ? watermarks : (watermarks[sub.index] ?? null));
+      opened.push(task);
     }
+    // Records reach the partition only once every task of it is open (a keyBy may route into any of them).
+    for (const task of opened) this.tasks[task.subTopology]![p] = task;
     this.owned.add(p);
   }
 
@@ -168,7 +171,9 @@ export class TaskManager implements TaskHost, TaskOwner {
 
   /** One raw record of `src` partition p, synchronously through its task to the sinks. */
   processRaw(src: SourceRuntime, partition: number, raw: RawRecord, now = Date.now()): void {
-    // A batch polled just before its task was revoked: the next owner reads it again.
+    // A batch polled just before its task was revoked (or before it finished opening): the
+    // next owner, or the restored position, reads it again.
+    if (!this.owned.has(partition)) return;
     const task = this.readerOf(src, partition);
     if (task === undefined) return;
     task.process(src, raw, now);
