@@ -8,7 +8,10 @@
  *   LevelDB table cache     1/16 of the total kept back for open tables' index blocks (not
  *                           configurable in classic-level beyond maxOpenFiles, so reserved)
  *   write-back cache        the rest: decoded entries, key nodes, values (write-back-cache.ts)
+ *
+ * And the V8 heap around the write-back cache (boundHeapGrowth below).
  */
+import { setFlagsFromString } from 'node:v8';
 
 const MB = 2 ** 20;
 
@@ -24,4 +27,28 @@ export function splitMemory(total: number): MemoryBudget {
   const tableReserve = Math.floor(total / 16);
   const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve);
   return { cacheBytes, blockCacheBytes, writeBufferBytes };
+}
+
+/**
+ * How far V8 lets its old generation grow past what survived the last full GC before it collects
+ * again, in percent. V8 picks a factor from its GC and allocation speeds, up to 4× on a large
+ * machine; a cache over LevelDB evicts and reloads decoded entries at the rate of its misses, so
+ * it turns over the whole cache every few seconds and V8 chose ~3×: with 192MB of cached entries
+ * the heap swung between 310MB and 1.1GB (`npm run bench -- state-scale`, memoryUsage in its
+ * progress lines). 1.3 is V8's own conservative factor (what it uses when it optimizes for
+ * memory); the cost is more frequent, mostly concurrent, marking.
+ */
+export const HEAP_GROWING_PERCENT = 30;
+
+let heapBounded = false;
+
+/**
+ * Caps V8's heap growth factor for this process (a worker keeping state is the process's main
+ * tenant; the flag is read at every full GC, so setting it after start takes effect). Never
+ * a hard limit: a live set past any bound is still served, only collected more often.
+ */
+export function boundHeapGrowth(percent = HEAP_GROWING_PERCENT): void {
+  if (heapBounded) return;
+  heapBounded = true;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
