@@ -140,12 +140,14 @@ try {
   const deadline = Number(process.env.STATE_SCALE_DEADLINE ?? 0);
   const stop = new AbortController();
   if (deadline > 0) setTimeout(() => stop.abort(), deadline * 1000).unref();
+  let maxHeapTotal = 0;
   const result = await runEngine(engine, {
     signal: stop.signal,
     batchSize: 500,
     progressIntervalMs: 5000,
     onProgress: (p) => {
       const m = process.memoryUsage();
+      if (m.heapTotal > maxHeapTotal) maxHeapTotal = m.heapTotal;
       const keysSeen = Math.min(p.recordsIn, keys);
       const pct = ((100 * p.recordsIn) / events).toFixed(1);
       const cache = engine.stateBackend.metrics().cachedBytes;
@@ -161,7 +163,7 @@ try {
   const heapRatio = mode === 'estimate' ? await measureCache(engine) : undefined;
   await engine.close();
   process.stdout.write(
-    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
+    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
