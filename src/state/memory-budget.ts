@@ -4,9 +4,14 @@
  *
  *   LevelDB write buffers   2 × writeBufferBytes (the memtable being filled and the one being
  *                           compacted), 1/32 of the total each, 1MB to 32MB
- *   LevelDB block cache     1/8 of the total (uncompressed blocks: the miss path's reads)
- *   LevelDB table cache     1/16 of the total kept back for open tables' index blocks (not
- *                           configurable in classic-level beyond maxOpenFiles, so reserved)
+ *   LevelDB block cache     1/32 of the total (uncompressed blocks: the miss path's reads)
+ *   LevelDB tables          5/32 of the total kept back, not configurable in classic-level
+ *                           beyond maxOpenFiles: open tables' index and filter blocks, and the
+ *                           table files themselves, which LevelDB reads through mmap (up to 1000
+ *                           files): every page a read touches stays in the process's RSS while
+ *                           its table is open (250MB of the 10M-key row's ~1GB peak RSS in
+ *                           `npm run bench -- state-scale`). A smaller block cache leaves room
+ *                           for them: those pages already hold what it would cache, compressed.
  *   write-back cache        the rest: decoded entries, key nodes, values (write-back-cache.ts)
  *
  * And the V8 heap around the write-back cache (boundHeapGrowth below).
@@ -23,8 +28,8 @@ export interface MemoryBudget {
 
 export function splitMemory(total: number): MemoryBudget {
   const writeBufferBytes = Math.min(32 * MB, Math.max(MB, Math.floor(total / 32)));
-  const blockCacheBytes = Math.floor(total / 8);
-  const tableReserve = Math.floor(total / 16);
+  const blockCacheBytes = Math.floor(total / 32);
+  const tableReserve = Math.floor((5 * total) / 32);
   const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve);
   return { cacheBytes, blockCacheBytes, writeBufferBytes };
 }
@@ -35,10 +40,11 @@ export function splitMemory(total: number): MemoryBudget {
  * machine; a cache over LevelDB evicts and reloads decoded entries at the rate of its misses, so
  * it turns over the whole cache every few seconds and V8 chose ~3×: with 192MB of cached entries
  * the heap swung between 310MB and 1.1GB (`npm run bench -- state-scale`, memoryUsage in its
- * progress lines). 1.3 is V8's own conservative factor (what it uses when it optimizes for
- * memory); the cost is more frequent, mostly concurrent, marking.
+ * progress lines); capped at 1.3 (V8's own conservative factor) the heap stayed 370-500MB and
+ * the 10M-key row peaked at ~1GB RSS, so 1.2: the cost is more frequent, mostly concurrent,
+ * marking.
  */
-export const HEAP_GROWING_PERCENT = 30;
+export const HEAP_GROWING_PERCENT = 20;
 
 let heapBounded = false;
 
