@@ -123,6 +123,7 @@ async function measureCache(engine: Engine): Promise<number> {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
 const dir = await mkdtemp(join(tmpdir(), 'trib-state-scale-'));
 try {
   let engine: Engine;
@@ -139,13 +140,22 @@ try {
   const deadline = Number(process.env.STATE_SCALE_DEADLINE ?? 0);
   const stop = new AbortController();
   if (deadline > 0) setTimeout(() => stop.abort(), deadline * 1000).unref();
+  let maxHeapTotal = 0;
   const result = await runEngine(engine, {
     signal: stop.signal,
     batchSize: 500,
     progressIntervalMs: 5000,
     onProgress: (p) => {
-      const rss = process.memoryUsage().rss / 2 ** 20;
-      process.stderr.write(`     ${mode} ${keys}: ${p.recordsIn}/${events} in ${(p.elapsedMs / 1000).toFixed(0)}s, ${Math.round(p.ratePerSec)}/s, rss ${rss.toFixed(0)} MiB\n`);
+      const m = process.memoryUsage();
+      if (m.heapTotal > maxHeapTotal) maxHeapTotal = m.heapTotal;
+      const keysSeen = Math.min(p.recordsIn, keys);
+      const pct = ((100 * p.recordsIn) / events).toFixed(1);
+      const cache = engine.stateBackend.metrics().cachedBytes;
+      process.stderr.write(
+        `     ${mode} ${keys}: ${p.recordsIn}/${events} events (${pct}%), ${keysSeen} keys seen, ${(p.elapsedMs / 1000).toFixed(0)}s, ` +
+          `${Math.round(p.ratePerSec)} events/s, ${Math.round((keysSeen * 1000) / Math.max(1, p.elapsedMs))} keys/s; ` +
+          `rss ${mib(m.rss)} = heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (cache ${mib(cache)}) + external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}) MiB\n`,
+      );
     },
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -153,7 +163,7 @@ try {
   const heapRatio = mode === 'estimate' ? await measureCache(engine) : undefined;
   await engine.close();
   process.stdout.write(
-    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
+    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-st
 import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
-import { splitMemory, type MemoryBudget } from './memory-budget.js';
+import { boundHeapGrowth, splitMemory, type MemoryBudget } from './memory-budget.js';
 import { DEFAULT_STATE_CACHE_SIZE } from '../core/size.js';
 import { KeyValueStoreHandle, WindowStoreHandle } from './handles.js';
 import { DEFAULT_TIMER_PAGE_MS, type PersistentTimers, type PersistentTimerService } from './timer-service.js';
@@ -108,6 +108,8 @@ export class StateBackend {
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
     const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+    // The cache's entries churn at its miss rate: without this V8 lets garbage grow the heap ~3×.
+    boundHeapGrowth();
     const bottom = await LevelBytesStore.open(dir, { sync: opts.sync ?? true, blockCacheBytes: budget.blockCacheBytes, writeBufferBytes: budget.writeBufferBytes });
     return StateBackend.openOn(bottom, dir, opts);
   }
