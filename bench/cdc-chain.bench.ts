@@ -5,9 +5,10 @@
  *   repartition topic, rolling 1h count) -> Redis hash feat:user:<id>.
  *   npm run bench -- cdc-chain          (about 2 minutes; needs mariadbd and redis-server)
  *   CDC_CHAIN_BASELINE=<git ref> npm run bench -- cdc-chain
- *       runs every phase twice in one run: first with the broker, cdc reader and worker of <ref>
- *       (extracted with `git archive` into a temp dir, sharing this checkout's node_modules), then
- *       with this tree's, and reports after/before ratios.
+ *       runs two chains in one run: the broker, cdc reader and worker of <ref> (extracted with
+ *       `git archive` into a temp dir, sharing this checkout's node_modules) and this tree's, each
+ *       reading its own database (same schema). Phases alternate between them (ABBA order), so a
+ *       shared machine's drifting load hits both alike; reported: after/before ratios.
  *
  * Services: a private mariadbd (ROW binlog, test/helpers/mariadb.ts) and a private redis-server
  * with keyspace notifications for hashes, both on free ports; per tree a fresh dev broker.
@@ -24,6 +25,9 @@
  *   redis       as above.
  * The CPU time of the broker, the cdc reader and the worker (from /proc/<pid>/stat) per row, in
  * each phase, shows what lower waits cost when a process polls more often.
+ *
+ * Isolated commits (SPARSE_COMMITS, 100-200 ms apart, the chain otherwise idle): the wait floor of
+ * every hop, what a change costs when nothing else is in flight to share a batch with.
  *
  * Throughput (MAX_S s): 4 connections commit 200-row INSERTs as fast as they can; reported: rows
  * applied to Redis per second while loading, and while catching up after the load stopped (the
@@ -45,7 +49,7 @@ import { createCdcSchema, sqlTime } from '../scripts/cdc-load.js';
 import { repoRoot } from '../test/helpers/cli.js';
 import { startMariaDb, type TestMariaDb } from '../test/helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
-import { DB, cdcConfigYaml } from '../test/cdc/cdc-harness.js';
+import { DB } from '../test/cdc/cdc-harness.js';
 import type { BenchResult } from './types.js';
 
 const RATES = (process.env.CDC_CHAIN_RATES ?? '1000,5000,10000').split(',').map(Number);
@@ -62,14 +66,15 @@ const USERS_PER_CONN = 500;
 const MAX_USERS = 5_000;
 const MAX_ROWS_PER_TXN = 200;
 const CATCHUP_MAX_S = 30;
+const SPARSE_COMMITS = 25;
+const SPARSE_GAP_MS = 100;
 const PROGRESS_MS = 5_000;
-const TOPIC = `cdc.${DB}.loan_application`;
 const APP = 'cdc-chain';
 const REPARTITION = `${APP}.per_user.repartition`;
 
 const progress = (msg: string): void => { process.stderr.write(`[bench:cdc-chain] ${msg}\n`); };
 
-const TOPOLOGY = `apiVersion: tributary/v1
+const topology = (topic: string): string => `apiVersion: tributary/v1
 kind: Topology
 metadata:
   name: ${APP}
@@ -80,7 +85,7 @@ spec:
     applications:
       kafka:
         brokers: \${KAFKA_BROKERS}
-        topic: ${TOPIC}
+        topic: ${topic}
       eventTime: { maxOutOfOrderness: 10s }
   pipeline:
     - id: rows
@@ -208,31 +213,49 @@ class Cli {
 interface Shared { db: TestMariaDb; redis: TestRedis; pool: Pool; client: Redis }
 
 /** One tree's processes: broker, cdc reader, worker. */
-interface Chain { tag: string; broker: Cli; cdc: Cli; worker: Cli; kafka: KafkaClient; dir: string }
+interface Chain { tag: string; broker: Cli; cdc: Cli; worker: Cli; kafka: KafkaClient; dir: string; pool: Pool; topic: string }
 
-async function startChain(s: Shared, tag: string, root: string): Promise<Chain> {
+/** Each tree reads its own database (same schema), so an idle chain does not process the other's load. */
+async function startChain(s: Shared, tag: string, root: string, db: string): Promise<Chain> {
   const dir = await mkdtemp(join(tmpdir(), `tributary-bench-chain-${tag}-`));
   progress(`${tag}: starting the dev broker, tributary cdc and the worker (${root === repoRoot ? 'this tree' : root})`);
   const broker = new Cli(`${tag} broker`, root, ['broker', '--port', '0', '--data-dir', join(dir, 'broker')], {});
   const m = await broker.waitFor(/broker listening on (\S+):(\d+)/, 60_000);
   const address = `${m[1]}:${m[2]}`;
   const c = s.db.connectionConfig();
-  await writeFile(join(dir, 'cdc.yaml'), cdcConfigYaml(s.db, [address], s.redis.url, {
-    mysql: ['snapshot: never', `serverId: ${61_000 + Math.floor(Math.random() * 1_000)}`],
-    kafka: [`partitions: ${PARTITIONS}`],
-    end: ['lease:', `  name: cdc-chain-${tag}-${Date.now()}`],
-  }));
-  await writeFile(join(dir, 'topology.yaml'), TOPOLOGY);
+  await s.pool.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+  const pool = mysql.createPool({ ...c, database: db, connectionLimit: CONNECTIONS + 2, timezone: 'Z' });
+  await createCdcSchema(pool);
+  const topic = `cdc.${db}.loan_application`;
+  await writeFile(join(dir, 'cdc.yaml'), `mysql:
+  host: ${c.host}
+  port: ${c.port}
+  user: ${c.user}
+  password: \${MYSQL_PASSWORD}
+  include: ["${db}.loan_application"]
+  timezone: UTC
+  snapshot: never
+  serverId: ${61_000 + Math.floor(Math.random() * 1_000)}
+kafka:
+  brokers: ${address}
+  topicPrefix: cdc
+  partitions: ${PARTITIONS}
+redis:
+  url: ${s.redis.url}
+lease:
+  name: cdc-chain-${tag}-${Date.now()}
+`);
+  await writeFile(join(dir, 'topology.yaml'), topology(topic));
   const cdc = new Cli(`${tag} cdc`, root, ['cdc', join(dir, 'cdc.yaml'), '--log-level', 'info'], { MYSQL_PASSWORD: c.password });
   await cdc.waitFor(/leading: reading the binlog/, 60_000);
   const worker = new Cli(`${tag} worker`, root, ['run', join(dir, 'topology.yaml'), '--data-dir', join(dir, 'worker'), '--quiet'],
     { KAFKA_BROKERS: address, REDIS_URL: s.redis.url });
   const kafka = await createKafkaClient({ brokers: [address], clientId: 'bench-cdc-chain-tap', retryTimeoutMs: 0 });
   await kafka.connect();
-  const chain = { tag, broker, cdc, worker, kafka, dir };
+  const chain = { tag, broker, cdc, worker, kafka, dir, pool, topic };
   // Ready = a row committed now is in Redis.
   const probe = `probe-${tag}`;
-  await s.pool.query(INSERT, [[row(probe, 1)]]);
+  await pool.query(INSERT, [[row(probe, 1)]]);
   const deadline = Date.now() + 120_000;
   while ((await s.client.hget(`feat:user:${probe}`, '_v')) !== '1') {
     if (worker.child.exitCode !== null || Date.now() > deadline) {
@@ -250,6 +273,7 @@ async function stopChain(c: Chain): Promise<void> {
   await c.worker.stop();
   await c.cdc.stop();
   await c.broker.stop();
+  await c.pool.end().catch(() => undefined);
   await rm(c.dir, { recursive: true, force: true });
 }
 
@@ -260,11 +284,11 @@ class BinlogTap {
   private stopped = false;
   meter: Meter | undefined;
 
-  constructor(db: TestMariaDb) {
+  constructor(db: TestMariaDb, databases: string[]) {
     const c = db.connectionConfig();
     this.source = new MysqlBinlogSource('bench-tap', {
       host: c.host, port: c.port, user: c.user, password: c.password, serverId: 59_998, snapshot: 'never', gtid: 'auto',
-      include: [`${DB}.loan_application`], bufferSize: 10_000, snapshotChunkSize: 1_000,
+      include: databases.map((d) => `${d}.loan_application`), bufferSize: 10_000, snapshotChunkSize: 1_000,
     }, { idleWaitMs: 100 });
   }
 
@@ -349,7 +373,7 @@ interface Phase {
 async function latencyPhase(s: Shared, chain: Chain, tap: BinlogTap, rate: number, prefix: string, seconds: number): Promise<Phase> {
   const label = `${chain.tag} @${rate}/s${seconds < SECONDS ? ' (warm-up)' : ''}`;
   const meters = { binlog: new Meter(), cdcTopic: new Meter(), repartition: new Meter(), redis: new Meter() };
-  const cdcTap = new TopicTap(chain.kafka, TOPIC, cdcId);
+  const cdcTap = new TopicTap(chain.kafka, chain.topic, cdcId);
   const rpTap = new TopicTap(chain.kafka, REPARTITION, repartitionId);
   await Promise.all([cdcTap.start(), rpTap.start()]);
   tap.meter = meters.binlog;
@@ -392,7 +416,7 @@ async function latencyPhase(s: Shared, chain: Chain, tap: BinlogTap, rate: numbe
   const cpu0 = await Promise.all(pids.map(cpuSeconds));
   const perTxn = Math.max(1, Math.round(rate / TXN_PER_S));
   const txnRate = rate / perTxn;
-  const conns: PoolConnection[] = await Promise.all(Array.from({ length: CONNECTIONS }, () => s.pool.getConnection()));
+  const conns: PoolConnection[] = await Promise.all(Array.from({ length: CONNECTIONS }, () => chain.pool.getConnection()));
   const started = Date.now();
   const end = started + seconds * 1_000;
   let next = 0;
@@ -463,6 +487,44 @@ async function latencyPhase(s: Shared, chain: Chain, tap: BinlogTap, rate: numbe
   return phase;
 }
 
+interface Sparse { tag: string; binlog: Stats; cdcTopic: Stats; repartition: Stats; redis: Stats }
+
+/**
+ * Isolated commits, the pipeline otherwise idle: the wait floor of every hop (what a change
+ * costs when nothing else is in flight to share a batch with). Redis is polled every 1 ms.
+ */
+async function sparsePhase(s: Shared, chain: Chain, tap: BinlogTap): Promise<Sparse> {
+  await sleep(1_500); // the previous load drains: idle from here on
+  const meters = { binlog: new Meter(), cdcTopic: new Meter(), repartition: new Meter() };
+  const cdcTap = new TopicTap(chain.kafka, chain.topic, cdcId);
+  const rpTap = new TopicTap(chain.kafka, REPARTITION, repartitionId);
+  await Promise.all([cdcTap.start(), rpTap.start()]);
+  tap.meter = meters.binlog;
+  cdcTap.meter = meters.cdcTopic;
+  rpTap.meter = meters.repartition;
+  const redis: number[] = [];
+  for (let i = 0; i < SPARSE_COMMITS; i++) {
+    const user = `one-${chain.tag}-${i}`;
+    const [res] = await chain.pool.query(INSERT, [[row(user, i)]]);
+    const committed = Date.now();
+    const id = String((res as ResultSetHeader).insertId);
+    for (const m of Object.values(meters)) m.commit(id, committed);
+    while ((await s.client.hget(`feat:user:${user}`, '_v')) !== '1') {
+      if (Date.now() - committed > 10_000) throw new Error(`${chain.tag}: an isolated commit for ${user} was not in redis after 10 s`);
+      await sleep(1);
+    }
+    redis.push(Date.now() - committed);
+    await sleep(SPARSE_GAP_MS + Math.random() * SPARSE_GAP_MS);
+  }
+  await sleep(200);
+  tap.meter = undefined;
+  await Promise.all([cdcTap.stop(), rpTap.stop()]);
+  const f = { tag: chain.tag, binlog: stats(meters.binlog.samples), cdcTopic: stats(meters.cdcTopic.samples), repartition: stats(meters.repartition.samples), redis: stats(redis) };
+  progress(`${chain.tag} isolated commits: -> binlog ${ms(f.binlog)}; -> cdc topic ${ms(f.cdcTopic)}; -> repartition topic ${ms(f.repartition)}; ` +
+    `-> redis ${ms(f.redis)}; load average ${loadavg()[0]!.toFixed(1)}`);
+  return f;
+}
+
 interface MaxFigures { tag: string; committed: number; loadSeconds: number; rateDuringLoad: number; rateCatchingUp: number; catchUpSeconds: number | undefined }
 
 async function maxPhase(s: Shared, chain: Chain): Promise<MaxFigures> {
@@ -473,7 +535,7 @@ async function maxPhase(s: Shared, chain: Chain): Promise<MaxFigures> {
     for (const k of keys) pipe.hget(k, '_v');
     return ((await pipe.exec()) ?? []).reduce((sum, [, v]) => sum + Number(v ?? 0), 0);
   };
-  const conns: PoolConnection[] = await Promise.all(Array.from({ length: CONNECTIONS }, () => s.pool.getConnection()));
+  const conns: PoolConnection[] = await Promise.all(Array.from({ length: CONNECTIONS }, () => chain.pool.getConnection()));
   const started = Date.now();
   const end = started + MAX_S * 1_000;
   let committed = 0;
@@ -543,28 +605,32 @@ export async function bench(): Promise<BenchResult[]> {
   trees.push({ tag: BASELINE ? 'after' : 'this', root: repoRoot });
   progress('starting mariadbd (ROW binlog) and redis-server (keyspace notifications)');
   const [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ extraArgs: ['--notify-keyspace-events', 'Kh'] })]);
-  const pool = mysql.createPool({ ...db.connectionConfig(), database: DB, connectionLimit: CONNECTIONS + 2, timezone: 'Z' });
+  const pool = mysql.createPool({ ...db.connectionConfig(), database: DB, connectionLimit: 2, timezone: 'Z' });
   const client = new Redis(redis.url);
   const s: Shared = { db, redis, pool, client };
-  const tap = new BinlogTap(db);
+  const tap = new BinlogTap(db, trees.map((t) => `chain_${t.tag}`));
   const phases: Phase[] = [];
+  const sparse: Sparse[] = [];
   const maxes: MaxFigures[] = [];
-  let chain: Chain | undefined;
+  const chains: Chain[] = [];
   try {
-    await createCdcSchema(pool);
+    // Every tree's chain runs the whole time (an idle one costs only its idle wakeups); phases
+    // alternate between them (ABBA), so a machine whose load drifts affects both alike.
+    for (const t of trees) chains.push(await startChain(s, t.tag, t.root, `chain_${t.tag}`));
     await tap.start();
-    for (const t of trees) {
-      chain = await startChain(s, t.tag, t.root);
-      await latencyPhase(s, chain, tap, RATES[0]!, `warm-${t.tag}-`, WARMUP_S);
-      for (const [i, rate] of RATES.entries()) phases.push(await latencyPhase(s, chain, tap, rate, `lat-${t.tag}-${i}-`, SECONDS));
-      maxes.push(await maxPhase(s, chain));
-      if (chain.worker.child.exitCode !== null) throw new Error(`${t.tag}: the worker exited (${chain.worker.child.exitCode}):\n${chain.worker.log()}`);
-      await stopChain(chain);
-      chain = undefined;
+    const order = (i: number): Chain[] => (i % 2 === 0 ? chains : [...chains].reverse());
+    for (const c of chains) await latencyPhase(s, c, tap, RATES[0]!, `warm-${c.tag}-`, WARMUP_S);
+    for (const c of order(0)) sparse.push(await sparsePhase(s, c, tap));
+    for (const [i, rate] of RATES.entries()) {
+      for (const c of order(i + 1)) phases.push(await latencyPhase(s, c, tap, rate, `lat-${c.tag}-${i}-`, SECONDS));
     }
-    return report(phases, maxes);
+    for (const c of order(RATES.length + 1)) {
+      maxes.push(await maxPhase(s, c));
+      if (c.worker.child.exitCode !== null) throw new Error(`${c.tag}: the worker exited (${c.worker.child.exitCode}):\n${c.worker.log()}`);
+    }
+    return report(phases, sparse, maxes);
   } finally {
-    if (chain) await stopChain(chain).catch(() => undefined);
+    for (const c of chains) await stopChain(c).catch(() => undefined);
     await tap.stop().catch(() => undefined);
     client.disconnect();
     await pool.end();
@@ -573,8 +639,15 @@ export async function bench(): Promise<BenchResult[]> {
   }
 }
 
-function report(phases: Phase[], maxes: MaxFigures[]): BenchResult[] {
+function report(phases: Phase[], sparse: Sparse[], maxes: MaxFigures[]): BenchResult[] {
   const out: BenchResult[] = [];
+  for (const f of sparse) {
+    out.push({ name: `isolated commit->redis p50 (${f.tag})`, value: f.redis.p50, unit: 'ms',
+      note: `max ${f.redis.max} ms, n=${f.redis.n}; hops p50 binlog ${f.binlog.p50} / cdc topic ${f.cdcTopic.p50} / repartition topic ${f.repartition.p50} / redis ${f.redis.p50} ms` });
+  }
+  const sb = sparse.find((f) => f.tag === 'before');
+  const sa = sparse.find((f) => f.tag === 'after');
+  if (sb && sa) out.push({ name: 'after/before isolated commit p50', value: sa.redis.p50 / sb.redis.p50, unit: 'x', note: `${sb.redis.p50} -> ${sa.redis.p50} ms` });
   for (const p of phases) {
     const at = `${p.tag} @${p.rate / 1_000}k/s`;
     out.push(
