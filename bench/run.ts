@@ -10,7 +10,7 @@ import type { BenchResult } from './types.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
 const all = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
-const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker' && n !== 'kafka-consume' && n !== 'kafka-e2e' && n !== 'cdc-latency' && n !== 'sinks');
+const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker' && n !== 'kafka-consume' && n !== 'kafka-e2e' && n !== 'cdc-latency' && n !== 'cdc-chain' && n !== 'sinks');
 const results: Array<BenchResult & { suite: string }> = [];
 for (const name of names) {
   if (!all.includes(name)) {

@@ -73,7 +73,7 @@ export abstract class BatchingSink implements Sink {
   private inFlight: Promise<void> | null = null;
   /** Records with an add() index below this are due: the writer takes them without waiting for a full batch. */
   private lingerDue = 0;
-  private lingerTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** A write that failed for good; thrown by the next flush(), which then retries from scratch. */
   private failure: { error: unknown } | undefined;
   /** Per-record rejections of the current attempt; delivered only when the attempt succeeds. */
@@ -169,8 +169,7 @@ export abstract class BatchingSink implements Sink {
   /** Waits for the write in flight, then disconnects. Does not flush: unflushed records were not checkpointed. */
   async close(): Promise<void> {
     this.closing.abort();
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
+    this.clearLinger();
     if (this.inFlight) await this.inFlight;
     if (this.buffer.length > 0) {
       this.logger.warn('sink closed with unflushed records; they are replayed from the last checkpoint', {
@@ -234,9 +233,20 @@ export abstract class BatchingSink implements Sink {
     if (this.lingerMs === undefined || this.lingerTimer || this.inFlight || this.failure || this.closing.signal.aborted) return;
     const oldest = this.addedAt[0];
     if (oldest === undefined) return;
-    this.lingerTimer = setTimeout(() => this.onLinger(), Math.max(0, oldest + this.lingerMs - this.now()));
+    // linger 0: at the end of the current pass of the event loop (the poll batch that produced the
+    // record), not a 1 ms timer; what arrives while that write is in flight goes out together next.
+    const delay = oldest + this.lingerMs - this.now();
+    this.lingerTimer = this.lingerMs === 0 ? setImmediate(() => this.onLinger()) : setTimeout(() => this.onLinger(), Math.max(0, delay));
     // A forgotten sink must not keep the process alive; an open one has its task loop for that.
     this.lingerTimer.unref();
+  }
+
+  private clearLinger(): void {
+    const t = this.lingerTimer;
+    this.lingerTimer = undefined;
+    if (t === undefined) return;
+    if ('hasRef' in t && 'refresh' in t) clearTimeout(t);
+    else clearImmediate(t as NodeJS.Immediate);
   }
 
   private onLinger(): void {

@@ -45,6 +45,12 @@ export interface Source {
    * `null` means a bounded source has no more records at all.
    */
   poll(max: number): Promise<SourceBatch | null>;
+  /**
+   * Resolves when poll() may have records, or after `ms` at the latest: the run loop waits on it
+   * instead of a fixed idle sleep, so a record that arrives while the worker is idle is processed
+   * at once. Sources without it are polled again after a short sleep.
+   */
+  waitReadable?(ms: number): Promise<void>;
   /** Records not yet read (percent-done/lag); undefined when unknown (endless sources). */
   remaining?(): number | undefined;
   close(): Promise<void>;

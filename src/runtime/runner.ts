@@ -44,6 +44,8 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
 
 /** The longest the runner keeps the event loop to itself while records are buffered. */
 const YIELD_EVERY_MS = 20;
+/** The longest an idle run loop waits before it polls its sources again. */
+const IDLE_WAIT_MS = 5;
 
 export async function runEngine(engine: Engine, options: RunOptions = {}): Promise<RunResult> {
   const batchSize = options.batchSize ?? 500;
@@ -156,7 +158,7 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       if (options.signal?.aborted) break;
     }
     if (!gotAny) {
-      await sleep(5);
+      await idle(engine, exhausted);
       lastYield = Date.now();
     }
   }
@@ -165,6 +167,22 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
   if (reason === 'end-of-input') engine.endOfInput();
   report(Date.now());
   return { reason, elapsedMs: Date.now() - started, recordsIn: engine.counters.get('in') - startIn };
+}
+
+/**
+ * Nothing to process: wait until a source may have records (Kafka inputs wake the loop when a
+ * fetch queued messages), at most IDLE_WAIT_MS. A fixed sleep here cost each record that
+ * arrived while the worker was idle up to its length, once per hop (source, repartition topic).
+ */
+function idle(engine: Engine, exhausted: ReadonlySet<number>): Promise<void> {
+  const waits: Array<Promise<void>> = [];
+  for (let i = 0; i < engine.sources.length; i++) {
+    if (exhausted.has(i)) continue;
+    const source = engine.sources[i]!.source;
+    if (!source.waitReadable) return sleep(IDLE_WAIT_MS);
+    waits.push(source.waitReadable(IDLE_WAIT_MS));
+  }
+  return waits.length === 0 ? sleep(IDLE_WAIT_MS) : waits.length === 1 ? waits[0]! : Promise.race(waits).then(() => undefined);
 }
 
 function totalRemaining(engine: Engine): number | undefined {

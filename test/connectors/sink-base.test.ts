@@ -285,6 +285,24 @@ describe('BatchingSink linger', () => {
     expect(sink.batches).toEqual([[1, 2]]);
   });
 
+  it('lingerMs 0 sends what arrives while a write is in flight together, right after it (no timer)', async () => {
+    const { now } = fakeClock();
+    const sink = await opened(new FakeSink(() => new Promise<void>((r) => setTimeout(r, 20)), { batchSize: 100, lingerMs: 0, now }));
+    sink.add(rec(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sink.attempts).toBe(1);
+    for (let n = 2; n <= 5; n++) sink.add(rec(n));
+    await vi.advanceTimersByTimeAsync(19);
+    expect(sink.attempts).toBe(1); // one write at a time
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sink.batches).toEqual([[1]]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sink.attempts).toBe(2); // the next starts as the first ends, with everything that waited
+    await vi.advanceTimersByTimeAsync(20);
+    expect(sink.batches).toEqual([[1], [2, 3, 4, 5]]);
+    expect(sink.maxConcurrent).toBe(1);
+  });
+
   it('times linger from the oldest record still buffered, not from one that left in a full batch', async () => {
     const { now } = fakeClock();
     const sink = await opened(new FakeSink(() => {}, { batchSize: 2, lingerMs: 50, now }));

@@ -53,6 +53,10 @@ export class KafkaSource implements Source {
     return { partition: batch.partition, records: batch.messages.map(toRaw) };
   }
 
+  waitReadable(ms: number): Promise<void> {
+    return this.input ? this.input.waitReadable(ms) : new Promise((r) => setTimeout(r, ms));
+  }
+
   remaining(): number | undefined {
     return undefined;
   }

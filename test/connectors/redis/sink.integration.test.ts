@@ -141,7 +141,7 @@ describe('redis sink against redis-server', () => {
   });
 
   it('linger: a record below batchSize reaches Redis without a flush; flush still waits for every write, in order per key', async () => {
-    // No linger in the config: the redis default (5 ms) applies.
+    // No linger in the config: the redis default (0: when the loop yields) applies.
     const sink = await open({ key: 'l:{key}' });
     sink.add(rec('first', { n: 0 }, T0));
     await vi.waitFor(() => expect(sink.written).toBe(1), { timeout: 5_000 });

@@ -19,7 +19,7 @@ describe('redis sink config', () => {
   it('fills defaults, converts the ttl, and takes the password from the environment', () => {
     const { value, errors } = check('url: redis://127.0.0.1:6390\npassword: ${REDIS_PASSWORD}\nkey: "feat:user:{user_id}"\nttl: 3d\n', { REDIS_PASSWORD: 'pw' });
     expect(errors).toEqual([]);
-    expect(value).toMatchObject({ mode: 'standalone', layout: 'hash', tls: false, batchSize: 500, linger: 5, ttl: 3 * 86_400_000, password: 'pw' });
+    expect(value).toMatchObject({ mode: 'standalone', layout: 'hash', tls: false, batchSize: 500, linger: 0, ttl: 3 * 86_400_000, password: 'pw' });
   });
 
   it('takes linger as a duration (0 allowed), refuses a negative one', () => {
