@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 interface Figure { suite: string; name: string; value: number; unit: string }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where git resolves the revision (BENCH_GIT_DIR: a checkout, when this tree is an exported copy). */
+const gitDir = process.env.BENCH_GIT_DIR ?? root;
 const say = (msg: string): void => { process.stderr.write(`[bench:compare] ${msg}\n`); };
 
 export async function compare(rev: string, suites: readonly string[]): Promise<void> {
@@ -51,7 +53,7 @@ async function baselineTree(rev: string): Promise<string> {
   if (existsSync(join(dir, 'node_modules', '.package-lock.json'))) return dir;
   await mkdir(dir, { recursive: true });
   say(`extracting ${rev.slice(0, 10)} into ${dir}`);
-  const archive = spawnSync('sh', ['-c', `git -C "${root}" archive ${rev} | tar -x -C "${dir}"`], { stdio: 'inherit' });
+  const archive = spawnSync('sh', ['-c', `git -C "${gitDir}" archive ${rev} | tar -x -C "${dir}"`], { stdio: 'inherit' });
   if (archive.status !== 0) throw new Error(`git archive ${rev} failed`);
   say('npm ci --ignore-scripts in the baseline tree (once)');
   const ci = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'inherit' });
@@ -111,7 +113,7 @@ function medians(runs: Figure[][]): Map<string, Figure> {
 }
 
 function git(args: string[]): string {
-  const r = spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+  const r = spawnSync('git', ['-C', gitDir, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
