@@ -103,6 +103,14 @@ export async function bench(): Promise<BenchResult[]> {
   ];
 }
 
+// node --cpu-prof --import tsx bench/engine.bench.ts [stateless|tumbling|rolling]: one figure, to profile it alone.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const r of await bench()) process.stdout.write(`${r.name}: ${r.value} ${r.unit}\n`);
+  const only = process.argv[2];
+  const pipelines: Record<string, string> = { stateless, tumbling, rolling };
+  if (only !== undefined && pipelines[only] !== undefined) {
+    await measure('warm-up', stateless);
+    process.stdout.write(`${only}: ${await measure(only, pipelines[only])} events/s\n`);
+  } else {
+    for (const r of await bench()) process.stdout.write(`${r.name}: ${r.value} ${r.unit}\n`);
+  }
 }

@@ -446,6 +446,7 @@ function report(figures: Figures[]): BenchResult[] {
     if (f.pass) out.push({ name: `${f.backend} pass-through (parse, serialize, produce)`, value: rate(f.pass), unit: 'records/s', note: `${(rate(f.pass) / raw).toFixed(2)}× raw (all cores: ≤ ${bound(f.pass, raw).toFixed(2)}×); ${cpuNote(f.pass)}${short(f.pass)}` });
     if (f.e2e) {
       out.push({ name: `${f.backend} e2e rolling-3d → kafka, 1 worker`, value: rate(f.e2e), unit: 'events/s', note: `${cpuNote(f.e2e)}; ${f.e2e.outputs} outputs, ${f.e2e.outputTopic} in the topic${short(f.e2e)}` });
+      if (f.pass) out.push({ name: `${f.backend} ratio e2e / pass-through`, value: rate(f.e2e) / rate(f.pass), unit: '×', note: 'target ≥ 0.7 (Kafka → rolling-3d → Kafka against the least any processor does)' });
       if (f.raw) out.push({ name: `${f.backend} ratio e2e / raw consume`, value: rate(f.e2e) / raw, unit: '×', note: `target ≥ 0.5; with all ${availableParallelism()} cores busy at this CPU per record: ≤ ${bound(f.e2e, raw).toFixed(2)}×` });
     }
   }

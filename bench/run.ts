@@ -1,6 +1,7 @@
 /**
  * `npm run bench [name...]`: runs bench/<name>.bench.ts files (all but the suites that start a
  * broker, by default; `npm run bench:broker`, `npm run bench -- kafka-consume` run those) and prints a table of figures.
+ * `BENCH_BASELINE=<rev> npm run bench -- NAME...` runs them at <rev> too, alternating, and prints ours/baseline.
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,12 @@ import type { BenchResult } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
+// BENCH_BASELINE=<rev>: the same suites at <rev> and here, alternating, with ratios (bench/compare.ts).
+if (process.env.BENCH_BASELINE) {
+  const { compare } = await import('./compare.js');
+  await compare(process.env.BENCH_BASELINE, wanted);
+  process.exit(process.exitCode ?? 0);
+}
 const all = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
 const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker' && n !== 'kafka-consume' && n !== 'kafka-e2e' && n !== 'cdc-latency' && n !== 'cdc-chain' && n !== 'sinks');
 const results: Array<BenchResult & { suite: string }> = [];

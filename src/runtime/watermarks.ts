@@ -45,6 +45,12 @@ export interface WatermarkHooks {
 export class TaskWatermarks {
   private readonly wm: Float64Array[];
   private readonly idle: Uint8Array[];
+  /**
+   * Local mode: per sub-topology, the upstream minimum last handed to its readers (NaN: none
+   * yet). The min over P tasks rises far less often than once per record, and the readers' P
+   * tasks need a visit only when it does.
+   */
+  private readonly propagated: Float64Array;
 
   constructor(
     private readonly subs: readonly SubTopologyInfo[],
@@ -53,6 +59,7 @@ export class TaskWatermarks {
   ) {
     this.wm = subs.map(() => new Float64Array(partitions).fill(-Infinity));
     this.idle = subs.map(() => new Uint8Array(partitions));
+    this.propagated = new Float64Array(subs.length).fill(NaN);
   }
 
   of(sub: number, partition: number): number {
@@ -73,6 +80,7 @@ export class TaskWatermarks {
     const row = this.wm[sub];
     if (row === undefined || watermark === null || watermark === undefined) return;
     if (watermark > row[partition]!) row[partition] = watermark;
+    this.propagated.fill(NaN);
   }
 
   /** A task moved away: its next owner starts from its own checkpoint. */
@@ -80,6 +88,7 @@ export class TaskWatermarks {
     for (let s = 0; s < this.subs.length; s++) {
       this.wm[s]![partition] = -Infinity;
       this.idle[s]![partition] = 0;
+      this.propagated[s] = NaN;
     }
   }
 
@@ -115,6 +124,8 @@ export class TaskWatermarks {
 
   /** Move every task of `partitions` to at least `time` (the test driver's advanceWatermark). */
   forceAll(partitions: readonly number[], time: number, now: number): void {
+    // Readers' idle flags are overwritten here: the next upstream minimum must reach them again.
+    this.propagated.fill(NaN);
     for (const info of this.subs) for (const p of partitions) this.advance(info.index, p, time, false, now);
   }
 
@@ -145,7 +156,8 @@ export class TaskWatermarks {
       return;
     }
     const w = this.localUpstream(sub);
-    if (w === undefined) return;
+    if (w === undefined || w === this.propagated[sub]) return;
+    this.propagated[sub] = w;
     for (const d of info.downstream) {
       for (let p = 0; p < this.partitions; p++) this.advance(d, p, w === Infinity ? -Infinity : w, w === Infinity, now);
     }

@@ -69,6 +69,12 @@ export class PersistentTimers implements PersistentTimerService {
   private legacy: Uint8Array[] = [];
   private live = 0;
   private loaded = false;
+  /**
+   * No live timer is earlier than this (a lower bound, exact after a nextDue that found nothing
+   * due): a watermark below it has nothing to fire, answered without touching the pages. The
+   * watermark moves after every record, so this is asked far more often than anything is due.
+   */
+  private earliest = -Infinity;
 
   /**
    * @param name for messages, e.g. "timers of step 'x' partition 3"
@@ -101,6 +107,7 @@ export class PersistentTimers implements PersistentTimerService {
       this.live += count;
     }
     this.loaded = true;
+    this.earliest = -Infinity;
     for (const [time, key, stored] of legacy) {
       this.register(time, key);
       this.legacy.push(stored);
@@ -119,6 +126,7 @@ export class PersistentTimers implements PersistentTimerService {
     this.legacy = [];
     this.live = 0;
     this.loaded = false;
+    this.earliest = -Infinity;
   }
 
   get isLoaded(): boolean {
@@ -128,6 +136,7 @@ export class PersistentTimers implements PersistentTimerService {
   register(time: number, key: Uint8Array): void {
     this.assertLoaded();
     assertTime(time);
+    if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), true)!;
     const id = idOf(time, keyId);
@@ -161,10 +170,18 @@ export class PersistentTimers implements PersistentTimerService {
 
   nextDue(watermark: number): DueTimer | undefined {
     this.assertLoaded();
+    if (watermark < this.earliest) return undefined;
     const page = this.firing(watermark);
-    if (page === undefined) return undefined;
+    if (page === undefined) {
+      // The earliest page starts after the watermark (a page's start is ≤ its timers), or there is none.
+      this.earliest = this.index[0] ?? Infinity;
+      return undefined;
+    }
     const t = page.sorted![page.cursor]!;
-    if (t.time > watermark) return undefined;
+    if (t.time > watermark) {
+      this.earliest = t.time;
+      return undefined;
+    }
     page.cursor++;
     this.remove(page, t);
     // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
