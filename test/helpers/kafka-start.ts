@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { appendFile, access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_MIN_SESSION_TIMEOUT_MS } from './kafka-test-tuning.js';
 
 const [how, runDir, ownerPidText] = process.argv.slice(2) as [string, string, string];
 const ownerPid = Number(ownerPidText);
@@ -16,7 +17,8 @@ const log = (line: string): Promise<void> => appendFile(join(runDir, 'start.log'
 async function viaScript(): Promise<string[]> {
   const dataDir = join(runDir, 'cluster');
   await writeFile(join(runDir, 'stop.json'), JSON.stringify({ script: dataDir }));
-  const child = spawn('bash', [join(repoRoot, 'scripts', 'kafka-cluster.sh'), 'up', '--brokers', '1', '--data-dir', dataDir, '--owner-pid', String(ownerPid)], {
+  const child = spawn('bash', [join(repoRoot, 'scripts', 'kafka-cluster.sh'), 'up', '--brokers', '1', '--data-dir', dataDir, '--owner-pid', String(ownerPid),
+    '--broker-config', `group.min.session.timeout.ms=${TEST_MIN_SESSION_TIMEOUT_MS}`], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
