@@ -60,8 +60,14 @@ async function setUp(): Promise<void> {
 }
 
 async function tearDown(): Promise<void> {
-  for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  if (dir) await rm(dir, { recursive: true, force: true });
+  // Whatever happened, no worker outlives the test; their logs go next to the outputs.
+  for (const [i, w] of started.splice(0).entries()) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    if (dir) await writeFile(join(dir, `worker-${i}.log`), w.stderr()).catch(() => undefined);
+  }
+  // FLEET_KEEP=1 keeps the outputs and every worker's log for a post-mortem.
+  if (dir && !process.env.FLEET_KEEP) await rm(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`replay: outputs and worker logs kept in ${dir}\n`);
 }
 
 /** A worker of `app`, writing to <dir>/<out>. */
