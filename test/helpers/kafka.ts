@@ -14,7 +14,7 @@
  * Tests on a shared cluster use unique topic, group and app names (`uniqueName`).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -73,7 +73,11 @@ export function kafkaBackends(): KafkaBackend[] {
  */
 export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = {}): () => KafkaUnderTest {
   let kafka: KafkaUnderTest | undefined;
+  let began = 0;
+  // The test file that called us, for the timings line.
+  const file = /[\w./-]*test\/[\w./-]+\.test\.ts/.exec(new Error().stack ?? '')?.[0].replace(/^.*?(?=test\/)/, '') ?? 'unknown';
   beforeAll(async () => {
+    began = Date.now();
     if (backend.kind === 'dev') {
       const broker = await startTestBroker(devOptions);
       kafka = { kind: 'dev', name: backend.name, brokers: broker.brokers, devBroker: broker };
@@ -83,6 +87,10 @@ export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = 
   }, 240_000);
   afterAll(async () => {
     await kafka?.devBroker?.close();
+    // Registered first, so it runs last: the block's whole time, hooks included (how long each
+    // broker's half of a file takes; README "The Kafka-mode suites on both brokers").
+    const timings = process.env.TRIBUTARY_KAFKA_TIMINGS;
+    if (timings) await appendFile(timings, `${JSON.stringify({ file, broker: backend.kind, ms: Date.now() - began })}\n`);
   });
   return () => {
     if (!kafka) throw new Error(`useKafka(${backend.name}): not started (call the getter inside a test or hook)`);
