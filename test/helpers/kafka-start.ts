@@ -40,8 +40,9 @@ async function viaTestcontainers(): Promise<string[]> {
   let mod: { KafkaContainer: new (image: string) => { withKraft(): unknown; start(): Promise<{ getHost(): string; getMappedPort(p: number): number; stop(): Promise<unknown> }> } };
   try {
     mod = (await import(moduleName)) as typeof mod;
-  } catch {
-    throw new Error(`TRIBUTARY_TEST_KAFKA=testcontainers needs the npm package ${moduleName} (npm install --no-save ${moduleName}) and a container engine (Docker or Podman); neither is verified on this project's machines`);
+  } catch (err) {
+    // Not installed, or (as with its current release on Node 20) not loadable here.
+    throw new Error(`TRIBUTARY_TEST_KAFKA=testcontainers: cannot load ${moduleName} (${(err as Error).message.split('\n')[0]}); it needs \`npm install --no-save ${moduleName}\`, a Node version it supports and a container engine (Docker or Podman); this path is unverified on this project's machines`);
   }
   let container;
   try {
