@@ -7,6 +7,9 @@ export default defineConfig({
     // with lower rolling-24h values than the reference under full-suite load: it runs in
     // `npm run test:fleet` (TRIBUTARY_FLEET=1) until that is understood (issue 12).
     exclude: process.env.TRIBUTARY_FLEET ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/runtime/broker-restart.integration.test.ts'],
+    // The shared real-Kafka cluster of the Kafka-mode suites (test/helpers/kafka.ts): started on
+    // first use, stopped here at the end of the run.
+    globalSetup: ['./test/helpers/kafka-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real processes (broker, redis, mariadb) on free ports;

@@ -10,5 +10,5 @@ if (!existsSync(entry)) {
   process.stderr.write('tributary: dist/ is missing; run `npm run build` (npm ci does it for you)\n');
   process.exit(1);
 }
-const { main } = await import(entry);
-process.exitCode = await main(process.argv.slice(2));
+const { main, exitAfterFlush } = await import(entry);
+await exitAfterFlush(await main(process.argv.slice(2)));

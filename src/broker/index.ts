@@ -32,6 +32,9 @@ export interface BrokerOptions {
   fsync?: FsyncPolicy;
   /** Wait this long before the first rebalance of a fresh group. Default 0. */
   groupInitialRebalanceDelayMs?: number;
+  /** Session timeouts a JoinGroup may ask for, as Kafka's group.min/max.session.timeout.ms. Default 6 s to 30 min. */
+  groupMinSessionTimeoutMs?: number;
+  groupMaxSessionTimeoutMs?: number;
   logger?: Logger;
   verbose?: boolean;
 }
@@ -55,6 +58,9 @@ export interface BrokerHandle {
 }
 
 const FSYNC_INTERVAL_MS = 1000;
+/** Kafka's defaults for group.min.session.timeout.ms and group.max.session.timeout.ms. */
+export const DEFAULT_MIN_SESSION_TIMEOUT_MS = 6_000;
+export const DEFAULT_MAX_SESSION_TIMEOUT_MS = 1_800_000;
 const RETENTION_CHECK_MS = 5000;
 const CLEANER_INTERVAL_MS = 30_000;
 
@@ -66,7 +72,10 @@ export async function startBroker(opts: BrokerOptions): Promise<BrokerHandle> {
 
   const store = new LogStore(opts.dataDir, logger);
   const offsets = new OffsetStore(opts.dataDir, fsync !== 'never', logger);
-  const groups = new GroupCoordinator(opts.groupInitialRebalanceDelayMs ?? 0, logger);
+  const groups = new GroupCoordinator(opts.groupInitialRebalanceDelayMs ?? 0, logger, {
+    min: opts.groupMinSessionTimeoutMs ?? DEFAULT_MIN_SESSION_TIMEOUT_MS,
+    max: opts.groupMaxSessionTimeoutMs ?? DEFAULT_MAX_SESSION_TIMEOUT_MS,
+  });
   const waiters = new Map<string, Set<() => void>>();
   let closing = false;
 

@@ -20,6 +20,8 @@ export const brokerSpec = {
     host: { type: 'string', value: 'HOST', default: '127.0.0.1', description: 'Address to listen on (and advertise)' },
     partitions: { type: 'string', value: 'N', default: '1', description: 'Partitions of auto-created topics' },
     fsync: { type: 'string', value: 'POLICY', default: 'interval', description: 'When appends are fsynced: always, interval or never' },
+    'group-min-session-timeout': { type: 'string', value: 'MS', default: '6000', description: 'Shortest session timeout a consumer may ask for (Kafka: group.min.session.timeout.ms)' },
+    'group-max-session-timeout': { type: 'string', value: 'MS', default: '1800000', description: 'Longest session timeout a consumer may ask for (Kafka: group.max.session.timeout.ms)' },
     'no-auto-create': { type: 'boolean', description: 'Refuse produce/metadata for topics that do not exist' },
     verbose: { type: 'boolean', short: 'v', description: 'Log every request (debug level)' },
     'log-level': logLevelOption,
@@ -34,6 +36,11 @@ export async function run(argv: string[]): Promise<number> {
   const partitions = Number(values.partitions);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TributaryError('TRIB_USAGE', `--port must be 0-65535, got ${values.port}`);
   if (!Number.isInteger(partitions) || partitions < 1) throw new TributaryError('TRIB_USAGE', `--partitions must be a positive integer, got ${values.partitions}`);
+  const minSession = Number(values['group-min-session-timeout']);
+  const maxSession = Number(values['group-max-session-timeout']);
+  if (!Number.isInteger(minSession) || minSession < 1 || !Number.isInteger(maxSession) || maxSession < minSession) {
+    throw new TributaryError('TRIB_USAGE', `--group-min-session-timeout and --group-max-session-timeout must be positive integers (ms), min <= max; got ${values['group-min-session-timeout']} and ${values['group-max-session-timeout']}`);
+  }
   if (!['always', 'interval', 'never'].includes(values.fsync)) throw new TributaryError('TRIB_USAGE', `--fsync must be always, interval or never, got ${values.fsync}`);
 
   const level = values.verbose ? 'debug' : values['log-level'] === undefined ? undefined : parseLogLevel(values['log-level'], '--log-level');
@@ -45,6 +52,8 @@ export async function run(argv: string[]): Promise<number> {
     defaultPartitions: partitions,
     autoCreateTopics: !values['no-auto-create'],
     fsync: values.fsync as FsyncPolicy,
+    groupMinSessionTimeoutMs: minSession,
+    groupMaxSessionTimeoutMs: maxSession,
     logger,
     verbose: values.verbose,
   });

@@ -25,6 +25,20 @@ function usage(): string {
   return `Usage: tributary <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n\`tributary <command> --help\` lists a command's options.\n`;
 }
 
+/**
+ * Ends the process once a command returned. A command that failed can leave a socket or timer
+ * behind (a Kafka connection being retried, a client's metadata refresh) that would keep Node
+ * alive after the error was reported, so a supervisor would never see the exit. Logs are written
+ * synchronously (core/logger.ts); stdout and stderr are drained before exiting.
+ */
+export async function exitAfterFlush(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => {
+    if (s.writableLength === 0 && !s.writableNeedDrain) resolve();
+    else s.write('', () => resolve());
+  })));
+  process.exit(code);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

@@ -11,22 +11,26 @@ import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
+import { waitFor } from '../helpers/broker.js';
+import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
 import { spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema } from '../../scripts/cdc-load.js';
 import { DB, cdcConfigYaml, openLoadPool } from './cdc-harness.js';
 
-describe('tributary cdc at start', () => {
+describe.each(kafkaBackends())('tributary cdc at start on $name', (backend) => {
+  // The only suite that writes cdc.* topics on the run's shared real Kafka.
+  const kafkaUnderTest = useKafka(backend);
   let db: TestMariaDb;
   let redis: TestRedis;
-  let broker: TestBroker;
+  let broker: KafkaUnderTest;
   let pool: Pool;
   let dir: string;
   let child: ChildProcess | undefined;
 
   beforeAll(async () => {
-    [db, redis, broker] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true }), startTestBroker()]);
+    broker = kafkaUnderTest();
+    [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
     pool = await openLoadPool(db);
     await createCdcSchema(pool);
     await pool.query('CREATE TABLE audit_note (id INT PRIMARY KEY, note TEXT)');
@@ -40,7 +44,7 @@ describe('tributary cdc at start', () => {
       await gone;
     }
     await pool?.end();
-    await Promise.all([db?.close(), redis?.close(), broker?.close()]);
+    await Promise.all([db?.close(), redis?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

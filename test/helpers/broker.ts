@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startBroker } from '../../src/broker/index.js';
 import { spawnCli } from './cli.js';
 import { useService } from './service.js';
+import { TEST_MIN_SESSION_TIMEOUT_MS } from './kafka-test-tuning.js';
 
 export type BrokerHandle = Awaited<ReturnType<typeof startBroker>>;
 export type BrokerOptions = Parameters<typeof startBroker>[0];
@@ -39,7 +40,7 @@ export interface TestBroker {
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
   const ownsDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await makeTempDir());
-  const base: BrokerOptions = { port: 0, host: '127.0.0.1', groupInitialRebalanceDelayMs: 0, ...options, dataDir };
+  const base: BrokerOptions = { port: 0, host: '127.0.0.1', groupInitialRebalanceDelayMs: 0, groupMinSessionTimeoutMs: TEST_MIN_SESSION_TIMEOUT_MS, ...options, dataDir };
   let handle: BrokerHandle = await startBroker(base);
   let open = true;
   return {
@@ -152,7 +153,7 @@ export async function spawnBroker(options: BrokerProcessOptions = {}): Promise<B
   let child: ChildProcess;
 
   const launch = async (): Promise<void> => {
-    const args = ['broker', '--port', String(port), '--data-dir', dataDir];
+    const args = ['broker', '--port', String(port), '--data-dir', dataDir, '--group-min-session-timeout', String(TEST_MIN_SESSION_TIMEOUT_MS)];
     if (options.fsync) args.push('--fsync', options.fsync);
     args.push(...(options.extraArgs ?? []));
     child = spawnCli(args);

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { KafkaClientError, type ConsumedMessage, type KafkaClient, type ProduceMessage } from '../../src/kafka/client.js';
 import { murmur2, partitionForKey } from '../../src/core/partitioner.js';
-import { uniqueName, useBroker } from '../helpers/broker.js';
+import { uniqueName } from '../helpers/broker.js';
+import { kafkaBackends, useKafka } from '../helpers/kafka.js';
 
 async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number): Promise<ConsumedMessage[]> {
   const out: ConsumedMessage[] = [];
@@ -25,8 +26,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('the Kafka client', () => {
-  const broker = useBroker();
+describe.each(kafkaBackends())('the Kafka client on $name', (backend) => {
+  const broker = useKafka(backend);
   let client: KafkaClient;
   const topic = uniqueName('client');
   const t0 = 1_700_000_000_000;

@@ -14,7 +14,8 @@ import {
   type KafkaClient,
   type TopicPartition,
 } from '../../src/kafka/client.js';
-import { uniqueName, useBroker, waitFor } from '../helpers/broker.js';
+import { uniqueName, waitFor } from '../helpers/broker.js';
+import { kafkaBackends, useKafka } from '../helpers/kafka.js';
 import { repoRoot } from '../helpers/cli.js';
 import type { GroupChildEvent } from '../helpers/group-consumer-child.js';
 
@@ -55,8 +56,8 @@ async function fetchCount(consumer: GroupConsumer, count: number, timeoutMs = 10
   return out;
 }
 
-describe('group consumer', () => {
-  const broker = useBroker();
+describe.each(kafkaBackends())('group consumer on $name', (backend) => {
+  const broker = useKafka(backend);
   const members: Member[] = [];
   const children: ChildProcess[] = [];
   let admin: KafkaClient;

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { GroupConsumer, KafkaClient, TopicPartition } from '../../src/kafka/client.js';
-import { uniqueName, useBroker, waitFor } from '../helpers/broker.js';
+import { uniqueName, waitFor } from '../helpers/broker.js';
+import { kafkaBackends, useKafka } from '../helpers/kafka.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -38,8 +39,8 @@ interface MemberOptions {
   onAssigned?: (call: number) => Promise<void>;
 }
 
-describe('platformatic group consumer: membership in a fleet', () => {
-  const broker = useBroker();
+describe.each(kafkaBackends())('platformatic group consumer: membership in a fleet on $name', (backend) => {
+  const broker = useKafka(backend);
   const members: Member[] = [];
   let admin: KafkaClient | undefined;
 

@@ -15,11 +15,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { ConsumedMessage } from '../../src/kafka/client.js';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { uniqueName } from '../helpers/broker.js';
+import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, produceRows, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
-const TOPIC = 'applications';
-const APP = 'tail';
+const TOPIC = uniqueName('applications');
+// Unique: on real Kafka one cluster serves every file of the run.
+const APP = uniqueName('tail');
+const REFERENCE = uniqueName('reference');
 const STEP = 'user_day';
 const PARTITIONS = 2;
 const DAY0 = Date.parse('2026-11-01T00:00:00Z');
@@ -43,24 +46,23 @@ spec:
     out: { from: ${STEP}, file: { path: "\${TRIBUTARY_OUT}/out.jsonl" } }
 `;
 
-let broker: TestBroker;
+let broker: KafkaUnderTest;
 let dir: string;
 let topology: string;
 const started: Worker[] = [];
 
-beforeAll(async () => {
-  broker = await startTestBroker();
+/** Per broker under test: a fresh output dir, the input topic and its records. */
+async function setUp(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), 'tributary-tail-'));
   topology = join(dir, 'tail.yaml');
   await writeFile(topology, yaml);
   await createTopic(broker.brokers, TOPIC, PARTITIONS);
-}, 60_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await broker?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}
 
 /** `n` applications of 20 users, one per minute from `from`; user i always on partition i % 2. */
 function applications(n: number, from: number, seed: number): Array<{ partition: number; key: string; value: Row }> {
@@ -131,30 +133,39 @@ async function appendUncountedTail(changelog: ConsumedMessage[][]): Promise<numb
   return written;
 }
 
-describe('changelog records of a checkpoint that never counted', () => {
-  it('are overwritten by the next owner, so a later restore does not apply them', async () => {
-    const first = applications(200, DAY0, 1);
-    const second = applications(100, DAY0 + 200 * 60_000, 3);
-    await produceRows(broker.brokers, TOPIC, first, 'ts');
+describe.each(kafkaBackends())('changelog tail on $name', (backend) => {
+  const kafka = useKafka(backend);
+  beforeAll(async () => {
+    broker = kafka();
+    await setUp();
+  }, 240_000);
+  afterAll(tearDown);
 
-    await run(APP, 'a');
-    const tail = await appendUncountedTail(await readChangelog());
-    expect(tail, 'state entries to tombstone').toBeGreaterThan(10);
+  describe('changelog records of a checkpoint that never counted', () => {
+    it('are overwritten by the next owner, so a later restore does not apply them', async () => {
+      const first = applications(200, DAY0, 1);
+      const second = applications(100, DAY0 + 200 * 60_000, 3);
+      await produceRows(broker.brokers, TOPIC, first, 'ts');
 
-    // B restores up to A's committed end, which the tail lies beyond, and must overwrite the tail.
-    const b = await run(APP, 'b');
-    expect(b.stderr).toContain('overwrote changelog records of a checkpoint that never counted');
+      await run(APP, 'a');
+      const tail = await appendUncountedTail(await readChangelog());
+      expect(tail, 'state entries to tombstone').toBeGreaterThan(10);
 
-    // C restores everything B's commit covers (tail included), then reads the second batch.
-    await produceRows(broker.brokers, TOPIC, second, 'ts');
-    const c = await run(APP, 'c');
-    const ref = await run('reference', 'ref');
+      // B restores up to A's committed end, which the tail lies beyond, and must overwrite the tail.
+      const b = await run(APP, 'b');
+      expect(b.stderr).toContain('overwrote changelog records of a checkpoint that never counted');
 
-    const want = finalValues(ref.rows, 'cnt');
-    const got = finalValues(c.rows, 'cnt');
-    const touched = new Set(second.map((r) => r.key));
-    const wantTouched = new Map([...want].filter(([k]) => touched.has(JSON.parse(k)[0] as string)));
-    expect(wantTouched.size).toBeGreaterThan(0);
-    expect(diffMaps(wantTouched, got)).toEqual([]);
-  }, 120_000);
+      // C restores everything B's commit covers (tail included), then reads the second batch.
+      await produceRows(broker.brokers, TOPIC, second, 'ts');
+      const c = await run(APP, 'c');
+      const ref = await run(REFERENCE, 'ref');
+
+      const want = finalValues(ref.rows, 'cnt');
+      const got = finalValues(c.rows, 'cnt');
+      const touched = new Set(second.map((r) => r.key));
+      const wantTouched = new Map([...want].filter(([k]) => touched.has(JSON.parse(k)[0] as string)));
+      expect(wantTouched.size).toBeGreaterThan(0);
+      expect(diffMaps(wantTouched, got)).toEqual([]);
+    }, 120_000);
+  });
 });

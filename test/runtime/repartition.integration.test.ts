@@ -8,14 +8,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { uniqueName } from '../helpers/broker.js';
+import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, loadTopic, produceRows, readAll, startWorker, topicStats, type Worker } from '../helpers/fleet.js';
 
-const TOPIC = 'applications-by-id';
+const TOPIC = uniqueName('applications-by-id');
+// App ids and topics unique to this file: on real Kafka one cluster serves every file of the run.
+const SUFFIX = uniqueName('repartition');
+const named = (app: string): string => `${app}-${SUFFIX}`;
 const SEED = 23;
 const COUNT = 20_000;
 
-let broker: TestBroker;
+let broker: KafkaUnderTest;
 let dir: string;
 let features: string;
 const started: Worker[] = [];
@@ -62,8 +66,8 @@ spec:
     dead_letters: { from: dlq, file: { path: "\${TRIBUTARY_OUT}/dlq.jsonl" } }
 `;
 
-beforeAll(async () => {
-  broker = await startTestBroker();
+/** Per broker under test: a fresh output dir, the input topic and its records. */
+async function setUp(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), 'tributary-repartition-'));
   await writeFile(join(dir, 'load.yaml'), loadYaml);
   features = join(dir, 'features.yaml');
@@ -71,17 +75,16 @@ beforeAll(async () => {
   await writeFile(join(dir, 'features-idle.yaml'), featuresYaml('1s'));
   await createTopic(broker.brokers, TOPIC, 6);
   await loadTopic(join(dir, 'load.yaml'), broker.brokers, TOPIC, join(dir, 'load'));
-}, 60_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await broker?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}
 
 function worker(app: string, name: string, topology = features, topic = TOPIC): Worker {
   const w = startWorker(
-    [topology, '--app-id', app, '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '6s'],
+    [topology, '--app-id', named(app), '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '6s'],
     { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: topic, TRIBUTARY_OUT: join(dir, app, name, 'out') },
   );
   started.push(w);
@@ -90,69 +93,78 @@ function worker(app: string, name: string, topology = features, topic = TOPIC): 
 
 const outputs = (app: string, names: string[], file: string) => readAll(names.map((n) => join(dir, app, n, 'out')), file);
 
-describe('repartition', () => {
-  it('2 workers keyed by device id over an application-id-partitioned topic equal one worker', async () => {
-    const input = await topicStats(broker.brokers, TOPIC);
-    expect(input?.partitions).toBe(6);
-    expect(input!.records, 'valid records loaded').toBeGreaterThan(COUNT * 0.99);
+describe.each(kafkaBackends())('repartition on $name', (backend) => {
+  const kafka = useKafka(backend);
+  beforeAll(async () => {
+    broker = kafka();
+    await setUp();
+  }, 240_000);
+  afterAll(tearDown);
 
-    const ref = worker('ref', 'w0');
-    const pair = [worker('pair', 'w1'), worker('pair', 'w2')];
-    const all = [ref, ...pair];
-    const results = await Promise.all(all.map((w) => w.exited));
-    for (const [i, r] of results.entries()) expect(r.code, `worker ${i} exit (seed ${SEED}); stderr tail:\n${all[i]!.stderr().slice(-3000)}`).toBe(0);
+  describe('repartition', () => {
+    it('2 workers keyed by device id over an application-id-partitioned topic equal one worker', async () => {
+      const input = await topicStats(broker.brokers, TOPIC);
+      expect(input?.partitions).toBe(6);
+      expect(input!.records, 'valid records loaded').toBeGreaterThan(COUNT * 0.99);
 
-    for (const app of ['ref', 'pair']) {
-      const rp = await topicStats(broker.brokers, `${app}.per_device.repartition`);
-      expect(rp?.partitions, `${app}.per_device.repartition partitions`).toBe(6);
-      expect(rp!.records, `${app}: records went through the repartition topic`).toBeGreaterThanOrEqual(input!.records);
-    }
+      const ref = worker('ref', 'w0');
+      const pair = [worker('pair', 'w1'), worker('pair', 'w2')];
+      const all = [ref, ...pair];
+      const results = await Promise.all(all.map((w) => w.exited));
+      for (const [i, r] of results.entries()) expect(r.code, `worker ${i} exit (seed ${SEED}); stderr tail:\n${all[i]!.stderr().slice(-3000)}`).toBe(0);
 
-    const refRows = await outputs('ref', ['w0'], 'device_apply_1h.jsonl');
-    const pairRows = await outputs('pair', ['w1', 'w2'], 'device_apply_1h.jsonl');
-    const want = finalValues(refRows, 'apply_cnt_1h');
-    const got = finalValues(pairRows, 'apply_cnt_1h');
-    expect(want.size, 'reference has output').toBeGreaterThan(1000);
-    expect(diffMaps(want, got), `seed ${SEED}`).toEqual([]);
+      for (const app of ['ref', 'pair']) {
+        const rp = await topicStats(broker.brokers, `${named(app)}.per_device.repartition`);
+        expect(rp?.partitions, `${app}.per_device.repartition partitions`).toBe(6);
+        expect(rp!.records, `${app}: records went through the repartition topic`).toBeGreaterThanOrEqual(input!.records);
+      }
 
-    // Both workers of the pair owned tasks (otherwise this would test one worker twice). How the
-    // output splits between them depends on when the second one joined, so that is not asserted.
-    for (const w of pair) expect(w.stderr(), 'each worker of the pair was assigned tasks').toContain('"msg":"task assigned"');
+      const refRows = await outputs('ref', ['w0'], 'device_apply_1h.jsonl');
+      const pairRows = await outputs('pair', ['w1', 'w2'], 'device_apply_1h.jsonl');
+      const want = finalValues(refRows, 'apply_cnt_1h');
+      const got = finalValues(pairRows, 'apply_cnt_1h');
+      expect(want.size, 'reference has output').toBeGreaterThan(1000);
+      expect(diffMaps(want, got), `seed ${SEED}`).toEqual([]);
 
-    // Every valid record counted exactly once: no loss in the repartition topic, no double count.
-    const total = (m: Map<string, string>) => [...m.values()].reduce((n, v) => n + Number((JSON.parse(v) as { apply_cnt_1h: number }).apply_cnt_1h), 0);
-    expect(total(want), 'reference: records counted over all windows').toBe(input!.records);
-    expect(total(got), 'pair: records counted over all windows').toBe(input!.records);
-    for (const app of ['ref', 'pair']) {
-      const names = app === 'ref' ? ['w0'] : ['w1', 'w2'];
-      expect(await outputs(app, names, 'late.jsonl'), `${app}: late records`).toEqual([]);
-      expect(await outputs(app, names, 'dlq.jsonl'), `${app}: dead letters`).toEqual([]);
-    }
-  }, 60_000);
+      // Both workers of the pair owned tasks (otherwise this would test one worker twice). How the
+      // output splits between them depends on when the second one joined, so that is not asserted.
+      for (const w of pair) expect(w.stderr(), 'each worker of the pair was assigned tasks').toContain('"msg":"task assigned"');
 
-  it('upstream partitions that never get a record go idle and let the workers finish', async () => {
-    // Partitions 3..5 stay empty: their tasks mark themselves idle in the repartition topic once;
-    // the readers' watermarks move on and, the input drained, the worker exits when idle.
-    const topic = 'sparse-applications';
-    await createTopic(broker.brokers, topic, 6);
-    const t0 = Date.parse('2026-11-01T00:00:00Z');
-    const rows = Array.from({ length: 60 }, (_, i) => ({
-      partition: i % 3,
-      key: `app-${i}`,
-      value: { application_id: `app-${i}`, device_id: `d${i % 5}`, amount: 1000 + i, applied_at: t0 + i * 60_000 },
-    }));
-    await produceRows(broker.brokers, topic, rows, 'applied_at');
-    const w = worker('sparse', 'w0', join(dir, 'features-idle.yaml'), topic);
-    const timer = setTimeout(() => w.child.kill('SIGKILL'), 40_000);
-    const r = await w.exited;
-    clearTimeout(timer);
-    expect(r, `the worker exits by itself; stderr tail:\n${w.stderr().slice(-3000)}`).toEqual({ code: 0, signal: null });
-    const got = finalValues(await outputs('sparse', ['w0'], 'device_apply_1h.jsonl'), 'apply_cnt_1h');
-    const want = new Map<string, string>();
-    for (let d = 0; d < 5; d++) {
-      const mine = rows.filter((x) => x.value.device_id === `d${d}`);
-      want.set(JSON.stringify([`d${d}`, t0, t0 + 3_600_000]), JSON.stringify({ emit: 'update', apply_cnt_1h: mine.length, apply_amt_1h: mine.reduce((n, x) => n + x.value.amount, 0) }));
-    }
-    expect(diffMaps(want, got)).toEqual([]);
-  }, 60_000);
+      // Every valid record counted exactly once: no loss in the repartition topic, no double count.
+      const total = (m: Map<string, string>) => [...m.values()].reduce((n, v) => n + Number((JSON.parse(v) as { apply_cnt_1h: number }).apply_cnt_1h), 0);
+      expect(total(want), 'reference: records counted over all windows').toBe(input!.records);
+      expect(total(got), 'pair: records counted over all windows').toBe(input!.records);
+      for (const app of ['ref', 'pair']) {
+        const names = app === 'ref' ? ['w0'] : ['w1', 'w2'];
+        expect(await outputs(app, names, 'late.jsonl'), `${app}: late records`).toEqual([]);
+        expect(await outputs(app, names, 'dlq.jsonl'), `${app}: dead letters`).toEqual([]);
+      }
+    }, 60_000);
+
+    it('upstream partitions that never get a record go idle and let the workers finish', async () => {
+      // Partitions 3..5 stay empty: their tasks mark themselves idle in the repartition topic once;
+      // the readers' watermarks move on and, the input drained, the worker exits when idle.
+      const topic = named('sparse-applications');
+      await createTopic(broker.brokers, topic, 6);
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const rows = Array.from({ length: 60 }, (_, i) => ({
+        partition: i % 3,
+        key: `app-${i}`,
+        value: { application_id: `app-${i}`, device_id: `d${i % 5}`, amount: 1000 + i, applied_at: t0 + i * 60_000 },
+      }));
+      await produceRows(broker.brokers, topic, rows, 'applied_at');
+      const w = worker('sparse', 'w0', join(dir, 'features-idle.yaml'), topic);
+      const timer = setTimeout(() => w.child.kill('SIGKILL'), 40_000);
+      const r = await w.exited;
+      clearTimeout(timer);
+      expect(r, `the worker exits by itself; stderr tail:\n${w.stderr().slice(-3000)}`).toEqual({ code: 0, signal: null });
+      const got = finalValues(await outputs('sparse', ['w0'], 'device_apply_1h.jsonl'), 'apply_cnt_1h');
+      const want = new Map<string, string>();
+      for (let d = 0; d < 5; d++) {
+        const mine = rows.filter((x) => x.value.device_id === `d${d}`);
+        want.set(JSON.stringify([`d${d}`, t0, t0 + 3_600_000]), JSON.stringify({ emit: 'update', apply_cnt_1h: mine.length, apply_amt_1h: mine.reduce((n, x) => n + x.value.amount, 0) }));
+      }
+      expect(diffMaps(want, got)).toEqual([]);
+    }, 60_000);
+  });
 });

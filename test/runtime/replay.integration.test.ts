@@ -9,18 +9,22 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, waitFor, type TestBroker } from '../helpers/broker.js';
+import { uniqueName, waitFor } from '../helpers/broker.js';
+import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { KafkaAdmin } from '../../src/kafka/client.js';
 import { createTopic, diffMaps, lastValues, loadApplications, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
-const TOPIC = 'loan-applications';
+const TOPIC = uniqueName('loan-applications');
+// App ids unique to this file: on real Kafka one cluster serves every file of the run.
+const SUFFIX = uniqueName('replay');
+const named = (app: string): string => `${app}-${SUFFIX}`;
 // The generator starts at 2026-11-01T00:00Z, one record per 2 s: 20 000 records span ~11 h.
 const START = Date.parse('2026-11-01T00:00:00Z');
 const T = '2026-11-01T05:00:00Z';
 const T_MS = Date.parse(T);
 
-let broker: TestBroker;
+let broker: KafkaUnderTest;
 let dir: string;
 let topology: string;
 const started: Worker[] = [];
@@ -46,20 +50,25 @@ spec:
     features: { from: user_apply_1h, file: { path: "\${TRIBUTARY_OUT}/user_apply_1h.jsonl" } }
 `;
 
-beforeAll(async () => {
-  broker = await startTestBroker();
+/** Per broker under test: a fresh output dir, the input topic and its records. */
+async function setUp(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), 'tributary-replay-'));
   topology = join(dir, 'user-hourly.yaml');
   await writeFile(topology, yaml);
   await createTopic(broker.brokers, TOPIC, 6);
   await loadApplications(broker.brokers, TOPIC, join(dir, 'load'), { TRIBUTARY_DEMO_COUNT: '20000', TRIBUTARY_DEMO_USERS: '2000' });
-}, 60_000);
+}
 
-afterAll(async () => {
-  for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await broker?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+async function tearDown(): Promise<void> {
+  // Whatever happened, no worker outlives the test; their logs go next to the outputs.
+  for (const [i, w] of started.splice(0).entries()) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    if (dir) await writeFile(join(dir, `worker-${i}.log`), w.stderr()).catch(() => undefined);
+  }
+  // FLEET_KEEP=1 keeps the outputs and every worker's log for a post-mortem.
+  if (dir && !process.env.FLEET_KEEP) await rm(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`replay: outputs and worker logs kept in ${dir}\n`);
+}
 
 /** A worker of `app`, writing to <dir>/<out>. */
 function worker(app: string, out: string, extra: string[]): Worker {
@@ -109,63 +118,72 @@ function rowDiff(want: Row[], got: Row[]): string[] {
   return [...missing.slice(0, 5), ...extra.slice(0, 5)];
 }
 
-describe('replay', () => {
-  it('replays from a timestamp reproduce the windows they cover, twice; from earliest reproduces the run', async () => {
-    const [a, earliest] = await Promise.all([runApp('run-a'), runApp('replay-earliest', ['--from-offsets', 'earliest'])]);
-    const [b, c] = await Promise.all([runApp('replay-b', ['--from-timestamp', T]), runApp('replay-c', ['--from-timestamp', T])]);
+describe.each(kafkaBackends())('replay on $name', (backend) => {
+  const kafka = useKafka(backend);
+  beforeAll(async () => {
+    broker = kafka();
+    await setUp();
+  }, 240_000);
+  afterAll(tearDown);
 
-    const want = lastValues(a, true);
-    expect(want.size, 'run A has output').toBeGreaterThan(5000);
-    expect(Math.min(...a.map((r) => Number(r.window_start))), 'run A starts at the data').toBe(START);
-    expect(diffMaps(want, lastValues(earliest, true)), '--from-offsets earliest vs run A').toEqual([]);
-    // Each task reads its partition in order, so even the intermediate updates are the same.
-    expect(rowDiff(a, earliest), '--from-offsets earliest vs run A, row for row').toEqual([]);
+  describe('replay', () => {
+    it('replays from a timestamp reproduce the windows they cover, twice; from earliest reproduces the run', async () => {
+      const [a, earliest] = await Promise.all([runApp(named('run-a')), runApp(named('replay-earliest'), ['--from-offsets', 'earliest'])]);
+      const [b, c] = await Promise.all([runApp(named('replay-b'), ['--from-timestamp', T]), runApp(named('replay-c'), ['--from-timestamp', T])]);
 
-    // The replays started at T: nothing from well before it (records up to 30 s out of order may
-    // open the hour before T), and far less than the whole run.
-    for (const [name, rows] of [['B', b], ['C', c]] as const) {
-      expect(Math.min(...rows.map((r) => Number(r.window_start))), `replay ${name} starts at ${T}`).toBeGreaterThanOrEqual(T_MS - 3_600_000);
-      expect(from(rows, T_MS).length, `replay ${name} has output from ${T}`).toBeGreaterThan(1000);
-      expect(rows.length, `replay ${name} skipped the hours before ${T}`).toBeLessThan(a.length * 0.7);
-      expect(diffMaps(lastValues(from(a, T_MS), true), lastValues(from(rows, T_MS), true)), `replay ${name} vs run A from ${T}`).toEqual([]);
-    }
-    // The same replay twice: the same rows, including the partial windows before T.
-    expect(b.length, 'replay B rows').toBe(c.length);
-    expect(rowDiff(b, c), 'replay C vs replay B, row for row').toEqual([]);
-  }, 60_000);
+      const want = lastValues(a, true);
+      expect(want.size, 'run A has output').toBeGreaterThan(5000);
+      expect(Math.min(...a.map((r) => Number(r.window_start))), 'run A starts at the data').toBe(START);
+      expect(diffMaps(want, lastValues(earliest, true)), '--from-offsets earliest vs run A').toEqual([]);
+      // Each task reads its partition in order, so even the intermediate updates are the same.
+      expect(rowDiff(a, earliest), '--from-offsets earliest vs run A, row for row').toEqual([]);
 
-  it('--reset-state is refused while a worker of the app runs, then starts the app over like a new app id', async () => {
-    const app = 'reset-app';
-    const changelog = `${app}.user_apply_1h.changelog`;
-    const a = await runApp(app, [], 'out-1');
-    const endBefore = await topicEnd(changelog);
-    expect(endBefore, 'the first run wrote its changelog').toBeGreaterThan(100);
+      // The replays started at T: nothing from well before it (records up to 30 s out of order may
+      // open the hour before T), and far less than the whole run.
+      for (const [name, rows] of [['B', b], ['C', c]] as const) {
+        expect(Math.min(...rows.map((r) => Number(r.window_start))), `replay ${name} starts at ${T}`).toBeGreaterThanOrEqual(T_MS - 3_600_000);
+        expect(from(rows, T_MS).length, `replay ${name} has output from ${T}`).toBeGreaterThan(1000);
+        expect(rows.length, `replay ${name} skipped the hours before ${T}`).toBeLessThan(a.length * 0.7);
+        expect(diffMaps(lastValues(from(a, T_MS), true), lastValues(from(rows, T_MS), true)), `replay ${name} vs run A from ${T}`).toEqual([]);
+      }
+      // The same replay twice: the same rows, including the partial windows before T.
+      expect(b.length, 'replay B rows').toBe(c.length);
+      expect(rowDiff(b, c), 'replay C vs replay B, row for row').toEqual([]);
+    }, 60_000);
 
-    // A worker of the app is in the group (it stays: no --exit-when-idle).
-    const live = worker(app, 'out-live', []);
-    await waitFor(async () => (await withAdmin((admin) => admin.groupState(app))) === 'Stable' || undefined, 30_000, () => `the live worker did not join: ${live.stderr().slice(-2000)}`, 200);
-    const refused = worker(app, 'out-refused', ['--reset-state', '--exit-when-idle', '5s']);
-    const r = await refused.exited;
-    expect(r.code, refused.stderr()).toBe(1);
-    expect(refused.stderr()).toMatch(/group 'reset-app' has active members .*Stop every worker of 'reset-app' first/s);
-    live.child.kill('SIGTERM');
-    expect((await live.exited).code, live.stderr().slice(-2000)).toBe(0);
+    it('--reset-state is refused while a worker of the app runs, then starts the app over like a new app id', async () => {
+      const app = named('reset-app');
+      const changelog = `${app}.user_apply_1h.changelog`;
+      const a = await runApp(app, [], 'out-1');
+      const endBefore = await topicEnd(changelog);
+      expect(endBefore, 'the first run wrote its changelog').toBeGreaterThan(100);
 
-    // Same app id, same data dir, now reset: the commits and changelogs of the runs before are
-    // gone, so the replay from T equals a fresh app's (with either left, nothing would be read
-    // again or the hours from T would count twice).
-    const reset = await runApp(app, ['--reset-state', '--from-timestamp', T], 'out-2');
-    expect(Math.min(...reset.map((row) => Number(row.window_start))), 'the reset run starts at T').toBeGreaterThanOrEqual(T_MS - 3_600_000);
-    expect(from(reset, T_MS).length).toBeGreaterThan(1000);
-    expect(diffMaps(lastValues(from(a, T_MS), true), lastValues(from(reset, T_MS), true)), 'reset replay vs the first run from T').toEqual([]);
-    const fresh = await runApp('reset-fresh', ['--from-timestamp', T]);
-    expect(rowDiff(fresh, reset), 'reset replay vs a new app id, row for row').toEqual([]);
-    // The changelog was deleted and written again from offset 0, so its end is about a new app's
-    // after the same replay. Kept, it would end past the first run's end plus the replay's writes
-    // (offsets only grow).
-    const endFresh = await topicEnd('reset-fresh.user_apply_1h.changelog');
-    expect(endFresh, 'the replay wrote a changelog').toBeGreaterThan(100);
-    const endAfter = await topicEnd(changelog);
-    expect(endAfter, `changelog end after the reset (first run ${endBefore}, new app ${endFresh})`).toBeLessThan(endBefore + endFresh / 2);
-  }, 120_000);
+      // A worker of the app is in the group (it stays: no --exit-when-idle).
+      const live = worker(app, 'out-live', []);
+      await waitFor(async () => (await withAdmin((admin) => admin.groupState(app))) === 'Stable' || undefined, 30_000, () => `the live worker did not join: ${live.stderr().slice(-2000)}`, 200);
+      const refused = worker(app, 'out-refused', ['--reset-state', '--exit-when-idle', '5s']);
+      const r = await refused.exited;
+      expect(r.code, refused.stderr()).toBe(1);
+      expect(refused.stderr()).toMatch(new RegExp(`group '${app}' has active members .*Stop every worker of '${app}' first`, 's'));
+      live.child.kill('SIGTERM');
+      expect((await live.exited).code, live.stderr().slice(-2000)).toBe(0);
+
+      // Same app id, same data dir, now reset: the commits and changelogs of the runs before are
+      // gone, so the replay from T equals a fresh app's (with either left, nothing would be read
+      // again or the hours from T would count twice).
+      const reset = await runApp(app, ['--reset-state', '--from-timestamp', T], 'out-2');
+      expect(Math.min(...reset.map((row) => Number(row.window_start))), 'the reset run starts at T').toBeGreaterThanOrEqual(T_MS - 3_600_000);
+      expect(from(reset, T_MS).length).toBeGreaterThan(1000);
+      expect(diffMaps(lastValues(from(a, T_MS), true), lastValues(from(reset, T_MS), true)), 'reset replay vs the first run from T').toEqual([]);
+      const fresh = await runApp(named('reset-fresh'), ['--from-timestamp', T]);
+      expect(rowDiff(fresh, reset), 'reset replay vs a new app id, row for row').toEqual([]);
+      // The changelog was deleted and written again from offset 0, so its end is about a new app's
+      // after the same replay. Kept, it would end past the first run's end plus the replay's writes
+      // (offsets only grow).
+      const endFresh = await topicEnd(`${named('reset-fresh')}.user_apply_1h.changelog`);
+      expect(endFresh, 'the replay wrote a changelog').toBeGreaterThan(100);
+      const endAfter = await topicEnd(changelog);
+      expect(endAfter, `changelog end after the reset (first run ${endBefore}, new app ${endFresh})`).toBeLessThan(endBefore + endFresh / 2);
+    }, 120_000);
+  });
 });

@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { uniqueName } from '../helpers/broker.js';
+import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, produceRows, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
-const TOPIC = 'applications';
-const APP = 'graceful';
+const TOPIC = uniqueName('applications');
+// Unique: on real Kafka one cluster serves every file of the run.
+const APP = uniqueName('graceful');
+const REFERENCE = uniqueName('reference');
 const PARTITIONS = 4;
 const RECORDS = 40_000;
 const USERS = 400;
@@ -41,7 +44,7 @@ spec:
     raw: { from: per_user, file: { path: "\${TRIBUTARY_OUT}/raw.jsonl" } }
 `;
 
-let broker: TestBroker;
+let broker: KafkaUnderTest;
 let dir: string;
 let topology: string;
 const started: Worker[] = [];
@@ -67,22 +70,21 @@ function expectedWindows(): Map<string, string> {
   return new Map([...acc].map(([id, a]) => [id, JSON.stringify({ emit: 'update', cnt: a.cnt, amt: a.amt })]));
 }
 
-beforeAll(async () => {
-  broker = await startTestBroker();
+/** Per broker under test: a fresh output dir, the input topic and its records. */
+async function setUp(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), 'tributary-sigterm-group-'));
   topology = join(dir, 'graceful.yaml');
   await writeFile(topology, yaml);
   await createTopic(broker.brokers, TOPIC, PARTITIONS);
   const rows = inputRows();
   for (let i = 0; i < rows.length; i += 10_000) await produceRows(broker.brokers, TOPIC, rows.slice(i, i + 10_000), 'ts');
-}, 120_000);
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   for (const w of started) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await broker?.close();
   if (dir && !process.env.FLEET_KEEP) await rm(dir, { recursive: true, force: true });
   else if (dir) process.stderr.write(`sigterm-group: outputs kept in ${dir}\n`);
-});
+}
 
 function worker(app: string, name: string, extra: string[] = []): Worker {
   const w = startWorker([topology, '--app-id', app, '--data-dir', join(dir, app, 'state'), '--quiet', ...extra], {
@@ -104,48 +106,57 @@ async function groupState(group: string): Promise<string> {
   }
 }
 
-describe('SIGTERM in a consumer group', () => {
-  it('exits 0 and leaves the group; the restart resumes from local state with nothing lost or applied twice', async () => {
-    const first = worker(APP, 'run1');
-    const raw1 = join(dir, APP, 'run1', 'raw.jsonl');
-    const deadline = Date.now() + 60_000;
-    while ((await readRows(raw1)).length < 2_000 && first.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(first.child.exitCode, 'still running when signalled').toBeNull();
-    first.child.kill('SIGTERM');
-    const r1 = await first.exited;
-    expect(r1.code, `first run exit; stderr tail:\n${first.stderr().slice(-3000)}`).toBe(0);
-    // Empty: no members left (Kafka's name for a group with commits and no member).
-    expect(await groupState(APP), 'the member left the group on the way out').toBe('Empty');
+describe.each(kafkaBackends())('SIGTERM in a group on $name', (backend) => {
+  const kafka = useKafka(backend);
+  beforeAll(async () => {
+    broker = kafka();
+    await setUp();
+  }, 240_000);
+  afterAll(tearDown);
 
-    const rows1 = await readRows(raw1);
-    expect(rows1.length, 'the first run stopped mid-stream').toBeLessThan(RECORDS);
+  describe('SIGTERM in a consumer group', () => {
+    it('exits 0 and leaves the group; the restart resumes from local state with nothing lost or applied twice', async () => {
+      const first = worker(APP, 'run1');
+      const raw1 = join(dir, APP, 'run1', 'raw.jsonl');
+      const deadline = Date.now() + 60_000;
+      while ((await readRows(raw1)).length < 2_000 && first.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(first.child.exitCode, 'still running when signalled').toBeNull();
+      first.child.kill('SIGTERM');
+      const r1 = await first.exited;
+      expect(r1.code, `first run exit; stderr tail:\n${first.stderr().slice(-3000)}`).toBe(0);
+      // Empty: no members left (Kafka's name for a group with commits and no member).
+      expect(await groupState(APP), 'the member left the group on the way out').toBe('Empty');
 
-    const second = worker(APP, 'run2', ['--exit-when-idle', '3s']);
-    const r2 = await second.exited;
-    expect(r2.code, `second run exit; stderr tail:\n${second.stderr().slice(-3000)}`).toBe(0);
-    // The graceful stop committed the checkpoint it wrote: every task starts from local state.
-    expect(second.stderr().match(/task state is current: starting at once/g)?.length, second.stderr().slice(-3000)).toBe(PARTITIONS);
-    expect(second.stderr()).not.toMatch(/restored task state from changelog/);
+      const rows1 = await readRows(raw1);
+      expect(rows1.length, 'the first run stopped mid-stream').toBeLessThan(RECORDS);
 
-    // Every input reached the output exactly once across both runs.
-    const seqs = [...rows1, ...(await readRows(join(dir, APP, 'run2', 'raw.jsonl')))].map((r) => Number(r.seq));
-    const seen = new Map<number, number>();
-    for (const s of seqs) seen.set(s, (seen.get(s) ?? 0) + 1);
-    const twice = [...seen].filter(([, n]) => n > 1).map(([s]) => s);
-    const missing = Array.from({ length: RECORDS }, (_, s) => s).filter((s) => !seen.has(s));
-    expect({ twice: twice.slice(0, 5), missing: missing.slice(0, 5) }).toEqual({ twice: [], missing: [] });
+      const second = worker(APP, 'run2', ['--exit-when-idle', '3s']);
+      const r2 = await second.exited;
+      expect(r2.code, `second run exit; stderr tail:\n${second.stderr().slice(-3000)}`).toBe(0);
+      // The graceful stop committed the checkpoint it wrote: every task starts from local state.
+      expect(second.stderr().match(/task state is current: starting at once/g)?.length, second.stderr().slice(-3000)).toBe(PARTITIONS);
+      expect(second.stderr()).not.toMatch(/restored task state from changelog/);
 
-    // The window state counted every input once: final counts equal one uninterrupted run.
-    const ref = worker('reference', 'out', ['--exit-when-idle', '3s']);
-    const rr = await ref.exited;
-    expect(rr.code, ref.stderr().slice(-3000)).toBe(0);
-    const want = finalValues(await readRows(join(dir, 'reference', 'out', 'user_hour.jsonl')), 'cnt');
-    const got = finalValues([...(await readRows(join(dir, APP, 'run1', 'user_hour.jsonl'))), ...(await readRows(join(dir, APP, 'run2', 'user_hour.jsonl')))], 'cnt');
-    expect(want.size).toBeGreaterThan(USERS);
-    // The reference itself counted every input: users sit on partition u % 4, not where murmur2
-    // of the key would put them, and a keyBy on the partition key must still keep each record in
-    // its own task (a record routed to another task was judged by that task's watermark).
-    expect(diffMaps(expectedWindows(), want)).toEqual([]);
-    expect(diffMaps(want, got)).toEqual([]);
-  }, 180_000);
+      // Every input reached the output exactly once across both runs.
+      const seqs = [...rows1, ...(await readRows(join(dir, APP, 'run2', 'raw.jsonl')))].map((r) => Number(r.seq));
+      const seen = new Map<number, number>();
+      for (const s of seqs) seen.set(s, (seen.get(s) ?? 0) + 1);
+      const twice = [...seen].filter(([, n]) => n > 1).map(([s]) => s);
+      const missing = Array.from({ length: RECORDS }, (_, s) => s).filter((s) => !seen.has(s));
+      expect({ twice: twice.slice(0, 5), missing: missing.slice(0, 5) }).toEqual({ twice: [], missing: [] });
+
+      // The window state counted every input once: final counts equal one uninterrupted run.
+      const ref = worker(REFERENCE, 'out', ['--exit-when-idle', '3s']);
+      const rr = await ref.exited;
+      expect(rr.code, ref.stderr().slice(-3000)).toBe(0);
+      const want = finalValues(await readRows(join(dir, REFERENCE, 'out', 'user_hour.jsonl')), 'cnt');
+      const got = finalValues([...(await readRows(join(dir, APP, 'run1', 'user_hour.jsonl'))), ...(await readRows(join(dir, APP, 'run2', 'user_hour.jsonl')))], 'cnt');
+      expect(want.size).toBeGreaterThan(USERS);
+      // The reference itself counted every input: users sit on partition u % 4, not where murmur2
+      // of the key would put them, and a keyBy on the partition key must still keep each record in
+      // its own task (a record routed to another task was judged by that task's watermark).
+      expect(diffMaps(expectedWindows(), want)).toEqual([]);
+      expect(diffMaps(want, got)).toEqual([]);
+    }, 180_000);
+  });
 });

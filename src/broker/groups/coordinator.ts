@@ -25,6 +25,8 @@ export class GroupCoordinator {
   constructor(
     private readonly initialRebalanceDelayMs: number,
     private readonly logger: Logger,
+    /** Kafka's group.min/max.session.timeout.ms: a member asking for more or less is refused. */
+    private readonly sessionBounds: { min: number; max: number } = { min: 1, max: Number.MAX_SAFE_INTEGER },
   ) {
     this.sweeper = setInterval(() => this.expireSessions(Date.now()), 100);
     this.sweeper.unref();
@@ -36,7 +38,9 @@ export class GroupCoordinator {
 
   join(req: JoinGroupRequest, version: number, client: ClientInfo): Promise<JoinGroupResponse> | JoinGroupResponse {
     if (!req.groupId) return this.joinError(KafkaError.INVALID_GROUP_ID);
-    if (req.sessionTimeoutMs <= 0) return this.joinError(KafkaError.INVALID_SESSION_TIMEOUT);
+    if (req.sessionTimeoutMs <= 0 || req.sessionTimeoutMs < this.sessionBounds.min || req.sessionTimeoutMs > this.sessionBounds.max) {
+      return this.joinError(KafkaError.INVALID_SESSION_TIMEOUT);
+    }
     let group = this.groups.get(req.groupId);
     if (!group) this.groups.set(req.groupId, (group = new Group(req.groupId)));
     const g = group;

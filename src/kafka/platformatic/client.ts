@@ -49,6 +49,22 @@ export function createPlatformaticClient(options: KafkaClientOptions, retrier?: 
     return new Map(res.flatMap((t) => t.partitions.map((p) => [p.partitionIndex, p.offset] as const)));
   };
 
+  /**
+   * Real Kafka answers CreateTopics before every partition has a leader (the controller elects
+   * them asynchronously): a produce or fetch right after gets UNKNOWN_TOPIC_OR_PARTITION or
+   * LEADER_NOT_AVAILABLE. Kafka's own AdminClient users poll metadata the same way.
+   */
+  const untilLed = async (topic: string, timeoutMs = 30_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+      const md = await getAdmin().metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
+      const partitions = md?.topics.get(topic)?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p !== undefined && p.leader >= 0)) return;
+      if (Date.now() > deadline) throw toClientError(`kafka createTopics(${topic})`, new Error(`not every partition has a leader after ${timeoutMs} ms`));
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  };
+
   const adminApi: KafkaAdmin = {
     async createTopics(topics) {
       for (const t of topics) {
@@ -64,6 +80,7 @@ export function createPlatformaticClient(options: KafkaClientOptions, retrier?: 
           const ids = protocolIds(err);
           if (ids.length === 0 || ids.some((id) => id !== 'TOPIC_ALREADY_EXISTS')) throw toClientError(`kafka createTopics(${t.topic})`, err);
         }
+        await untilLed(t.topic);
       }
     },
     async listOffsets(topic) {

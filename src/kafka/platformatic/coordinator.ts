@@ -16,7 +16,7 @@ type FindCoordinatorArgs = [keyType: number, coordinatorKeys: string[]];
 const GROUP_KEY_TYPE = 0;
 const COORDINATOR_NOT_AVAILABLE = 15;
 /** Error ids that say the group's coordinator is elsewhere now (or not elected yet). */
-const COORDINATOR_MOVED = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']);
+const COORDINATOR_MOVED = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']);
 
 export class CoordinatorLink {
   private nodeId: number | undefined;

@@ -28,7 +28,7 @@ import {
   type Writer,
 } from '@platformatic/kafka';
 import type { Inflate } from '../record-batch.js';
-import { getApi } from './wire.js';
+import { getApi, readFlexibleArray } from './wire.js';
 
 export interface FetchedPartition {
   partitionIndex: number;
@@ -64,13 +64,15 @@ export function parseFetchResponse(_correlationId: number, _apiKey: number, vers
   r.readInt32(); // throttle_time_ms
   const errorCode = r.readInt16();
   r.readInt32(); // session_id
-  const responses = r.readArray((r) => ({
+  // Tagged fields skipped by our own reader: real Kafka tags partitions (current_leader,
+  // diverging_epoch) that platformatic's would misread (wire.ts skipTaggedFields).
+  const responses = readFlexibleArray(r, (r) => ({
     topicId: version >= 13 ? r.readUUID() : r.readString(),
-    partitions: r.readArray((r): FetchedPartition => {
+    partitions: readFlexibleArray(r, (r): FetchedPartition => {
       const partitionIndex = r.readInt32();
       const errorCode = r.readInt16();
       r.skip(24); // high_watermark, last_stable_offset, log_start_offset
-      r.readArray((r) => r.skip(16)); // aborted_transactions: read uncommitted
+      readFlexibleArray(r, (r) => r.skip(16)); // aborted_transactions: read uncommitted
       r.readInt32(); // preferred_read_replica
       const size = r.readUnsignedVarInt() - 1;
       let records: Buffer | undefined;

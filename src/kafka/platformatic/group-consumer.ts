@@ -50,6 +50,13 @@ const FENCED = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTA
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** `retrier`: (re)joining rides out broker faults with it (a broker restart ends every membership). */
+
+/** What real Kafka answers while a group's coordinator loads, moves or is not elected yet. */
+const COORDINATOR_BUSY = new Set(['NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE']);
+/** ~30 s of backoff (100 ms doubling to 1 s): a coordinator loading a big offsets partition. */
+const COORDINATOR_ATTEMPTS = 35;
+const coordinatorBusy = (err: unknown): boolean => protocolIds(err).some((id) => COORDINATOR_BUSY.has(id));
+const coordinatorBackoff = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, Math.min(1_000, 100 * 2 ** attempt)));
 export function createPlatformaticGroupConsumer(options: KafkaClientOptions, group: GroupConsumerOptions, onClose: () => void, retrier?: KafkaRetrier): GroupConsumer {
   return new PlatformaticGroupConsumer(options, group, onClose, retrier);
 }
@@ -287,6 +294,10 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         conn = await this.link.connection();
       } catch (err) {
         const e = toClientError('kafka find group coordinator', err);
+        if (!outage && coordinatorBusy(err) && attempt < COORDINATOR_ATTEMPTS) {
+          await coordinatorBackoff(attempt);
+          continue;
+        }
         if (!outage || !isRetriableKafkaError(e)) throw e;
         await outage.failed(e);
         continue;
@@ -309,6 +320,12 @@ class PlatformaticGroupConsumer implements GroupConsumer {
         this.link.failed(err);
         const ids = protocolIds(err);
         const e = toClientError('kafka join group', err);
+        if (!outage && coordinatorBusy(err) && attempt < COORDINATOR_ATTEMPTS) {
+          // Without a retrier still ride out what real Kafka answers while the group's
+          // coordinator loads __consumer_offsets or moves: look it up again, ask again.
+          await coordinatorBackoff(attempt);
+          continue;
+        }
         if (outage && isRetriableKafkaError(e) && !ids.some((id) => id === 'REBALANCE_IN_PROGRESS' || id === 'MEMBER_ID_REQUIRED')) {
           // The coordinator is down, moving or loading (after a broker restart): ask again.
           await outage.failed(e);

@@ -21,26 +21,62 @@ import {
   Writer,
   produceV7,
   produceV8,
-  produceV9,
-  produceV10,
-  produceV11,
+  ResponseError,
   type ClusterMetadata,
   type Producer,
 } from '@platformatic/kafka';
 import { partitionForKey } from '../../core/partitioner.js';
 import type { KafkaCompression, ProduceMessage, ProducedBatch } from '../client.js';
 import { encodeRecordBatch } from '../record-batch.js';
-import { connectionTo, getApi } from './wire.js';
+import { connectionTo, getApi, readFlexibleArray } from './wire.js';
 
 type ProduceResponse = produceV8.ProduceResponse;
 type Parser = typeof produceV8.parseResponse;
 
+/**
+ * Produce v9-v11 responses (flexible), parsed as platformatic does but skipping tagged fields
+ * correctly (wire.ts skipTaggedFields): real Kafka tags a partition response that failed with
+ * NOT_LEADER_OR_FOLLOWER with its current_leader, which platformatic's parser misreads.
+ *
+ *   Response => [responses => name COMPACT_STRING [partition_responses => index INT32 error_code INT16
+ *               base_offset INT64 log_append_time_ms INT64 log_start_offset INT64
+ *               [record_errors => batch_index INT32 batch_index_error_message COMPACT_NULLABLE_STRING TAG_BUFFER]
+ *               error_message COMPACT_NULLABLE_STRING TAG_BUFFER] TAG_BUFFER] throttle_time_ms INT32 TAG_BUFFER
+ */
+export const parseFlexibleProduceResponse: Parser = (_correlationId, apiKey, apiVersion, r) => {
+  const errors: Array<[string, [number, string | null]]> = [];
+  const response: ProduceResponse = {
+    responses: readFlexibleArray(r, (r, i) => ({
+      name: r.readString(),
+      partitionResponses: readFlexibleArray(r, (r, j) => {
+        const index = r.readInt32();
+        const errorCode = r.readInt16();
+        const baseOffset = r.readInt64();
+        const logAppendTimeMs = r.readInt64();
+        const logStartOffset = r.readInt64();
+        const recordErrors = readFlexibleArray(r, (r, k) => {
+          const batchIndex = r.readInt32();
+          const batchIndexErrorMessage = r.readNullableString();
+          if (batchIndexErrorMessage) errors.push([`/responses/${i}/partition_responses/${j}/record_errors/${k}`, [-1, batchIndexErrorMessage]]);
+          return { batchIndex, batchIndexErrorMessage };
+        });
+        const errorMessage = r.readNullableString();
+        if (errorCode !== 0) errors.push([`/responses/${i}/partition_responses/${j}`, [errorCode, errorMessage]]);
+        return { index, errorCode, baseOffset, logAppendTimeMs, logStartOffset, recordErrors, errorMessage };
+      }),
+    })),
+    throttleTimeMs: r.readInt32(),
+  };
+  if (errors.length > 0) throw new ResponseError(apiKey, apiVersion, Object.fromEntries(errors), response);
+  return response;
+};
+
 const PARSERS: ReadonlyMap<number, Parser> = new Map<number, Parser>([
   [7, produceV7.parseResponse],
   [8, produceV8.parseResponse],
-  [9, produceV9.parseResponse],
-  [10, produceV10.parseResponse],
-  [11, produceV11.parseResponse],
+  [9, parseFlexibleProduceResponse],
+  [10, parseFlexibleProduceResponse],
+  [11, parseFlexibleProduceResponse],
 ]);
 const PRODUCE_KEY = 0;
 const FIRST_FLEXIBLE = 9;

@@ -81,3 +81,27 @@ export function platformaticBaseOptions(options: KafkaClientOptions, role: strin
     autocreateTopics: false,
   };
 }
+
+/**
+ * Skips a TAG_BUFFER: UNSIGNED_VARINT count, then per field UNSIGNED_VARINT tag, UNSIGNED_VARINT
+ * size and `size` bytes. platformatic 1.35's Reader.readTaggedFields reads the count as a signed
+ * varint byte length instead, so a response that carries any tagged field (real Kafka's
+ * current_leader on NOT_LEADER_OR_FOLLOWER in Produce and Fetch; the dev broker never sends one)
+ * is misread from there on ("Out of bounds", or garbage values).
+ */
+export function skipTaggedFields(r: platformatic.Reader): void {
+  const count = r.readUnsignedVarInt();
+  for (let i = 0; i < count; i++) {
+    r.readUnsignedVarInt();
+    r.skip(r.readUnsignedVarInt());
+  }
+}
+
+/** A COMPACT_ARRAY of flexible-version structs, each followed by its TAG_BUFFER (see skipTaggedFields). */
+export function readFlexibleArray<T>(r: platformatic.Reader, item: (r: platformatic.Reader, i: number) => T): T[] {
+  return r.readArray((r, i) => {
+    const value = item(r, i);
+    skipTaggedFields(r);
+    return value;
+  }, true, false);
+}

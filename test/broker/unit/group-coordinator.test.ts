@@ -35,6 +35,14 @@ async function joinNew(c: GroupCoordinator, protocols?: string[], sessionTimeout
 }
 
 describe('group coordinator', () => {
+  it('refuses a session timeout outside group.min/max.session.timeout.ms, as Kafka does (INVALID_SESSION_TIMEOUT)', async () => {
+    const c = new GroupCoordinator(0, silentLogger, { min: 6_000, max: 1_800_000 });
+    coordinators.push(c);
+    expect((await c.join(joinReq('', ['range'], 4_000), 5, client)).errorCode).toBe(KafkaError.INVALID_SESSION_TIMEOUT);
+    expect((await c.join(joinReq('', ['range'], 1_800_001), 5, client)).errorCode).toBe(KafkaError.INVALID_SESSION_TIMEOUT);
+    expect((await c.join(joinReq('', ['range'], 6_000), 5, client)).errorCode).toBe(KafkaError.MEMBER_ID_REQUIRED);
+  });
+
   it('runs join and sync: metadata only to the leader, a common protocol, followers wait for the leader', async () => {
     const c = coordinator();
     const a = await joinNew(c, ['range', 'roundrobin']);
