@@ -68,6 +68,8 @@ export class KafkaTasks {
   private localTasks: Record<number, string> = {};
   /** Changelog end offsets per task and step, as far as this worker knows. */
   private readonly ends = new Map<number, Map<string, bigint>>();
+  /** Per open task: the epoch its changelog records carry (task-restore.ts: never below one already written). */
+  private readonly epochs = new Map<number, number>();
   private readonly status = new Map<number, TaskStatus>();
   private readonly memberTag = randomBytes(4).toString('hex');
   private seq = 0;
@@ -225,6 +227,7 @@ export class KafkaTasks {
     for (const r of this.repartitions) r.writer.forget(p);
     this.status.delete(p);
     this.ends.delete(p);
+    this.epochs.delete(p);
   }
 
   private allInputs(): SourceRuntime[] {
@@ -248,13 +251,14 @@ export class KafkaTasks {
     const restored = await this.restorer.restore({
       partition: p,
       generation,
-      committed: meta === undefined ? undefined : { id: meta.c, ends },
+      committed: meta === undefined ? undefined : { id: meta.c, ends, epoch: typeof meta.g === 'number' ? meta.g : -1 },
       localId: this.localTasks[p],
       status,
       log,
     });
     if (this.localTasks[p] !== meta?.c) delete this.localTasks[p];
-    this.ends.set(p, restored);
+    this.ends.set(p, restored.ends);
+    this.epochs.set(p, restored.epoch);
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {
@@ -370,13 +374,14 @@ export class KafkaTasks {
     const changes = prepared.changes();
     const generation = this.input.generation;
     const tasks = Object.keys(meta.tasks ?? {}).map(Number).filter((p) => this.engine.ownedPartitions().includes(p));
+    const epochs = new Map(tasks.map((p) => [p, this.epochs.get(p) ?? generation]));
     return async () => {
       await Promise.all(
         tasks.map(async (p) => {
           const list: StateChange[] = changes.get(p) ?? [];
           if (list.length === 0) return;
           const position = JSON.stringify(Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.position ?? null])));
-          const written = await this.changelog.write(p, list, { generation, position });
+          const written = await this.changelog.write(p, list, { generation: epochs.get(p)!, position });
           const ends = this.ends.get(p);
           if (ends) for (const [step, end] of written) ends.set(step, end);
         }),
@@ -397,7 +402,7 @@ export class KafkaTasks {
       const commit: TaskCommit = {
         v: 1,
         c: id,
-        g: ext.generation ?? -1,
+        g: this.epochs.get(p) ?? ext.generation ?? -1,
         e: Object.fromEntries([...ends].map(([k, v]) => [k, v.toString()])),
         t: Object.fromEntries(this.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.maxTime ?? -Infinity]).filter(([, t]) => Number.isFinite(t as number))),
         w: ext.taskWatermarks?.[p] ?? null,
