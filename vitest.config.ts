@@ -3,10 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // broker-restart (3 workers, the dev broker killed -9 under them) passes alone but once ended
-    // with lower rolling-24h values than the reference under full-suite load: it runs in
-    // `npm run test:fleet` (TRIBUTARY_FLEET=1) until that is understood (issue 12).
-    exclude: process.env.TRIBUTARY_FLEET ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/runtime/broker-restart.integration.test.ts'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real processes (broker, redis, mariadb) on free ports;

@@ -182,7 +182,7 @@ async function runCase(name: string, fault: (c: Case) => Promise<void>): Promise
 
   // Nothing lost, nothing counted twice: the device windows count every valid input record once.
   const input = await readTopic(c.input);
-  const valid = input.filter((r) => Number(r.amount) > 0 && r.user_id != null && r.device_id != null).length;
+  const valid = input.filter((r) => typeof r.amount === 'number' && r.amount > 0 && r.user_id != null && r.device_id != null).length;
   expect(valid, 'valid input records').toBeGreaterThan(RATE * 10);
   const fleetDirs = ['w1', 'w2', 'w3'].map((w) => c.out(name, w));
   const refDirs = [c.out(`${name}-ref`, 'w0')];
