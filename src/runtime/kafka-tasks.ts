@@ -42,6 +42,7 @@ interface TaskCommit {
   v: 1;
   /** Checkpoint id: equal to the local one = local state is exactly the committed checkpoint. */
   c: string;
+  /** The epoch the task's changelog records carry (task-restore.ts); the group generation before. */
   g: number;
   /** Changelog end offsets per step (decimal strings). */
   e: Record<string, string>;
