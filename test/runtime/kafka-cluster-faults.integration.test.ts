@@ -27,7 +27,10 @@ const TOPOLOGY = 'test/runtime/fixtures/cluster-faults.yaml';
 const PARTITIONS = 6;
 /** Input records per second while a fault happens: enough that every worker is busy throughout. */
 const RATE = 150;
-const TOPIC_CONFIG = { 'min.insync.replicas': '2' };
+// No time retention: the generator's event times (the record timestamps) lie weeks back, and a
+// broker's retention check (30 s after it starts: each restart) would delete the input under
+// the fleet. min.insync.replicas=2 with acks=all: one broker down loses no acknowledged record.
+const TOPIC_CONFIG = { 'min.insync.replicas': '2', 'retention.ms': '-1' };
 
 let cluster: KafkaCluster;
 let dir: string;
@@ -37,7 +40,7 @@ const names: string[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tributary-cluster-faults-'));
   // Topics the workers create themselves would get these too; the test creates them up front.
-  cluster = await startKafkaCluster({ brokers: 3, brokerConfig: { 'default.replication.factor': '3', 'min.insync.replicas': '2' } });
+  cluster = await startKafkaCluster({ brokers: 3, brokerConfig: { 'default.replication.factor': '3', 'min.insync.replicas': '2', 'log.retention.ms': '-1' } });
 }, 300_000);
 
 afterAll(async () => {

@@ -15,14 +15,6 @@ import { connectionTo } from './wire.js';
 import { decodeRecordBatches } from '../record-batch.js';
 /** Errors after which the partition is simply fetched again once metadata is refreshed. */
 const STALE_LEADER = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'REPLICA_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'OFFSET_NOT_AVAILABLE']);
-/**
- * Kafka lets a follower serve a consumer's fetch (KIP-392: Fetch v11+ carries client metadata).
- * With metadata gone stale while leaders move, a fetch reaches a replica still catching up (a
- * broker just restarted) and gets OFFSET_OUT_OF_RANGE for an offset the leader has. So an
- * offset out of range is first treated as stale metadata, for this long; only then as real
- * (deleted by retention, or beyond the end).
- */
-const OUT_OF_RANGE_GRACE_MS = 30_000;
 
 export interface FetcherOptions {
   maxBytes?: number;
@@ -63,8 +55,6 @@ export class PartitionFetcher {
   private versions = 0;
   private ahead: Promise<Delivery[]> | undefined;
   private closed = false;
-  /** Per partition and offset: when fetching it first came back OFFSET_OUT_OF_RANGE. */
-  private readonly outOfRange = new Map<string, { offset: bigint; since: number }>();
 
   constructor(private readonly client: Consumer, private readonly options: FetcherOptions = {}) {}
 
@@ -191,7 +181,6 @@ export class PartitionFetcher {
           this.partitionError(topic, part.partitionIndex, part.errorCode, snapshot.next);
           continue;
         }
-        this.outOfRange.delete(key);
         const messages: ConsumedMessage[] = [];
         let next = snapshot.next;
         if (part.records !== undefined) {
@@ -215,14 +204,6 @@ export class PartitionFetcher {
     }
     const where = `${topic}[${partition}] at offset ${offset}`;
     if (id === 'OFFSET_OUT_OF_RANGE') {
-      const key = tpKey(topic, partition);
-      const seen = this.outOfRange.get(key);
-      const since = seen?.offset === offset ? seen.since : Date.now();
-      this.outOfRange.set(key, { offset, since });
-      if (Date.now() - since < OUT_OF_RANGE_GRACE_MS) {
-        this.client.clearMetadata();
-        return;
-      }
       throw new KafkaClientError(`kafka fetch: offset ${offset} of ${topic}[${partition}] is out of range (deleted by retention, or beyond the end)`, false);
     }
     throw new KafkaClientError(`kafka fetch ${where}: ${id ?? `error code ${errorCode}`}`, false);
