@@ -25,6 +25,7 @@ export interface TaskCommit {
   v: 1;
   /** Checkpoint id: equal to the local one = local state is exactly the committed checkpoint. */
   c: string;
+  /** The epoch the task's changelog records carry (task-restore.ts); the group generation before. */
   g: number;
   /** Changelog end offsets per step (decimal strings). */
   e: Record<string, string>;
@@ -64,6 +65,8 @@ export class GroupCommit implements CheckpointHooks<CheckpointContent> {
   localTasks: Record<number, string> = {};
   /** Changelog end offsets per task and step, as far as this worker knows. */
   readonly ends = new Map<number, Map<string, bigint>>();
+  /** Per open task: the epoch its changelog records carry (task-restore.ts: never below one already written). */
+  readonly epochs = new Map<number, number>();
   private readonly memberTag = randomBytes(4).toString('hex');
   private seq = 0;
 
@@ -96,13 +99,14 @@ export class GroupCommit implements CheckpointHooks<CheckpointContent> {
     const changes = prepared.changes();
     const generation = this.member.generation;
     const tasks = Object.keys(meta.tasks ?? {}).map(Number).filter((p) => this.member.ownedPartitions().includes(p));
+    const epochs = new Map(tasks.map((p) => [p, this.epochs.get(p) ?? generation]));
     return async () => {
       await Promise.all(
         tasks.map(async (p) => {
           const list: StateChange[] = changes.get(p) ?? [];
           if (list.length === 0) return;
           const position = JSON.stringify(Object.fromEntries(this.member.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.position ?? null])));
-          const written = await this.member.changelog.write(p, list, { generation, position });
+          const written = await this.member.changelog.write(p, list, { generation: epochs.get(p)!, position });
           const ends = this.ends.get(p);
           if (ends) for (const [step, end] of written) ends.set(step, end);
         }),
@@ -123,7 +127,7 @@ export class GroupCommit implements CheckpointHooks<CheckpointContent> {
       const commit: TaskCommit = {
         v: 1,
         c: id,
-        g: ext.generation ?? -1,
+        g: this.epochs.get(p) ?? ext.generation ?? -1,
         e: Object.fromEntries([...ends].map(([k, v]) => [k, v.toString()])),
         t: Object.fromEntries(this.member.kafkaSources.map((s) => [s.id, meta.sources[s.id]?.[p]?.maxTime ?? -Infinity]).filter(([, t]) => Number.isFinite(t as number))),
         w: ext.taskWatermarks?.[p] ?? null,

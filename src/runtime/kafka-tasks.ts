@@ -211,6 +211,7 @@ export class KafkaTasks implements InputOwnership {
     for (const r of this.repartitions) r.writer.forget(p);
     this.status.delete(p);
     this.commits.ends.delete(p);
+    this.commits.epochs.delete(p);
   }
 
   private allInputs(): SourceRuntime[] {
@@ -235,13 +236,14 @@ export class KafkaTasks implements InputOwnership {
     const restored = await this.restorer.restore({
       partition: p,
       generation,
-      committed: meta === undefined ? undefined : { id: meta.c, ends },
+      committed: meta === undefined ? undefined : { id: meta.c, ends, epoch: typeof meta.g === 'number' ? meta.g : -1 },
       localId: this.commits.localTasks[p],
       status,
       log,
     });
     if (this.commits.localTasks[p] !== meta?.c) delete this.commits.localTasks[p];
-    this.commits.ends.set(p, restored);
+    this.commits.ends.set(p, restored.ends);
+    this.commits.epochs.set(p, restored.epoch);
 
     // Positions: committed offsets, else the replay start, else the source's autoOffsetReset.
     for (const src of this.kafkaSources) {

@@ -5,7 +5,8 @@
  *
  * Record key   the step-neutral state key (changelog-keys.ts): compaction keeps the latest
  *              value of each entry; a delete is a tombstone (null value).
- * Headers      trib-gen: decimal generation of the writer's group membership;
+ * Headers      trib-gen: decimal epoch of the writer: its group generation, raised above every
+ *                        generation the partition already holds (runtime/task-restore.ts);
  *              trib-pos: JSON of the source position the state reflects.
  * Fence        key 0x00 'fence' (no state kind is 0x00), a small non-null value (a null one
  *              would be a tombstone, and compaction would delete the fence): generation
@@ -181,18 +182,24 @@ export async function restoreChangelog(consumer: AssignedConsumer, backend: Stat
 
 /**
  * The distinct state keys (neutral, fences left out) written to `<app>.<step>.changelog`
- * partition p in offsets [from, until): e.g. what an owner wrote after its last committed
- * checkpoint, which a new owner must overwrite (see KafkaTasks.openTask).
+ * partition p in offsets [from, until), and the highest generation any record there (fences
+ * included) carries (-1 when none does): e.g. what an owner wrote after its last committed
+ * checkpoint, which a new owner must overwrite and must fence above (task-restore.ts).
  */
-export async function changelogKeys(consumer: AssignedConsumer, args: Omit<RestoreArgs, 'onProgress' | 'minGeneration'>): Promise<Uint8Array[]> {
+export async function changelogKeys(
+  consumer: AssignedConsumer,
+  args: Omit<RestoreArgs, 'onProgress' | 'minGeneration'>,
+): Promise<{ keys: Uint8Array[]; maxGeneration: number }> {
   const seen = new Map<string, Uint8Array>();
+  let maxGeneration = -1;
   await scanChangelog(consumer, args, {
     onMessage: (m) => {
+      maxGeneration = Math.max(maxGeneration, generationOf(m));
       if (isFence(m) || m.key === null) return;
       seen.set(m.key.toString('hex'), m.key);
     },
   });
-  return [...seen.values()];
+  return { keys: [...seen.values()], maxGeneration };
 }
 
 /**

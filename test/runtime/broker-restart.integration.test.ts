@@ -54,10 +54,19 @@ function worker(brokers: string, app: string, name: string): Worker {
 describe('a dev broker killed -9 and restarted under a running fleet', () => {
   it('no worker exits; the outputs equal one uninterrupted worker\'s', async () => {
     const ref = worker(reference.brokers.join(','), 'ref', 'w0');
-    const fleet = ['w1', 'w2', 'w3'].map((n) => worker(killed.address, 'fleet', n));
+    // The workers join one at a time, each once the one before holds tasks: the group is at
+    // generation 3 or more when the broker dies. The restarted broker has forgotten the group
+    // and counts generations from 1 again, below those the changelogs were written in: the
+    // restores after the restart must still apply what the new generations wrote.
+    const deadline = Date.now() + 90_000;
+    const fleet: Worker[] = [];
+    for (const n of ['w1', 'w2', 'w3']) {
+      const w = worker(killed.address, 'fleet', n);
+      fleet.push(w);
+      while (!w.stderr().includes('"msg":"task assigned"') && w.child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    }
     // Kill once the fleet is well into the input (outputs written, checkpoints taken).
     const outs = ['w1', 'w2', 'w3'].map((n) => join(dir, 'fleet', n, 'out', 'user_apply_3d.jsonl'));
-    const deadline = Date.now() + 90_000;
     const written = async (): Promise<number> => (await Promise.all(outs.map(readRows))).reduce((n, rows) => n + rows.length, 0);
     while ((await written()) < 3_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await written(), 'the fleet had written output before the kill').toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { PartitionFetcher } from './fetcher.js';
 import { createDirectProducer } from './produce.js';
 import { protocolIds, toClientError, wrap } from './errors.js';
 import { platformaticBaseOptions } from './wire.js';
+import { installTaggedFieldsReader } from './tagged-fields.js';
 import { canonicalGroupState } from '../client.js';
 import type { KafkaRetrier } from '../retry.js';
 import type {
@@ -31,6 +32,7 @@ const EARLIEST = -2n;
 const LATEST = -1n;
 
 export function createPlatformaticClient(options: KafkaClientOptions, retrier?: KafkaRetrier): KafkaClient {
+  installTaggedFieldsReader();
   let admin: Admin | undefined;
   const closers = new Set<() => Promise<void>>();
   const getAdmin = (): Admin => (admin ??= new Admin(platformaticBaseOptions(options, 'admin')));
