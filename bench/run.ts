@@ -5,10 +5,12 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { BenchResult } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+// Options (--broker dev|kafka|both) are for the suites to read (bench/kafka-brokers.ts); names are the rest.
+const wanted = parseArgs({ args: process.argv.slice(2), options: { broker: { type: 'string' } }, allowPositionals: true, strict: false }).positionals;
 const all = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
 const names = wanted.length > 0 ? wanted : all.filter((n) => n !== 'broker' && n !== 'kafka-consume' && n !== 'kafka-e2e' && n !== 'cdc-latency' && n !== 'sinks');
 const results: Array<BenchResult & { suite: string }> = [];
