@@ -25,7 +25,7 @@
  * The replication factor of an existing topic is not changed nor refused (Kafka Streams neither).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TributaryError } from '../core/errors.js';
+import { errorMessage, TributaryError } from '../core/errors.js';
 import type { ClientLog, CreateTopicSpec, KafkaAdmin, TopicDescription } from './client.js';
 
 export type InternalTopicKind = 'changelog' | 'repartition' | 'dlq';
@@ -109,7 +109,8 @@ export interface EnsureOptions {
 export async function ensureInternalTopics(admin: KafkaAdmin, topics: readonly InternalTopic[], config: InternalTopicsConfig = {}, options: EnsureOptions = {}): Promise<PlannedInternalTopic[]> {
   if (topics.length === 0) return [];
   const names = topics.map((t) => t.topic);
-  const all = planInternalTopics(topics, config, await admin.brokerCount());
+  const brokers = await admin.brokerCount();
+  const all = planInternalTopics(topics, config, brokers);
   const existing = await admin.describeTopics(names);
   check(topics, existing);
   for (const f of existing) {
@@ -122,7 +123,17 @@ export async function ensureInternalTopics(admin: KafkaAdmin, topics: readonly I
   const planned = all.filter((t) => !have.has(t.topic));
   const missing: InternalTopic[] = planned;
   if (missing.length === 0) return [];
-  await admin.createTopics(planned.map(toCreateSpec));
+  try {
+    await admin.createTopics(planned.map(toCreateSpec));
+  } catch (err) {
+    if (!/INVALID_REPLICATION_FACTOR/.test(errorMessage(err))) throw err;
+    const rf = Math.max(...planned.map((t) => t.replicationFactor));
+    throw new TributaryError(
+      'TRIB_TOPOLOGY_INVALID',
+      `cannot create internal topic(s) ${planned.map((t) => t.topic).join(', ')}: the target replication factor of ${rf} cannot be reached because only ${brokers} broker(s) are registered (INVALID_REPLICATION_FACTOR); set spec.kafka.internalTopics.replicationFactor to at most ${brokers}`,
+      { cause: err },
+    );
+  }
   options.log?.info?.('internal topics created', { topics: planned.map((t) => `${t.topic} (${t.kind}, ${t.partitions} partitions, replication factor ${t.replicationFactor})`) });
   // A topic just created reaches every broker's metadata a little later on a real cluster.
   const deadline = Date.now() + (options.appearTimeoutMs ?? 60_000);

@@ -126,7 +126,7 @@ export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRe
           'default.replication.factor': '1',
         };
         base.configs = Object.entries(broker)
-          .filter(([k]) => !res.keys || res.keys.includes(k))
+          .filter(([k]) => !res.keys || res.keys.length === 0 || res.keys.includes(k))
           .map(([name, value]) => ({ name, value, readOnly: true, isDefault: false, source: ConfigSource.STATIC_BROKER_CONFIG }));
         return base;
       }
@@ -136,7 +136,7 @@ export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRe
       const topic = ctx.store.topics.get(res.resourceName);
       if (!topic) return { ...base, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${res.resourceName}'` };
       base.configs = Object.entries(topic.config)
-        .filter(([k]) => !res.keys || res.keys.includes(k))
+        .filter(([k]) => !res.keys || res.keys.length === 0 || res.keys.includes(k))
         .map(([name, value]) => {
           const overridden = name in topic.overrides;
           return {

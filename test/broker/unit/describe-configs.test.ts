@@ -8,7 +8,7 @@ import { describeConfigsApi, type DescribeConfigsResponse } from '../../../src/b
 import { Reader } from '../../../src/broker/protocol/reader.js';
 import { Writer } from '../../../src/broker/protocol/writer.js';
 
-const resources = [{ resourceType: 2, resourceName: 'app.count.changelog', configurationKeys: ['cleanup.policy'] }, { resourceType: 2, resourceName: 'other' }];
+const resources: Array<{ resourceType: 2; resourceName: string; configurationKeys: string[] }> = [{ resourceType: 2, resourceName: 'app.count.changelog', configurationKeys: ['cleanup.policy'] }, { resourceType: 2, resourceName: 'other', configurationKeys: [] }];
 const response: DescribeConfigsResponse = {
   results: [
     { errorCode: 0, errorMessage: null, resourceType: 2, resourceName: 'app.count.changelog', configs: [{ name: 'cleanup.policy', value: 'compact', readOnly: false, isDefault: false, source: 1 }] },
@@ -29,7 +29,7 @@ describe.each([
     const req = describeConfigsApi.decode(r, version);
     expect(req.resources).toEqual([
       { resourceType: 2, resourceName: 'app.count.changelog', keys: ['cleanup.policy'] },
-      { resourceType: 2, resourceName: 'other', keys: null },
+      { resourceType: 2, resourceName: 'other', keys: [] },
     ]);
   });
 
