@@ -28,7 +28,7 @@ import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
 import { ensureInternalTopics } from '../kafka/internal-topics.js';
 import { appInternalTopics } from './app-topics.js';
-import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
+import { ChangelogWriter } from '../state/changelog.js';
 import { TaskRestorer, type TaskStatus } from './task-restore.js';
 import { waitForTopics } from '../kafka/wait-for-topics.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
