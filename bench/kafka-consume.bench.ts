@@ -178,7 +178,7 @@ function report(figures: Figure[]): BenchResult[] {
     const note = [dev && incomplete(dev) ? `dev ${incomplete(dev)}` : '', kafka && incomplete(kafka) ? `kafka ${incomplete(kafka)}` : ''].filter((x) => x).join('; ');
     const name = mode === 'produce' ? 'produce (acks=1, 4 in flight)' : `${mode} consume`;
     rows.push({ name, unit: 'records/s', ...(dev ? { dev: rate(dev) } : {}), ...(kafka ? { kafka: rate(kafka) } : {}), ...(note ? { note } : {}) });
-    rows.push({ name: `${name} MB/s`, unit: 'MB/s', ...(dev ? { dev: dev.bytes / dev.seconds / 1e6 } : {}), ...(kafka ? { kafka: kafka.bytes / kafka.seconds / 1e6 } : {}) });
+    rows.push({ name: `${name}, bytes`, unit: 'MB/s', ...(dev ? { dev: dev.bytes / dev.seconds / 1e6 } : {}), ...(kafka ? { kafka: kafka.bytes / kafka.seconds / 1e6 } : {}) });
   }
   return sideBySide(`kafka-consume: ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions; the dev broker runs in this process, real Kafka in its JVM`, rows, (v) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)));
 }
