@@ -1,13 +1,14 @@
 /**
- * Consume throughput of each Kafka client backend (client.ts) against one in-process dev
- * broker: RECORDS records of RECORD_BYTES are produced once, then every backend that loads
- * here reads all of them with an assigned consumer (replay/restore path), and the backends
- * with a group consumer read them again through a fresh group (the fleet's path).
- *   npm run bench -- kafka-consume          (KAFKA_BENCH_RECORDS=50000 for a quick run)
+ * Produce and consume throughput of the Kafka client (client.ts) against the dev broker and real
+ * Kafka, side by side in one run: per broker, RECORDS records of RECORD_BYTES are produced,
+ * then read with an assigned consumer (replay/restore path) and again through a fresh group (the
+ * fleet's path).
+ *   npm run bench -- kafka-consume [--broker dev|kafka|both]   (default both; KAFKA_BENCH_RECORDS=50000 for a quick run)
+ * Real Kafka: one node from scripts/kafka-cluster.sh (bench/kafka-brokers.ts), or KAFKA_BROKERS.
  *
- * The broker shares this process with the client being measured, the same for every backend,
- * so the ratios between backends are the figure to read; absolute rates are lower than with
- * the broker in a process of its own (bench/broker.bench.ts).
+ * The dev broker shares this process with the client being measured (its CPU counts against the
+ * client); real Kafka runs in a JVM of its own. kafka÷dev is the figure to read; absolute rates
+ * of the dev broker in a process of its own are in bench/broker.bench.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { createKafkaClient } from '../src/kafka/create-client.js';
 import type { ConsumedMessage, KafkaClient } from '../src/kafka/client.js';
 import { createLogger } from '../src/core/logger.js';
 import type { BenchResult } from './types.js';
+import { benchBrokers, sideBySide, startRealKafka, type BrokerFigure } from './kafka-brokers.js';
 
 const RECORDS = Number(process.env.KAFKA_BENCH_RECORDS ?? 200_000);
 const RECORD_BYTES = 200;
@@ -28,7 +30,7 @@ const STALL_MS = 10_000;
 
 const progress = (msg: string): void => { process.stderr.write(`[bench:kafka-consume] ${msg}\n`); };
 
-interface Figure { backend: string; mode: 'assigned' | 'group'; records: number; seconds: number; bytes: number }
+interface Figure { backend: string; mode: 'produce' | 'assigned' | 'group'; records: number; seconds: number; bytes: number }
 interface Drained { records: number; bytes: number; seconds: number }
 
 async function produceAll(client: KafkaClient, topic: string): Promise<void> {
@@ -110,56 +112,73 @@ async function groupRead(backend: string, brokers: string[], topic: string): Pro
   }
 }
 
-export async function bench(): Promise<BenchResult[]> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-consume-'));
-  const broker = await startBroker({ port: 0, dataDir, logger: createLogger({ level: 'warn' }) });
-  const brokers = [broker.address];
+/** One broker's figures: produce, assigned consume and group consume rates. */
+async function measure(label: string, brokers: string[]): Promise<Figure[]> {
   const figures: Figure[] = [];
+  // One client library since kafkajs and confluent were retired; the label names the broker.
+  const topic = `bench-consume-${Date.now()}`;
+  const admin = await createKafkaClient({ brokers, clientId: 'bench-admin' });
   try {
-    // One client library since kafkajs and confluent were retired; the label stays in the figures' names.
-    const backends = ['platformatic'];
-    const topic = 'bench-consume';
-    const admin = await createKafkaClient({ brokers, clientId: 'bench-admin' });
-    try {
-      await admin.admin.createTopics([{ topic, partitions: PARTITIONS }]);
-      progress(`producing ${RECORDS} records of ${RECORD_BYTES} bytes into ${PARTITIONS} partitions`);
-      const t0 = performance.now();
-      await produceAll(admin, topic);
-      progress(`produced in ${((performance.now() - t0) / 1_000).toFixed(1)} s`);
-    } finally {
-      await admin.disconnect();
-    }
-    for (const backend of backends) {
-      progress(`${backend}: assigned consumer`);
-      figures.push(await assignedRead(backend, brokers, topic));
-    }
-    for (const backend of backends) {
-      progress(`${backend}: group consumer`);
+    await admin.connect();
+    await admin.admin.createTopics([{ topic, partitions: PARTITIONS }]);
+    progress(`${label}: producing ${RECORDS} records of ${RECORD_BYTES} bytes into ${PARTITIONS} partitions`);
+    const t0 = performance.now();
+    await produceAll(admin, topic);
+    const seconds = (performance.now() - t0) / 1_000;
+    progress(`${label}: produced in ${seconds.toFixed(1)} s`);
+    figures.push({ backend: label, mode: 'produce', records: RECORDS, seconds, bytes: RECORDS * RECORD_BYTES });
+  } finally {
+    await admin.disconnect();
+  }
+  progress(`${label}: assigned consumer`);
+  figures.push(await assignedRead(label, brokers, topic));
+  progress(`${label}: group consumer`);
+  try {
+    figures.push(await groupRead(label, brokers, topic));
+  } catch (err) {
+    progress(`${label}: group consumer not measured: ${(err as Error).message}`);
+  }
+  return figures;
+}
+
+export async function bench(): Promise<BenchResult[]> {
+  const figures: Figure[] = [];
+  for (const which of benchBrokers()) {
+    if (which === 'dev') {
+      const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-consume-'));
+      const broker = await startBroker({ port: 0, dataDir, logger: createLogger({ level: 'warn' }) });
+      progress(`dev broker (in this process) at ${broker.address}`);
       try {
-        figures.push(await groupRead(backend, brokers, topic));
-      } catch (err) {
-        progress(`${backend}: group consumer not measured: ${(err as Error).message}`);
+        figures.push(...(await measure('dev', [broker.address])));
+      } finally {
+        await broker.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    } else {
+      const kafka = await startRealKafka(progress);
+      try {
+        figures.push(...(await measure('kafka', kafka.brokers)));
+      } finally {
+        await kafka.stop();
       }
     }
-  } finally {
-    await broker.close();
-    await rm(dataDir, { recursive: true, force: true });
   }
   return report(figures);
 }
 
 function report(figures: Figure[]): BenchResult[] {
   const rate = (f: Figure): number => f.records / f.seconds;
-  const fastest = Math.max(...figures.map(rate));
-  const incomplete = (f: Figure): string => (f.records < RECORDS ? `  INCOMPLETE: ${f.records} of ${RECORDS} records` : '');
-  process.stderr.write('\nbackend        consumer     records/s        MB/s   vs fastest\n');
-  for (const f of figures) {
-    process.stderr.write(`${f.backend.padEnd(14)} ${f.mode.padEnd(9)} ${Math.round(rate(f)).toLocaleString('en-US').padStart(12)} ${(f.bytes / f.seconds / 1e6).toFixed(1).padStart(11)}   ${(rate(f) / fastest).toFixed(2)}x${incomplete(f)}\n`);
+  const incomplete = (f: Figure): string => (f.records < RECORDS ? `INCOMPLETE: ${f.records} of ${RECORDS} records` : '');
+  const rows: BrokerFigure[] = [];
+  for (const mode of ['produce', 'assigned', 'group'] as const) {
+    const of = (b: string): Figure | undefined => figures.find((f) => f.backend === b && f.mode === mode);
+    const dev = of('dev');
+    const kafka = of('kafka');
+    if (!dev && !kafka) continue;
+    const note = [dev && incomplete(dev) ? `dev ${incomplete(dev)}` : '', kafka && incomplete(kafka) ? `kafka ${incomplete(kafka)}` : ''].filter((x) => x).join('; ');
+    const name = mode === 'produce' ? 'produce (acks=1, 4 in flight)' : `${mode} consume`;
+    rows.push({ name, unit: 'records/s', ...(dev ? { dev: rate(dev) } : {}), ...(kafka ? { kafka: rate(kafka) } : {}), ...(note ? { note } : {}) });
+    rows.push({ name: `${name}, bytes`, unit: 'MB/s', ...(dev ? { dev: dev.bytes / dev.seconds / 1e6 } : {}), ...(kafka ? { kafka: kafka.bytes / kafka.seconds / 1e6 } : {}) });
   }
-  return figures.map((f) => ({
-    name: `${f.backend} ${f.mode} consume`,
-    value: rate(f),
-    unit: 'records/s',
-    note: `${(f.bytes / f.seconds / 1e6).toFixed(1)} MB/s, ${(rate(f) / fastest).toFixed(2)}x fastest${incomplete(f)}`,
-  }));
+  return sideBySide(`kafka-consume: ${RECORDS} records of ${RECORD_BYTES} bytes, ${PARTITIONS} partitions; the dev broker runs in this process, real Kafka in its JVM`, rows, (v) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)));
 }

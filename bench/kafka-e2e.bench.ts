@@ -1,11 +1,12 @@
 /**
- * End-to-end throughput of one Kafka-mode worker, per client backend, against raw consume of the
- * same backend in the same run (issue 4: target e2e ≥ 0.5× raw).
- *   npm run bench -- kafka-e2e          (KAFKA_E2E_RECORDS=30000 for a quick run)
+ * End-to-end throughput of one Kafka-mode worker against raw consume in the same run (issue 4:
+ * target e2e ≥ 0.5× raw), on the dev broker and on real Kafka side by side (issue 12).
+ *   npm run bench -- kafka-e2e [--broker dev|kafka|both]   (default both; KAFKA_E2E_RECORDS=30000 for a quick run)
+ * Real Kafka: one node from scripts/kafka-cluster.sh, stopped after (bench/kafka-brokers.ts), or KAFKA_BROKERS.
  *
- * The dev broker runs in a process of its own (`tributary broker`), so its CPU does not count
- * against the worker, which runs in this process (Engine + runEngine, as `tributary run` builds
- * them). RECORDS loan applications (the generator's loan-applications preset, JSON, keyed by
+ * The broker runs in a process of its own (`tributary broker`, or Kafka's JVM), so its CPU does
+ * not count against the worker, which runs in this process (Engine + runEngine, as `tributary
+ * run` builds them). Per broker, RECORDS loan applications (the generator's loan-applications preset, JSON, keyed by
  * user_id, murmur2-partitioned over 6 partitions) are produced once; then for each backend that
  * loads here:
  *   raw  a fresh group consumer of that backend reads every record (records/s, from joined to
@@ -24,7 +25,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaClient } from '../src/kafka/create-client.js';
@@ -41,6 +42,7 @@ import { silentLogger } from '../src/core/logger.js';
 import { compileTopology } from '../src/topology/index.js';
 import { parseConfig } from '../src/core/spec.js';
 import type { BenchResult } from './types.js';
+import { benchBrokers, sideBySide, startRealKafka, type BrokerFigure } from './kafka-brokers.js';
 
 const RECORDS = Number(process.env.KAFKA_E2E_RECORDS ?? 100_000);
 const PARTITIONS = 6;
@@ -59,7 +61,7 @@ const QUIET_MS = 500;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = (msg: string): void => { process.stderr.write(`[bench:kafka-e2e] ${msg}\n`); };
 
-interface Figures { backend: string; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number } }
+interface Figures { backend: string; produceSeconds?: number; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number } }
 /**
  * `cpu`: CPU seconds this process (the consumer / the worker) spent in the phase, all threads;
  * `mainCpu`: its main thread only (what bounds one worker). Both are steadier than wall time on
@@ -380,77 +382,89 @@ async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
 
 // ---------------------------------------------------------------------------------------
 
-export async function bench(): Promise<BenchResult[]> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-e2e-broker-'));
-  const broker = await startBrokerProcess(dataDir);
-  progress(`broker (own process) at ${broker.address}`);
-  const brokers = [broker.address];
-  const figures: Figures[] = [];
+/** Every phase against one broker; `label` (dev / kafka) names the figures. */
+async function measure(label: string, brokers: string[], figures: Figures[]): Promise<void> {
+  const input = `bench-e2e-loan-applications-${Date.now()}`;
+  const admin = await createKafkaClient({ brokers, clientId: 'bench-e2e-admin' });
+  await admin.connect();
+  const f: Figures = { backend: label };
+  figures.push(f);
   try {
-    // One client library since kafkajs and confluent were retired; the label stays in the figures' names.
-    const backends = ['platformatic'];
-    const input = 'bench-e2e-loan-applications';
-    const admin = await createKafkaClient({ brokers, clientId: 'bench-e2e-admin' });
-    await admin.connect();
-    try {
-      await admin.admin.createTopics([{ topic: input, partitions: PARTITIONS }]);
-      progress(`producing ${RECORDS} loan applications into ${PARTITIONS} partitions, keyed by user_id`);
-      const t0 = performance.now();
-      await produceInput(admin, input);
-      progress(`produced in ${((performance.now() - t0) / 1_000).toFixed(1)} s`);
-      for (const backend of backends) {
-        const f: Figures = { backend };
-        figures.push(f);
-        try {
-          progress(`${backend}: raw group consume`);
-          f.raw = await rawConsume(backend, brokers, input);
-          progress(`${backend}: pass-through (parse, serialize, produce; no engine)`);
-          f.pass = await passThrough(backend, brokers, input, admin);
-          progress(`${backend}: end to end, one worker`);
-          f.e2e = await endToEnd(backend, brokers, input, admin);
-        } catch (err) {
-          progress(`${backend}: not measured: ${(err as Error).stack ?? String(err)}`);
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
+    await admin.admin.createTopics([{ topic: input, partitions: PARTITIONS }]);
+    progress(`${label}: producing ${RECORDS} loan applications into ${PARTITIONS} partitions, keyed by user_id`);
+    const t0 = performance.now();
+    await produceInput(admin, input);
+    f.produceSeconds = (performance.now() - t0) / 1_000;
+    progress(`${label}: produced in ${f.produceSeconds.toFixed(1)} s`);
+    progress(`${label}: raw group consume`);
+    f.raw = await rawConsume(label, brokers, input);
+    progress(`${label}: pass-through (parse, serialize, produce; no engine)`);
+    f.pass = await passThrough(label, brokers, input, admin);
+    progress(`${label}: end to end, one worker`);
+    f.e2e = await endToEnd(label, brokers, input, admin);
+  } catch (err) {
+    progress(`${label}: not measured: ${(err as Error).stack ?? String(err)}`);
   } finally {
-    await broker.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await admin.disconnect();
+  }
+}
+
+export async function bench(): Promise<BenchResult[]> {
+  const figures: Figures[] = [];
+  for (const which of benchBrokers()) {
+    if (which === 'dev') {
+      const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-e2e-broker-'));
+      const broker = await startBrokerProcess(dataDir);
+      progress(`dev broker (own process) at ${broker.address}`);
+      try {
+        await measure('dev', [broker.address], figures);
+      } finally {
+        await broker.stop();
+        brokerPid = undefined;
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    } else {
+      const kafka = await startRealKafka(progress);
+      brokerPid = kafka.pid;
+      try {
+        await measure('kafka', kafka.brokers, figures);
+      } finally {
+        brokerPid = undefined;
+        await kafka.stop();
+      }
+    }
   }
   return report(figures);
 }
 
 function report(figures: Figures[]): BenchResult[] {
-  const rate = (p: Phase | undefined): number => (p ? p.records / p.seconds : NaN);
-  const perK = (cpu: number, p: Phase): string => (Number.isFinite(cpu) ? ((1e6 * cpu) / p.records).toFixed(1) : '-');
-  /**
-   * The most this phase could reach against raw consume if its CPU, worker and broker together,
-   * were spread perfectly over all the machine's cores: what more threads could buy at best.
-   */
-  const bound = (p: Phase, raw: number): number => p.records / ((p.cpu + p.brokerCpu) / availableParallelism()) / raw;
-  const short = (p: Phase | undefined): string => (p && p.records < RECORDS ? `  INCOMPLETE: ${p.records} of ${RECORDS}` : '');
-  const out: BenchResult[] = [];
-  process.stderr.write(`\n                                           CPU ms per 1,000 records    bound on ×raw with ${availableParallelism()} cores busy\n`);
-  process.stderr.write('backend       phase          records/s  ×raw   worker  main thr  broker   (worker + broker CPU / cores)   outputs (topic)\n');
-  for (const f of figures) {
-    const raw = rate(f.raw);
-    for (const [name, p] of [['raw consume', f.raw], ['pass-through', f.pass], ['e2e', f.e2e]] as const) {
-      if (!p) continue;
-      const outputs = p === f.e2e && f.e2e ? `${f.e2e.outputs} (${f.e2e.outputTopic})` : '';
-      process.stderr.write(`${f.backend.padEnd(13)} ${name.padEnd(13)} ${fmt(rate(p)).padStart(10)} ${(rate(p) / raw).toFixed(2).padStart(5)} ${perK(p.cpu, p).padStart(8)} ${perK(p.mainCpu, p).padStart(9)} ${perK(p.brokerCpu, p).padStart(7)}   ${bound(p, raw).toFixed(2).padStart(10)}${' '.repeat(22)}${outputs}${short(p)}\n`);
-    }
-    const cpuNote = (p: Phase): string => `worker ${perK(p.cpu, p)} ms CPU per 1k (main thread ${perK(p.mainCpu, p)}), broker ${perK(p.brokerCpu, p)}`;
-    if (f.raw) out.push({ name: `${f.backend} raw group consume`, value: raw, unit: 'records/s', note: `${cpuNote(f.raw)}; ${RECORDS} records${short(f.raw)}` });
-    if (f.pass) out.push({ name: `${f.backend} pass-through (parse, serialize, produce)`, value: rate(f.pass), unit: 'records/s', note: `${(rate(f.pass) / raw).toFixed(2)}× raw (all cores: ≤ ${bound(f.pass, raw).toFixed(2)}×); ${cpuNote(f.pass)}${short(f.pass)}` });
-    if (f.e2e) {
-      out.push({ name: `${f.backend} e2e rolling-3d → kafka, 1 worker`, value: rate(f.e2e), unit: 'events/s', note: `${cpuNote(f.e2e)}; ${f.e2e.outputs} outputs, ${f.e2e.outputTopic} in the topic${short(f.e2e)}` });
-      if (f.pass) out.push({ name: `${f.backend} ratio e2e / pass-through`, value: rate(f.e2e) / rate(f.pass), unit: '×', note: 'target ≥ 0.7 (Kafka → rolling-3d → Kafka against the least any processor does)' });
-      if (f.raw) out.push({ name: `${f.backend} ratio e2e / raw consume`, value: rate(f.e2e) / raw, unit: '×', note: `target ≥ 0.5; with all ${availableParallelism()} cores busy at this CPU per record: ≤ ${bound(f.e2e, raw).toFixed(2)}×` });
-    }
-  }
-  return out;
+  const rate = (p: Phase | undefined): number | undefined => (p ? p.records / p.seconds : undefined);
+  const perK = (cpu: number | undefined, p: Phase | undefined): number | undefined => (p && cpu !== undefined && Number.isFinite(cpu) ? (1e6 * cpu) / p.records : undefined);
+  const of = (b: string): Figures | undefined => figures.find((f) => f.backend === b);
+  const dev = of('dev');
+  const kafka = of('kafka');
+  const row = (name: string, unit: string, value: (f: Figures) => number | undefined): BrokerFigure => {
+    const d = dev && value(dev);
+    const k = kafka && value(kafka);
+    return { name, unit, ...(d !== undefined ? { dev: d } : {}), ...(k !== undefined ? { kafka: k } : {}) };
+  };
+  const short = (p: Phase | undefined): boolean => p !== undefined && p.records < RECORDS;
+  const incomplete = figures.filter((f) => short(f.raw) || short(f.pass) || short(f.e2e)).map((f) => f.backend);
+  const rows: BrokerFigure[] = [
+    row('produce input (acks=1)', 'records/s', (f) => (f.produceSeconds ? RECORDS / f.produceSeconds : undefined)),
+    row('raw group consume', 'records/s', (f) => rate(f.raw)),
+    row('pass-through (parse, serialize, produce acks=all)', 'records/s', (f) => rate(f.pass)),
+    row('e2e rolling-3d → kafka, 1 worker', 'events/s', (f) => rate(f.e2e)),
+    row('e2e ÷ pass-through (target ≥ 0.7)', '×', (f) => { const e = rate(f.e2e); const p = rate(f.pass); return e !== undefined && p !== undefined ? e / p : undefined; }),
+    row('e2e ÷ raw consume', '×', (f) => { const e = rate(f.e2e); const r = rate(f.raw); return e !== undefined && r !== undefined ? e / r : undefined; }),
+    row('e2e worker CPU per 1k records', 'ms', (f) => perK(f.e2e?.cpu, f.e2e)),
+    row('e2e worker main thread CPU per 1k', 'ms', (f) => perK(f.e2e?.mainCpu, f.e2e)),
+    row('e2e broker CPU per 1k records', 'ms', (f) => perK(f.e2e?.brokerCpu, f.e2e)),
+    row('e2e outputs written', 'records', (f) => f.e2e?.outputTopic),
+  ];
+  if (incomplete.length > 0) rows.push({ name: `INCOMPLETE phases on ${incomplete.join(', ')} (see the progress lines)`, unit: '-' });
+  const fmt = (v: number): string => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+  return sideBySide(`kafka-e2e: ${RECORDS} records, ${PARTITIONS} partitions${REPARTITION ? ', keyBy through a repartition topic' : ''}; worker in this process, the broker in its own (dev: tributary broker; kafka: a JVM)`, rows, fmt);
 }
 
 function cpuSeconds(): number {
@@ -478,8 +492,4 @@ function statCpuSeconds(file: string): number {
   } catch {
     return NaN;
   }
-}
-
-function fmt(v: number): string {
-  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-';
 }

@@ -6,10 +6,12 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { BenchResult } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+// Options (--broker dev|kafka|both) are for the suites to read (bench/kafka-brokers.ts); names are the rest.
+const wanted = parseArgs({ args: process.argv.slice(2), options: { broker: { type: 'string' } }, allowPositionals: true, strict: false }).positionals;
 // BENCH_BASELINE=<rev>: the same suites at <rev> and here, alternating, with ratios (bench/compare.ts).
 if (process.env.BENCH_BASELINE) {
   const { compare } = await import('./compare.js');

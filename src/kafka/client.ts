@@ -49,9 +49,23 @@ export interface TopicMetadata {
   partitions: PartitionMetadata[];
 }
 
+/** An existing topic as the cluster describes it (internal-topics.ts validates against it). */
+export interface TopicDescription {
+  topic: string;
+  partitions: number;
+  /** Replicas of partition 0. */
+  replicationFactor: number;
+  /** Every topic config the broker reports (defaults included), e.g. cleanup.policy. */
+  configs: Record<string, string>;
+}
+
 export interface KafkaAdmin {
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
   createTopics(topics: CreateTopicSpec[]): Promise<void>;
+  /** The topics among `topics` that exist, with partition count and configs; missing ones are left out. */
+  describeTopics(topics: string[]): Promise<TopicDescription[]>;
+  /** How many brokers the cluster has now (what a replication factor may not exceed). */
+  brokerCount(): Promise<number>;
   listOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Per partition, the first offset whose timestamp is >= `timestamp` (epoch ms); the latest offset when none is. */
   offsetsForTimes(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: bigint }>>;

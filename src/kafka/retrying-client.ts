@@ -12,6 +12,8 @@ export function withRetries(client: KafkaClient, retrier: KafkaRetrier): KafkaCl
   const a = client.admin;
   const admin: KafkaAdmin = {
     createTopics: (topics) => r('kafka createTopics', () => a.createTopics(topics)),
+    describeTopics: (topics) => r('kafka describeTopics', () => a.describeTopics(topics)),
+    brokerCount: () => r('kafka brokerCount', () => a.brokerCount()),
     listOffsets: (topic) => r(`kafka listOffsets(${topic})`, () => a.listOffsets(topic)),
     offsetsForTimes: (topic, timestamp) => r(`kafka offsetsForTimes(${topic})`, () => a.offsetsForTimes(topic, timestamp)),
     fetchTopicMetadata: (topics) => r('kafka fetchTopicMetadata', () => a.fetchTopicMetadata(topics)),

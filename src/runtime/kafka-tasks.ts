@@ -17,7 +17,9 @@ import type { KafkaInputSource, RawRecord } from '../connectors/types.js';
 import type { KafkaClient, KafkaProducer, TopicPartition } from '../kafka/client.js';
 import { KafkaGroupInput } from '../kafka/group-input.js';
 import { createKafkaClient } from '../kafka/create-client.js';
-import { ChangelogWriter, changelogTopic } from '../state/changelog.js';
+import { ensureInternalTopics } from '../kafka/internal-topics.js';
+import { appInternalTopics } from './app-topics.js';
+import { ChangelogWriter } from '../state/changelog.js';
 import { TaskRestorer, type TaskStatus } from './task-restore.js';
 import { waitForTopics } from '../kafka/wait-for-topics.js';
 import { RepartitionInput, RepartitionWriter, repartitionTopic } from './repartition.js';
@@ -110,18 +112,7 @@ export class KafkaTasks implements InputOwnership {
   }
 
   private async prepareTopics(): Promise<void> {
-    const specs = [
-      ...this.statefulSteps.map((id) => ({ topic: changelogTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'compact' } })),
-      ...this.repartitioningSteps().map((id) => ({ topic: repartitionTopic(this.appId, id), partitions: this.partitions, configs: { 'cleanup.policy': 'delete' } })),
-    ];
-    if (specs.length > 0) await this.client.admin.createTopics(specs);
-    // A topic just created reaches every broker's metadata a little later on a real cluster.
-    const counts = specs.length > 0 ? await waitForTopics(this.client, specs.map((s) => s.topic), this.engine.log) : new Map<string, number>();
-    for (const [topic, count] of counts) {
-      if (count !== this.partitions) {
-        throw new TributaryError('TRIB_TOPOLOGY_INVALID', `internal topic '${topic}' has ${count} partitions, the inputs have ${this.partitions}: delete it or use a new --app-id`);
-      }
-    }
+    await ensureInternalTopics(this.client.admin, appInternalTopics(this.plan, this.appId, this.partitions, this.repartitioningSteps(), this.statefulSteps), this.plan.kafka?.internalTopics, { log: this.engine.log.child({ component: 'internal-topics' }) });
     this.producer = await this.client.producer();
     this.changelog = new ChangelogWriter(this.producer, this.appId);
     const self = this;

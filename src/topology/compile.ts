@@ -7,7 +7,7 @@ import { TopologyError, TopologyErrors } from '../core/errors.js';
 import type { ConnectorCatalog } from '../core/catalog.js';
 import { findEntry, type ConfigNode, type MapNode, type Position } from '../core/config-node.js';
 import type { Diagnostics } from './expressions.js';
-import { API_VERSION, documentSpec, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepCatalog } from './format.js';
+import { API_VERSION, documentSpec, type KafkaSectionConfig, sinkSpec, sourceSpec, stepSpec, type EventTimeConfig, type SourceFormatConfig, type StepCatalog } from './format.js';
 import type { Env } from './interpolate.js';
 import { decideRepartitions } from './partitioning.js';
 import { joinPath } from '../core/names.js';
@@ -35,7 +35,7 @@ export interface CompileOptions {
 
 interface Shell {
   metadata: { name: string };
-  spec: { checkpoint: { interval: number }; state: { distinctExactLimit: number; cacheSize: number } };
+  spec: { checkpoint: { interval: number }; state: { distinctExactLimit: number; cacheSize: number }; kafka?: KafkaSectionConfig };
 }
 
 const shellSpec = documentSpec({ source: s.any(), step: s.any(), sink: s.any() });
@@ -171,6 +171,7 @@ export function compileTopology(text: string, file: string, opts: CompileOptions
     file: file === '<inline>' ? file : resolve(file),
     checkpointIntervalMs: shell.spec.checkpoint.interval,
     stateCacheSize: shell.spec.state.cacheSize,
+    ...(shell.spec.kafka !== undefined ? { kafka: shell.spec.kafka } : {}),
     sources: plannedSources,
     steps: decideRepartitions(plannedSources, plannedSteps),
     sinks: plannedSinks,

@@ -64,6 +64,41 @@ export function sinkSpec(catalog: ConnectorCatalog): AnySpec {
   });
 }
 
+const topicConfigsSpec = s
+  .record(s.string(), { keyPattern: '^(?!cleanup\\.policy$)[a-z][a-z0-9.]*$', keyHint: 'a Kafka topic config name, e.g. min.insync.replicas; cleanup.policy is fixed per kind' })
+  .optional()
+  .describe('Further topic configs, name → value (strings), e.g. `min.insync.replicas: "2"`.');
+const replicationSpec = s.number({ integer: true, min: 1, max: 32767 });
+
+function internalKindSpec(what: string, retention: boolean) {
+  return s
+    .object({
+      replicationFactor: replicationSpec.optional().describe('Overrides `internalTopics.replicationFactor` for these topics.'),
+      ...(retention ? { retention: s.duration({ min: 1 }).optional().describe('retention.ms of these topics.') } : {}),
+      configs: topicConfigsSpec,
+    })
+    .optional()
+    .describe(what);
+}
+
+/** `spec.kafka`: how a topology's internal topics are created (kafka/internal-topics.ts applies it). */
+export const kafkaSectionSpec = s
+  .object({
+    internalTopics: s
+      .object({
+        replicationFactor: replicationSpec.optional().describe('Replication factor of new internal topics. Default: min(3, brokers in the cluster).'),
+        changelog: internalKindSpec('`<app>.<step>.changelog` topics: cleanup.policy=compact; an existing one must have the input partition count and cleanup.policy compact.', false),
+        repartition: internalKindSpec('`<app>.<step>.repartition` topics: cleanup.policy=delete, retention 7d by default (consumed records are not purged early); an existing one must have the input partition count and cleanup.policy delete.', true),
+        dlq: internalKindSpec('The topic of a kafka sink reading `dlq` on the input cluster, created when missing with the input partition count: cleanup.policy=delete, retention the broker default; an existing one must not be compacted.', true),
+      })
+      .optional()
+      .describe('Internal topics are created when missing with these settings; min.insync.replicas is 2 when the replication factor is 3 or more, else 1. A worker refuses to start when an existing one has the wrong partition count or cleanup.policy.'),
+  })
+  .optional()
+  .describe('Kafka mode settings (topologies whose sources are `kafka:`).');
+
+export type KafkaSectionConfig = Infer<typeof kafkaSectionSpec>;
+
 interface Parts {
   source: AnySpec;
   step: AnySpec;
@@ -94,6 +129,7 @@ export function documentSpec(parts: Parts): AnySpec {
         })
         .default({ distinctExactLimit: 10_000, cacheSize: DEFAULT_CACHE_SIZE })
         .describe('Defaults for stateful steps.'),
+      kafka: kafkaSectionSpec,
       sources: s.record(parts.source, { keyPattern: idPattern, keyHint: idHint }).describe('Named inputs; exactly one connector each.'),
       pipeline: s.array(parts.step).describe('The steps; order does not matter (`from` wires them).'),
       sinks: s.record(parts.sink, { keyPattern: idPattern, keyHint: idHint }).default({}).describe('Named outputs.'),

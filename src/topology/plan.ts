@@ -6,6 +6,7 @@
 import type { SourceLocation } from '../core/errors.js';
 import type { FormatSpec } from '../formats/types.js';
 import type { PlannedStep } from '../operators/step-module.js';
+import type { KafkaSectionConfig } from './format.js';
 
 export interface EventTimeSpec {
   /** Row field holding event time (epoch ms number, or ISO-8601 string); undefined = record time. */
@@ -63,6 +64,8 @@ export interface TopologyPlan {
   checkpointIntervalMs: number;
   /** spec.state.cacheSize: bytes of memory for state (cache, LevelDB block cache and write buffers). */
   stateCacheSize: number;
+  /** spec.kafka as written (Kafka mode only; kafka/internal-topics.ts applies internalTopics). */
+  kafka?: KafkaSectionConfig;
   sources: readonly PlannedSource[];
   /** Topologically sorted: every step comes after its input. */
   steps: readonly PlannedStep[];

@@ -16,6 +16,8 @@ function memoryAdmin(topics: string[], groups: Record<string, string>, lag = 0):
     deletedGroups: [] as string[],
     listCalls: 0,
     async createTopics() {},
+    async describeTopics() { return []; },
+    async brokerCount() { return 1; },
     async listOffsets() { return []; },
     async offsetsForTimes() { return []; },
     async fetchTopicMetadata() { return []; },

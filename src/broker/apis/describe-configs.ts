@@ -1,12 +1,13 @@
 /*
- * DescribeConfigs (key 32), v0-2.
- *   Request  => [resources => resource_type INT8 resource_name STRING [configuration_keys STRING] (nullable)]
- *               include_synonyms BOOLEAN (v1+)
+ * DescribeConfigs (key 32), v0-4; flexible from v4 (Kafka 4 clients ask for v4).
+ *   Request  => [resources => resource_type INT8 resource_name STRING [configuration_keys STRING] (nullable) TAG_BUFFER]
+ *               include_synonyms BOOLEAN (v1+) include_documentation BOOLEAN (v3+) TAG_BUFFER
  *   Response => throttle_time_ms INT32
  *               [results => error_code INT16 error_message NULLABLE_STRING resource_type INT8 resource_name STRING
  *                 [configs => name STRING value NULLABLE_STRING read_only BOOLEAN is_default BOOLEAN (v0)
  *                   config_source INT8 (v1+) is_sensitive BOOLEAN
- *                   [synonyms => name STRING value NULLABLE_STRING source INT8] (v1+)]]
+ *                   [synonyms => name STRING value NULLABLE_STRING source INT8 TAG_BUFFER] (v1+)
+ *                   config_type INT8 (v3+) documentation NULLABLE_STRING (v3+) TAG_BUFFER] TAG_BUFFER] TAG_BUFFER
  */
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
@@ -31,12 +32,14 @@ export interface DescribeConfigsResponse {
 }
 
 function decode(r: Reader, v: number): DescribeConfigsRequest {
-  const resources = r.array((r) => ({
-    resourceType: r.int8(),
-    resourceName: r.string(),
-    keys: r.nullableArray((r) => r.string()),
-  }));
+  const resources = r.array((r) => {
+    const resource = { resourceType: r.int8(), resourceName: r.string(), keys: r.nullableArray((r) => r.string()) };
+    r.tags();
+    return resource;
+  });
   if (v >= 1) r.bool();
+  if (v >= 3) r.bool();
+  r.tags();
   return { resources };
 }
 
@@ -50,16 +53,21 @@ function encode(w: Writer, v: number, res: DescribeConfigsResponse): void {
       else w.int8(c.source);
       w.bool(false);
       if (v >= 1) w.array([], () => {});
+      // config_type UNKNOWN (0), no documentation.
+      if (v >= 3) w.int8(0).nullableString(null);
+      w.tags();
     });
+    w.tags();
   });
+  w.tags();
 }
 
 export const describeConfigsApi: ApiDef<DescribeConfigsRequest, DescribeConfigsResponse> = {
   key: 32,
   name: 'DescribeConfigs',
   minVersion: 0,
-  maxVersion: 2,
-  flexibleFrom: Infinity,
+  maxVersion: 4,
+  flexibleFrom: 4,
   decode,
   encode,
 };

@@ -53,8 +53,16 @@ export function handleCreateTopics(ctx: BrokerContext, req: CreateTopicsRequest)
     topics: req.topics.map((t) => {
       const partitions = t.numPartitions === -1 ? ctx.defaultPartitions : t.numPartitions;
       const out = { name: t.name, topicId: undefined as Buffer | undefined, errorCode: 0, errorMessage: null as string | null, numPartitions: partitions, configs: [] as { name: string; value: string }[] };
-      if (t.replicationFactor !== -1 && t.replicationFactor !== 1 && t.assignments === 0) {
-        return { ...out, errorCode: KafkaError.INVALID_REPLICATION_FACTOR, errorMessage: 'this single-node broker supports replication factor 1 only' };
+      // Kafka's checks and messages (a client sizes its replication factor by them: min(3, brokers)).
+      if (t.assignments === 0 && (t.replicationFactor === 0 || t.replicationFactor < -1)) {
+        return { ...out, errorCode: KafkaError.INVALID_REPLICATION_FACTOR, errorMessage: 'Replication factor must be larger than 0, or -1 to use the default value.' };
+      }
+      if (t.assignments === 0 && t.replicationFactor > 1) {
+        return {
+          ...out,
+          errorCode: KafkaError.INVALID_REPLICATION_FACTOR,
+          errorMessage: `Unable to replicate the partition ${t.replicationFactor} time(s): The target replication factor of ${t.replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+        };
       }
       if (t.assignments > 0 && t.numPartitions === -1) out.numPartitions = t.assignments;
       if (req.validateOnly) {
@@ -118,7 +126,7 @@ export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRe
           'default.replication.factor': '1',
         };
         base.configs = Object.entries(broker)
-          .filter(([k]) => !res.keys || res.keys.includes(k))
+          .filter(([k]) => !res.keys || res.keys.length === 0 || res.keys.includes(k))
           .map(([name, value]) => ({ name, value, readOnly: true, isDefault: false, source: ConfigSource.STATIC_BROKER_CONFIG }));
         return base;
       }
@@ -128,7 +136,7 @@ export function handleDescribeConfigs(ctx: BrokerContext, req: DescribeConfigsRe
       const topic = ctx.store.topics.get(res.resourceName);
       if (!topic) return { ...base, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown topic '${res.resourceName}'` };
       base.configs = Object.entries(topic.config)
-        .filter(([k]) => !res.keys || res.keys.includes(k))
+        .filter(([k]) => !res.keys || res.keys.length === 0 || res.keys.includes(k))
         .map(([name, value]) => {
           const overridden = name in topic.overrides;
           return {

@@ -7,7 +7,7 @@ const brokersSpec = s.any().describe(
 
 export const kafkaSinkSpec = s.object({
   brokers: brokersSpec,
-  topic: s.string({ minLength: 1 }).describe('Topic to write to; it must exist'),
+  topic: s.string({ minLength: 1 }).describe('Topic to write to; it must exist, except the topic of a sink reading `dlq` on the sources\' cluster, which Kafka mode creates (spec.kafka.internalTopics.dlq)'),
   key: s.string().optional()
     .describe('Record key template: {field} from the row, {key} the record key, e.g. "{user_id}:{window_start}". Default: the record key'),
   format: writeFormatSpec,

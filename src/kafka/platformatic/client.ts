@@ -29,6 +29,8 @@ import type {
 } from '../client.js';
 
 const EARLIEST = -2n;
+/** DescribeConfigs resource_type of a topic. */
+const TOPIC_RESOURCE = 2;
 const LATEST = -1n;
 
 export function createPlatformaticClient(options: KafkaClientOptions, retrier?: KafkaRetrier): KafkaClient {
@@ -84,6 +86,30 @@ export function createPlatformaticClient(options: KafkaClientOptions, retrier?: 
         }
         await untilLed(t.topic);
       }
+    },
+    async describeTopics(topics) {
+      if (topics.length === 0) return [];
+      return wrap('kafka describeTopics', async () => {
+        // Metadata for a missing topic is an error: ask only for the ones listed.
+        const all = new Set(await getAdmin().listTopics({ includeInternals: false }));
+        const present = topics.filter((t) => all.has(t));
+        if (present.length === 0) return [];
+        const meta = await getAdmin().metadata({ topics: present, forceUpdate: true });
+        const described = await getAdmin().describeConfigs({ resources: present.map((resourceName) => ({ resourceType: TOPIC_RESOURCE, resourceName })) });
+        const configs = new Map<string, Record<string, string>>();
+        for (const d of described) {
+          const values: Record<string, string> = {};
+          for (const c of d.configs) if (typeof c.value === 'string') values[c.name] = c.value;
+          configs.set(d.resourceName, values);
+        }
+        return present.map((topic) => {
+          const t = meta.topics.get(topic);
+          return { topic, partitions: t?.partitionsCount ?? 0, replicationFactor: t?.partitions[0]?.replicas.length ?? 0, configs: configs.get(topic) ?? {} };
+        });
+      });
+    },
+    async brokerCount() {
+      return wrap('kafka brokerCount', async () => (await getAdmin().metadata({ topics: [], forceUpdate: true })).brokers.size);
     },
     async listOffsets(topic) {
       return wrap(`kafka listOffsets(${topic})`, async () => {
