@@ -11,10 +11,13 @@
  *   min.insync.replicas 2 when the factor is 3 or more (an acks=all write survives one broker
  *                       down and is on two brokers), else 1;
  *   changelog           cleanup.policy=compact (the latest value per key is the state);
- *   repartition         cleanup.policy=delete, retention.ms 7 days. Kafka Streams also purges
+ *   repartition         cleanup.policy=delete, retention.ms -1 (as Kafka Streams): a repartition
+ *                       record carries its event time as its timestamp, and a backfill or replay
+ *                       over history writes timestamps weeks old, which a time retention would
+ *                       delete before the downstream task reads them. Kafka Streams purges
  *                       repartition records once their offsets are committed (DeleteRecords);
- *                       Tributary does not purge yet, so the retention bounds the disk they use
- *                       and a task stopped longer than it loses its unread repartition records;
+ *                       Tributary does not purge yet, so these topics grow until a topology sets
+ *                       `retention` (which must then exceed the age of the oldest event time read);
  *   dlq                 cleanup.policy=delete (a compacted topic refuses the key-less dead
  *                       letters and would drop same-key ones), retention as the broker's default.
  *
@@ -62,7 +65,8 @@ export interface PlannedInternalTopic extends InternalTopic {
 }
 
 export const DEFAULT_MAX_REPLICATION_FACTOR = 3;
-export const DEFAULT_REPARTITION_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** -1: no time retention (see the header: record timestamps are event times). */
+export const DEFAULT_REPARTITION_RETENTION_MS = -1;
 
 const CLEANUP_POLICY: Record<InternalTopicKind, string> = { changelog: 'compact', repartition: 'delete', dlq: 'delete' };
 

@@ -88,7 +88,7 @@ export const kafkaSectionSpec = s
       .object({
         replicationFactor: replicationSpec.optional().describe('Replication factor of new internal topics. Default: min(3, brokers in the cluster).'),
         changelog: internalKindSpec('`<app>.<step>.changelog` topics: cleanup.policy=compact; an existing one must have the input partition count and cleanup.policy compact.', false),
-        repartition: internalKindSpec('`<app>.<step>.repartition` topics: cleanup.policy=delete, retention 7d by default (consumed records are not purged early); an existing one must have the input partition count and cleanup.policy delete.', true),
+        repartition: internalKindSpec('`<app>.<step>.repartition` topics: cleanup.policy=delete, no time retention by default (record timestamps are event times; consumed records are not purged yet, so set a retention above the age of the oldest event time to bound disk); an existing one must have the input partition count and cleanup.policy delete.', true),
         dlq: internalKindSpec('The topic of a kafka sink reading `dlq` on the input cluster, created when missing with the input partition count: cleanup.policy=delete, retention the broker default; an existing one must not be compacted.', true),
       })
       .optional()

@@ -18,7 +18,11 @@ async function viaScript(): Promise<string[]> {
   const dataDir = join(runDir, 'cluster');
   await writeFile(join(runDir, 'stop.json'), JSON.stringify({ script: dataDir }));
   const child = spawn('bash', [join(repoRoot, 'scripts', 'kafka-cluster.sh'), 'up', '--brokers', '1', '--data-dir', dataDir, '--owner-pid', String(ownerPid),
-    '--broker-config', `group.min.session.timeout.ms=${TEST_MIN_SESSION_TIMEOUT_MS}`], {
+    '--broker-config', `group.min.session.timeout.ms=${TEST_MIN_SESSION_TIMEOUT_MS}`,
+    // The suites' generated records carry event timestamps weeks back (2026-11-01 on): with the
+    // broker's default 7-day time retention, its periodic check (every 5 min) deletes the input of
+    // whichever suite runs then, under its workers ("offset ... out of range").
+    '--broker-config', 'log.retention.ms=-1'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

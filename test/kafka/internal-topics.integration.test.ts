@@ -53,7 +53,7 @@ describe.each(kafkaBackends())('internal topics on $name', (backend) => {
       if (!process.env.KAFKA_BROKERS) expect(rf).toBe(1); // the dev broker and the shared test cluster have one node
       expect(by.get(topics[0]!.topic)?.configs['cleanup.policy']).toBe('compact');
       expect(by.get(topics[1]!.topic)?.configs['cleanup.policy']).toBe('delete');
-      expect(by.get(topics[1]!.topic)?.configs['retention.ms']).toBe(String(7 * 24 * 3600 * 1000));
+      expect(by.get(topics[1]!.topic)?.configs['retention.ms']).toBe('-1');
       expect(by.get(topics[2]!.topic)?.configs['cleanup.policy']).toBe('delete');
       // A second start finds them as they should be: nothing created, nothing refused.
       expect(await ensureInternalTopics(client.admin, topics)).toEqual([]);

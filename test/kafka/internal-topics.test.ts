@@ -25,12 +25,12 @@ describe('internal topic policy', () => {
     expect(planInternalTopics([changelog], { changelog: { configs: { 'min.insync.replicas': '3' } } }, 3)[0]!.configs['min.insync.replicas']).toBe('3');
   });
 
-  it('changelogs are compacted, repartition topics deleted after 7 days, DLQ deleted with the broker retention', () => {
+  it('changelogs are compacted, repartition topics without time retention (timestamps are event times), DLQ deleted with the broker retention', () => {
     const [c, r, d] = planInternalTopics([changelog, repartition, dlq], {}, 1);
     expect(c!.configs['cleanup.policy']).toBe('compact');
     expect(c!.configs['retention.ms']).toBeUndefined();
     expect(r!.configs['cleanup.policy']).toBe('delete');
-    expect(r!.configs['retention.ms']).toBe(String(7 * 24 * 3600 * 1000));
+    expect(r!.configs['retention.ms']).toBe('-1');
     expect(d!.configs['cleanup.policy']).toBe('delete');
     expect(d!.configs['retention.ms']).toBeUndefined();
     expect([c, r, d].map((t) => t!.partitions)).toEqual([6, 6, 6]);
