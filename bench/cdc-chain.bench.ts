@@ -51,6 +51,7 @@ import { startMariaDb, type TestMariaDb } from '../test/helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 import { DB } from '../test/cdc/cdc-harness.js';
 import type { BenchResult } from './types.js';
+import { Meter, ms, stats, type Stats } from './latency-meter.js';
 
 const RATES = (process.env.CDC_CHAIN_RATES ?? '1000,5000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.CDC_CHAIN_SECONDS ?? 8);
@@ -113,43 +114,6 @@ spec:
     dead_letters: { from: dlq, stdout: {} }
 `;
 
-/** Pairs "committed at" with "seen at" per id, in either order (a reader may see a row before COMMIT returns). */
-class Meter {
-  private readonly committed = new Map<string, number>();
-  private readonly early = new Map<string, number>();
-  readonly samples: number[] = [];
-
-  commit(id: string, at: number): void {
-    const seen = this.early.get(id);
-    if (seen === undefined) this.committed.set(id, at);
-    else {
-      this.early.delete(id);
-      this.samples.push(Math.max(0, seen - at));
-    }
-  }
-
-  seen(id: string, at: number): void {
-    const committed = this.committed.get(id);
-    if (committed === undefined) this.early.set(id, at);
-    else {
-      this.committed.delete(id);
-      this.samples.push(at - committed);
-    }
-  }
-
-  get pending(): number {
-    return this.committed.size;
-  }
-}
-
-interface Stats { p50: number; p99: number; max: number; n: number }
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
-  return { p50: at(0.5), p99: at(0.99), max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!, n: sorted.length };
-}
-const ms = (s: Stats): string => `p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms (n=${s.n})`;
 
 const INSERT = 'INSERT INTO loan_application (user_id, amount, status, channel, applied_at) VALUES ?';
 const row = (user: string, n: number): unknown[] => [user, (100 + (n % 9_000)).toFixed(2), 'applied', 'bench', sqlTime(Date.now())];

@@ -50,6 +50,7 @@ import { startMariaDb, type TestMariaDb } from '../test/helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../test/helpers/redis.js';
 import { DB, startCdcWorker, workerEnv, type CdcWorker } from '../test/cdc/cdc-harness.js';
 import type { BenchResult } from './types.js';
+import { Meter, ms, stats, type Stats } from './latency-meter.js';
 
 const TOPOLOGY = join(repoRoot, 'topologies', 'cdc-loan-features.yaml');
 const RATE = Number(process.env.CDC_BENCH_RATE ?? 1_000);
@@ -80,45 +81,6 @@ const PROGRESS_MS = 5_000;
 
 const progress = (msg: string): void => { process.stderr.write(`[bench:cdc-latency] ${msg}\n`); };
 
-/** Pairs "committed at" with "seen at" per id, in either order (a reader may see a row before COMMIT returns). */
-class Meter {
-  private readonly committed = new Map<string, number>();
-  private readonly early = new Map<string, number>();
-  readonly samples: number[] = [];
-
-  commit(id: string, at: number): void {
-    const seen = this.early.get(id);
-    if (seen === undefined) this.committed.set(id, at);
-    else {
-      this.early.delete(id);
-      this.samples.push(Math.max(0, seen - at));
-    }
-  }
-
-  seen(id: string, at: number): void {
-    const committed = this.committed.get(id);
-    if (committed === undefined) this.early.set(id, at);
-    else {
-      this.committed.delete(id);
-      this.samples.push(at - committed);
-    }
-  }
-
-  /** Committed, not seen yet. */
-  get pending(): number {
-    return this.committed.size;
-  }
-}
-
-interface Stats { p50: number; p99: number; max: number; n: number }
-
-function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
-  return { p50: at(0.5), p99: at(0.99), max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!, n: sorted.length };
-}
-
-const ms = (s: Stats): string => `p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms (n=${s.n})`;
 
 interface Services { db: TestMariaDb; redis: TestRedis; pool: Pool; client: Redis; dataDir: string }
 
