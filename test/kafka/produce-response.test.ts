@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GenericError, Reader, Writer } from '@platformatic/kafka';
-import { parseFlexibleProduceResponse } from '../../src/kafka/platformatic/produce.js';
+import { parseFlexibleProduceResponse, partialResponse } from '../../src/kafka/platformatic/produce.js';
 import { protocolIds } from '../../src/kafka/platformatic/errors.js';
 
 const NOT_LEADER_OR_FOLLOWER = 6;
@@ -59,5 +59,23 @@ describe('Produce v9-v11 response parsing', () => {
     expect((thrown as GenericError).findBy('hasStaleMetadata', true)).not.toBeNull();
     const parsed = (thrown as { response: { responses: Array<{ partitionResponses: Array<{ index: number; baseOffset: bigint }> }> } }).response;
     expect(parsed.responses[0]!.partitionResponses.map((p) => [p.index, p.baseOffset])).toEqual([[0, -1n], [1, 20n], [2, 30n]]);
+  });
+
+  it('a partly failed response tells which partitions were written (never sent again) and which to resend', () => {
+    const r = response((w) => {
+      partition(w, 0, NOT_LEADER_OR_FOLLOWER, -1n, { id: 2, epoch: 7 });
+      partition(w, 1, 0, 20n);
+      partition(w, 2, 0, 30n);
+    }, 3);
+    let thrown: unknown;
+    try {
+      parseFlexibleProduceResponse(1, 0, 11, r);
+    } catch (err) {
+      thrown = err;
+    }
+    const partial = partialResponse(thrown);
+    expect([...partial!.failed]).toEqual([0]);
+    expect(partial!.ok.responses[0]!.partitionResponses.map((p) => [p.index, p.baseOffset])).toEqual([[1, 20n], [2, 30n]]);
+    expect(partialResponse(new Error('connection closed')), 'no response: nothing is known').toBeUndefined();
   });
 });

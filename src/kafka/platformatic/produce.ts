@@ -16,6 +16,7 @@
  * as the Java producer refuses it, not wrapped as platformatic wraps it); else Tributary's
  * murmur2 of the key (core/partitioner.ts); else round robin per topic.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GenericError,
   Writer,
@@ -79,6 +80,8 @@ const PARSERS: ReadonlyMap<number, Parser> = new Map<number, Parser>([
   [11, parseFlexibleProduceResponse],
 ]);
 const PRODUCE_KEY = 0;
+/** Sends after stale metadata, the first included (~0.8 s of backoff in all). */
+const STALE_ATTEMPTS = 6;
 const FIRST_FLEXIBLE = 9;
 
 /** One partition's records, encoded. */
@@ -133,8 +136,13 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression,
     });
   };
 
-  /** Sends each batch to its partition's leader; after stale metadata, once more with fresh metadata. */
-  const sendAll = async (metadata: ClusterMetadata, topic: string, batches: readonly PartitionBatch[], acks: number, repeat: boolean): Promise<ProduceResponse[]> => {
+  /**
+   * Sends each batch to its partition's leader. After stale metadata (a leader moved, or is not
+   * elected yet right after the topic was created) it sends again, with fresh metadata and a short
+   * backoff, ONLY the batches whose partitions failed: a Produce response is per partition, and
+   * resending the ones the leader already appended would write them twice.
+   */
+  const sendAll = async (metadata: ClusterMetadata, topic: string, batches: readonly PartitionBatch[], acks: number, attempt: number): Promise<ProduceResponse[]> => {
     const partitions = metadata.topics.get(topic)!.partitions;
     const byLeader = new Map<number, PartitionBatch[]>();
     for (const b of batches) {
@@ -147,9 +155,13 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression,
       try {
         return [await request(metadata, leader, topic, list, acks)];
       } catch (err) {
-        if (!repeat || !isStale(err)) throw err;
+        if (attempt >= STALE_ATTEMPTS || !isStale(err)) throw err;
+        const partial = partialResponse(err);
+        const failed = partial ? list.filter((b) => partial.failed.has(b.partition)) : list;
+        await sleep(Math.min(1_000, 25 * 2 ** attempt));
         p.clearMetadata();
-        return sendAll(await metadataOf(topic), topic, list, acks, false);
+        const again = await sendAll(await metadataOf(topic), topic, failed, acks, attempt + 1);
+        return partial ? [partial.ok, ...again] : again;
       }
     }));
     return results.flat();
@@ -188,7 +200,7 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression,
       const now = Date.now();
       const batches: PartitionBatch[] = [];
       for (const [partition, list] of byPartition) batches.push({ partition, records: encodeRecordBatch(list, now, compression) });
-      const responses = await sendAll(metadata, topic, batches, acks, true);
+      const responses = await sendAll(metadata, topic, batches, acks, 0);
       const out: ProducedBatch[] = [];
       for (const r of responses) {
         for (const t of r.responses) for (const pr of t.partitionResponses) out.push({ topic: t.name, partition: pr.index, baseOffset: pr.baseOffset });
@@ -204,6 +216,27 @@ function outOfRange(messages: readonly ProduceMessage[], count: number): number 
     if (m.partition !== undefined && !(Number.isInteger(m.partition) && m.partition >= 0 && m.partition < count)) return m.partition;
   }
   return undefined;
+}
+
+/**
+ * The partitions a Produce ResponseError reports as written (error code 0) and as failed, or
+ * undefined when the error carries no response (connection lost: nothing is known).
+ */
+export function partialResponse(err: unknown): { ok: ProduceResponse; failed: Set<number> } | undefined {
+  const response = (err as { response?: unknown } | null)?.response as ProduceResponse | undefined;
+  if (!response || !Array.isArray(response.responses)) return undefined;
+  const failed = new Set<number>();
+  const ok: ProduceResponse = {
+    ...response,
+    responses: response.responses.map((t) => ({
+      ...t,
+      partitionResponses: t.partitionResponses.filter((pr) => {
+        if (pr.errorCode !== 0) failed.add(pr.index);
+        return pr.errorCode === 0;
+      }),
+    })),
+  };
+  return { ok, failed };
 }
 
 /** A leader moved or is unknown (platformatic flags such protocol errors hasStaleMetadata). */
