@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
+import { HEAP_GROWING_PERCENT } from '../src/state/memory-budget.js';
 
 interface Row {
   name: string;
@@ -45,7 +46,7 @@ function runChild(row: Row, cache: string, deadlineS: number): Promise<ChildResu
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, 'state-scale-child.ts'), row.mode, String(row.keys), String(row.events), cache], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, STATE_SCALE_DEADLINE: String(deadlineS) },
+      env: { TRIBUTARY_HEAP_GROWING_PERCENT: String(HEAP_GROWING_PERCENT), ...process.env, STATE_SCALE_DEADLINE: String(deadlineS) },
     });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

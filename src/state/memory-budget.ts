@@ -42,7 +42,10 @@ export function splitMemory(total: number): MemoryBudget {
  * the heap swung between 310MB and 1.1GB (`npm run bench -- state-scale`, memoryUsage in its
  * progress lines); capped at 1.3 (V8's own conservative factor) the heap stayed 370-500MB and
  * the 10M-key row peaked at ~1GB RSS, so 1.2: the cost is more frequent, mostly concurrent,
- * marking.
+ * marking. That cost is large on a hot path that allocates: in `npm run bench -- engine` the cap
+ * took 30-50% of the events/s (stateless 331k -> 226k, tumbling 84k -> 63k, rolling 40k -> 27k).
+ * So it is opt-in: TRIBUTARY_HEAP_GROWING_PERCENT=20 trades that throughput for a tighter RSS
+ * (`npm run bench -- state-scale` sets it; its rows are measured with it).
  */
 export const HEAP_GROWING_PERCENT = 20;
 
@@ -53,8 +56,16 @@ let heapBounded = false;
  * tenant; the flag is read at every full GC, so setting it after start takes effect). Never
  * a hard limit: a live set past any bound is still served, only collected more often.
  */
-export function boundHeapGrowth(percent = HEAP_GROWING_PERCENT): void {
-  if (heapBounded) return;
+export function boundHeapGrowth(percent = heapGrowingPercentFromEnv()): void {
+  if (heapBounded || percent === undefined) return;
   heapBounded = true;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/** TRIBUTARY_HEAP_GROWING_PERCENT (an integer 1..400), or undefined: V8 chooses. */
+function heapGrowingPercentFromEnv(): number | undefined {
+  const raw = process.env.TRIBUTARY_HEAP_GROWING_PERCENT;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 1 && n <= 400 ? n : undefined;
 }
