@@ -33,6 +33,16 @@ function response(partitions: (w: Writer) => void, count: number): Reader {
   return Reader.from(w.buffer);
 }
 
+/** What parsing `r` throws (a partly failed response throws, carrying what it read). */
+function parseError(r: Reader): unknown {
+  try {
+    parseFlexibleProduceResponse(1, 0, 11, r);
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe('Produce v9-v11 response parsing', () => {
   it('reads every partition of a successful response', () => {
     const r = response((w) => {
@@ -49,12 +59,7 @@ describe('Produce v9-v11 response parsing', () => {
       partition(w, 1, 0, 20n);
       partition(w, 2, 0, 30n);
     }, 3);
-    let thrown: unknown;
-    try {
-      parseFlexibleProduceResponse(1, 0, 11, r);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = parseError(r);
     expect(protocolIds(thrown)).toEqual(['NOT_LEADER_OR_FOLLOWER']);
     expect((thrown as GenericError).findBy('hasStaleMetadata', true)).not.toBeNull();
     const parsed = (thrown as { response: { responses: Array<{ partitionResponses: Array<{ index: number; baseOffset: bigint }> }> } }).response;
@@ -67,12 +72,7 @@ describe('Produce v9-v11 response parsing', () => {
       partition(w, 1, 0, 20n);
       partition(w, 2, 0, 30n);
     }, 3);
-    let thrown: unknown;
-    try {
-      parseFlexibleProduceResponse(1, 0, 11, r);
-    } catch (err) {
-      thrown = err;
-    }
+    const thrown = parseError(r);
     const partial = partialResponse(thrown);
     expect([...partial!.failed]).toEqual([0]);
     expect(partial!.ok.responses[0]!.partitionResponses.map((p) => [p.index, p.baseOffset])).toEqual([[1, 20n], [2, 30n]]);
