@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/helpers/longest-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -14,6 +15,8 @@ export default defineConfig({
     // Integration tests start real processes (broker, redis, mariadb) on free ports;
     // two cores: keep file-level parallelism modest.
     maxWorkers: 2,
+    // Long files first (a fresh clone has no timing cache): see the sequencer.
+    sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './test/helpers/plain-summary-reporter.ts'],
   },
 });
