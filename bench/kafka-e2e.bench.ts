@@ -335,7 +335,7 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
       const seconds = (performance.now() - t0 - quiet) / 1_000;
       const used = cpuOf();
       const s = (a: number, b: number): string => `${((b - a) / 1_000).toFixed(2)} s`;
-      progress(`${backend} e2e: ${processed()} processed in ${s(t0, consumed)}; then sink backlog ${backlog} flushed in ${s(consumed + quiet, flushed)}, final checkpoint (changelog, state, commit) ${s(flushed, performance.now())}; ${engine.checkpointCount} checkpoints`);
+      progress(`${backend} e2e: ${processed()} processed in ${s(t0, consumed)}; then sink backlog ${backlog} flushed in ${s(consumed + quiet, flushed)}, final checkpoint (changelog, state, commit) ${s(flushed, performance.now())}; ${engine.checkpointCount} checkpoints; ${engine.sinks.get('features')?.emitted ?? 0} outputs emitted, ${engine.counters.get('late')} late, ${engine.counters.get('deadLettered')} dead-lettered`);
       if (profiler) await profiler.stop(join(PROFILE_DIR!, `kafka-e2e-${backend}.cpuprofile`));
       const outputs = engine.sinks.get('features')?.emitted ?? 0;
       await engine.close({ checkpoint: false });

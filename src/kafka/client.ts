@@ -92,8 +92,8 @@ export function canonicalGroupState(state: string): string {
 }
 
 export interface ProduceMessage {
-  key: Buffer | null;
-  value: Buffer | null;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
   headers?: KafkaHeaders;
   /** Omitted: the default partitioner (murmur2 of the key, as the Java client). */
   partition?: number;

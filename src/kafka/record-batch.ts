@@ -85,15 +85,18 @@ export function encodeRecordBatch(messages: readonly ProduceMessage[], now: numb
     buf[at++] = 0;
     at = writeVarint(buf, at, timestampOf(m, now) - first);
     at = writeVarint(buf, at, i);
+    // Keys and values are any Uint8Array (a Buffer, or a codec's bytes): set() copies either.
     if (m.key === null) at = writeVarint(buf, at, -1);
     else {
       at = writeVarint(buf, at, m.key.length);
-      at += m.key.copy(buf, at);
+      buf.set(m.key, at);
+      at += m.key.length;
     }
     if (m.value === null) at = writeVarint(buf, at, -1);
     else {
       at = writeVarint(buf, at, m.value.length);
-      at += m.value.copy(buf, at);
+      buf.set(m.value, at);
+      at += m.value.length;
     }
     at += blocks[i]!.copy(buf, at);
   }

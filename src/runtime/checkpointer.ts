@@ -8,7 +8,11 @@
  *   1. sinks acked          the sinks' and repartition producers' flushes resolve; dead letters
  *                           the sinks settled while flushing are flushed again;
  *   2. changelog acked      Kafka mode: the snapshot's state changes reach the changelog topics;
- *   3. one LevelDB batch    state + positions + checkpoint ids, atomically;
+ *   3. one LevelDB batch    state + positions + checkpoint ids, atomically; written while step 2
+ *                           runs (both only after step 1): LevelDB holding a snapshot whose
+ *                           changelog then failed is harmless, as its task checkpoint ids are
+ *                           never committed, so a restart restores those tasks from the
+ *                           changelog (task-restore.ts), and its entries stay dirty;
  *   4. offsets committed    Kafka mode: the group commit, which makes the checkpoint count.
  * A failure at any step aborts the snapshot (nothing of it is written; the next checkpoint takes
  * the entries again), and a crash before step 3 (local) or 4 (Kafka) resumes from the previous
@@ -95,16 +99,10 @@ export class Checkpointer<M extends CheckpointMeta> {
         prepared.abort();
         throw failed(refused.reason);
       }
-      // 2. changelog acked
       try {
-        if (changelogs) await changelogs();
-      } catch (err) {
-        prepared.abort();
-        throw failed(err);
-      }
-      try {
-        // 3. one LevelDB batch
-        const result = await prepared.write();
+        // 2. changelog acked and 3. one LevelDB batch, side by side: entries become clean only
+        // when both succeeded (a failure of either leaves them dirty for the next checkpoint).
+        const result = await prepared.write(changelogs?.());
         // 4. offsets committed
         if (hooks) await hooks.written(meta);
         this.completed++;

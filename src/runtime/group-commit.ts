@@ -96,11 +96,12 @@ export class GroupCommit implements CheckpointHooks<CheckpointContent> {
   /** After the sinks acked: the snapshot's state changes go to the changelogs. */
   prepared(prepared: PreparedCheckpoint, meta: CheckpointContent): () => Promise<void> {
     if (this.member.statefulSteps.length === 0) return async () => {};
-    const changes = prepared.changes();
     const generation = this.member.generation;
     const tasks = Object.keys(meta.tasks ?? {}).map(Number).filter((p) => this.member.ownedPartitions().includes(p));
     const epochs = new Map(tasks.map((p) => [p, this.epochs.get(p) ?? generation]));
     return async () => {
+      // Built here, after the sinks acked, not at the snapshot instant: the run loop goes on meanwhile.
+      const changes = prepared.changes();
       await Promise.all(
         tasks.map(async (p) => {
           const list: StateChange[] = changes.get(p) ?? [];

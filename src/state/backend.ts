@@ -38,8 +38,14 @@ export interface CheckpointResult {
 export interface PreparedCheckpoint {
   readonly entries: number;
   readonly bytes: number;
-  /** Write the snapshot in ONE LevelDB batch; entries become clean unless changed since. */
-  write(): Promise<CheckpointResult>;
+  /**
+   * Write the snapshot in ONE LevelDB batch; entries become clean unless changed since.
+   * `alongside` (the changelog write of the same snapshot) runs meanwhile: the entries become
+   * clean only when both succeed; when either fails, everything stays dirty (as after abort())
+   * and the failure is thrown (`alongside`'s first) — LevelDB may then hold this snapshot's
+   * meta, which nothing counts until the caller commits it (Kafka mode: the group commit).
+   */
+  write(alongside?: Promise<void>): Promise<CheckpointResult>;
   /** Give the snapshot up (e.g. a sink could not flush): everything stays dirty. */
   abort(): void;
   /**
@@ -238,13 +244,15 @@ export class StateBackend {
     return {
       entries: ops.length,
       bytes,
-      write: async () => {
+      write: async (alongside?: Promise<void>) => {
+        alongside?.catch(() => {}); // awaited below; not unhandled if this throws first
         if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
-        try {
-          await this.bottom.write(ops);
-        } catch (err) {
+        const [disk, other] = await Promise.allSettled([this.bottom.write(ops), alongside]);
+        if (disk.status === 'rejected' || other.status === 'rejected') {
           for (const b of batches) b.abort();
           settle();
+          if (other.status === 'rejected') throw other.reason;
+          const err: unknown = (disk as PromiseRejectedResult).reason;
           throw err instanceof TributaryError ? err : new TributaryError('TRIB_STATE_IO', `checkpoint write failed: ${errorMessage(err)}`, { cause: err });
         }
         for (const b of batches) b.commit();

@@ -11,7 +11,7 @@
  */
 import { TributaryError } from '../core/errors.js';
 import type { BytesOp } from './level-bytes-store.js';
-import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, compareBytes } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE } from './codec/state-key.js';
 
 /** One state entry's change, as the changelog carries it. */
 export interface StateChange {
@@ -66,29 +66,48 @@ export function scopeKindOf(kind: number): 'window' | 'kv' | undefined {
 }
 
 /**
- * The state and timer ops among `ops` as changes, grouped per partition and ordered by
- * (step id, neutral key). Meta ops are left out. Values are shared with the ops, not copied.
+ * The state and timer ops among `ops` as changes, grouped per partition and, within a
+ * partition, per step (steps in id order; a step's changes in the batch's order, each key at
+ * most once: a compacted changelog needs no other order). Meta ops are left out. Values are
+ * shared with the ops, not copied.
  */
 export function changesOf(ops: readonly BytesOp[], stepIdOf: (step: number) => string | undefined): Map<number, StateChange[]> {
   const ids = new Map<number, string>();
-  const out = new Map<number, StateChange[]>();
+  // One bucket per (partition, step): no sort of the (many) changes, only of the (few) steps.
+  const buckets = new Map<number, Map<string, StateChange[]>>();
+  let lastBucket: StateChange[] | undefined;
+  let lastScope = -1;
   for (const op of ops) {
     const k = op.key;
     if (!isStateKey(k)) continue;
     const step = (k[1]! << 8) | k[2]!;
+    const partition = (k[3]! << 8) | k[4]!;
+    const scope = step * 65_536 + partition;
     let stepId = ids.get(step);
     if (stepId === undefined) {
       stepId = stepIdOf(step);
       if (stepId === undefined) throw new TributaryError('TRIB_INTERNAL', `state of step number ${step} has no step id`);
       ids.set(step, stepId);
     }
-    const partition = (k[3]! << 8) | k[4]!;
-    let list = out.get(partition);
-    if (!list) out.set(partition, (list = []));
-    list.push({ stepId, partition, key: toNeutralKey(k), value: op.type === 'put' ? op.value : null });
+    if (scope !== lastScope || lastBucket === undefined) {
+      let steps = buckets.get(partition);
+      if (!steps) buckets.set(partition, (steps = new Map()));
+      lastBucket = steps.get(stepId);
+      if (!lastBucket) steps.set(stepId, (lastBucket = []));
+      lastScope = scope;
+    }
+    lastBucket.push({ stepId, partition, key: toNeutralKey(k), value: op.type === 'put' ? op.value : null });
   }
-  for (const list of out.values()) {
-    list.sort((a, b) => (a.stepId === b.stepId ? compareBytes(a.key, b.key) : a.stepId < b.stepId ? -1 : 1));
+  const out = new Map<number, StateChange[]>();
+  for (const [partition, steps] of buckets) {
+    const names = [...steps.keys()].sort();
+    if (names.length === 1) {
+      out.set(partition, steps.get(names[0]!)!);
+      continue;
+    }
+    const list: StateChange[] = [];
+    for (const name of names) for (const c of steps.get(name)!) list.push(c);
+    out.set(partition, list);
   }
   return out;
 }

@@ -87,26 +87,31 @@ export class ChangelogWriter {
   async write(partition: number, changes: readonly StateChange[], tag: ChangelogTag): Promise<Map<string, bigint>> {
     const headers: KafkaHeaders = { [GEN_HEADER]: Buffer.from(String(tag.generation)), [POS_HEADER]: Buffer.from(tag.position) };
     const headerBytes = GEN_HEADER.length + POS_HEADER.length + headers[GEN_HEADER]!.length + headers[POS_HEADER]!.length;
-    const byStep = new Map<string, ProduceMessage[][]>();
-    const sizes = new Map<string, number>();
+    const byStep = new Map<string, { chunks: ProduceMessage[][]; used: number }>();
+    // Changes come grouped per step (changesOf): look the step up once per run.
+    let runStep: string | undefined;
+    let run: { chunks: ProduceMessage[][]; used: number } | undefined;
     for (const c of changes) {
       if (c.partition !== partition) {
         throw new TributaryError('TRIB_INTERNAL', `changelog write for partition ${partition} got a change of partition ${c.partition}`);
       }
-      let chunks = byStep.get(c.stepId);
-      if (!chunks) byStep.set(c.stepId, (chunks = [[]]));
-      const size = c.key.length + (c.value?.length ?? 0) + headerBytes + RECORD_OVERHEAD;
-      let used = sizes.get(c.stepId) ?? 0;
-      if (used + size > MAX_REQUEST_BYTES && chunks[chunks.length - 1]!.length > 0) {
-        chunks.push([]);
-        used = 0;
+      if (c.stepId !== runStep || run === undefined) {
+        runStep = c.stepId;
+        run = byStep.get(c.stepId);
+        if (!run) byStep.set(c.stepId, (run = { chunks: [[]], used: 0 }));
       }
-      sizes.set(c.stepId, used + size);
-      chunks[chunks.length - 1]!.push({ key: asBuffer(c.key), value: c.value === null ? null : asBuffer(c.value), headers, partition });
+      const size = c.key.length + (c.value?.length ?? 0) + headerBytes + RECORD_OVERHEAD;
+      if (run.used + size > MAX_REQUEST_BYTES && run.chunks[run.chunks.length - 1]!.length > 0) {
+        run.chunks.push([]);
+        run.used = 0;
+      }
+      run.used += size;
+      // Keys and values go to the record batch as they are (any Uint8Array): no Buffer views.
+      run.chunks[run.chunks.length - 1]!.push({ key: c.key, value: c.value, headers, partition });
     }
     const ends = new Map<string, bigint>();
     await Promise.all(
-      [...byStep].map(async ([stepId, chunks]) => {
+      [...byStep].map(async ([stepId, { chunks }]) => {
         const topic = changelogTopic(this.app, stepId);
         let end = -1n;
         for (const chunk of chunks) end = await this.send(topic, partition, chunk);
@@ -271,10 +276,6 @@ function generationOf(m: ConsumedMessage): number {
 
 function isFence(m: ConsumedMessage): boolean {
   return m.key !== null && m.key.equals(FENCE_KEY);
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function abortError(topic: string, partition: number, signal: AbortSignal): TributaryError {

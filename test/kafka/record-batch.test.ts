@@ -35,7 +35,7 @@ function randomMessages(rng: Rng, n: number): ProduceMessage[] {
 }
 
 /** Bytes as hex (deep equality of large Buffers is slow in expect). */
-const hex = (b: Buffer | null | undefined): string | null => (b === null || b === undefined ? null : b.toString('hex'));
+const hex = (b: Uint8Array | null | undefined): string | null => (b === null || b === undefined ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
 
 /** What a consumer must read back for a message. */
 function expected(m: ProduceMessage): { key: string | null; value: string | null; headers: Array<[string, string | null]>; timestamp: number } {

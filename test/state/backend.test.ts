@@ -304,6 +304,32 @@ describe('StateBackend asynchronous snapshots (prepareCheckpoint)', () => {
     expect(w2.getSlice(utf8('k'), 60_000)).toBe(2);
   });
 
+  it('write(alongside) writes LevelDB while the changelog runs; a changelog failure leaves everything dirty', async () => {
+    const b = await openBackend();
+    const w = b.windowStore('agg', 0, counterCodec, numberCodec);
+    w.putSlice(utf8('k'), 60_000, 7);
+    const p1 = b.prepareCheckpoint({ version: 1, at: 1 });
+    const changes = p1.changes();
+    expect(changes.get(0)).toHaveLength(1);
+    let fail!: (err: Error) => void;
+    const changelog = new Promise<void>((_, reject) => { fail = reject; });
+    const written = p1.write(changelog);
+    // The LevelDB batch does not wait for the changelog: the write settles only after both.
+    let settled = false;
+    void written.catch(() => undefined).finally(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    fail(new Error('changelog down'));
+    await expect(written).rejects.toThrow('changelog down');
+    // Still dirty: the next snapshot carries the entry again, and its write makes it clean.
+    const p2 = b.prepareCheckpoint({ version: 1, at: 2 });
+    expect(p2.changes().get(0)).toHaveLength(1);
+    await p2.write(Promise.resolve());
+    const p3 = b.prepareCheckpoint({ version: 1, at: 3 });
+    expect(p3.changes().size).toBe(0);
+    p3.abort();
+  });
+
   it('abort() leaves everything dirty for the next checkpoint', async () => {
     const b = await openBackend();
     const w = b.windowStore('agg', 0, counterCodec, numberCodec);

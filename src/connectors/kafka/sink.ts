@@ -161,8 +161,8 @@ export class KafkaSink extends BatchingSink {
         if (err instanceof TributaryError && err.code !== 'TRIB_RECORD_INVALID') throw new FormatFailure(err);
         throw err;
       }
-      const value = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
-      const message: ProduceMessage = { key, value };
+      // Any Uint8Array goes into the record batch as it is (no Buffer view per record).
+      const message: ProduceMessage = { key, value: encoded };
       // A non-finite event time would reach the broker as garbage; let the broker stamp it instead.
       if (Number.isFinite(record.timestamp)) message.timestamp = record.timestamp;
       if (this.headerTemplates.length > 0) {
