@@ -10,6 +10,9 @@
  *       reading its own database (same schema). Phases alternate between them (ABBA order), so a
  *       shared machine's drifting load hits both alike; reported: after/before ratios.
  *
+ *   CDC_CHAIN_NODE_FLAGS="--flag ..." node flags for this tree's broker, cdc reader and worker only
+ *       (beside a baseline of the same tree: what a V8 flag does to the chain, in one run).
+ *
  * Services: a private mariadbd (ROW binlog, test/helpers/mariadb.ts) and a private redis-server
  * with keyspace notifications for hashes, both on free ports; per tree a fresh dev broker.
  *
@@ -59,6 +62,7 @@ const MAX_S = Number(process.env.CDC_CHAIN_MAX_S ?? 8);
 const BASELINE = process.env.CDC_CHAIN_BASELINE;
 const PARTITIONS = Number(process.env.CDC_CHAIN_PARTITIONS ?? 1);
 const CHECKPOINT = process.env.CDC_CHAIN_CHECKPOINT ?? '1s';
+const NODE_FLAGS = (process.env.CDC_CHAIN_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
 const WARMUP_S = 1.5;
 const TAIL_S = 1;
 const CONNECTIONS = 4;
@@ -138,7 +142,8 @@ class Cli {
 
   constructor(readonly name: string, root: string, args: string[], env: Record<string, string>) {
     const tsx = join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-    this.child = spawn(process.execPath, ['--import', `file://${tsx}`, join(root, 'src', 'cli', 'entry.ts'), ...args], {
+    const flags = root === repoRoot ? NODE_FLAGS : [];
+    this.child = spawn(process.execPath, [...flags, '--import', `file://${tsx}`, join(root, 'src', 'cli', 'entry.ts'), ...args], {
       cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
     });
     const capture = (d: Buffer): void => {

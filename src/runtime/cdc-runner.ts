@@ -20,6 +20,7 @@ import type { RawRecord } from '../connectors/types.js';
 import { s, type Infer } from '../core/spec.js';
 import { errorMessage } from '../core/errors.js';
 import { FencedStore, Lease, runAsLeader, type FencingToken } from './lease.js';
+import { PositionWriter } from './cdc-position.js';
 import type { Logger } from '../core/logger.js';
 
 export const cdcConfigSpec = s.object({
@@ -36,7 +37,7 @@ export const cdcConfigSpec = s.object({
     name: s.string({ minLength: 1 }).optional().describe('Lease name; default cdc:<mysql host>:<port>'),
     ttl: s.duration({ min: 1 }).default(10_000).describe('A dead leader is replaced after at most this long'),
   }).optional(),
-  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Changes per produce; the position is stored after each'),
+  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Changes per produce at most; the position is stored after each is acknowledged'),
 });
 export type CdcConfig = Infer<typeof cdcConfigSpec>;
 
@@ -77,6 +78,8 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
   await source.open({ logger, signal });
   const prefix = config.kafka.topicPrefix ?? 'cdc';
   const created = new Set<string>();
+  // Stored beside the loop, not inside it: a Redis round trip per batch delayed every change behind it.
+  const position = new PositionWriter({ set: (value) => store.set(POSITION_KEY, value, token) });
   try {
     // Every included table's topic exists from the start, so workers deployed with this reader
     // find their sources even for tables that have not changed yet. Tables created later get
@@ -89,6 +92,7 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
     if (saved) source.restore(0, saved);
     logger.info('leading: reading the binlog', { token, resume: saved ? 'stored position' : 'start' });
     while (!signal.aborted) {
+      position.check();
       const batch = await source.poll(config.batchSize ?? 500);
       if (batch.records.length === 0 || signal.aborted) continue;
       const byTopic = new Map<string, ProduceMessage[]>();
@@ -107,9 +111,11 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
         }
         await producer.send(topic, messages, { acks: 'all' });
       }
-      // Only now is everything up to the last record durable in Kafka; a stale leader is refused here.
-      await store.set(POSITION_KEY, batch.records[batch.records.length - 1]!.token!, token);
+      // Only now is everything up to the last record durable in Kafka; a stale leader is refused
+      // at this write (cdc-position.ts: the loop stops at the next check).
+      position.acknowledged(batch.records[batch.records.length - 1]!.token!);
     }
+    await position.settle();
   } finally {
     await source.close();
   }
