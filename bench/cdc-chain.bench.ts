@@ -10,6 +10,9 @@
  *       reading its own database (same schema). Phases alternate between them (ABBA order), so a
  *       shared machine's drifting load hits both alike; reported: after/before ratios.
  *
+ *   CDC_CHAIN_HOPS=0  no taps: only commit -> Redis is measured. The taps are not free (the binlog tap
+ *       parses every row of the binlog in this process, the topic taps fetch each topic once more
+ *       from the broker): on a machine of 2 cores they compete with the chain they measure.
  *   CDC_CHAIN_NODE_FLAGS="--flag ..." node flags for this tree's broker, cdc reader and worker only
  *       (beside a baseline of the same tree: what a V8 flag does to the chain, in one run).
  *
@@ -63,6 +66,7 @@ const BASELINE = process.env.CDC_CHAIN_BASELINE;
 const PARTITIONS = Number(process.env.CDC_CHAIN_PARTITIONS ?? 1);
 const CHECKPOINT = process.env.CDC_CHAIN_CHECKPOINT ?? '1s';
 const NODE_FLAGS = (process.env.CDC_CHAIN_NODE_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
+const HOPS = process.env.CDC_CHAIN_HOPS !== '0';
 const WARMUP_S = 1.5;
 const TAIL_S = 1;
 const CONNECTIONS = 4;
@@ -275,6 +279,7 @@ class BinlogTap {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.running === undefined) return;
     await this.running;
     await this.source.close();
   }
@@ -290,6 +295,7 @@ class TopicTap {
   constructor(private readonly kafka: KafkaClient, private readonly topic: string, private readonly idOf: (value: Buffer) => string | undefined) {}
 
   async start(): Promise<void> {
+    if (!HOPS) return;
     const ends = await this.kafka.admin.listOffsets(this.topic);
     this.consumer = await this.kafka.assignedConsumer();
     await this.consumer.assign(ends.map((o) => ({ topic: this.topic, partition: o.partition, offset: o.latest })));
@@ -411,6 +417,7 @@ async function latencyPhase(s: Shared, chain: Chain, tap: BinlogTap, rate: numbe
         const k = (counts.get(user) ?? 0) + 1;
         counts.set(user, k);
         meters.redis.commit(`${user}#${k}`, at);
+        if (!HOPS) return;
         // Multi-row INSERTs get consecutive ids (innodb_autoinc_lock_mode, one statement).
         const id = String(first + j);
         meters.binlog.commit(id, at);
@@ -477,7 +484,7 @@ async function sparsePhase(s: Shared, chain: Chain, tap: BinlogTap): Promise<Spa
     const [res] = await chain.pool.query(INSERT, [[row(user, i)]]);
     const committed = Date.now();
     const id = String((res as ResultSetHeader).insertId);
-    for (const m of Object.values(meters)) m.commit(id, committed);
+    if (HOPS) for (const m of Object.values(meters)) m.commit(id, committed);
     while ((await s.client.hget(`feat:user:${user}`, '_v')) !== '1') {
       if (Date.now() - committed > 10_000) throw new Error(`${chain.tag}: an isolated commit for ${user} was not in redis after 10 s`);
       await sleep(1);
@@ -586,7 +593,7 @@ export async function bench(): Promise<BenchResult[]> {
     // Every tree's chain runs the whole time (an idle one costs only its idle wakeups); phases
     // alternate between them (ABBA), so a machine whose load drifts affects both alike.
     for (const t of trees) chains.push(await startChain(s, t.tag, t.root, `chain_${t.tag}`));
-    await tap.start();
+    if (HOPS) await tap.start();
     const order = (i: number): Chain[] => (i % 2 === 0 ? chains : [...chains].reverse());
     for (const c of chains) await latencyPhase(s, c, tap, RATES[0]!, `warm-${c.tag}-`, WARMUP_S);
     for (const c of order(0)) sparse.push(await sparsePhase(s, c, tap));
