@@ -91,17 +91,7 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
     const saved = await store.get(POSITION_KEY);
     if (saved) source.restore(0, saved);
     logger.info('leading: reading the binlog', { token, resume: saved ? 'stored position' : 'start' });
-    while (!signal.aborted) {
-      position.check();
-      const batch = await source.poll(config.batchSize ?? 500);
-      if (batch.records.length === 0 || signal.aborted) continue;
-      const byTopic = new Map<string, ProduceMessage[]>();
-      for (const record of batch.records) {
-        const topic = topicOf(prefix, record);
-        let list = byTopic.get(topic);
-        if (!list) byTopic.set(topic, (list = []));
-        list.push({ key: Buffer.from(JSON.stringify(record.key)), value: Buffer.from(JSON.stringify(record.value)), timestamp: record.timestamp });
-      }
+    const send = async (byTopic: Map<string, ProduceMessage[]>): Promise<void> => {
       for (const [topic, messages] of byTopic) {
         if (!created.has(topic)) {
           await kafka.admin.createTopics([{ topic, partitions: config.kafka.partitions ?? 1 }]).catch((err: unknown) => {
@@ -111,10 +101,40 @@ async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProduc
         }
         await producer.send(topic, messages, { acks: 'all' });
       }
-      // Only now is everything up to the last record durable in Kafka; a stale leader is refused
+    };
+    // One batch in flight while the next is read from the binlog and converted: that work no
+    // longer waits for the previous batch's acknowledgement. Batches still go out one at a time
+    // and in order (a batch never starts before the one before it is acknowledged).
+    let sending: { done: Promise<void>; token: string } | undefined;
+    const acknowledged = async (): Promise<void> => {
+      const s = sending;
+      if (!s) return;
+      sending = undefined;
+      await s.done;
+      // Only now is everything up to its last record durable in Kafka; a stale leader is refused
       // at this write (cdc-position.ts: the loop stops at the next check).
-      position.acknowledged(batch.records[batch.records.length - 1]!.token!);
+      position.acknowledged(s.token);
+    };
+    while (!signal.aborted) {
+      position.check();
+      const batch = await source.poll(config.batchSize ?? 500);
+      if (batch.records.length === 0 || signal.aborted) {
+        await acknowledged();
+        continue;
+      }
+      const byTopic = new Map<string, ProduceMessage[]>();
+      for (const record of batch.records) {
+        const topic = topicOf(prefix, record);
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, (list = []));
+        list.push({ key: Buffer.from(JSON.stringify(record.key)), value: Buffer.from(JSON.stringify(record.value)), timestamp: record.timestamp });
+      }
+      await acknowledged();
+      const done = send(byTopic);
+      done.catch(() => undefined); // awaited (and thrown) by acknowledged()
+      sending = { done, token: batch.records[batch.records.length - 1]!.token! };
     }
+    await acknowledged();
     await position.settle();
   } finally {
     await source.close();
