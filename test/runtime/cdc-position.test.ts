@@ -5,7 +5,7 @@
  * stand-in whose writes complete when the test says (cdc-leader.integration.test.ts runs the real
  * FencedStore through `tributary cdc`).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PositionWriter, type PositionStore } from '../../src/runtime/cdc-position.js';
 import { TributaryError } from '../../src/core/errors.js';
 
@@ -79,5 +79,40 @@ describe('cdc position writer', () => {
     expect(() => writer.acknowledged('x3')).toThrow(/newer leader/);
     await expect(writer.settle()).rejects.toThrow(/newer leader/);
     expect(store.writes).toEqual(['x1']);
+  });
+
+  describe('with a minimum interval between writes', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('starts at most one write per interval, the newest token; settle writes at once', async () => {
+      vi.useFakeTimers();
+      let clock = 0;
+      const store = gatedStore();
+      const writer = new PositionWriter(store, 100, () => clock);
+      writer.acknowledged('p1');
+      expect(store.writes).toEqual(['p1']); // the first goes out at once
+      store.release();
+      await vi.advanceTimersByTimeAsync(0);
+      clock = 10;
+      writer.acknowledged('p2');
+      writer.acknowledged('p3');
+      expect(store.writes).toEqual(['p1']); // 90 ms of the interval left
+      clock = 100;
+      await vi.advanceTimersByTimeAsync(90);
+      expect(store.writes).toEqual(['p1', 'p3']);
+      store.release();
+      await vi.advanceTimersByTimeAsync(0);
+      clock = 120;
+      writer.acknowledged('p4');
+      expect(store.writes).toEqual(['p1', 'p3']);
+      const settled = writer.settle();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(store.writes).toEqual(['p1', 'p3', 'p4']); // shutdown does not wait for the interval
+      store.release();
+      await settled;
+      expect(writer.written).toBe(3);
+    });
   });
 });
