@@ -37,7 +37,7 @@ export const cdcConfigSpec = s.object({
     name: s.string({ minLength: 1 }).optional().describe('Lease name; default cdc:<mysql host>:<port>'),
     ttl: s.duration({ min: 1 }).default(10_000).describe('A dead leader is replaced after at most this long'),
   }).optional(),
-  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Changes per produce at most; the position is stored after each is acknowledged'),
+  batchSize: s.number({ integer: true, min: 1 }).default(500).describe('Changes per produce at most; the position of what Kafka acknowledged is stored at most every 100 ms'),
 });
 export type CdcConfig = Infer<typeof cdcConfigSpec>;
 
