@@ -42,8 +42,15 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-/** The longest the runner keeps the event loop to itself while records are buffered. */
-const YIELD_EVERY_MS = 20;
+/**
+ * The longest the runner keeps the event loop to itself while records are buffered. Outputs
+ * leave at a yield (the repartition writer and the Redis sink send on setImmediate) and fetch
+ * responses are read only then: with a backlog (after a GC pause or a descheduled moment on a
+ * busy machine), the first records of a chunk waited for the whole chunk. 20 ms cost them up to
+ * 20 ms per hop. At 5 ms a yield (one turn of the event loop, a few µs on an idle machine) is
+ * still small against the chunk of work between two.
+ */
+const YIELD_EVERY_MS = 5;
 /** The longest an idle run loop waits before it polls its sources again. */
 const IDLE_WAIT_MS = 5;
 

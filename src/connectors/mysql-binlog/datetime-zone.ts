@@ -13,6 +13,15 @@ const OFFSET = /^([+-])(\d{2}):?(\d{2})$/;
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
+/** Date.UTC, without its mapping of years 0-99 to 1900-1999 (DATETIME '0050-06-01' is year 50). */
+function dateUtc(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  const t = Date.UTC(y, mo, d, h, mi, s);
+  return y >= 100 ? t : new Date(t).setUTCFullYear(y);
+}
+
+/** Zones whose offset is always zero: the wall time is the UTC time, digit for digit. */
+const ZERO_OFFSET = /^(UTC|Z|GMT|[+-]00:?00)$/;
+
 function offsetFn(zone: string): (utcMs: number) => number {
   if (zone === 'UTC' || zone === 'Z') return () => 0;
   const m = OFFSET.exec(zone);
@@ -31,7 +40,7 @@ function offsetFn(zone: string): (utcMs: number) => number {
   return (utcMs) => {
     const parts: Record<string, number> = {};
     for (const p of dtf.formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-    const wall = Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
+    const wall = dateUtc(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
     return wall - Math.floor(utcMs / 1000) * 1000;
   };
 }
@@ -39,11 +48,14 @@ function offsetFn(zone: string): (utcMs: number) => number {
 /** undefined zone → identity (naive text). Throws for an unknown zone. */
 export function datetimeRule(zone: string | undefined): DatetimeRule {
   if (zone === undefined) return (v) => v;
+  // The common case (a server run in UTC) appends 'Z' to the text it already has: no Date, no
+  // formatting (about 4 % of the cdc reader's busy CPU in a profile of the cdc-chain bench).
+  if (ZERO_OFFSET.test(zone)) return (naive) => (NAIVE.test(naive) ? `${naive}Z` : naive);
   const offset = offsetFn(zone);
   return (naive) => {
     const m = NAIVE.exec(naive);
     if (!m) return naive;
-    const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+    const wall = dateUtc(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
     const first = wall - offset(wall);
     const utc = wall - offset(first);
     const d = new Date(utc);

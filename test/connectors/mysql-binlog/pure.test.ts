@@ -26,6 +26,16 @@ describe('mysql-binlog DATETIME zone rule', () => {
     expect(datetimeRule('America/New_York')('2024-07-15T12:00:00.000001')).toBe('2024-07-15T16:00:00.000001Z');
     expect(() => datetimeRule('Mars/Olympus')).toThrow(/not a zone name/);
   });
+
+  it('keeps years below 100 (Date.UTC would read 0050 as 1950) and leaves text that is not a DATETIME alone', () => {
+    for (const zone of ['UTC', '+00:00', 'Z']) {
+      expect(datetimeRule(zone)('0050-06-01T12:00:00')).toBe('0050-06-01T12:00:00Z');
+      expect(datetimeRule(zone)('2024-02-29T23:59:59.999999')).toBe('2024-02-29T23:59:59.999999Z');
+      expect(datetimeRule(zone)('not a time')).toBe('not a time');
+    }
+    expect(datetimeRule('+08:00')('0050-06-01T07:00:00')).toBe('0050-05-31T23:00:00Z');
+    expect(datetimeRule('Asia/Shanghai')('0099-12-31T23:00:00')).toMatch(/^0099-12-31T1\d:\d\d:\d\dZ$/);
+  });
 });
 
 describe('mysql-binlog resume token', () => {
