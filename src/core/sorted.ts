@@ -1,8 +1,8 @@
 /** Ascending arrays of numbers used as sorted sets (slice starts, timer page starts). */
 
-/** Index of the first element ≥ x in an ascending array. */
-export function lowerBound(arr: readonly number[], x: number): number {
-  let lo = 0;
+/** Index of the first element ≥ x in an ascending array (searching from `from`). */
+export function lowerBound(arr: readonly number[], x: number, from = 0): number {
+  let lo = from;
   let hi = arr.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

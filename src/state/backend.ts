@@ -72,6 +72,8 @@ export interface StateBackendOptions {
   maxCachedEntries?: number;
   /** Event time one page of timers covers (timer-service.ts). Default 1 minute. */
   timerPageMs?: number;
+  /** Bytes of clean timer pages kept in memory (default: cacheSize's share, memory-budget.ts); 0 re-reads them. */
+  timerMemoryBytes?: number;
   logger?: Logger;
 }
 
@@ -108,7 +110,7 @@ export class StateBackend {
     populated: ReadonlySet<string>,
     timerPageMs: number,
   ) {
-    this.timerServices = new TimerServices(bottom, timerPageMs);
+    this.timerServices = new TimerServices(bottom, timerPageMs, budget.timerBytes);
     this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
@@ -139,6 +141,7 @@ export class StateBackend {
       for (const [name, v] of meta) if (name.startsWith(RUNTIME_META)) runtimeMeta.set(name.slice(RUNTIME_META.length), decoder.decode(v));
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
       const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
+      if (opts.timerMemoryBytes !== undefined) budget.timerBytes = opts.timerMemoryBytes;
       return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS);
     } catch (err) {
       await bottom.close().catch(() => {});

@@ -81,7 +81,7 @@ export class CacheScope implements EntryOwner {
       return;
     }
     // Not cached: in a complete scope that means not in LevelDB either; otherwise it may be.
-    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, !this.complete);
+    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, !this.complete, this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
     setSlot(node, start, created);
     this.cache.addDirty(created);
   }

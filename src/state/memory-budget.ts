@@ -12,6 +12,9 @@
  *                           its table is open (250MB of the 10M-key row's ~1GB peak RSS in
  *                           `npm run bench -- state-scale`). A smaller block cache leaves room
  *                           for them: those pages already hold what it would cache, compressed.
+ *   timer pages             1/16 of the total: clean timer pages kept in memory (timer-service.ts),
+ *                           so a timer registered days ahead does not re-read its page after
+ *                           every checkpoint
  *   write-back cache        the rest: decoded entries, key nodes, values (write-back-cache.ts)
  *
  * And the V8 heap around the write-back cache (boundHeapGrowth below).
@@ -24,14 +27,16 @@ export interface MemoryBudget {
   cacheBytes: number;
   blockCacheBytes: number;
   writeBufferBytes: number;
+  timerBytes: number;
 }
 
 export function splitMemory(total: number): MemoryBudget {
   const writeBufferBytes = Math.min(32 * MB, Math.max(MB, Math.floor(total / 32)));
   const blockCacheBytes = Math.floor(total / 32);
   const tableReserve = Math.floor((5 * total) / 32);
-  const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve);
-  return { cacheBytes, blockCacheBytes, writeBufferBytes };
+  const timerBytes = Math.floor(total / 16);
+  const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve - timerBytes);
+  return { cacheBytes, blockCacheBytes, writeBufferBytes, timerBytes };
 }
 
 /**

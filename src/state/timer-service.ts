@@ -1,16 +1,21 @@
 /**
  * Persistent event-time timers for one (step, partition), kept in LevelDB as pages: all timers
  * whose time falls in one page of event time (codec/timer-page.ts) are one entry. Memory holds
- * only an index of the non-empty pages (one number per page: bounded by the event-time span
- * the timers cover, not by the number of keys), the page being fired, and the pages changed
- * since the last written checkpoint; a page is read with one synchronous point read (getSync)
- * when a timer of it is registered, deleted or due, because timers fire inside synchronous
- * operator calls and classic-level has no synchronous range read.
+ * an index of the non-empty pages (one number per page: bounded by the event-time span the
+ * timers cover, not by the number of keys), the pages changed since the last written
+ * checkpoint, and clean pages up to a budget in bytes shared by every service of a backend
+ * (TimerMemory: least recently used pages go first, never the one being fired). A page not in
+ * memory is read with one synchronous point read (getSync) when a timer of it is registered,
+ * deleted or due, because timers fire inside synchronous operator calls and classic-level has
+ * no synchronous range read.
+ *
+ * A page holds its timers as key → time (a key has one timer per page in nearly every case:
+ * window operators keep one timer per key), so a register, delete or fire is one Map operation
+ * on the key string the cache already built (latin1 is memoized), with no object per timer.
  *
  * A page is dirty while its LevelDB entry lags it: a checkpoint writes it (or deletes it when it
- * emptied), and once the batch is written it is dropped from memory unless it is being fired.
- * Timers fire in (time, key bytes) order: pages in start order, a page's timers sorted once when
- * it starts firing (timers registered into it meanwhile are inserted in order).
+ * emptied). Timers fire in (time, key bytes) order: pages in start order, a page's timers sorted
+ * once when it starts firing (timers registered into it meanwhile are inserted in order).
  */
 import type { TimerService } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
@@ -18,7 +23,10 @@ import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-ba
 import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { compareTimers, decodeTimerPage, encodeTimerPage, pageOf, type PagedTimer } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
-import { hasSorted, insertSorted, removeSorted } from '../core/sorted.js';
+import { lowerBound } from '../core/sorted.js';
+import { PAGE_BYTES, TimerMemory, addTimer, holds, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+
+export { TimerMemory } from './timer-page-map.js';
 
 export interface DueTimer {
   time: number;
@@ -37,32 +45,10 @@ export interface PersistentTimerService extends TimerService {
 /** Event time one timer page covers, unless the backend is told otherwise. */
 export const DEFAULT_TIMER_PAGE_MS = 60_000;
 
-interface Timer extends PagedTimer {
-  /** False once fired or deleted (it may still sit in its page's firing order, skipped). */
-  live: boolean;
-}
-
-interface Page {
-  readonly start: number;
-  /** Live timers by id (time + key). */
-  readonly timers: Map<string, Timer>;
-  /** Firing order from `cursor` on, built when the page is first fired from. */
-  sorted: Timer[] | null;
-  cursor: number;
-  dirty: boolean;
-  /** LevelDB holds this page as of the last written batch (or the read that loaded it). */
-  onDisk: boolean;
-  /** Collected batches not yet committed or aborted that hold this page. */
-  flushing: number;
-  /** Bumped by every change, so a commit can tell whether the page changed after collection. */
-  version: number;
-}
-
-const idOf = (time: number, keyId: string): string => `${time}/${keyId}`;
-
 export class PersistentTimers implements PersistentTimerService {
-  /** Starts of the pages holding live timers, ascending. */
+  /** Starts of the pages holding live timers, ascending, from `indexHead` on (firing empties the front). */
   private index: number[] = [];
+  private indexHead = 0;
   private readonly pages = new Map<number, Page>();
   private readonly dirty = new Set<Page>();
   /** Entries of the layout before pages (one per timer), deleted by the next checkpoint. */
@@ -79,6 +65,7 @@ export class PersistentTimers implements PersistentTimerService {
   /**
    * @param name for messages, e.g. "timers of step 'x' partition 3"
    * @param bottom where pages live; without one every page stays in memory
+   * @param memory the budget for clean pages in memory (default: none kept beyond the firing page)
    */
   constructor(
     readonly step: number,
@@ -86,6 +73,7 @@ export class PersistentTimers implements PersistentTimerService {
     private readonly name = `timers of step ${step} partition ${partition}`,
     private readonly bottom?: BytesStore,
     private readonly pageMs = DEFAULT_TIMER_PAGE_MS,
+    private readonly memory = new TimerMemory(0),
   ) {
     assertScope(step, partition);
   }
@@ -103,7 +91,7 @@ export class PersistentTimers implements PersistentTimerService {
   load(pages: Iterable<readonly [number, number]> = [], legacy: Iterable<readonly [number, Uint8Array, Uint8Array]> = []): void {
     for (const [start, count] of pages) {
       if (count === 0) continue;
-      insertSorted(this.index, start);
+      this.indexInsert(start);
       this.live += count;
     }
     this.loaded = true;
@@ -120,7 +108,9 @@ export class PersistentTimers implements PersistentTimerService {
    * is in flight.
    */
   unload(): void {
+    for (const page of this.pages.values()) this.memory.held -= page.bytes;
     this.index = [];
+    this.indexHead = 0;
     this.pages.clear();
     this.dirty.clear();
     this.legacy = [];
@@ -139,15 +129,14 @@ export class PersistentTimers implements PersistentTimerService {
     if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), true)!;
-    const id = idOf(time, keyId);
-    if (page.timers.has(id)) return;
-    const t: Timer = { time, keyId, live: true };
-    page.timers.set(id, t);
+    if (!addTimer(page, time, keyId)) return;
     this.live++;
-    if (page.timers.size === 1) insertSorted(this.index, page.start);
+    this.grow(page, timerBytes(keyId));
+    if (page.count === 1) this.indexInsert(page.start);
     const sorted = page.sorted;
     if (sorted !== null) {
       // Among the timers not fired yet; one earlier than those fired already fires next.
+      const t: PagedTimer = { time, keyId };
       let lo = page.cursor;
       let hi = sorted.length;
       while (lo < hi) {
@@ -164,8 +153,7 @@ export class PersistentTimers implements PersistentTimerService {
     this.assertLoaded();
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), false);
-    const t = page?.timers.get(idOf(time, keyId));
-    if (t !== undefined) this.remove(page!, t);
+    if (page !== undefined && removeTimer(page, time, keyId)) this.removed(page, keyId);
   }
 
   nextDue(watermark: number): DueTimer | undefined {
@@ -174,7 +162,7 @@ export class PersistentTimers implements PersistentTimerService {
     const page = this.firing(watermark);
     if (page === undefined) {
       // The earliest page starts after the watermark (a page's start is ≤ its timers), or there is none.
-      this.earliest = this.index[0] ?? Infinity;
+      this.earliest = this.indexHead < this.index.length ? this.index[this.indexHead]! : Infinity;
       return undefined;
     }
     const t = page.sorted![page.cursor]!;
@@ -183,7 +171,8 @@ export class PersistentTimers implements PersistentTimerService {
       return undefined;
     }
     page.cursor++;
-    this.remove(page, t);
+    removeTimer(page, t.time, t.keyId);
+    this.removed(page, t.keyId);
     // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
     const key = latin1Bytes(t.keyId);
     rememberLatin1(key, t.keyId);
@@ -214,9 +203,9 @@ export class PersistentTimers implements PersistentTimerService {
     let bytes = 0;
     for (const page of this.dirty) {
       const key = timerPageKey(this.step, this.partition, page.start);
-      const put = page.timers.size > 0;
+      const put = page.count > 0;
       if (put) {
-        const value = encodeTimerPage([...page.timers.values()].sort(compareTimers));
+        const value = encodeTimerPage(timersOf(page));
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
       } else if (page.onDisk || page.flushing > 0) {
@@ -264,41 +253,54 @@ export class PersistentTimers implements PersistentTimerService {
   /** The page holding the earliest live timer, its firing order built, if its start is <= watermark. */
   private firing(watermark: number): Page | undefined {
     for (;;) {
-      const start = this.index[0];
-      if (start === undefined || start > watermark) return undefined;
+      if (this.indexHead >= this.index.length) return undefined;
+      const start = this.index[this.indexHead]!;
+      if (start > watermark) return undefined;
       const page = this.page(start, false)!;
       if (page.sorted === null) {
-        page.sorted = [...page.timers.values()].sort(compareTimers);
+        page.sorted = timersOf(page);
         page.cursor = 0;
       }
       const sorted = page.sorted;
-      while (page.cursor < sorted.length && !sorted[page.cursor]!.live) page.cursor++;
+      while (page.cursor < sorted.length && !holds(page, sorted[page.cursor]!.time, sorted[page.cursor]!.keyId)) page.cursor++;
       if (page.cursor < sorted.length) return page;
       // Unreachable while the index lists exactly the non-empty pages; never loop on a stale entry.
-      this.index.shift();
+      this.indexRemove(start);
       page.sorted = null;
     }
   }
 
   /** The page starting at `start`: in memory, read from LevelDB, or (create) a new empty one. */
   private page(start: number, create: boolean): Page | undefined {
+    const memory = this.memory;
     let page = this.pages.get(start);
-    if (page !== undefined) return page;
-    const listed = hasSorted(this.index, start);
+    if (page !== undefined) {
+      page.used = ++memory.clock;
+      return page;
+    }
+    const listed = this.indexHas(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0 };
-    if (stored !== undefined) for (const t of decodeTimerPage(stored)) page.timers.set(idOf(t.time, t.keyId), { time: t.time, keyId: t.keyId, live: true });
+    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    memory.held += PAGE_BYTES;
+    if (stored !== undefined) {
+      for (const t of decodeTimerPage(stored)) if (addTimer(page, t.time, t.keyId)) this.grow(page, timerBytes(t.keyId));
+    }
     this.pages.set(start, page);
     return page;
   }
 
-  private remove(page: Page, t: Timer): void {
-    t.live = false;
-    page.timers.delete(idOf(t.time, t.keyId));
+  private grow(page: Page, bytes: number): void {
+    page.bytes += bytes;
+    this.memory.held += bytes;
+  }
+
+  /** After a timer of `page` was removed from its map. */
+  private removed(page: Page, keyId: string): void {
     this.live--;
-    if (page.timers.size === 0) {
-      removeSorted(this.index, page.start);
+    this.grow(page, -timerBytes(keyId));
+    if (page.count === 0) {
+      this.indexRemove(page.start);
       page.sorted = null;
     } else if (page.sorted !== null && page.cursor > 256 && page.cursor * 2 > page.sorted.length) {
       // Fired timers at the front of a long page: let them go.
@@ -316,12 +318,69 @@ export class PersistentTimers implements PersistentTimerService {
     }
   }
 
-  /** LevelDB holds every clean page: keep only the one being fired (and all, without a store). */
+  private indexHas(start: number): boolean {
+    const index = this.index;
+    const n = index.length;
+    if (n === this.indexHead || index[n - 1]! < start) return false;
+    const i = lowerBound(index, start, this.indexHead);
+    return index[i] === start;
+  }
+
+  private indexInsert(start: number): void {
+    const index = this.index;
+    if (this.indexHead > 0 && (index.length === this.indexHead || start < index[this.indexHead]!)) {
+      // Before the front: reuse the slot firing freed.
+      index[--this.indexHead] = start;
+      return;
+    }
+    const n = index.length;
+    if (n === this.indexHead || index[n - 1]! < start) {
+      index.push(start);
+      return;
+    }
+    const i = lowerBound(index, start, this.indexHead);
+    if (index[i] !== start) index.splice(i, 0, start);
+  }
+
+  private indexRemove(start: number): void {
+    const index = this.index;
+    if (this.indexHead < index.length && index[this.indexHead] === start) {
+      // The usual case: the firing page emptied. A front offset instead of an O(pages) shift.
+      this.indexHead++;
+      if (this.indexHead > 1024 && this.indexHead * 2 > index.length) {
+        this.index = index.slice(this.indexHead);
+        this.indexHead = 0;
+      }
+      return;
+    }
+    const i = lowerBound(index, start, this.indexHead);
+    if (index[i] === start) index.splice(i, 1);
+  }
+
+  /**
+   * LevelDB holds every clean page: keep them while the backend's clean pages fit its budget,
+   * dropping the least recently used first, never the one being fired (and all, without a store).
+   */
   private dropClean(): void {
     if (this.bottom === undefined) return;
-    const firing = this.index[0];
-    for (const [start, page] of this.pages) {
-      if (!page.dirty && page.flushing === 0 && start !== firing) this.pages.delete(start);
+    const memory = this.memory;
+    const firing = this.indexHead < this.index.length ? this.index[this.indexHead] : undefined;
+    const clean: Page[] = [];
+    for (const page of this.pages.values()) {
+      if (page.dirty || page.flushing > 0 || page.start === firing) continue;
+      if (page.count > 0) clean.push(page);
+      else {
+        // Empty and written: nothing to keep.
+        this.pages.delete(page.start);
+        memory.held -= page.bytes;
+      }
+    }
+    if (memory.held <= memory.budget) return;
+    clean.sort((a, b) => a.used - b.used);
+    for (let i = 0; i < clean.length && memory.held > memory.budget; i++) {
+      const page = clean[i]!;
+      this.pages.delete(page.start);
+      memory.held -= page.bytes;
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { TributaryError } from '../core/errors.js';
 import type { BytesStore } from './level-bytes-store.js';
-import { PersistentTimers } from './timer-service.js';
+import { PersistentTimers, TimerMemory } from './timer-service.js';
 import { timerPageCount } from './codec/timer-page.js';
 import { KIND_TIMER, KIND_TIMER_PAGE, decodeStateKey, scopeRange } from './codec/state-key.js';
 
@@ -13,17 +13,23 @@ export class TimerServices {
   private readonly services = new Map<string, PersistentTimers>();
   private readonly loads = new Map<string, Promise<PersistentTimers>>();
 
+  private readonly memory: TimerMemory;
+
+  /** @param memoryBytes how many bytes of clean timer pages all services together keep in memory */
   constructor(
     private readonly bottom: BytesStore,
     private readonly pageMs: number,
-  ) {}
+    memoryBytes: number,
+  ) {
+    this.memory = new TimerMemory(memoryBytes);
+  }
 
   /** The service of a (step, partition); `stepId` names it in messages. */
   get(stepId: string, step: number, partition: number): PersistentTimers {
     const id = `${step}/${partition}`;
     let service = this.services.get(id);
     if (!service) {
-      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`, this.bottom, this.pageMs);
+      service = new PersistentTimers(step, partition, `timers of step '${stepId}' partition ${partition}`, this.bottom, this.pageMs, this.memory);
       this.services.set(id, service);
     }
     return service;

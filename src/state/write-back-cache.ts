@@ -13,7 +13,8 @@
  *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
  *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
  * - Each entry counts its estimated heap bytes (heap-size.ts: entry, key node, decoded value),
- *   measured when loaded and re-measured when a checkpoint encodes it.
+ *   measured when loaded and re-measured when a checkpoint encodes it; a value a put creates
+ *   counts as its codec's last measured value until then (writtenBytes).
  * - Dirty entries are never evicted; clean ones are, by second chance (a clock over a FIFO: a hit
  *   sets a bit instead of re-inserting), while the cache holds more bytes than its budget. Dirty
  *   bytes past half the budget ask for an early checkpoint (wantsCheckpoint), which makes them
@@ -69,8 +70,8 @@ export interface FlushBatch {
   abort(): void;
 }
 
-export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean): Entry {
-  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size: valueBytes(value, codec), queued: false, linked: true };
+export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
+  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
 }
 
 /** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */
@@ -89,6 +90,8 @@ export class WriteBackCache {
   /** Estimated heap bytes of every entry and key node. */
   private total = 0;
   private dirtyTotal = 0;
+  /** Per codec, the size last measured for one of its values (writtenBytes). */
+  private readonly sizeHints = new Map<ValueCodec<unknown>, number>();
 
   /**
    * @param budget bytes the cache may hold (entries, key nodes, decoded values)
@@ -122,6 +125,23 @@ export class WriteBackCache {
   /** Dirty entries alone fill the budget: nothing is left to evict until a checkpoint. */
   get overBudget(): boolean {
     return this.dirtyTotal > this.budget;
+  }
+
+  /**
+   * The size to count for a value a put creates: the last size measured for its codec (values of
+   * one store are alike: a window's new key holds one slice), measured only the first time. A
+   * dirty entry is measured anyway when a checkpoint encodes it, and most short-lived keys
+   * (a tumbling window opened and closed between checkpoints) never are: walking each new value
+   * cost ~1 µs per record, ~8% of the engine bench's tumbling figure.
+   */
+  writtenBytes(value: unknown, codec: ValueCodec<unknown>): number {
+    if (codec.heapSize !== undefined) return valueBytes(value, codec);
+    let size = this.sizeHints.get(codec);
+    if (size === undefined) {
+      size = valueBytes(value, codec);
+      this.sizeHints.set(codec, size);
+    }
+    return size;
   }
 
   /** Bytes held outside entries (a scope's key nodes). */
@@ -223,7 +243,9 @@ export class WriteBackCache {
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
         // Values may have grown since they were measured (puts do not measure).
-        this.resize(e, valueBytes(e.value, e.codec));
+        const size = valueBytes(e.value, e.codec);
+        this.resize(e, size);
+        this.sizeHints.set(e.codec!, size);
       } else if (e.onDisk || e.flushing > 0) {
         const key = e.owner.fullKey(e);
         ops.push({ type: 'del', key });

@@ -15,9 +15,9 @@ import { makeRng, withSeedAsync } from './random.js';
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
 const t = stateDirPerTest();
 
-async function reopen(): Promise<PersistentTimers> {
+async function reopen(timerMemoryBytes?: number): Promise<PersistentTimers> {
   await t.backend?.close();
-  const b = await StateBackend.open(t.dir, { steps, sync: false, timerPageMs: 1000 });
+  const b = await StateBackend.open(t.dir, { steps, sync: false, timerPageMs: 1000, ...(timerMemoryBytes !== undefined ? { timerMemoryBytes } : {}) });
   t.backend = b;
   return (await b.loadTimers('agg', 0)) as PersistentTimers;
 }
@@ -63,8 +63,8 @@ describe('timer pages', () => {
     });
   });
 
-  it('keep only the firing page and changed pages in memory after a checkpoint', async () => {
-    let timers = await reopen();
+  it('keep only the firing page and changed pages in memory after a checkpoint when clean pages have no memory', async () => {
+    let timers = await reopen(0);
     // 20 000 timers over 2 000 pages of one second.
     for (let i = 0; i < 20_000; i++) timers.register(i * 100, utf8(`user-${i}`));
     expect(timers.pagesInMemory).toBe(2000);
@@ -75,10 +75,30 @@ describe('timer pages', () => {
     expect(fired).toBe(501);
     await t.backend!.checkpoint({ version: 1, at: 2 });
     expect(timers.pagesInMemory).toBeLessThanOrEqual(1);
-    timers = await reopen();
+    timers = await reopen(0);
     expect(timers.size).toBe(20_000 - 501);
     expect(timers.nextTime()).toBe(50_100);
     expect(timers.pagesInMemory).toBe(1);
+  });
+
+  it('keep clean pages within their memory budget, least recently used dropped first, firing from LevelDB what was dropped', async () => {
+    // ~100 bytes per timer of a short key, ~240 per page: 40kB holds ~30 pages of 10 timers.
+    const timers = await reopen(40_000);
+    for (let i = 0; i < 20_000; i++) timers.register(i * 100, utf8(`user-${i}`));
+    expect(timers.pagesInMemory).toBe(2000);
+    await t.backend!.checkpoint({ version: 1, at: 1 });
+    const kept = timers.pagesInMemory;
+    expect(kept).toBeGreaterThan(10);
+    expect(kept).toBeLessThan(60);
+    // The most recently registered pages are the ones kept; all the others are read back to fire.
+    let fired = 0;
+    for (let d = timers.nextDue(Infinity); d; d = timers.nextDue(Infinity)) {
+      expect(d.time).toBe(fired * 100);
+      fired++;
+    }
+    expect(fired).toBe(20_000);
+    await t.backend!.checkpoint({ version: 1, at: 2 });
+    expect(timers.pagesInMemory).toBeLessThanOrEqual(kept);
   });
 
   it('move timers of the one-entry-per-timer layout into pages', async () => {

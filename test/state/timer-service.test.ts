@@ -75,6 +75,20 @@ describe('PersistentTimers', () => {
     });
   });
 
+  it('keeps exact times at ±Infinity, far from the epoch and at epoch milliseconds (pages store offsets)', () => {
+    const timers = new PersistentTimers(1, 0);
+    timers.load([]);
+    const times = [Number.NEGATIVE_INFINITY, -(2 ** 60), -60_001, -1, 0, 59_999, 1_733_000_000_123, 2 ** 53 + 2, 2 ** 60, Number.POSITIVE_INFINITY];
+    for (const time of [...times].reverse()) timers.register(time, Buffer.from('k'));
+    timers.register(1_733_000_000_123, Buffer.from('j'));
+    timers.delete(1_733_000_000_123, Buffer.from('j'));
+    const page = timers.collect().ops;
+    expect(page.length).toBeGreaterThan(5);
+    const fired: number[] = [];
+    for (let d = timers.nextDue(Infinity); d; d = timers.nextDue(Infinity)) fired.push(d.time);
+    expect(fired).toEqual(times);
+  });
+
   it('reports pending changes once, and again after an aborted checkpoint unless superseded', () => {
     const timers = new PersistentTimers(1, 0);
     timers.load([]);

@@ -20,7 +20,8 @@
  * While a key has at most INLINE_MAX live slices (the usual case for a long window over many
  * sparse keys) their accumulators live inside the head and no trackers exist: a record, a
  * checkpoint and an expiry each touch one state entry, and a value merges those few slices.
- * One more slice moves them out to slice entries with trackers, for good (until the key empties).
+ * One more slice moves them out to slice entries with trackers, until expiry leaves UNSPILL_AT
+ * or fewer (then they move back inline).
  *
  * Hot path: per record one head read/write, one slice read/write (none while inline), O(1)
  * tracker work, and the timer re-armed only when the oldest live slice changed; no arrays or
@@ -176,7 +177,20 @@ export class RollingWindow implements WindowEngine {
       }
     }
     removeFirst(slices, n);
+    if (inline === null && slices.length <= UNSPILL_AT) this.unspill(ctx, kb, head);
     return true;
+  }
+
+  /** Few slices left: back inside the head (one entry per record, checkpoint and expiry again). */
+  private unspill(ctx: Ctx, kb: Uint8Array, head: RollingHead): void {
+    const slices = head.slices;
+    const inline = new Array<Accumulators>(slices.length);
+    for (let i = 0; i < slices.length; i++) {
+      inline[i] = ctx.store.getSlice(kb, slices[i]!)!;
+      ctx.store.deleteSlice(kb, slices[i]!);
+    }
+    head.inline = inline;
+    head.trk = null;
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
@@ -201,9 +215,14 @@ export class RollingWindow implements WindowEngine {
 
 /**
  * Most live slices a key keeps inside its head; beyond, slices are entries and values come from
- * trackers. Small: a value merges them all, and the event that spills writes them all.
+ * trackers. A value merges the inline slices (a few additions and a short distinct scan each),
+ * which costs less than the entries, trackers and per-slice expiry reads of a spilled key up to
+ * here: the engine bench's hot keys (80% of events on 20% of keys) hold ~4 slices of a 3-day
+ * window on average, and at 7 one in twenty spilled and stayed spilled.
  */
-const INLINE_MAX = 7;
+export const INLINE_MAX = 16;
+/** A spilled key whose live slices fall to this many moves them back inline (hysteresis: not at INLINE_MAX). */
+export const UNSPILL_AT = 8;
 
 /** Removes the first n elements in place (splice would allocate the removed part). */
 function removeFirst<T>(arr: T[], n: number): void {

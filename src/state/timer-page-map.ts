@@ -1,0 +1,91 @@
+/**
+ * The in-memory form of one timer page (timer-service.ts): its live timers as key → time, and
+ * the shared budget for clean pages kept in memory. Kept apart from the service, which owns the
+ * index, firing order and checkpoint protocol.
+ */
+import { compareTimers, type PagedTimer } from './codec/timer-page.js';
+import { insertSorted } from '../core/sorted.js';
+import { stringBytes } from './heap-size.js';
+
+/**
+ * The clean timer pages a backend may keep in memory, in estimated heap bytes, shared by its
+ * services. Dirty pages are not bounded by it (a checkpoint cleans them, as for cache entries).
+ */
+export class TimerMemory {
+  /** Estimated heap bytes of the pages in memory (clean and dirty). */
+  held = 0;
+  /** Recency clock: a page's `used` is the clock's value at its last access. */
+  clock = 0;
+  constructor(readonly budget: number) {}
+}
+
+/** A page, its Map and index slot; and per timer its Map entry, boxed time and key string (heap-size.ts sizes). */
+export const PAGE_BYTES = 240;
+export const timerBytes = (keyId: string): number => 64 + stringBytes(keyId.length);
+
+export interface Page {
+  readonly start: number;
+  /** Live timers: key → its time, or its times ascending when the key has several in this page (rare). */
+  readonly timers: Map<string, number | number[]>;
+  /** Live timers in this page. */
+  count: number;
+  /** Estimated heap bytes (counted in TimerMemory.held while the page is in memory). */
+  bytes: number;
+  /** Firing order from `cursor` on, built when the page is first fired from; entries no longer live are skipped. */
+  sorted: PagedTimer[] | null;
+  cursor: number;
+  dirty: boolean;
+  /** LevelDB holds this page as of the last written batch (or the read that loaded it). */
+  onDisk: boolean;
+  /** Collected batches not yet committed or aborted that hold this page. */
+  flushing: number;
+  /** Bumped by every change, so a commit can tell whether the page changed after collection. */
+  version: number;
+  /** TimerMemory.clock at the last access. */
+  used: number;
+}
+
+export function holds(page: Page, time: number, keyId: string): boolean {
+  const v = page.timers.get(keyId);
+  return v === time || (v !== undefined && typeof v !== 'number' && v.includes(time));
+}
+
+/** Adds (time, keyId) unless present; returns whether it was added. */
+export function addTimer(page: Page, time: number, keyId: string): boolean {
+  const v = page.timers.get(keyId);
+  if (v === undefined) page.timers.set(keyId, time);
+  else if (typeof v === 'number') {
+    if (v === time) return false;
+    page.timers.set(keyId, v < time ? [v, time] : [time, v]);
+  } else if (!insertSorted(v, time)) return false;
+  page.count++;
+  return true;
+}
+
+/** Removes (time, keyId) if present; returns whether it was there. */
+export function removeTimer(page: Page, time: number, keyId: string): boolean {
+  const v = page.timers.get(keyId);
+  if (v === undefined) return false;
+  if (typeof v === 'number') {
+    if (v !== time) return false;
+    page.timers.delete(keyId);
+  } else {
+    const i = v.indexOf(time);
+    if (i < 0) return false;
+    v.splice(i, 1);
+    if (v.length === 1) page.timers.set(keyId, v[0]!);
+  }
+  page.count--;
+  return true;
+}
+
+/** The page's live timers in (time, key) order. */
+export function timersOf(page: Page): PagedTimer[] {
+  const out: PagedTimer[] = [];
+  for (const [keyId, v] of page.timers) {
+    if (typeof v === 'number') out.push({ time: v, keyId });
+    else for (const time of v) out.push({ time, keyId });
+  }
+  return out.sort(compareTimers);
+}
+
