@@ -24,59 +24,8 @@ import { StepRegistry, type StepDeclaration } from './step-registry.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
-/** What the runtime stores with each checkpoint (source positions, watermarks ...). JSON-able. */
-export type CheckpointMeta = { version: 1; at: number; [k: string]: unknown };
-
-export interface CheckpointResult {
-  /** Ops in the batch (state entries, timer changes, meta). */
-  entries: number;
-  bytes: number;
-  ms: number;
-}
-
-/** A snapshot taken synchronously by prepareCheckpoint(), written later in one batch. */
-export interface PreparedCheckpoint {
-  readonly entries: number;
-  readonly bytes: number;
-  /**
-   * Write the snapshot in ONE LevelDB batch; entries become clean unless changed since.
-   * `alongside` (the changelog write of the same snapshot) runs meanwhile: the entries become
-   * clean only when both succeed; when either fails, everything stays dirty (as after abort())
-   * and the failure is thrown (`alongside`'s first) — LevelDB may then hold this snapshot's
-   * meta, which nothing counts until the caller commits it (Kafka mode: the group commit).
-   */
-  write(alongside?: Promise<void>): Promise<CheckpointResult>;
-  /** Give the snapshot up (e.g. a sink could not flush): everything stays dirty. */
-  abort(): void;
-  /**
-   * The snapshot's state and timer ops as step-neutral changes (registry/meta ops excluded),
-   * grouped per partition, ordered by (step id, key). Built from the batch's own ops on first
-   * call; the value bytes are shared with the batch: do not mutate them.
-   */
-  changes(): Map<number, StateChange[]>;
-}
-
-export interface StateBackendOptions {
-  /** Every step that keeps state, with the fingerprint of its definition. */
-  steps: readonly StepDeclaration[];
-  /** Wipe all state, timers and checkpoint meta first. */
-  resetState?: boolean;
-  /** fsync each checkpoint batch (default true). */
-  sync?: boolean;
-  /**
-   * Bytes of memory for state (default 256MB): split between the write-back cache of decoded
-   * entries, LevelDB's block cache and its write buffers (memory-budget.ts).
-   */
-  cacheSize?: number;
-  /** A second bound on the cache, in clean entries (tests force eviction with it). Default none. */
-  maxCachedEntries?: number;
-  /** Event time one page of timers covers (timer-service.ts). Default 1 minute. */
-  timerPageMs?: number;
-  /** Bytes of clean timer pages kept in memory (default: cacheSize's share, memory-budget.ts); 0 re-reads them. */
-  timerMemoryBytes?: number;
-  logger?: Logger;
-}
-
+export type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
+import type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
 export type { PersistentTimerService, DueTimer } from './timer-service.js';
 export type { StateMetrics } from './metrics.js';
 export type { StepDeclaration } from './step-registry.js';
