@@ -33,6 +33,9 @@ export class KafkaGroupInput {
   private readonly waiters = new Set<() => void>();
   /** A fetch queued messages since the last waitReadable(). */
   private arrived = false;
+  /** Counts seeks; per partition, the count at its last seek (see fetchLoop). */
+  private seeks = 0;
+  private readonly seekedAt = new Map<string, number>();
 
   constructor(
     private readonly client: KafkaClient,
@@ -98,6 +101,7 @@ export class KafkaGroupInput {
       for (const p of partitions) {
         this.queues.delete(tpKey(topic, p));
         this.paused.delete(tpKey(topic, p));
+        this.seekedAt.delete(tpKey(topic, p));
       }
     }
   }
@@ -107,6 +111,7 @@ export class KafkaGroupInput {
     while (this.running) {
       let messages: ConsumedMessage[];
       const asked = Date.now();
+      const seeksBefore = this.seeks;
       try {
         messages = await consumer.fetch({ maxWaitMs: 100 });
       } catch (err) {
@@ -138,7 +143,9 @@ export class KafkaGroupInput {
           runPartition = m.partition;
           key = tpKey(m.topic, m.partition);
           q = undefined;
-          if (this.owned.includes(m.partition)) {
+          // Seeked while this fetch was out: its records come from the old position, and queueing
+          // them would process them twice, or skip to past them (a rebalance's restore seeks).
+          if (this.owned.includes(m.partition) && (this.seekedAt.get(key) ?? -1) <= seeksBefore) {
             q = this.queues.get(key);
             if (!q) this.queues.set(key, (q = []));
           }
@@ -209,10 +216,17 @@ export class KafkaGroupInput {
     return n;
   }
 
-  /** Next offset to fetch; drops what was queued before. */
+  /**
+   * Next offset to fetch; drops what was queued before and what a fetch already out returns for
+   * the partition. A partition paused because its queue was full resumes: its queue is empty now,
+   * and poll() (which resumes partitions) never looks at a partition with nothing queued.
+   */
   seek(topic: string, partition: number, offset: bigint): void {
-    this.queues.delete(tpKey(topic, partition));
+    const key = tpKey(topic, partition);
+    this.queues.delete(key);
+    this.seekedAt.set(key, ++this.seeks);
     this.consumer?.seek({ topic, partition, offset });
+    if (this.paused.delete(key)) this.consumer?.resume([{ topic, partition }]);
   }
 
   get group(): GroupConsumer {
