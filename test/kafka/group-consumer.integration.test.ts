@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import {
   KafkaClientError,
@@ -15,7 +15,7 @@ import {
   type TopicPartition,
 } from '../../src/kafka/client.js';
 import { uniqueName, waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka } from '../helpers/kafka.js';
+import { describeOnBrokers } from '../helpers/kafka.js';
 import { repoRoot } from '../helpers/cli.js';
 import type { GroupChildEvent } from '../helpers/group-consumer-child.js';
 
@@ -56,8 +56,7 @@ async function fetchCount(consumer: GroupConsumer, count: number, timeoutMs = 10
   return out;
 }
 
-describe.each(kafkaBackends())('group consumer on $name', (backend) => {
-  const broker = useKafka(backend);
+describeOnBrokers('group consumer', (broker) => {
   const members: Member[] = [];
   const children: ChildProcess[] = [];
   let admin: KafkaClient;

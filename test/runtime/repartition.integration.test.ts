@@ -7,9 +7,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, loadTopic, produceRows, readAll, startWorker, topicStats, type Worker } from '../helpers/fleet.js';
 import { startRetryProxy } from '../helpers/kafka-retry-proxy.js';
 
@@ -68,7 +68,8 @@ spec:
 `;
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-repartition-'));
   await writeFile(join(dir, 'load.yaml'), loadYaml);
   features = join(dir, 'features.yaml');
@@ -94,14 +95,7 @@ function worker(app: string, name: string, topology = features, topic = TOPIC, b
 
 const outputs = (app: string, names: string[], file: string) => readAll(names.map((n) => join(dir, app, n, 'out')), file);
 
-describe.each(kafkaBackends())('repartition on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('repartition', () => {
   describe('repartition', () => {
     it('2 workers keyed by device id over an application-id-partitioned topic equal one worker', async () => {
       const input = await topicStats(broker.brokers, TOPIC);
@@ -216,4 +210,4 @@ describe.each(kafkaBackends())('repartition on $name', (backend) => {
       }
     }, 90_000);
   });
-});
+}, { setUp, tearDown });
