@@ -33,9 +33,6 @@ export class KafkaGroupInput {
   private readonly waiters = new Set<() => void>();
   /** A fetch queued messages since the last waitReadable(). */
   private arrived = false;
-  /** Counts seeks; per partition, the count at its last seek (see fetchLoop). */
-  private seeks = 0;
-  private readonly seekedAt = new Map<string, number>();
 
   constructor(
     private readonly client: KafkaClient,
@@ -101,7 +98,6 @@ export class KafkaGroupInput {
       for (const p of partitions) {
         this.queues.delete(tpKey(topic, p));
         this.paused.delete(tpKey(topic, p));
-        this.seekedAt.delete(tpKey(topic, p));
       }
     }
   }
@@ -111,7 +107,6 @@ export class KafkaGroupInput {
     while (this.running) {
       let messages: ConsumedMessage[];
       const asked = Date.now();
-      const seeksBefore = this.seeks;
       try {
         messages = await consumer.fetch({ maxWaitMs: 100 });
       } catch (err) {
@@ -143,9 +138,7 @@ export class KafkaGroupInput {
           runPartition = m.partition;
           key = tpKey(m.topic, m.partition);
           q = undefined;
-          // Seeked while this fetch was out: its records come from the old position, and queueing
-          // them would process them twice, or skip to past them (a rebalance's restore seeks).
-          if (this.owned.includes(m.partition) && (this.seekedAt.get(key) ?? -1) <= seeksBefore) {
+          if (this.owned.includes(m.partition)) {
             q = this.queues.get(key);
             if (!q) this.queues.set(key, (q = []));
           }
@@ -217,14 +210,17 @@ export class KafkaGroupInput {
   }
 
   /**
-   * Next offset to fetch; drops what was queued before and what a fetch already out returns for
-   * the partition. A partition paused because its queue was full resumes: its queue is empty now,
-   * and poll() (which resumes partitions) never looks at a partition with nothing queued.
+   * Next offset to fetch; drops what was queued before. A fetch already out when the seek comes
+   * returns nothing of the partition's old position (GroupConsumer.seek's contract: the fetcher
+   * versions positions, test/kafka/group-consumer.integration.test.ts); what it returns is queued
+   * as is. It must not be dropped here: behind the retrying client a fetch that failed is asked
+   * again after the seek, and its records, from the new position, would be skipped.
+   * A partition paused because its queue was full resumes: its queue is empty now, and poll()
+   * (which resumes partitions) never looks at a partition with nothing queued.
    */
   seek(topic: string, partition: number, offset: bigint): void {
     const key = tpKey(topic, partition);
     this.queues.delete(key);
-    this.seekedAt.set(key, ++this.seeks);
     this.consumer?.seek({ topic, partition, offset });
     if (this.paused.delete(key)) this.consumer?.resume([{ topic, partition }]);
   }
