@@ -82,7 +82,10 @@ describeOnBrokers('broker robustness (raw sockets)', (kafka) => {
       for (let i = 0; i < n; i++) ranges.set(r.int16(), [r.int16(), r.int16()]);
       expect(ranges.get(API_VERSIONS)?.[0]).toBe(0);
       expect(ranges.get(API_VERSIONS)?.[1]).toBeGreaterThanOrEqual(3);
-      for (const key of [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19, 20, 22, 32, 37]) expect(ranges.has(key), `api key ${key} advertised`).toBe(true);
+      // Kafka lists only ApiVersions' own range here (enough to ask again); the dev broker lists all.
+      if (kafka().kind === 'dev') {
+        for (const key of [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19, 20, 22, 32, 37]) expect(ranges.has(key), `api key ${key} advertised`).toBe(true);
+      }
     } finally {
       c.close();
     }

@@ -69,15 +69,17 @@ export function kafkaBackends(): KafkaBackend[] {
   return [real, dev];
 }
 
+/** The test file on the current call stack (for the timings line). */
+const callingTestFile = (): string | undefined => /[\w./-]*test\/[\w./-]+\.test\.ts/.exec(new Error().stack ?? '')?.[0].replace(/^.*?(?=test\/)/, '');
+
 /**
  * Registers beforeAll/afterAll giving the describe block its Kafka: a fresh dev broker (with
  * `devOptions`) per block, or the run's shared real cluster. Call the getter inside tests and hooks.
  */
-export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = {}): () => KafkaUnderTest {
+export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = {}, testFile?: string): () => KafkaUnderTest {
   let kafka: KafkaUnderTest | undefined;
   let began = 0;
-  // The test file that called us, for the timings line.
-  const file = /[\w./-]*test\/[\w./-]+\.test\.ts/.exec(new Error().stack ?? '')?.[0].replace(/^.*?(?=test\/)/, '') ?? 'unknown';
+  const file = testFile ?? callingTestFile() ?? 'unknown';
   beforeAll(async () => {
     began = Date.now();
     if (backend.kind === 'dev') {
@@ -117,8 +119,10 @@ export interface OnBrokersOptions {
  * (call it inside tests and hooks) and the backend.
  */
 export function describeOnBrokers(title: string, body: (kafka: () => KafkaUnderTest, backend: KafkaBackend) => void, options: OnBrokersOptions = {}): void {
+  // Vitest runs the describe body later, from its collector: the test file is on the stack only now.
+  const file = callingTestFile();
   describe.each(kafkaBackends())(`${title} on $name`, (backend) => {
-    const kafka = useKafka(backend, options.devOptions);
+    const kafka = useKafka(backend, options.devOptions, file);
     const { setUp, tearDown } = options;
     if (setUp) beforeAll(() => setUp(kafka()), options.setUpTimeoutMs ?? 240_000);
     if (tearDown) afterAll(tearDown);
