@@ -195,7 +195,11 @@ export interface GroupConsumer {
   readonly generation: number;
   /** Partitions owned now. */
   assignment(): TopicPartition[];
-  /** Next offset to fetch for an owned partition (overrides the committed position). */
+  /**
+   * Next offset to fetch for an owned partition (overrides the committed position). A fetch()
+   * already out returns no record of the partition from its old position (the group input queues
+   * whatever fetch() returns).
+   */
   seek(position: TopicPartitionOffset): void;
   /** The next messages of owned, unpaused partitions, in offset order per partition; empty when nothing arrived within maxWaitMs. */
   fetch(options?: FetchOptions): Promise<ConsumedMessage[]>;

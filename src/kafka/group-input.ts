@@ -209,10 +209,20 @@ export class KafkaGroupInput {
     return n;
   }
 
-  /** Next offset to fetch; drops what was queued before. */
+  /**
+   * Next offset to fetch; drops what was queued before. A fetch already out when the seek comes
+   * returns nothing of the partition's old position (GroupConsumer.seek's contract: the fetcher
+   * versions positions, test/kafka/group-consumer.integration.test.ts); what it returns is queued
+   * as is. It must not be dropped here: behind the retrying client a fetch that failed is asked
+   * again after the seek, and its records, from the new position, would be skipped.
+   * A partition paused because its queue was full resumes: its queue is empty now, and poll()
+   * (which resumes partitions) never looks at a partition with nothing queued.
+   */
   seek(topic: string, partition: number, offset: bigint): void {
-    this.queues.delete(tpKey(topic, partition));
+    const key = tpKey(topic, partition);
+    this.queues.delete(key);
     this.consumer?.seek({ topic, partition, offset });
+    if (this.paused.delete(key)) this.consumer?.resume([{ topic, partition }]);
   }
 
   get group(): GroupConsumer {

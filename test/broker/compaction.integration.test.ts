@@ -24,7 +24,7 @@ function expectCompacted(got: Read[]): void {
   expect(offsets).toEqual([...offsets].sort((x, y) => (x < y ? -1 : 1)));
 }
 
-describe('compacted topics', () => {
+describe('compacted topics on the dev broker (dev broker only: its log cleaner)', () => {
   let broker: TestBroker | undefined;
   afterEach(async () => { await broker?.close(); });
 

@@ -3,7 +3,7 @@
 // The same scenarios run on real Kafka (test/helpers/kafka.ts), which is what they hold the dev broker to.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName, waitFor, withBroker } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { clientAdapters } from '../helpers/kafka-adapters.js';
 import type { ConsumedRecord, KafkaTestClient, ProducedRecord } from '../helpers/kafka-clients.js';
 import { startRetryProxy } from '../helpers/kafka-retry-proxy.js';
@@ -19,8 +19,7 @@ function expectContiguous(rs: ConsumedRecord[]): void {
   expect(offsets).toEqual(offsets.map((_, i) => first + BigInt(i)));
 }
 
-describe.each(kafkaBackends())('conformance on $name', (backend) => {
-  const kafka = useKafka(backend);
+describeOnBrokers('conformance', (kafka) => {
   describe.each(clientAdapters)('with $name', (adapter) => {
     let target: KafkaUnderTest;
     let client: KafkaTestClient;

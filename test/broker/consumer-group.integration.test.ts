@@ -1,10 +1,12 @@
 // A consumer group survives a crashed member: with three members on a six-partition topic,
 // kill -9 one; within the session timeout its partitions move to the other two and every
-// record, including those produced after the crash, is consumed. Run with each client.
+// record, including those produced after the crash, is consumed. Run with each client, on real
+// Kafka and on the dev broker: the group semantics a client relies on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaTarget, uniqueName, waitFor, type KafkaTarget } from '../helpers/broker.js';
+import { uniqueName, waitFor } from '../helpers/broker.js';
+import { describeOnBrokers } from '../helpers/kafka.js';
 import { repoRoot } from '../helpers/cli.js';
 import { clientAdapters } from '../helpers/kafka-adapters.js';
 import type { KafkaTestClient } from '../helpers/kafka-clients.js';
@@ -62,20 +64,19 @@ function coverage(members: Member[]): number[][] | undefined {
 const records = (prefix: string): Array<{ key: string; value: string; partition: number }> =>
   Array.from({ length: PARTITIONS * 5 }, (_, i) => ({ key: `k${i}`, value: `${prefix}-${i}`, partition: i % PARTITIONS }));
 
-describe.each(clientAdapters)('consumer group with a crashed member ($name)', (adapter) => {
-  let target: KafkaTarget;
+describeOnBrokers('consumer group with a crashed member', (kafka) => describe.each(clientAdapters)('with $name', (adapter) => {
+  let target: { brokers: string[] };
   let client: KafkaTestClient;
   const members: Member[] = [];
 
   beforeAll(async () => {
-    target = await kafkaTarget();
+    target = kafka();
     client = adapter.connect(target.brokers);
   });
 
   afterAll(async () => {
     for (const m of members) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill('SIGKILL');
     await client?.close();
-    await target?.close();
   });
 
   it('moves a killed member\'s partitions to the others within the session timeout and consumes every record', async () => {
@@ -124,4 +125,4 @@ describe.each(clientAdapters)('consumer group with a crashed member ($name)', (a
 
     for (const m of survivors) m.child.kill('SIGTERM');
   });
-});
+}));

@@ -12,7 +12,7 @@ const kafkaFor = async (address: string): Promise<KafkaClient> => {
   return client;
 };
 
-describe('broker crash (kill -9) under acks=-1 with --fsync always', () => {
+describe('dev broker crash (kill -9) under acks=-1 with --fsync always (dev broker only: its storage)', () => {
   let broker: BrokerProcess | undefined;
   afterEach(async () => { await broker?.stop(); });
 

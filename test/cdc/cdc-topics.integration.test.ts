@@ -8,19 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Pool } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { createCdcSchema } from '../../scripts/cdc-load.js';
 import { DB, cdcConfigYaml, openLoadPool } from './cdc-harness.js';
 
-describe.each(kafkaBackends())('tributary cdc at start on $name', (backend) => {
-  // The only suite that writes cdc.* topics on the run's shared real Kafka.
-  const kafkaUnderTest = useKafka(backend);
+// The only suite that writes cdc.* topics on the run's shared real Kafka.
+describeOnBrokers('tributary cdc at start', (kafkaUnderTest) => {
   let db: TestMariaDb;
   let redis: TestRedis;
   let broker: KafkaUnderTest;

@@ -5,6 +5,10 @@
  * second response is decoded and kept so a test can check the broker acknowledged the
  * duplicate with the original offset instead of appending it again.
  *
+ * With `dropAcks` it duplicates nothing and instead loses chosen Produce responses: the broker
+ * appended the records, and the client sees its connection drop before the answer (an ambiguous
+ * failure, which a client retries by sending the records again).
+ *
  * Clients learn broker addresses from Metadata responses; the proxy rewrites the port there
  * so every connection, not only the bootstrap one, goes through it.
  */
@@ -23,7 +27,17 @@ export interface RetryProxy {
   readonly originals: ProduceAck[];
   /** Responses to the duplicated Produce requests (swallowed by the proxy). */
   readonly duplicates: ProduceAck[];
+  /** With `dropAcks`: responses the broker sent and the client never got (its connection dropped). */
+  readonly dropped: ProduceAck[];
   close(): Promise<void>;
+}
+
+export interface RetryProxyOptions {
+  /**
+   * Lose the response of every `every`-th Produce request to a topic `topics` matches (its first
+   * topic), `max` times in all: the proxy drops the client's connection instead of answering.
+   */
+  dropAcks?: { topics: (topic: string) => boolean; every: number; max: number };
 }
 
 interface Pending { apiKey: number; apiVersion: number; duplicate: boolean }
@@ -87,9 +101,12 @@ function rewriteMetadataPorts(payload: Buffer, version: number, port: number): v
   }
 }
 
-export async function startRetryProxy(target: { host: string; port: number }): Promise<RetryProxy> {
+export async function startRetryProxy(target: { host: string; port: number }, options: RetryProxyOptions = {}): Promise<RetryProxy> {
   const originals: ProduceAck[] = [];
   const duplicates: ProduceAck[] = [];
+  const dropped: ProduceAck[] = [];
+  const drop = options.dropAcks;
+  let matching = 0;
   const sockets = new Set<Socket>();
   let proxyPort = 0;
 
@@ -113,6 +130,7 @@ export async function startRetryProxy(target: { host: string; port: number }): P
         if (apiKey === PRODUCE) {
           // acks=0 requests get no response, so there is nothing to pair or swallow.
           if (produceAcks(payload, apiVersion) === 0) { upstream.write(bytes); continue; }
+          if (drop) { pending.push({ apiKey, apiVersion, duplicate: false }); upstream.write(bytes); continue; }
           pending.push({ apiKey, apiVersion, duplicate: false }, { apiKey, apiVersion, duplicate: true });
           upstream.write(bytes);
           upstream.write(bytes);
@@ -130,6 +148,12 @@ export async function startRetryProxy(target: { host: string; port: number }): P
         if (req.apiKey === METADATA) rewriteMetadataPorts(payload, req.apiVersion, proxyPort);
         if (req.apiKey === PRODUCE) {
           const acks = decodeProduceResponse(payload, req.apiVersion);
+          if (drop && acks[0] !== undefined && drop.topics(acks[0].topic) && ++matching % drop.every === 0 && dropped.length < drop.max) {
+            dropped.push(...acks);
+            client.destroy();
+            upstream.destroy();
+            return;
+          }
           (req.duplicate ? duplicates : originals).push(...acks);
           if (req.duplicate) continue;
         }
@@ -159,6 +183,7 @@ export async function startRetryProxy(target: { host: string; port: number }): P
     address: `127.0.0.1:${proxyPort}`,
     originals,
     duplicates,
+    dropped,
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());

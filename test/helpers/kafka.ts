@@ -1,6 +1,8 @@
 /**
- * The one Kafka harness entry for the Kafka-mode suites: `kafkaBackends()` lists the brokers a
- * suite runs against (for `describe.each`), `useKafka(backend)` gives a describe block its cluster.
+ * The one Kafka harness entry for the Kafka-mode suites: `describeOnBrokers(title, body)` runs a
+ * describe block once per broker under test ("<title> on <broker>"), with its Kafka up before the
+ * block's own hooks run. Underneath: `kafkaBackends()` lists the brokers, `useKafka(backend)` gives
+ * a describe block its cluster.
  *
  * Which real Kafka (first match wins):
  *   KAFKA_BROKERS=h:p,...             that cluster, as-is (nothing started or stopped);
@@ -17,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { startTestBroker, type TestBroker, type TestBrokerOptions } from './broker.js';
 
 export type KafkaBackendKind = 'kafka' | 'dev';
@@ -67,15 +69,17 @@ export function kafkaBackends(): KafkaBackend[] {
   return [real, dev];
 }
 
+/** The test file on the current call stack (for the timings line). */
+const callingTestFile = (): string | undefined => /[\w./-]*test\/[\w./-]+\.test\.ts/.exec(new Error().stack ?? '')?.[0].replace(/^.*?(?=test\/)/, '');
+
 /**
  * Registers beforeAll/afterAll giving the describe block its Kafka: a fresh dev broker (with
  * `devOptions`) per block, or the run's shared real cluster. Call the getter inside tests and hooks.
  */
-export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = {}): () => KafkaUnderTest {
+export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = {}, testFile?: string): () => KafkaUnderTest {
   let kafka: KafkaUnderTest | undefined;
   let began = 0;
-  // The test file that called us, for the timings line.
-  const file = /[\w./-]*test\/[\w./-]+\.test\.ts/.exec(new Error().stack ?? '')?.[0].replace(/^.*?(?=test\/)/, '') ?? 'unknown';
+  const file = testFile ?? callingTestFile() ?? 'unknown';
   beforeAll(async () => {
     began = Date.now();
     if (backend.kind === 'dev') {
@@ -96,6 +100,34 @@ export function useKafka(backend: KafkaBackend, devOptions: TestBrokerOptions = 
     if (!kafka) throw new Error(`useKafka(${backend.name}): not started (call the getter inside a test or hook)`);
     return kafka;
   };
+}
+
+export interface OnBrokersOptions {
+  /** For the dev broker each block starts. */
+  devOptions?: TestBrokerOptions;
+  /** Once the block's Kafka is up, before its tests (e.g. topics, inputs, output dirs). */
+  setUp?: (kafka: KafkaUnderTest) => Promise<void>;
+  /** Default 240 s: loading a suite's input on a loaded machine. */
+  setUpTimeoutMs?: number;
+  /** After the block's tests (kill what the tests started, remove temp dirs). */
+  tearDown?: () => Promise<void>;
+}
+
+/**
+ * `describe('<title> on <broker>')` once per broker of kafkaBackends(), each with its Kafka
+ * (useKafka) and the suite's setUp/tearDown around it. `body` gets the block's Kafka getter
+ * (call it inside tests and hooks) and the backend.
+ */
+export function describeOnBrokers(title: string, body: (kafka: () => KafkaUnderTest, backend: KafkaBackend) => void, options: OnBrokersOptions = {}): void {
+  // Vitest runs the describe body later, from its collector: the test file is on the stack only now.
+  const file = callingTestFile();
+  describe.each(kafkaBackends())(`${title} on $name`, (backend) => {
+    const kafka = useKafka(backend, options.devOptions, file);
+    const { setUp, tearDown } = options;
+    if (setUp) beforeAll(() => setUp(kafka()), options.setUpTimeoutMs ?? 240_000);
+    if (tearDown) afterAll(tearDown);
+    body(kafka, backend);
+  });
 }
 
 let shared: Promise<string[]> | undefined;

@@ -2,13 +2,13 @@
  * Conformance of the Kafka client (src/kafka/client.ts, over @platformatic/kafka) to its
  * interface, against the dev broker (or KAFKA_BROKERS).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { KafkaClientError, type ConsumedMessage, type KafkaClient, type ProduceMessage } from '../../src/kafka/client.js';
 import { murmur2, partitionForKey } from '../../src/core/partitioner.js';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka } from '../helpers/kafka.js';
+import { describeOnBrokers } from '../helpers/kafka.js';
 
 async function fetchUntil(fetch: () => Promise<ConsumedMessage[]>, count: number): Promise<ConsumedMessage[]> {
   const out: ConsumedMessage[] = [];
@@ -26,8 +26,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.each(kafkaBackends())('the Kafka client on $name', (backend) => {
-  const broker = useKafka(backend);
+describeOnBrokers('the Kafka client', (broker) => {
   let client: KafkaClient;
   const topic = uniqueName('client');
   const t0 = 1_700_000_000_000;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import {
   KafkaClientError,
@@ -15,7 +15,7 @@ import {
   type TopicPartition,
 } from '../../src/kafka/client.js';
 import { uniqueName, waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka } from '../helpers/kafka.js';
+import { describeOnBrokers } from '../helpers/kafka.js';
 import { repoRoot } from '../helpers/cli.js';
 import type { GroupChildEvent } from '../helpers/group-consumer-child.js';
 
@@ -56,8 +56,7 @@ async function fetchCount(consumer: GroupConsumer, count: number, timeoutMs = 10
   return out;
 }
 
-describe.each(kafkaBackends())('group consumer on $name', (backend) => {
-  const broker = useKafka(backend);
+describeOnBrokers('group consumer', (broker) => {
   const members: Member[] = [];
   const children: ChildProcess[] = [];
   let admin: KafkaClient;
@@ -248,6 +247,38 @@ describe.each(kafkaBackends())('group consumer on $name', (backend) => {
     expect(seq(await fetchCount(m.consumer, 3), 1)).toEqual([10, 11, 12]);
 
     expect(() => m.consumer.seek({ topic, partition: 5, offset: 0n })).toThrow(/not owned/);
+    await m.consumer.close();
+  });
+
+  it('a seek while a fetch is out: that fetch returns nothing from the old position, and reading resumes exactly at the seek', async () => {
+    const topic = uniqueName('seek-race');
+    await admin.admin.createTopics([{ topic, partitions: 1 }]);
+    const producer = await admin.producer();
+    const produce = (from: number, n: number) =>
+      producer.send(topic, Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`v${from + i}`), partition: 0 })), { acks: 'all' });
+    await produce(0, 10);
+    const m = await startMember('seek-race', uniqueName('seek-race'), [topic]);
+    const offsets = (msgs: ConsumedMessage[]): number[] => msgs.map((x) => Number(x.offset));
+
+    // Forward: the fetch out reads from 0; the seek moves to 6.
+    const out = m.consumer.fetch({ maxWaitMs: 2_000 });
+    m.consumer.seek({ topic, partition: 0, offset: 6n });
+    const stale = offsets(await out);
+    expect(stale.filter((o) => o < 6)).toEqual([]);
+    const read = [...stale, ...offsets(await fetchCount(m.consumer, 4 - stale.length))];
+    expect(read).toEqual([6, 7, 8, 9]);
+
+    // Back, while a long poll at the end is out and records arrive for it: it must not move the
+    // position to past them (that would skip 3..9) nor hand them out before 3..9.
+    const poll = m.consumer.fetch({ maxWaitMs: 3_000 });
+    await sleep(100);
+    m.consumer.seek({ topic, partition: 0, offset: 3n });
+    await produce(10, 2);
+    const late = offsets(await poll);
+    expect(late.filter((o) => o !== 3 + late.indexOf(o))).toEqual([]);
+    const again = [...late, ...offsets(await fetchCount(m.consumer, 9 - late.length))];
+    expect(again).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(offsets(await m.consumer.fetch({ maxWaitMs: 300 }))).toEqual([]);
     await m.consumer.close();
   });
 

@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, startWorker } from '../helpers/fleet.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import { ensureInternalTopics } from '../../src/kafka/internal-topics.js';
@@ -19,8 +19,7 @@ let client: KafkaClient;
 let brokerCount: number;
 let dir: string;
 
-describe.each(kafkaBackends())('internal topics on $name', (backend) => {
-  const kafka = useKafka(backend);
+describeOnBrokers('internal topics', (kafka) => {
   beforeAll(async () => {
     target = kafka();
     client = await createKafkaClient({ brokers: target.brokers, clientId: 'internal-topics-test', retryTimeoutMs: 0 });

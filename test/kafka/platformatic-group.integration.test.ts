@@ -4,11 +4,11 @@
  * later member gets a share through a rebalance; and a member keeps its membership (heartbeats)
  * while its first assigned() runs longer than the session (a worker restoring state).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { GroupConsumer, KafkaClient, TopicPartition } from '../../src/kafka/client.js';
 import { uniqueName, waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka } from '../helpers/kafka.js';
+import { describeOnBrokers } from '../helpers/kafka.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,8 +39,7 @@ interface MemberOptions {
   onAssigned?: (call: number) => Promise<void>;
 }
 
-describe.each(kafkaBackends())('platformatic group consumer: membership in a fleet on $name', (backend) => {
-  const broker = useKafka(backend);
+describeOnBrokers('platformatic group consumer: membership in a fleet', (broker) => {
   const members: Member[] = [];
   let admin: KafkaClient | undefined;
 

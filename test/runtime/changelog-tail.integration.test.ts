@@ -12,11 +12,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { ConsumedMessage } from '../../src/kafka/client.js';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, produceRows, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
 const TOPIC = uniqueName('applications');
@@ -52,7 +52,8 @@ let topology: string;
 const started: Worker[] = [];
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-tail-'));
   topology = join(dir, 'tail.yaml');
   await writeFile(topology, yaml);
@@ -133,14 +134,7 @@ async function appendUncountedTail(changelog: ConsumedMessage[][]): Promise<numb
   return written;
 }
 
-describe.each(kafkaBackends())('changelog tail on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('changelog tail', () => {
   describe('changelog records of a checkpoint that never counted', () => {
     it('are overwritten by the next owner, so a later restore does not apply them', async () => {
       const first = applications(200, DAY0, 1);
@@ -168,4 +162,4 @@ describe.each(kafkaBackends())('changelog tail on $name', (backend) => {
       expect(diffMaps(wantTouched, got)).toEqual([]);
     }, 120_000);
   });
-});
+}, { setUp, tearDown });

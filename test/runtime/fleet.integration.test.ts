@@ -6,9 +6,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffCandidates, lastCandidates, lastValues, loadApplications, readAll, readRows, startWorker, type Worker } from '../helpers/fleet.js';
 
 const TOPIC = uniqueName('loan-applications');
@@ -21,7 +21,8 @@ let broker: KafkaUnderTest;
 let dir: string;
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-fleet-'));
   await createTopic(broker.brokers, TOPIC, 6);
   await loadApplications(broker.brokers, TOPIC, join(dir, 'load'), { TRIBUTARY_DEMO_COUNT: '60000', TRIBUTARY_DEMO_USERS: '3000' });
@@ -49,16 +50,11 @@ function worker(app: string, name: string, extra: string[] = []): Worker {
   return w;
 }
 
-describe.each(kafkaBackends())('fleet on $name', (backend) => {
-  // Kafka's default group.initial.rebalance.delay.ms: the three workers start together and should
-  // share the first generation, not race for it (a lone first member may drain the input alone).
-  const kafka = useKafka(backend, { groupInitialRebalanceDelayMs: 3_000 });
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
+// Kafka's default group.initial.rebalance.delay.ms: the three workers start together and should
+// share the first generation, not race for it (a lone first member may drain the input alone).
+const devOptions = { groupInitialRebalanceDelayMs: 3_000 };
 
+describeOnBrokers('fleet', () => {
   describe('fleet', () => {
     it('3 workers, one killed -9 mid-stream and one started later, equal one uninterrupted worker', async () => {
       const refApp = 'ref';
@@ -87,4 +83,4 @@ describe.each(kafkaBackends())('fleet on $name', (backend) => {
       }
     }, 240_000);
   });
-});
+}, { setUp, tearDown, devOptions });

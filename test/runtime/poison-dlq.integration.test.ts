@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/topology/index.js';
 import { connectorCatalog } from '../../src/connectors/registry.js';
 import { Engine } from '../../src/runtime/engine.js';
@@ -25,7 +25,7 @@ import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { ConsumedMessage, KafkaClient } from '../../src/kafka/client.js';
 import { errorMessage } from '../../src/core/errors.js';
 import { uniqueName, waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import type { Row } from '../../src/core/record.js';
 import { readRows } from '../helpers/fleet.js';
 import { repoRoot } from '../helpers/cli.js';
@@ -47,7 +47,8 @@ let avroFormat: Format;
 let framedFormat: Format;
 
 /** Per broker under test: a client and a fresh dir. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  target = kafka;
   client = await createKafkaClient({ brokers: target.brokers, clientId: 'poison-dlq-test' });
   await client.connect();
   dir = await mkdtemp(join(tmpdir(), 'tributary-poison-'));
@@ -165,14 +166,7 @@ async function runToIdle(file: string, appId: string, env: Record<string, string
 
 const byId = (rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> => [...rows].sort((a, b) => String(a.event_id).localeCompare(String(b.event_id)));
 
-describe.each(kafkaBackends())('poison -> DLQ on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    target = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('poison -> DLQ', () => {
   describe('poison records', () => {
     it('bad JSON, bad Avro, unknown schema ids and wrong magic bytes go to the DLQ topic with headers; good records go on', async () => {
       const app = uniqueName('poison-dlq');
@@ -380,4 +374,4 @@ describe.each(kafkaBackends())('poison -> DLQ on $name', (backend) => {
       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
   }
-});
+}, { setUp, tearDown });

@@ -7,10 +7,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, loadTopic, produceRows, readAll, startWorker, topicStats, type Worker } from '../helpers/fleet.js';
+import { startRetryProxy } from '../helpers/kafka-retry-proxy.js';
 
 const TOPIC = uniqueName('applications-by-id');
 // App ids and topics unique to this file: on real Kafka one cluster serves every file of the run.
@@ -67,7 +68,8 @@ spec:
 `;
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-repartition-'));
   await writeFile(join(dir, 'load.yaml'), loadYaml);
   features = join(dir, 'features.yaml');
@@ -82,10 +84,10 @@ async function tearDown(): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
 }
 
-function worker(app: string, name: string, topology = features, topic = TOPIC): Worker {
+function worker(app: string, name: string, topology = features, topic = TOPIC, brokers = broker.brokers): Worker {
   const w = startWorker(
     [topology, '--app-id', named(app), '--data-dir', join(dir, app, name, 'state'), '--quiet', '--exit-when-idle', '6s'],
-    { KAFKA_BROKERS: broker.brokers.join(','), TRIBUTARY_TOPIC: topic, TRIBUTARY_OUT: join(dir, app, name, 'out') },
+    { KAFKA_BROKERS: brokers.join(','), TRIBUTARY_TOPIC: topic, TRIBUTARY_OUT: join(dir, app, name, 'out') },
   );
   started.push(w);
   return w;
@@ -93,14 +95,7 @@ function worker(app: string, name: string, topology = features, topic = TOPIC): 
 
 const outputs = (app: string, names: string[], file: string) => readAll(names.map((n) => join(dir, app, n, 'out')), file);
 
-describe.each(kafkaBackends())('repartition on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('repartition', () => {
   describe('repartition', () => {
     it('2 workers keyed by device id over an application-id-partitioned topic equal one worker', async () => {
       const input = await topicStats(broker.brokers, TOPIC);
@@ -166,5 +161,53 @@ describe.each(kafkaBackends())('repartition on $name', (backend) => {
       }
       expect(diffMaps(want, got)).toEqual([]);
     }, 60_000);
+
+    it('produce responses lost after the broker appended (the worker sends them again) double count nothing, nor does a restore from those changelogs', async () => {
+      // Every 3rd Produce to this app's repartition and changelog topics is appended and its
+      // answer lost (the connection drops): the retried send writes those records a second time.
+      // Two runs over one topic: the second starts from an empty data dir, so it restores the
+      // windows from the changelogs the first wrote (duplicates included) and adds to them.
+      const topic = named('lost-acks-input');
+      await createTopic(broker.brokers, topic, 6);
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const rows = Array.from({ length: 3_000 }, (_, i) => ({
+        partition: i % 6,
+        key: `app-${i}`,
+        value: { application_id: `app-${i}`, device_id: `d${(i * 7) % 40}`, amount: 100 + (i % 13), applied_at: t0 + (i % 1_500) * 7_000 },
+      }));
+      const want = new Map<string, string>();
+      for (let d = 0; d < 40; d++) {
+        for (let h = 0; h < 3; h++) {
+          const start = t0 + h * 3_600_000;
+          const mine = rows.filter((x) => x.value.device_id === `d${d}` && x.value.applied_at >= start && x.value.applied_at < start + 3_600_000);
+          if (mine.length > 0) want.set(JSON.stringify([`d${d}`, start, start + 3_600_000]), JSON.stringify({ emit: 'update', apply_cnt_1h: mine.length, apply_amt_1h: mine.reduce((n, x) => n + x.value.amount, 0) }));
+        }
+      }
+      const [host, port] = broker.brokers[0]!.split(':');
+      const proxy = await startRetryProxy({ host: host!, port: Number(port) }, {
+        dropAcks: { topics: (t) => t.startsWith(`${named('lost-acks')}.`), every: 3, max: 6 },
+      });
+      try {
+        for (const [run, half] of [rows.slice(0, 1_500), rows.slice(1_500)].entries()) {
+          await produceRows(broker.brokers, topic, half, 'applied_at');
+          const w = worker('lost-acks', `w${run}`, features, topic, [proxy.address]);
+          const r = await w.exited;
+          expect(r.code, `run ${run} exit; stderr tail:\n${w.stderr().slice(-3000)}`).toBe(0);
+          const restored = w.stderr().split('\n').filter((l) => l.includes('"task assigned"')).reduce((n, l) => n + Number(/"restored":(\d+)/.exec(l)?.[1] ?? 0), 0);
+          if (run === 1) expect(restored, 'the second run restored its windows from the changelogs').toBeGreaterThan(0);
+        }
+        expect(proxy.dropped.length, 'answers lost').toBe(6);
+        expect(proxy.dropped.every((a) => a.errorCode === 0), 'the broker had appended each lost batch').toBe(true);
+        const lost = new Set(proxy.dropped.map((a) => a.topic.slice(a.topic.lastIndexOf('.') + 1)));
+        expect([...lost].sort(), 'lost answers of both kinds').toEqual(['changelog', 'repartition']);
+
+        const got = finalValues(await outputs('lost-acks', ['w0', 'w1'], 'device_apply_1h.jsonl'), 'apply_cnt_1h');
+        expect(diffMaps(want, got)).toEqual([]);
+        expect(await outputs('lost-acks', ['w0', 'w1'], 'late.jsonl')).toEqual([]);
+        expect(await outputs('lost-acks', ['w0', 'w1'], 'dlq.jsonl')).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    }, 90_000);
   });
-});
+}, { setUp, tearDown });

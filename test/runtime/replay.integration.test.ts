@@ -8,9 +8,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName, waitFor } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { KafkaAdmin } from '../../src/kafka/client.js';
 import { createTopic, diffMaps, lastValues, loadApplications, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
@@ -51,7 +51,8 @@ spec:
 `;
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-replay-'));
   topology = join(dir, 'user-hourly.yaml');
   await writeFile(topology, yaml);
@@ -118,14 +119,7 @@ function rowDiff(want: Row[], got: Row[]): string[] {
   return [...missing.slice(0, 5), ...extra.slice(0, 5)];
 }
 
-describe.each(kafkaBackends())('replay on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('replay', () => {
   describe('replay', () => {
     it('replays from a timestamp reproduce the windows they cover, twice; from earliest reproduces the run', async () => {
       const [a, earliest] = await Promise.all([runApp(named('run-a')), runApp(named('replay-earliest'), ['--from-offsets', 'earliest'])]);
@@ -186,4 +180,4 @@ describe.each(kafkaBackends())('replay on $name', (backend) => {
       expect(endAfter, `changelog end after the reset (first run ${endBefore}, new app ${endFresh})`).toBeLessThan(endBefore + endFresh / 2);
     }, 120_000);
   });
-});
+}, { setUp, tearDown });

@@ -9,9 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/broker.js';
-import { kafkaBackends, useKafka, type KafkaUnderTest } from '../helpers/kafka.js';
+import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { createTopic, diffMaps, finalValues, produceRows, readRows, startWorker, type Row, type Worker } from '../helpers/fleet.js';
 
 const TOPIC = uniqueName('applications');
@@ -71,7 +71,8 @@ function expectedWindows(): Map<string, string> {
 }
 
 /** Per broker under test: a fresh output dir, the input topic and its records. */
-async function setUp(): Promise<void> {
+async function setUp(kafka: KafkaUnderTest): Promise<void> {
+  broker = kafka;
   dir = await mkdtemp(join(tmpdir(), 'tributary-sigterm-group-'));
   topology = join(dir, 'graceful.yaml');
   await writeFile(topology, yaml);
@@ -106,14 +107,7 @@ async function groupState(group: string): Promise<string> {
   }
 }
 
-describe.each(kafkaBackends())('SIGTERM in a group on $name', (backend) => {
-  const kafka = useKafka(backend);
-  beforeAll(async () => {
-    broker = kafka();
-    await setUp();
-  }, 240_000);
-  afterAll(tearDown);
-
+describeOnBrokers('SIGTERM in a group', () => {
   describe('SIGTERM in a consumer group', () => {
     it('exits 0 and leaves the group; the restart resumes from local state with nothing lost or applied twice', async () => {
       const first = worker(APP, 'run1');
@@ -159,4 +153,4 @@ describe.each(kafkaBackends())('SIGTERM in a group on $name', (backend) => {
       expect(diffMaps(want, got)).toEqual([]);
     }, 180_000);
   });
-});
+}, { setUp, tearDown });
