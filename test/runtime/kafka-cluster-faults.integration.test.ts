@@ -28,6 +28,11 @@ const TOPOLOGY = 'test/runtime/fixtures/cluster-faults.yaml';
 const PARTITIONS = 6;
 /** Input records per second while a fault happens: enough that every worker is busy throughout. */
 const RATE = 150;
+/**
+ * Workers exit once no input arrived for this long after the loader stopped. Long enough that a
+ * worker still riding out the end of a fault (retry backoff, a reconnect) does not leave early.
+ */
+const IDLE_EXIT = '10s';
 // No time retention: the generator's event times (the record timestamps) lie weeks back, and a
 // broker's retention check (30 s after it starts: each restart) would delete the input under
 // the fleet. min.insync.replicas=2 with acks=all: one broker down loses no acknowledged record.
@@ -132,7 +137,7 @@ function startLoader(c: Case): Worker {
 
 function startFleetWorker(c: Case, app: string, name: string, output: string): Worker {
   return track(`${c.name}-${app}-${name}`, startWorker(
-    [TOPOLOGY, '--app-id', app, '--data-dir', join(dir, c.name, app, name, 'state'), '--quiet', '--exit-when-idle', '15s'],
+    [TOPOLOGY, '--app-id', app, '--data-dir', join(dir, c.name, app, name, 'state'), '--quiet', '--exit-when-idle', IDLE_EXIT],
     { KAFKA_BROKERS: cluster.brokers.join(','), TRIBUTARY_TOPIC: c.input, TRIBUTARY_OUTPUT_TOPIC: output, TRIBUTARY_OUT: c.out(app, name), TRIBUTARY_SESSION_TIMEOUT: '10s', ...reportEnv() },
   ));
 }
@@ -164,7 +169,7 @@ async function readTopic(topic: string): Promise<Row[]> {
   });
 }
 
-const log = (msg: string): void => void process.stderr.write(`kafka-cluster-faults: ${msg}\n`);
+const log = (msg: string): void => void process.stderr.write(`kafka-cluster-faults ${new Date().toISOString().slice(11, 19)}: ${msg}\n`);
 
 /**
  * How long the workers may take to exit once the input stopped: they catch up, then idle out
@@ -201,11 +206,11 @@ async function exitedOrReport(workers: Worker[], labels: string[], withinMs: num
 async function runCase(name: string, fault: (c: Case) => Promise<void>): Promise<void> {
   const t0 = Date.now();
   const c = await prepare(name);
+  // Loader and fleet start together: the workers join while the first records arrive.
   const loader = startLoader(c);
-  await waitUntil('input records', async () => (await recordsIn(c.input)).reduce((n, p) => n + p.records, 0) >= RATE * 3, 60_000);
   const fleet = ['w1', 'w2', 'w3'].map((w) => startFleetWorker(c, name, w, c.output));
   const written = async (): Promise<number> => (await Promise.all(['w1', 'w2', 'w3'].map((w) => readRows(join(c.out(name, w), 'user_apply_24h.jsonl'))))).reduce((n, r) => n + r.length, 0);
-  await waitUntil('fleet output', async () => (await written()) > 200, 120_000);
+  await waitUntil('fleet output', async () => (await written()) > 200, 180_000);
   log(`${name}: fleet writing after ${Math.round((Date.now() - t0) / 1000)} s; fault starts`);
   await fault(c);
   log(`${name}: fault over after ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -267,8 +272,9 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
         log(`rolling: node ${node} stopped`);
         await cluster.startNode(node);
         log(`rolling: node ${node} back`);
-        // Let it catch up into the ISR before the next one goes (what a rolling upgrade waits for).
-        await sleep(5_000);
+        // It catches up into the ISR before the next one goes (what a rolling upgrade waits for).
+        await cluster.waitInSync(180_000);
+        log(`rolling: node ${node} in sync`);
       }
     });
   }, 600_000);
