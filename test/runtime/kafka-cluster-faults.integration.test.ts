@@ -277,7 +277,7 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
         log(`rolling: node ${node} in sync`);
       }
     });
-  }, 600_000);
+  }, 900_000);
 
   it('kill -9 of the leader of the busiest partition, restarted 20 s later', async () => {
     await runCase('leader-kill', async (c) => {
@@ -287,7 +287,7 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
       await sleep(20_000);
       await cluster.startNode(node);
     });
-  }, 600_000);
+  }, 900_000);
 
   it('one broker down for 60 s', async () => {
     await runCase('broker-down', async (c) => {
@@ -297,5 +297,5 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
       await sleep(60_000);
       await cluster.startNode(node);
     });
-  }, 600_000);
+  }, 900_000);
 });
