@@ -29,7 +29,7 @@ export interface KafkaCluster {
   /** Partitions of a topic with leader and replicas. */
   partitions(topic: string): Promise<PartitionMetadata[]>;
   /**
-   * Resolves once every partition of every topic (internal ones included) has all its replicas in
+   * Resolves once every partition of every topic (but the internal ones) has all its replicas in
    * sync: what a rolling upgrade waits for before it takes the next broker down. Throws after
    * `timeoutMs`, naming the partitions still behind.
    */
@@ -114,11 +114,17 @@ export async function startKafkaCluster(options: StartClusterOptions): Promise<K
         for (;;) {
           let behind: string[] = ['(no metadata yet)'];
           try {
-            const topics = await admin.listTopics({ includeInternals: true });
+            // (platformatic keeps no metadata of internal topics such as __consumer_offsets)
+            const topics = await admin.listTopics({ includeInternals: false });
             const md = await admin.metadata({ topics, forceUpdate: true });
-            behind = [...md.topics].flatMap(([topic, t]) => t.partitions.flatMap((p, i) => (p.isr.length < p.replicas.length ? [`${topic}[${i}] isr ${p.isr.join(',')}`] : [])));
-          } catch {
+            behind = topics.flatMap((topic) => {
+              const t = md.topics.get(topic);
+              if (!t) return [`${topic}: no metadata`];
+              return t.partitions.flatMap((p, i) => (p.isr.length < p.replicas.length ? [`${topic}[${i}] isr ${p.isr.join(',')}`] : []));
+            });
+          } catch (err) {
             // A node still starting or a leader moving: ask again.
+            behind = [`metadata: ${err instanceof Error ? err.message : String(err)}`];
           }
           if (behind.length === 0) return;
           if (Date.now() > deadline) throw new Error(`replicas not in sync after ${timeoutMs} ms: ${behind.slice(0, 10).join('; ')}${behind.length > 10 ? ` (+${behind.length - 10} more)` : ''}`);
