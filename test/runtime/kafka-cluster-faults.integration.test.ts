@@ -29,8 +29,8 @@ const PARTITIONS = 6;
 /** Input records per second while a fault happens: enough that every worker is busy throughout. */
 const RATE = 150;
 /**
- * Workers exit once no input arrived for this long after the loader stopped. Long enough that a
- * worker still riding out the end of a fault (retry backoff, a reconnect) does not leave early.
+ * Workers exit once no input arrived for this long after the loader stopped (time spent riding
+ * out an outage does not count: runtime/runner.ts).
  */
 const IDLE_EXIT = '10s';
 // No time retention: the generator's event times (the record timestamps) lie weeks back, and a
@@ -60,7 +60,7 @@ afterAll(async () => {
   else if (dir) process.stderr.write(`kafka-cluster-faults: outputs and worker logs kept in ${dir}\n`);
 }, 180_000);
 
-/** Each worker's stderr also goes to <dir>/<name>.log as it comes (a hung worker's log is readable while it hangs). */
+/** Each worker's stderr also goes to <dir>/<name>.live.log as it comes (a hung worker's log is readable while it hangs). */
 function track(name: string, w: Worker): Worker {
   started.push(w);
   names.push(name);
