@@ -4,9 +4,7 @@ import LongestFirstSequencer from './test/helpers/longest-first-sequencer.js';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The 3-broker fault tests take 6-7 minutes and one case (rolling restart) still finds a worker
-    // that hangs: they run in `npm run test:faults` until that is fixed (issue 12).
-    exclude: process.env.TRIBUTARY_FAULTS ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/runtime/kafka-cluster-faults.integration.test.ts'],
+    exclude: ['**/node_modules/**'],
     // The shared real-Kafka cluster of the Kafka-mode suites (test/helpers/kafka.ts): started on
     // first use, stopped here at the end of the run.
     globalSetup: ['./test/helpers/kafka-global-setup.ts'],

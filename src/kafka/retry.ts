@@ -41,9 +41,14 @@ export interface KafkaRetryStats {
   retries: number;
   /** Calls that failed for good after the bound. */
   exhausted: number;
+  /**
+   * Calls between their first retriable failure and their end, now: above 0 while an outage is
+   * being ridden out. No input arrives meanwhile, and that is not idleness (runtime/runner.ts).
+   */
+  retrying: number;
 }
 
-export const kafkaRetryStats: KafkaRetryStats = { outages: 0, retries: 0, exhausted: 0 };
+export const kafkaRetryStats: KafkaRetryStats = { outages: 0, retries: 0, exhausted: 0, retrying: 0 };
 
 /** Whether trying again later can succeed: a retriable client error that is not a rebalance. */
 export function isRetriableKafkaError(err: unknown): boolean {
@@ -134,6 +139,7 @@ export class KafkaRetrier {
 
   private enter(what: string, err: unknown, now: number): void {
     this.failing++;
+    kafkaRetryStats.retrying++;
     if (this.outageSince !== undefined) return;
     this.outageSince = now;
     this.outageRetries = 0;
@@ -145,6 +151,7 @@ export class KafkaRetrier {
 
   private leave(): void {
     this.failing--;
+    kafkaRetryStats.retrying--;
     if (this.failing > 0 || this.outageSince === undefined) return;
     const info = this.options.log?.info ?? this.options.log?.warn;
     info?.call(this.options.log, 'kafka available again', { outageMs: Date.now() - this.outageSince, retries: this.outageRetries });

@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from './engine.js';
+import { kafkaRetryStats } from '../kafka/retry.js';
 
 export interface Progress {
   elapsedMs: number;
@@ -25,7 +26,10 @@ export interface RunOptions {
   /** Called about once a second. */
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
-  /** Stop (reason 'idle') when no source returned a record for this long (replays of endless topics). */
+  /**
+   * Stop (reason 'idle') when no source returned a record for this long (replays of endless topics).
+   * Time spent changing tasks or riding out a Kafka outage does not count: no input can arrive then.
+   */
   exitWhenIdleMs?: number;
 }
 
@@ -120,8 +124,11 @@ export async function runEngine(engine: Engine, options: RunOptions = {}): Promi
       for (const raw of batch.records) engine.processRaw(src, batch.partition, raw, now);
     }
     const now = Date.now();
-    // Assigning, restoring or revoking tasks is not idleness: no input arrives meanwhile.
-    if (gotAny || engine.settling) lastRecord = now;
+    // Assigning, restoring or revoking tasks is not idleness: no input arrives meanwhile. Nor is
+    // a Kafka outage being ridden out (kafka/retry.ts): a fetch retried through a leader's
+    // restart returned nothing for as long, and a fleet with --exit-when-idle left its input
+    // unread (the cluster fault test: an 11 s outage, a 10 s idle bound).
+    if (gotAny || engine.settling || kafkaRetryStats.retrying > 0) lastRecord = now;
     engine.updateWatermark(now);
     if (options.exitWhenIdleMs !== undefined && now - lastRecord >= options.exitWhenIdleMs) {
       reason = 'idle';

@@ -11,7 +11,8 @@
  * reference's, and every valid input record is counted exactly once.
  * One cluster serves all cases; each case has its own topics and app ids.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,11 @@ const TOPOLOGY = 'test/runtime/fixtures/cluster-faults.yaml';
 const PARTITIONS = 6;
 /** Input records per second while a fault happens: enough that every worker is busy throughout. */
 const RATE = 150;
+/**
+ * Workers exit once no input arrived for this long after the loader stopped (time spent riding
+ * out an outage does not count: runtime/runner.ts).
+ */
+const IDLE_EXIT = '10s';
 // No time retention: the generator's event times (the record timestamps) lie weeks back, and a
 // broker's retention check (30 s after it starts: each restart) would delete the input under
 // the fleet. min.insync.replicas=2 with acks=all: one broker down loses no acknowledged record.
@@ -39,6 +45,7 @@ const names: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tributary-cluster-faults-'));
+  await mkdir(join(dir, 'reports'));
   // Topics the workers create themselves would get these too; the test creates them up front.
   cluster = await startKafkaCluster({ brokers: 3, brokerConfig: { 'default.replication.factor': '3', 'min.insync.replicas': '2', 'log.retention.ms': '-1' } });
 }, 300_000);
@@ -53,10 +60,22 @@ afterAll(async () => {
   else if (dir) process.stderr.write(`kafka-cluster-faults: outputs and worker logs kept in ${dir}\n`);
 }, 180_000);
 
+/** Each worker's stderr also goes to <dir>/<name>.live.log as it comes (a hung worker's log is readable while it hangs). */
 function track(name: string, w: Worker): Worker {
   started.push(w);
   names.push(name);
+  const file = createWriteStream(join(dir, `${name}.live.log`));
+  w.child.stderr?.on('data', (d: Buffer) => file.write(d));
+  w.child.on('close', () => file.end());
   return w;
+}
+
+/**
+ * Node's diagnostic report on SIGUSR2 (open sockets, timers, the JS stack): what a worker that
+ * stopped making progress was waiting for, written to <dir>/reports.
+ */
+function reportEnv(): Record<string, string> {
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --report-on-signal --report-signal=SIGUSR2 --report-directory=${join(dir, 'reports')}`.trim() };
 }
 
 async function withClient<T>(fn: (c: KafkaClient) => Promise<T>): Promise<T> {
@@ -105,7 +124,7 @@ async function prepare(name: string): Promise<Case> {
 function startLoader(c: Case): Worker {
   const child = spawnCli(['run', 'topologies/loan-applications-to-kafka.yaml', '--data-dir', join(dir, c.name, 'load'), '--quiet'], {
     env: {
-      ...process.env, KAFKA_BROKERS: cluster.brokers.join(','), TRIBUTARY_TOPIC: c.input, TRIBUTARY_OUT: join(dir, c.name, 'load'),
+      ...process.env, ...reportEnv(), KAFKA_BROKERS: cluster.brokers.join(','), TRIBUTARY_TOPIC: c.input, TRIBUTARY_OUT: join(dir, c.name, 'load'),
       TRIBUTARY_DEMO_RATE: String(RATE), TRIBUTARY_DEMO_COUNT: '1000000', TRIBUTARY_DEMO_USERS: '1500', TRIBUTARY_DEMO_SEED: String(c.name.length * 7),
     },
   });
@@ -118,8 +137,8 @@ function startLoader(c: Case): Worker {
 
 function startFleetWorker(c: Case, app: string, name: string, output: string): Worker {
   return track(`${c.name}-${app}-${name}`, startWorker(
-    [TOPOLOGY, '--app-id', app, '--data-dir', join(dir, c.name, app, name, 'state'), '--quiet', '--exit-when-idle', '15s'],
-    { KAFKA_BROKERS: cluster.brokers.join(','), TRIBUTARY_TOPIC: c.input, TRIBUTARY_OUTPUT_TOPIC: output, TRIBUTARY_OUT: c.out(app, name), TRIBUTARY_SESSION_TIMEOUT: '10s' },
+    [TOPOLOGY, '--app-id', app, '--data-dir', join(dir, c.name, app, name, 'state'), '--quiet', '--exit-when-idle', IDLE_EXIT],
+    { KAFKA_BROKERS: cluster.brokers.join(','), TRIBUTARY_TOPIC: c.input, TRIBUTARY_OUTPUT_TOPIC: output, TRIBUTARY_OUT: c.out(app, name), TRIBUTARY_SESSION_TIMEOUT: '10s', ...reportEnv() },
   ));
 }
 
@@ -150,7 +169,35 @@ async function readTopic(topic: string): Promise<Row[]> {
   });
 }
 
-const log = (msg: string): void => void process.stderr.write(`kafka-cluster-faults: ${msg}\n`);
+const log = (msg: string): void => void process.stderr.write(`kafka-cluster-faults ${new Date().toISOString().slice(11, 19)}: ${msg}\n`);
+
+/**
+ * How long the workers may take to exit once the input stopped: they catch up, then idle out
+ * (--exit-when-idle). Far above what they need on a loaded machine; past it a worker is hung.
+ */
+const EXIT_WITHIN_MS = 240_000;
+
+/**
+ * The workers' exits; a worker still running after `withinMs` gets SIGUSR2 (a Node diagnostic
+ * report in <dir>/reports) and the test fails naming it, instead of waiting out the test timeout.
+ */
+async function exitedOrReport(workers: Worker[], labels: string[], withinMs: number): Promise<Array<{ code: number | null; signal: NodeJS.Signals | null }>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), withinMs)));
+  const all = Promise.all(workers.map((w) => w.exited));
+  const first = await Promise.race([all, timedOut]);
+  clearTimeout(timer);
+  if (first !== 'timeout') return first;
+  const hung = workers.flatMap((w, i) => (w.child.exitCode === null && w.child.signalCode === null ? [i] : []));
+  for (const i of hung) workers[i]!.child.kill('SIGUSR2');
+  await sleep(3_000);
+  const reports = await readdir(join(dir, 'reports')).catch(() => [] as string[]);
+  throw new Error(
+    `worker(s) ${hung.map((i) => labels[i]).join(', ')} still running ${withinMs / 1000} s after the input stopped (hung); ` +
+      `Node reports: ${reports.join(', ') || 'none'} in ${join(dir, 'reports')}\n` +
+      hung.map((i) => `--- ${labels[i]} stderr tail ---\n${workers[i]!.stderr().slice(-3000)}`).join('\n'),
+  );
+}
 
 /**
  * Runs one case: loader and fleet start, `fault` runs once the fleet is writing output, then the
@@ -159,11 +206,11 @@ const log = (msg: string): void => void process.stderr.write(`kafka-cluster-faul
 async function runCase(name: string, fault: (c: Case) => Promise<void>): Promise<void> {
   const t0 = Date.now();
   const c = await prepare(name);
+  // Loader and fleet start together: the workers join while the first records arrive.
   const loader = startLoader(c);
-  await waitUntil('input records', async () => (await recordsIn(c.input)).reduce((n, p) => n + p.records, 0) >= RATE * 3, 60_000);
   const fleet = ['w1', 'w2', 'w3'].map((w) => startFleetWorker(c, name, w, c.output));
   const written = async (): Promise<number> => (await Promise.all(['w1', 'w2', 'w3'].map((w) => readRows(join(c.out(name, w), 'user_apply_24h.jsonl'))))).reduce((n, r) => n + r.length, 0);
-  await waitUntil('fleet output', async () => (await written()) > 200, 120_000);
+  await waitUntil('fleet output', async () => (await written()) > 200, 180_000);
   log(`${name}: fleet writing after ${Math.round((Date.now() - t0) / 1000)} s; fault starts`);
   await fault(c);
   log(`${name}: fault over after ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -175,7 +222,7 @@ async function runCase(name: string, fault: (c: Case) => Promise<void>): Promise
   const loaded = await loader.exited;
   expect(loaded.code, `loader exit; stderr tail:\n${loader.stderr().slice(-3000)}`).toBe(0);
   const all = [...fleet, ref];
-  const results = await Promise.all(all.map((w) => w.exited));
+  const results = await exitedOrReport(all, [...['w1', 'w2', 'w3'].map((w) => `${name}-${w}`), `${name}-ref-w0`], EXIT_WITHIN_MS);
   log(`${name}: done after ${Math.round((Date.now() - t0) / 1000)} s`);
   for (const [i, r] of results.entries()) {
     expect(r.code, `${name} worker ${i} exit; stderr tail:\n${all[i]!.stderr().slice(-3000)}`).toBe(0);
@@ -225,11 +272,12 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
         log(`rolling: node ${node} stopped`);
         await cluster.startNode(node);
         log(`rolling: node ${node} back`);
-        // Let it catch up into the ISR before the next one goes (what a rolling upgrade waits for).
-        await sleep(5_000);
+        // It catches up into the ISR before the next one goes (what a rolling upgrade waits for).
+        await cluster.waitInSync(180_000);
+        log(`rolling: node ${node} in sync`);
       }
     });
-  }, 600_000);
+  }, 900_000);
 
   it('kill -9 of the leader of the busiest partition, restarted 20 s later', async () => {
     await runCase('leader-kill', async (c) => {
@@ -239,7 +287,7 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
       await sleep(20_000);
       await cluster.startNode(node);
     });
-  }, 600_000);
+  }, 900_000);
 
   it('one broker down for 60 s', async () => {
     await runCase('broker-down', async (c) => {
@@ -249,5 +297,5 @@ describe('a fleet on a 3-node Kafka cluster rides out broker faults', () => {
       await sleep(60_000);
       await cluster.startNode(node);
     });
-  }, 600_000);
+  }, 900_000);
 });

@@ -41,9 +41,22 @@ export async function getApi<Req extends unknown[], Res>(client: AnyClient, name
   throw new Error(`no implementation of ${name} v${range.minVersion}-v${range.maxVersion} in @platformatic/kafka`);
 }
 
+/**
+ * A pooled connection to broker `nodeId`. platformatic looks the broker up in its cached broker
+ * list, which it refreshes only when it fetches topic metadata: a client that last did so while
+ * that broker was down (a restart) would not know it any more — seen when a group's coordinator
+ * moved to a restarted broker, and the commit failed for good. So an unknown broker refreshes the
+ * list once; still unknown, the error is retriable (the cluster's membership is changing).
+ */
 export async function connectionTo(client: AnyClient, nodeId: number): Promise<Connection> {
-  const connection = (await client.connectToBrokers([nodeId])).get(nodeId);
-  if (!connection) throw new Error(`broker ${nodeId} is not in the cluster metadata`);
+  let connection = (await client.connectToBrokers([nodeId])).get(nodeId);
+  if (!connection) {
+    await client.metadata({ topics: [], forceUpdate: true });
+    connection = (await client.connectToBrokers([nodeId])).get(nodeId);
+  }
+  if (!connection) {
+    throw new platformatic.GenericError('PLT_KFK_USER', `broker ${nodeId} is not in the cluster metadata`, { canRetry: true, hasStaleMetadata: true });
+  }
   return connection;
 }
 
