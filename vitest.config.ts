@@ -10,9 +10,10 @@ export default defineConfig({
     globalSetup: ['./test/helpers/kafka-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Integration tests start real processes (broker, redis, mariadb) on free ports;
-    // two cores: keep file-level parallelism modest.
-    maxWorkers: 2,
+    // Integration tests start real processes (brokers, redis, mariadb) on free ports and spend
+    // most of their time waiting on them (a broker down for 60 s, a worker's idle bound): three
+    // files at a time on two cores, the longest first.
+    maxWorkers: 3,
     // Long files first (a fresh clone has no timing cache): see the sequencer.
     sequence: { sequencer: LongestFirstSequencer },
     reporters: ['default', './test/helpers/plain-summary-reporter.ts'],
