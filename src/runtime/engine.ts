@@ -23,6 +23,7 @@ import { Checkpointer, type CheckpointStats } from './checkpointer.js';
 import { DeadLetters } from './dead-letters.js';
 import { LocalInputs, type InputOwnership } from './input-ownership.js';
 import { TaskManager } from './task-manager.js';
+import { openWithRetry } from './open-retry.js';
 
 export interface EngineOptions {
   /** Where state (LevelDB) lives. */
@@ -188,7 +189,8 @@ export class Engine {
     this.manager = new TaskManager(this, this.ownership);
     this.checkpointer = this.createCheckpointer();
     for (const sink of this.sinks.values()) {
-      await sink.sink.open(this.sinkContext(sink.id));
+      // A store that is down when the worker starts pauses the start, as an outage pauses a run.
+      await openWithRetry(`sink '${sink.id}'`, () => sink.sink.open(this.sinkContext(sink.id)), { logger: this.logger });
       this.opened(sink.sink);
     }
     this.abort = new AbortController();

@@ -4,7 +4,7 @@
  * Writes RUN_DIR/result.json ({brokers} or {error}) and RUN_DIR/stop.json (how to stop it).
  */
 import { spawn } from 'node:child_process';
-import { appendFile, access, writeFile } from 'node:fs/promises';
+import { appendFile, access, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_MIN_SESSION_TIMEOUT_MS } from './kafka-test-tuning.js';
@@ -73,11 +73,18 @@ async function viaTestcontainers(): Promise<string[]> {
   return [`${started.getHost()}:${started.getMappedPort(9093)}`];
 }
 
+/** result.json appears whole or not at all: the test files poll it and parse what they read. */
+async function writeResult(result: { brokers: string[] } | { error: string }): Promise<void> {
+  const tmp = join(runDir, 'result.json.tmp');
+  await writeFile(tmp, JSON.stringify(result));
+  await rename(tmp, join(runDir, 'result.json'));
+}
+
 try {
   const brokers = how === 'testcontainers' ? await viaTestcontainers() : await viaScript();
-  await writeFile(join(runDir, 'result.json'), JSON.stringify({ brokers }));
+  await writeResult({ brokers });
 } catch (err) {
   await log(`${(err as Error).message}\n`);
-  await writeFile(join(runDir, 'result.json'), JSON.stringify({ error: (err as Error).message }));
+  await writeResult({ error: (err as Error).message });
   process.exit(1);
 }
