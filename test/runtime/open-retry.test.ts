@@ -8,6 +8,7 @@ import { stepRegistry } from '../../src/operators/registry.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { runEngine } from '../../src/runtime/runner.js';
 import { silentLogger } from '../../src/core/logger.js';
+import type { Sink } from '../../src/connectors/types.js';
 import { TributaryError } from '../../src/core/errors.js';
 import { openWithRetry } from '../../src/runtime/open-retry.js';
 import type { Logger } from '../../src/core/logger.js';
@@ -71,7 +72,7 @@ spec:
     const plan = compileTopology(text, 'sink-down.yaml', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     let opens = 0;
     let written = 0;
-    const sink = {
+    const sink: Sink = {
       name: 'out',
       async open(): Promise<void> {
         if (++opens < 3) throw down();
