@@ -71,14 +71,14 @@ spec:
 `;
     const plan = compileTopology(text, 'sink-down.yaml', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     let opens = 0;
-    let written = 0;
     const sink: Sink = {
       name: 'out',
       async open(): Promise<void> {
         if (++opens < 3) throw down();
       },
+      written: 0,
       add(): void {
-        written++;
+        sink.written++;
       },
       async flush(): Promise<void> {},
       async close(): Promise<void> {},
@@ -89,7 +89,7 @@ spec:
       await runEngine(engine, {});
       await engine.close({ checkpoint: true });
       expect(opens).toBe(3);
-      expect(written).toBeGreaterThan(0);
+      expect(sink.written).toBeGreaterThan(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
