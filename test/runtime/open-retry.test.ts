@@ -71,14 +71,17 @@ spec:
 `;
     const plan = compileTopology(text, 'sink-down.yaml', { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     let opens = 0;
+    let added = 0;
     const sink: Sink = {
       name: 'out',
       async open(): Promise<void> {
         if (++opens < 3) throw down();
       },
-      written: 0,
+      get written(): number {
+        return added;
+      },
       add(): void {
-        sink.written++;
+        added++;
       },
       async flush(): Promise<void> {},
       async close(): Promise<void> {},
