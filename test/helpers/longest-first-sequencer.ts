@@ -2,25 +2,26 @@
  * Test files in longest-first order, so the few long integration files (a 3-broker fault run, the
  * dev-broker restart, crash recovery) start at once and run beside the many short ones, instead of
  * starting last and leaving one worker busy alone at the end (a fresh clone has no vitest cache,
- * and vitest's own order is then by file size). Known long files carry their rough seconds on a
- * quiet 2-core machine; only the order depends on them. Other files: integration first, then by size.
+ * and vitest's own order is then by file size). Known long files carry their measured seconds;
+ * only the order depends on them. Other files: integration first, then by size.
  */
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Seconds measured on this 2-core machine (quiet), rounded; refresh when a file changes much. */
+/** Seconds each took in a clean-clone `npm test` (3 files at a time, 2 cores), rounded. */
 export const KNOWN_SECONDS: Readonly<Record<string, number>> = {
-  'test/runtime/kafka-cluster-faults.integration.test.ts': 300,
-  'test/runtime/broker-restart.integration.test.ts': 120,
-  'test/runtime/crash-recovery.integration.test.ts': 70,
-  'test/connectors/graph/crash.integration.test.ts': 65,
-  'test/runtime/replay.integration.test.ts': 60,
-  'test/connectors/graph/cypher.integration.test.ts': 55,
-  'test/cdc/snapshot-ddl.integration.test.ts': 55,
-  'test/runtime/changelog-tail.integration.test.ts': 45,
-  'test/runtime/sigterm-group.integration.test.ts': 40,
-  'test/runtime/fleet.integration.test.ts': 40,
+  'test/runtime/kafka-cluster-faults.integration.test.ts': 365,
+  'test/runtime/replay.integration.test.ts': 150,
+  'test/runtime/fleet.integration.test.ts': 142,
+  'test/runtime/repartition.integration.test.ts': 141,
+  'test/connectors/graph/crash.integration.test.ts': 138,
+  'test/runtime/broker-restart.integration.test.ts': 133,
+  'test/runtime/crash-recovery.integration.test.ts': 99,
+  'test/connectors/graph/cypher.integration.test.ts': 92,
+  'test/connectors/sql/topology.integration.test.ts': 89,
+  'test/runtime/changelog-tail.integration.test.ts': 80,
+  'test/runtime/sigterm-group.integration.test.ts': 64,
 };
 
 function weight(file: string): number {
