@@ -143,7 +143,9 @@ describeOnBrokers('replay', () => {
       // The same replay twice: the same rows, including the partial windows before T.
       expect(b.length, 'replay B rows').toBe(c.length);
       expect(rowDiff(b, c), 'replay C vs replay B, row for row').toEqual([]);
-    }, 60_000);
+      // Four workers, two at a time, each until 5 s idle: ~40 s alone, several times that while
+      // the suite runs three files at a time beside a 3-broker cluster.
+    }, 240_000);
 
     it('--reset-state is refused while a worker of the app runs, then starts the app over like a new app id', async () => {
       const app = named('reset-app');
@@ -178,6 +180,6 @@ describeOnBrokers('replay', () => {
       expect(endFresh, 'the replay wrote a changelog').toBeGreaterThan(100);
       const endAfter = await topicEnd(changelog);
       expect(endAfter, `changelog end after the reset (first run ${endBefore}, new app ${endFresh})`).toBeLessThan(endBefore + endFresh / 2);
-    }, 120_000);
+    }, 240_000);
   });
 }, { setUp, tearDown });
