@@ -16,10 +16,11 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(planSpec, argv);
   if (!args) return 0;
   const plan = await loadTopology(args.positionals[0]!, { catalog: connectorCatalog, steps: stepRegistry, env: process.env });
-  const expects = new Map(plan.sinks.flatMap((sink) => {
-    const text = sinkExpectations(sink.id, sink.connector, sink.config);
-    return text === undefined ? [] : [[sink.id, text] as const];
-  }));
+  const expects = new Map<string, string>();
+  for (const sink of plan.sinks) {
+    const text = await sinkExpectations(sink.id, sink.connector, sink.config);
+    if (text !== undefined) expects.set(sink.id, text);
+  }
   if (args.values.json) {
     const json = planToJson(plan);
     const sinks = (json.sinks as Array<{ id: string }>).map((sink) => (expects.has(sink.id) ? { ...sink, expects: expects.get(sink.id) } : sink));

@@ -80,7 +80,7 @@ export async function runCdc(config: CdcConfig, options: CdcRunOptions): Promise
 }
 
 async function lead(config: CdcConfig, kafka: KafkaClient, producer: KafkaProducer, store: FencedStore, token: FencingToken, signal: AbortSignal, logger: Logger): Promise<void> {
-  const source = createCdcReader('cdc', config.mysql, { idleWaitMs: 100 });
+  const source = await createCdcReader('cdc', config.mysql, { idleWaitMs: 100 });
   await source.open({ logger, signal });
   const prefix = config.kafka.topicPrefix ?? 'cdc';
   const created = new Set<string>();

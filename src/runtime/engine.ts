@@ -87,19 +87,26 @@ export class Engine {
     this.logger = logger;
     this.metrics = new WorkerMetrics(this);
     for (const ps of plan.sources) {
-      const source = options.sources?.get(ps.id) ?? createSource(ps.id, ps.connector, ps.config);
+      const source = options.sources?.get(ps.id);
+      if (!source) throw new Error(`engine: no source '${ps.id}' (Engine.open creates them)`);
       this.sources.push(new SourceRuntime(ps, source));
     }
     this._partitions = options.partitions ?? Math.max(1, ...this.sources.map((s) => s.source.partitionCount));
     for (const pk of plan.sinks) {
-      const sink = options.sinks?.get(pk.id) ?? createSink(pk.id, pk.connector, pk.config);
+      const sink = options.sinks?.get(pk.id);
+      if (!sink) throw new Error(`engine: no sink '${pk.id}' (Engine.open creates them)`);
       this.sinks.set(pk.id, new SinkRuntime(pk.id, sink));
     }
   }
 
   static async open(plan: TopologyPlan, options: EngineOptions): Promise<Engine> {
     const logger = options.logger ?? createLogger().child({ topology: plan.name });
-    const engine = new Engine(plan, options, logger);
+    // Connectors the caller did not pass in come from the registry (each loads its module now).
+    const sources = new Map(options.sources);
+    for (const ps of plan.sources) if (!sources.has(ps.id)) sources.set(ps.id, await createSource(ps.id, ps.connector, ps.config));
+    const sinks = new Map(options.sinks);
+    for (const pk of plan.sinks) if (!sinks.has(pk.id)) sinks.set(pk.id, await createSink(pk.id, pk.connector, pk.config));
+    const engine = new Engine(plan, { ...options, sources, sinks }, logger);
     try {
       await engine.start();
     } catch (err) {

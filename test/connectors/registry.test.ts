@@ -19,14 +19,14 @@ describe('connector registry', () => {
     expect(() => parseConfig(connectorCatalog.sinks.stdout, { prety: true })).toThrow(/did you mean 'pretty'/);
   });
 
-  it('creates connectors by name without connecting them', () => {
-    const gen = createSource('apps', 'generator', { preset: 'loan-applications', rate: 0, keys: 10, seed: 1, count: 8, partitions: 2 });
+  it('creates connectors by name without connecting them', async () => {
+    const gen = await createSource('apps', 'generator', { preset: 'loan-applications', rate: 0, keys: 10, seed: 1, count: 8, partitions: 2 });
     expect(gen).toBeInstanceOf(GeneratorSource);
     expect(gen.name).toBe('apps');
     expect(gen.partitionCount).toBe(2);
-    expect(createSource('in', 'file', { path: '/nonexistent/in.jsonl' })).toBeInstanceOf(FileSource);
-    expect(createSink('out', 'file', { path: '/nonexistent/dir/out.jsonl' })).toBeInstanceOf(FileSink);
-    expect(createSink('show', 'stdout', {})).toBeInstanceOf(StdoutSink);
+    expect(await createSource('in', 'file', { path: '/nonexistent/in.jsonl' })).toBeInstanceOf(FileSource);
+    expect(await createSink('out', 'file', { path: '/nonexistent/dir/out.jsonl' })).toBeInstanceOf(FileSink);
+    expect(await createSink('show', 'stdout', {})).toBeInstanceOf(StdoutSink);
   });
 
   it('names the known connectors when asked for an unknown one', () => {

@@ -45,8 +45,8 @@ describe('kafka sink config', () => {
     expect(() => new KafkaSink('s', { ...base, headers: { h: '}' } })).toThrow(/unmatched '\}'/);
   });
 
-  it('is created from the registry without connecting', () => {
-    const sink = createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', compression: 'none' });
+  it('is created from the registry without connecting', async () => {
+    const sink = await createSink('out', 'kafka', { brokers: '127.0.0.1:1', topic: 't', format: 'json', acks: 'all', compression: 'none' });
     expect(sink).toBeInstanceOf(KafkaSink);
   });
 
