@@ -200,8 +200,13 @@ cmd_up() {
   local -a ports
   mapfile -t ports < <(node "$probe" free-ports $((2 * brokers)))
   local cluster_id
-  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding. One that starts
+  # with '-' reads as an option to kafka-storage (1 run in 64 failed so): draw again, as Kafka's
+  # own Uuid.randomUuid() does.
+  cluster_id="-"
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   write_configs "$brokers" "$cluster_id" "${ports[@]}"
   local addrs="" i
   for ((i = 0; i < brokers; i++)); do addrs+="${addrs:+,}127.0.0.1:${ports[$i]}"; done

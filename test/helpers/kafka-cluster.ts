@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './cli.js';
+import { NODE_JVM_OPTS } from './kafka-test-tuning.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
 import type { CreateTopicSpec, PartitionMetadata } from '../../src/kafka/client.js';
 
@@ -41,12 +42,6 @@ export interface KafkaCluster {
   down(): Promise<void>;
 }
 
-/**
- * JVM flags of the nodes (the script's KAFKA_HEAP_OPTS): the script's heap, and C1 only. A node
- * (re)start is mostly class loading and JIT compiling; on a small, loaded machine C2's compile
- * threads took a restart from ~15 s to over a minute. A few hundred records a second need no C2.
- */
-const NODE_JVM_OPTS = process.env.KAFKA_HEAP_OPTS ?? '-Xmx512m -Xms128m -XX:TieredStopAtLevel=1';
 
 function script(args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { appendFile, access, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_MIN_SESSION_TIMEOUT_MS } from './kafka-test-tuning.js';
+import { NODE_JVM_OPTS, TEST_MIN_SESSION_TIMEOUT_MS } from './kafka-test-tuning.js';
 
 const [how, runDir, ownerPidText] = process.argv.slice(2) as [string, string, string];
 const ownerPid = Number(ownerPidText);
@@ -25,6 +25,8 @@ async function viaScript(): Promise<string[]> {
     '--broker-config', 'log.retention.ms=-1'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // C1 only, as the fault tests' cluster (kafka-cluster.ts): half the CPU to start.
+    env: { ...process.env, KAFKA_HEAP_OPTS: NODE_JVM_OPTS },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); void log(d.toString()); });
