@@ -4,10 +4,7 @@ import LongestFirstSequencer from './test/helpers/longest-first-sequencer.js';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The 3-broker fault tests (about 6 minutes, three more JVMs) pass on their own (`npm run
-    // test:faults`), but with them the whole suite took 14.5 minutes on this 2-core machine, too
-    // close to its 15-minute budget: they join `npm test` once the suite's CPU is cut (issue 12).
-    exclude: process.env.TRIBUTARY_FAULTS ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/runtime/kafka-cluster-faults.integration.test.ts'],
+    exclude: ['**/node_modules/**'],
     // The shared real-Kafka cluster of the Kafka-mode suites (test/helpers/kafka.ts): started on
     // first use, stopped here at the end of the run.
     globalSetup: ['./test/helpers/kafka-global-setup.ts'],
