@@ -16,6 +16,8 @@
  *       from the broker): on a machine of 2 cores they compete with the chain they measure.
  *   CDC_CHAIN_NODE_FLAGS="--flag ..." node flags for this tree's broker, cdc reader and worker only
  *       (beside a baseline of the same tree: what a V8 flag does to the chain, in one run).
+ *       Profiles: CDC_CHAIN_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" writes one .cpuprofile
+ *       per process when the chain stops (CPU.<date>.<pid>...; the "chain ready" line names the pids).
  *
  * Services: a private mariadbd (ROW binlog, test/helpers/mariadb.ts) and a private redis-server
  * with keyspace notifications for hashes, both on free ports; per tree a fresh dev broker.
@@ -240,7 +242,7 @@ lease:
     }
     await sleep(50);
   }
-  progress(`${tag}: chain ready (a probe row reached Redis)`);
+  progress(`${tag}: chain ready (a probe row reached Redis); pids broker ${broker.child.pid}, cdc ${cdc.child.pid}, worker ${worker.child.pid}`);
   return chain;
 }
 

