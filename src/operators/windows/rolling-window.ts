@@ -30,6 +30,7 @@
 import type { Row, Value } from '../../core/record.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import type { FlatLayout, FlatState } from './flat-slices.js';
 import type { SliceRange } from './range-tracker.js';
 import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
@@ -55,6 +56,8 @@ export class RollingWindow implements WindowEngine {
     private readonly size: number,
     private readonly resolution: number,
     private readonly lateness: number,
+    /** The flat layout of inline slices when every aggregate has one (flat-slices.ts). */
+    private readonly flat: FlatLayout | undefined,
   ) {
     this.empty = set.create();
   }
@@ -78,12 +81,32 @@ export class RollingWindow implements WindowEngine {
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
     if (head !== undefined) this.dropLeft(ctx, kb, head, f - size);
 
+    const flat = this.flat;
     if (head === undefined) {
       // A new key (the usual case for a long window over many sparse keys): arrays of exactly one
       // (a push onto [] would reserve 17 slots, kept as long as the key lives).
-      const accs = this.set.create();
-      head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null };
-      this.set.add(accs, prepared, t, order, 0);
+      if (flat !== undefined) {
+        head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: null, trk: null, nums: flat.createOne(), vals: null };
+        if (!flat.add(head as FlatState, 0, 1, prepared)) this.unflatten(head, flat);
+      } else {
+        const accs = this.set.create();
+        head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
+        this.set.add(accs, prepared, t, order, 0);
+      }
+    } else if (head.nums !== null && (head.slices.length < INLINE_MAX || hasSorted(head.slices, s))) {
+      head.seq++;
+      const slices = head.slices;
+      const n = slices.length;
+      let i = n - 1;
+      if (i < 0 || slices[i] !== s) {
+        i = lowerBound(slices, s);
+        if (slices[i] !== s) {
+          flat!.insertSlice(head as FlatState, i, n);
+          if (i === n) slices.push(s);
+          else slices.splice(i, 0, s);
+        }
+      }
+      if (!flat!.add(head as FlatState, i, slices.length, prepared)) this.unflatten(head, flat!);
     } else if (head.inline !== null && (head.slices.length < INLINE_MAX || hasSorted(head.slices, s))) {
       const seq = head.seq++;
       const slices = head.slices;
@@ -101,6 +124,7 @@ export class RollingWindow implements WindowEngine {
     } else {
       const seq = head.seq++;
       const slices = head.slices;
+      if (head.nums !== null) this.unflatten(head, flat!);
       if (head.inline !== null) this.spill(ctx, kb, head, head.inline);
       // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
       // restart that lookup would be a LevelDB read).
@@ -115,6 +139,13 @@ export class RollingWindow implements WindowEngine {
     rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
+  }
+
+  /** Flat slices the layout cannot hold any more (or too many of them): accumulators, inline. */
+  private unflatten(head: RollingHead, flat: FlatLayout): void {
+    head.inline = flat.toAccumulators(head as FlatState, head.slices.length);
+    head.nums = null;
+    head.vals = null;
   }
 
   /** Too many live slices to keep inline: they become slice entries, tracked like any others. */
@@ -158,14 +189,22 @@ export class RollingWindow implements WindowEngine {
     const inline = head.inline;
     if (slices[slices.length - 1]! <= oldestExcluded) {
       // Everything leaves: nothing needs reading, and the key is back to (empty) inline slices.
-      if (inline === null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
-      head.inline = [];
+      if (head.trk !== null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
+      if (head.nums !== null) this.flat!.clear(head as FlatState);
+      else if (this.flat !== undefined) {
+        head.nums = this.flat.createOne();
+        head.nums.length = this.flat.d;
+        head.inline = null;
+      } else head.inline = [];
       head.trk = null;
       slices.length = 0;
       return true;
     }
     let n = 0;
-    if (inline !== null) {
+    if (head.nums !== null) {
+      while (slices[n]! <= oldestExcluded) n++;
+      this.flat!.dropFirst(head as FlatState, n, slices.length);
+    } else if (inline !== null) {
       while (slices[n]! <= oldestExcluded) n++;
       removeFirst(inline, n);
     } else {
@@ -177,7 +216,7 @@ export class RollingWindow implements WindowEngine {
       }
     }
     removeFirst(slices, n);
-    if (inline === null && slices.length <= UNSPILL_AT) this.unspill(ctx, kb, head);
+    if (head.trk !== null && slices.length <= UNSPILL_AT) this.unspill(ctx, kb, head);
     return true;
   }
 
@@ -189,11 +228,16 @@ export class RollingWindow implements WindowEngine {
       inline[i] = ctx.store.getSlice(kb, slices[i]!)!;
       ctx.store.deleteSlice(kb, slices[i]!);
     }
-    head.inline = inline;
     head.trk = null;
+    const flat = this.flat?.fromAccumulators(inline);
+    if (flat !== undefined) {
+      head.nums = flat.nums;
+      head.vals = flat.vals;
+    } else head.inline = inline;
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
+    if (head.nums !== null) return this.flat!.results(head as FlatState, head.slices.length);
     const inline = head.inline;
     if (inline !== null) {
       if (inline.length === 0) return this.set.results(this.empty);
