@@ -1,21 +1,22 @@
 /**
- * A rolling key's few live slices as flat arrays, for aggregate sets of count, sum, avg and
- * count_distinct only (the usual rolling features): no object per slice or per accumulator,
- * and a value costs a pass over a handful of numbers instead of merging the slices.
+ * A rolling key's few live slices as flat arrays on its head, for aggregate sets of count, sum,
+ * avg and count_distinct only (the usual rolling features): no object per slice or accumulator,
+ * and a value is a pass over a handful of numbers instead of a merge of the slices.
  *
- *   nums: [D distinct totals][slice 0: W fields][slice 1: W fields]…  (W = fields per slice)
- *         per slice, per aggregate in spec order: count n | sum/avg s, n | count_distinct k
- *         (k = how many of the slice's distinct values follow in `vals`)
- *   vals: the slices' distinct values (canonical strings), slice by slice, and within a slice
- *         aggregate by aggregate: the order of the fields.
- * A distinct total is the number of different values of that aggregate over all live slices,
- * kept as values arrive and slices leave (a scan of `vals`: a key holds a few values).
+ *   nums: [D totals][slice 0: W fields][slice 1: W fields]…[one mask per value in vals]
+ *         total d = how many distinct values distinct aggregate d has over the live slices;
+ *         fields, per count/sum/avg aggregate in spec order: count n | sum, avg s, n;
+ *         mask = bit i set when slice i holds the value (INLINE_MAX ≤ MAX_SLICES bits).
+ *   vals: the distinct values (canonical strings) of the live slices, each once: the first
+ *         distinct aggregate's total[0] values, then the next one's, in order of arrival.
+ * A record's value sets a bit (or appends the value); slices leaving shift the masks and drop
+ * the values left with none, so the totals are kept without comparing strings.
  *
  * Results are those of merging the slices' accumulators (aggregate-set.ts resultsOver): sums add
- * the slices' sums oldest first from 0, counts are whole numbers, and a distinct count is exact.
- * Whatever this layout cannot hold — more distinct values than the exact limit (a sketch) or
- * than MAX_VALUES — makes add() return false: the caller converts the slices to accumulators
- * (toAccumulators), which take it from there.
+ * the slices' sums oldest first from 0, counts are whole numbers, distinct counts exact. What
+ * the layout cannot hold (more distinct values than the exact limit, which takes a sketch, or
+ * than MAX_VALUES) makes add() return false, and the caller turns the slices into accumulators
+ * (toAccumulators). Arrays grow to their exact length: they live as long as the key.
  */
 import type { Row, Value } from '../../core/record.js';
 import type { ByteReader, ByteSink } from '../../state/codec/bytes.js';
@@ -23,34 +24,50 @@ import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import type { DistinctAcc } from './aggregates/distinct.js';
 import type { CountAcc, SumAcc } from './aggregates/numeric.js';
 
-/** Most distinct values (over all slices) a flat key holds: each new one scans them. */
+/** Most distinct values (all distinct aggregates together) a flat key holds: each record scans its aggregate's. */
 export const MAX_VALUES = 32;
+/** Most slices a flat key can hold (bits of a mask). */
+export const MAX_SLICES = 24;
 
 const COUNT = 0;
 const SUM = 1;
 const AVG = 2;
 const DISTINCT = 3;
 
-/** The flat part of a rolling head (both null when its slices are accumulators). */
+/** The flat part of a rolling head (RollingHead.nums and .vals). */
 export interface FlatState {
   nums: number[];
   vals: string[] | null;
 }
 
+/** A packed double array of n zeros. */
+function zeros(n: number): number[] {
+  const out = [0.5];
+  for (let i = 1; i < n; i++) out.push(0);
+  out[0] = 0;
+  return n === 0 ? out.slice(0, 0) : out;
+}
+
+/** arr with v inserted at i, in a new array of exactly its length. */
+export function inserted<T>(arr: T[], i: number, v: T): T[] {
+  const out = arr.concat([v]);
+  for (let x = out.length - 1; x > i; x--) out[x] = out[x - 1]!;
+  out[i] = v;
+  return out;
+}
+
 export class FlatLayout {
-  /** Per aggregate: its kind, and its field's offset within a slice's block. */
+  /** Per aggregate: its kind; its field's offset in a slice's block (numeric) or its index among the distinct ones. */
   private readonly kinds: number[] = [];
   private readonly offs: number[] = [];
-  /** Per aggregate: its index among the distinct aggregates (−1 for the others). */
-  private readonly dIdx: number[] = [];
-  /** Offsets (within a slice's block) of the distinct aggregates' fields, in order. */
-  private readonly dOffs: number[] = [];
   /** Number of distinct aggregates, and of fields per slice. */
   readonly d: number;
   readonly w: number;
   private readonly names: readonly string[];
-  /** A packed double array of D + W zeros, copied for a new key. */
+  /** D + W zeros: a new key's nums. */
   private readonly first: number[];
+  /** W zeros, appended for a new slice. */
+  private readonly block: number[];
 
   private constructor(
     private readonly set: AggregateSet,
@@ -61,19 +78,15 @@ export class FlatLayout {
     for (const agg of set.aggs) {
       const kind = agg.fn === 'count' ? COUNT : agg.fn === 'sum' ? SUM : agg.fn === 'avg' ? AVG : DISTINCT;
       this.kinds.push(kind);
-      this.offs.push(w);
-      this.dIdx.push(kind === DISTINCT ? d++ : -1);
-      if (kind === DISTINCT) this.dOffs.push(w);
-      w += kind === SUM || kind === AVG ? 2 : 1;
+      this.offs.push(kind === DISTINCT ? d++ : w);
+      if (kind === SUM || kind === AVG) w += 2;
+      else if (kind === COUNT) w += 1;
     }
     this.d = d;
     this.w = w;
     this.names = set.aggs.map((a) => a.name);
-    // Doubles from the start: a sum's first fraction would otherwise convert the array.
-    const first = [0.5];
-    for (let i = 1; i < d + w; i++) first.push(0);
-    first[0] = 0;
-    this.first = first;
+    this.first = zeros(d + w);
+    this.block = zeros(w);
   }
 
   /** The layout for `set`, or undefined when an aggregate needs accumulators (min, max, first, last, latest). */
@@ -82,27 +95,36 @@ export class FlatLayout {
     return flat ? new FlatLayout(set, distinctExactLimit) : undefined;
   }
 
-  /** nums of a key whose only slice is new (the caller puts its start first in `slices`). */
+  /** nums of a key whose only slice is new. */
   createOne(): number[] {
     return this.first.slice();
   }
 
-  /** Every slice left: no slices, no values (the arrays are kept). */
-  clear(f: FlatState): void {
-    f.nums.length = this.d;
-    f.nums.fill(0);
-    f.vals = null;
+  /** nums of a key with no slice. */
+  createNone(): number[] {
+    return this.first.slice(0, this.d);
   }
 
-  /** A new empty slice at index i of `count` (the caller inserts its start at i in `slices`; it holds no values yet). */
+  /** A new empty slice at index i of `count` (the caller inserts its start at i). */
   insertSlice(f: FlatState, i: number, count: number): void {
-    const nums = f.nums;
-    const w = this.w;
-    for (let j = 0; j < w; j++) nums.push(0);
-    if (i === count) return;
-    const at = this.d + i * w;
-    nums.copyWithin(at + w, at, nums.length - w);
-    for (let j = 0; j < w; j++) nums[at + j] = 0;
+    const { d, w } = this;
+    const old = f.nums;
+    const nums = w === 0 ? old : old.concat(this.block);
+    const at = d + i * w;
+    if (w > 0) {
+      // Everything from the new block on (later blocks, the masks) moves up by w.
+      for (let x = old.length - 1; x >= at; x--) nums[x + w] = old[x]!;
+      for (let j = 0; j < w; j++) nums[at + j] = 0;
+    }
+    if (i < count) {
+      // Bits of slices i.. move up by one.
+      const low = (1 << i) - 1;
+      for (let x = d + (count + 1) * w; x < nums.length; x++) {
+        const m = nums[x]!;
+        nums[x] = (m & low) | ((m & ~low) << 1);
+      }
+    }
+    f.nums = nums;
   }
 
   /**
@@ -116,108 +138,82 @@ export class FlatLayout {
     for (let j = 0; j < prepared.length; j++) {
       const v = prepared[j];
       if (v === null) continue;
+      const kind = this.kinds[j];
+      if (kind === DISTINCT) {
+        if (!this.addValue(f, i, count, this.offs[j]!, v as string)) fits = false;
+        continue;
+      }
       const o = base + this.offs[j]!;
-      switch (this.kinds[j]) {
-        case COUNT:
-          nums[o] = nums[o]! + 1;
-          break;
-        case SUM:
-        case AVG:
-          nums[o] = nums[o]! + (v as number);
-          nums[o + 1] = nums[o + 1]! + 1;
-          break;
-        default:
-          if (!this.addValue(f, i, count, this.dIdx[j]!, v as string)) fits = false;
+      if (kind === COUNT) nums[o] = nums[o]! + 1;
+      else {
+        nums[o] = nums[o]! + (v as number);
+        nums[o + 1] = nums[o + 1]! + 1;
       }
     }
     return fits;
   }
 
-  /** Index in vals of the first value of distinct aggregate d in slice i. */
-  private valsAt(nums: readonly number[], i: number, d: number): number {
-    const { w, dOffs } = this;
-    let at = 0;
-    for (let s = 0; s < i; s++) {
-      const b = this.d + s * w;
-      for (let e = 0; e < dOffs.length; e++) at += nums[b + dOffs[e]!]!;
-    }
-    const b = this.d + i * w;
-    for (let e = 0; e < d; e++) at += nums[b + dOffs[e]!]!;
-    return at;
-  }
-
-  /** Whether distinct aggregate d holds k in any of slices [from, to). */
-  private holds(f: FlatState, from: number, to: number, d: number, k: string): boolean {
-    const vals = f.vals!;
-    const nums = f.nums;
-    if (this.d === 1) {
-      // One distinct aggregate: the values of slices [from, to) are one run of vals.
-      const hi = to === from ? 0 : this.valsAt(nums, to, 0);
-      for (let x = from === 0 ? 0 : this.valsAt(nums, from, 0); x < hi; x++) if (vals[x] === k) return true;
-      return false;
-    }
-    for (let s = from; s < to; s++) {
-      const at = this.valsAt(nums, s, d);
-      const n = nums[this.d + s * this.w + this.dOffs[d]!]!;
-      for (let x = at; x < at + n; x++) if (vals[x] === k) return true;
-    }
-    return false;
-  }
-
   private addValue(f: FlatState, i: number, count: number, d: number, k: string): boolean {
-    const nums = f.nums;
-    const field = this.d + i * this.w + this.dOffs[d]!;
-    const n = nums[field]!;
-    let vals = f.vals;
-    if (vals === null) {
-      // The key's first value: an array of exactly one (a push onto [] would reserve 17).
-      f.vals = [k];
-      nums[field] = 1;
-      nums[d] = 1;
-      return nums[d]! <= this.limit;
+    let nums = f.nums;
+    const vals = f.vals;
+    const masks = this.d + count * this.w;
+    let g = 0;
+    for (let e = 0; e < d; e++) g += nums[e]!;
+    const n = nums[d]!;
+    const bit = 1 << i;
+    if (vals !== null) {
+      for (let x = g; x < g + n; x++) {
+        if (vals[x] === k) {
+          nums[masks + x] = nums[masks + x]! | bit;
+          return true;
+        }
+      }
     }
-    const at = this.valsAt(nums, i, d);
-    for (let x = at; x < at + n; x++) if (vals[x] === k) return true;
-    const isNew = !this.holds(f, 0, count, d, k);
-    const end = at + n;
-    if (end === vals.length) vals.push(k);
-    else {
-      vals.push(k);
-      vals.copyWithin(end + 1, end, vals.length - 1);
-      vals[end] = k;
-    }
-    nums[field] = n + 1;
-    if (isNew) nums[d] = nums[d]! + 1;
-    vals = f.vals;
-    return nums[d]! <= this.limit && vals!.length <= MAX_VALUES;
+    // A new value, at the end of its aggregate's values (and its mask at the end of theirs).
+    const at = g + n;
+    // The key's first value: an array of exactly one.
+    const grown = vals === null ? [k] : inserted(vals, at, k);
+    f.vals = grown;
+    nums = at === nums.length - masks ? nums.concat([bit]) : inserted(nums, masks + at, bit);
+    nums[d] = n + 1;
+    f.nums = nums;
+    return n + 1 <= this.limit && grown.length <= MAX_VALUES;
   }
 
   /** Removes the first n of `count` slices (the caller removes their starts). */
   dropFirst(f: FlatState, n: number, count: number): void {
     const nums = f.nums;
     const { d, w } = this;
+    const masks = d + count * w;
+    const shift = n * w;
+    for (let x = d + shift; x < masks; x++) nums[x - shift] = nums[x]!;
+    let out = masks - shift;
     const vals = f.vals;
-    if (vals !== null && d > 0) {
-      const cut = this.valsAt(nums, n, 0);
-      if (cut > 0) {
-        // Each value leaving that no remaining slice holds lowers its aggregate's total.
-        for (let s = 0; s < n; s++) {
-          for (let e = 0; e < d; e++) {
-            const at = this.valsAt(nums, s, e);
-            const m = nums[d + s * w + this.dOffs[e]!]!;
-            // Counted once: not if an earlier leaving slice holds it too, or a remaining one does.
-            for (let x = at; x < at + m; x++) if (!this.holds(f, n, count, e, vals[x]!) && !this.holds(f, 0, s, e, vals[x]!)) nums[e] = nums[e]! - 1;
-          }
+    if (vals !== null) {
+      // Masks shift down by n; a value no remaining slice holds goes, and its aggregate's total drops.
+      let kept = 0;
+      for (let e = 0, x = 0; e < d; e++) {
+        const g = nums[e]!;
+        let left = 0;
+        for (let y = 0; y < g; y++, x++) {
+          const m = nums[masks + x]! >>> n;
+          if (m === 0) continue;
+          nums[out++] = m;
+          vals[kept++] = vals[x]!;
+          left++;
         }
-        if (cut === vals.length) f.vals = null;
-        else {
-          vals.copyWithin(0, cut);
-          vals.length -= cut;
-        }
+        nums[e] = left;
       }
+      if (kept === 0) f.vals = null;
+      else vals.length = kept;
     }
-    nums.copyWithin(d, d + n * w);
-    nums.length -= n * w;
+    nums.length = out;
+  }
+
+  /** Every slice left: no slices, no values. */
+  clear(f: FlatState): void {
+    f.nums = this.createNone();
+    f.vals = null;
   }
 
   /** The window's value over all slices. */
@@ -228,19 +224,20 @@ export class FlatLayout {
     for (let j = 0; j < kinds.length; j++) {
       const kind = kinds[j]!;
       let value: Value;
-      if (kind === DISTINCT) value = nums[this.dIdx[j]!]!;
-      else {
+      if (kind === DISTINCT) value = nums[offs[j]!]!;
+      else if (kind === COUNT) {
+        let n = 0;
+        for (let i = 0, o = d + offs[j]!; i < count; i++, o += w) n += nums[o]!;
+        value = n;
+      } else {
         // Oldest slice first from 0, as merging the slices' accumulators does.
         let s = 0;
         let n = 0;
         for (let i = 0, o = d + offs[j]!; i < count; i++, o += w) {
-          if (kind === COUNT) n += nums[o]!;
-          else {
-            s += nums[o]!;
-            n += nums[o + 1]!;
-          }
+          s += nums[o]!;
+          n += nums[o + 1]!;
         }
-        value = kind === COUNT ? n : kind === SUM ? (n === 0 ? 0 : s) : n === 0 ? null : s / n;
+        value = kind === SUM ? (n === 0 ? 0 : s) : n === 0 ? null : s / n;
       }
       row[names[j]!] = value;
     }
@@ -253,20 +250,22 @@ export class FlatLayout {
     const nums = f.nums;
     const { d, w, kinds, offs } = this;
     const aggs = this.set.aggs;
-    let x = 0;
+    const masks = d + count * w;
     for (let i = 0; i < count; i++) {
       const accs = this.set.create();
       const b = d + i * w;
       for (let j = 0; j < kinds.length; j++) {
-        const o = b + offs[j]!;
-        if (kinds[j] === COUNT) (accs[j] as CountAcc).n = nums[o]!;
-        else if (kinds[j] !== DISTINCT) {
+        const kind = kinds[j]!;
+        if (kind === COUNT) (accs[j] as CountAcc).n = nums[b + offs[j]!]!;
+        else if (kind !== DISTINCT) {
           const acc = accs[j] as SumAcc;
-          acc.s = nums[o]!;
-          acc.n = nums[o + 1]!;
+          acc.s = nums[b + offs[j]!]!;
+          acc.n = nums[b + offs[j]! + 1]!;
         } else {
+          let g = 0;
+          for (let e = 0; e < offs[j]!; e++) g += nums[e]!;
           // add() keeps the slice exact up to the limit and sketches it beyond, as records would have.
-          for (let m = nums[o]!; m > 0; m--) aggs[j]!.add(accs[j], f.vals![x++]!, 0, 0, 0);
+          for (let x = g; x < g + nums[offs[j]!]!; x++) if ((nums[masks + x]! & (1 << i)) !== 0) aggs[j]!.add(accs[j], f.vals![x]!, 0, 0, 0);
         }
       }
       out.push(accs);
@@ -277,91 +276,97 @@ export class FlatLayout {
   /** Flat state holding these slices' accumulators, or undefined when they do not fit (a sketch, too many values). */
   fromAccumulators(list: readonly Accumulators[]): FlatState | undefined {
     const { d, w, kinds, offs } = this;
-    const nums = this.first.slice(0, d);
-    const vals: string[] = [];
+    if (list.length > MAX_SLICES) return undefined;
+    const nums = this.createNone();
+    const groups: string[][] = [];
+    const groupMasks: number[][] = [];
+    for (let e = 0; e < d; e++) {
+      groups.push([]);
+      groupMasks.push([]);
+    }
     for (let i = 0; i < list.length; i++) {
       const accs = list[i]!;
       const b = nums.length;
       for (let j = 0; j < w; j++) nums.push(0);
       for (let j = 0; j < kinds.length; j++) {
-        const o = b + offs[j]!;
-        if (kinds[j] === COUNT) nums[o] = (accs[j] as CountAcc).n;
-        else if (kinds[j] !== DISTINCT) {
-          nums[o] = (accs[j] as SumAcc).s;
-          nums[o + 1] = (accs[j] as SumAcc).n;
+        const kind = kinds[j]!;
+        if (kind === COUNT) nums[b + offs[j]!] = (accs[j] as CountAcc).n;
+        else if (kind !== DISTINCT) {
+          nums[b + offs[j]!] = (accs[j] as SumAcc).s;
+          nums[b + offs[j]! + 1] = (accs[j] as SumAcc).n;
         } else {
           const keys = (accs[j] as DistinctAcc).keys;
           if (keys === null) return undefined;
-          for (let m = 0; m < keys.length; m++) vals.push(keys[m]!);
-          nums[o] = keys.length;
+          const vs = groups[offs[j]!]!;
+          const ms = groupMasks[offs[j]!]!;
+          for (const k of keys) {
+            const x = vs.indexOf(k);
+            if (x >= 0) ms[x] = ms[x]! | (1 << i);
+            else {
+              vs.push(k);
+              ms.push(1 << i);
+            }
+          }
         }
       }
     }
-    const f: FlatState = { nums, vals: vals.length === 0 ? null : vals };
-    this.recount(f, list.length);
-    for (let e = 0; e < d; e++) if (nums[e]! > this.limit) return undefined;
-    return vals.length <= MAX_VALUES ? f : undefined;
-  }
-
-  /** Recomputes the distinct totals from the values. */
-  private recount(f: FlatState, count: number): void {
-    const nums = f.nums;
-    for (let e = 0; e < this.d; e++) {
-      const seen = new Set<string>();
-      for (let s = 0; s < count; s++) {
-        const at = this.valsAt(nums, s, e);
-        const m = nums[this.d + s * this.w + this.dOffs[e]!]!;
-        for (let x = at; x < at + m; x++) seen.add(f.vals![x]!);
-      }
-      nums[e] = seen.size;
+    const vals: string[] = [];
+    for (let e = 0; e < d; e++) {
+      if (groups[e]!.length > this.limit) return undefined;
+      nums[e] = groups[e]!.length;
+      vals.push(...groups[e]!);
     }
+    if (vals.length > MAX_VALUES) return undefined;
+    for (let e = 0; e < d; e++) nums.push(...groupMasks[e]!);
+    return { nums, vals: vals.length === 0 ? null : vals };
   }
 
-  /** Per slice, per aggregate: count varint n | sum/avg f64 s, varint n | count_distinct varint k, k strings. */
-  encode(w: ByteSink, f: FlatState, count: number): void {
+  /** Per slice its fields (count varint n | sum, avg f64 s, varint n); then per distinct aggregate varint k, k × (string, varint mask). */
+  encode(out: ByteSink, f: FlatState, count: number): void {
     const nums = f.nums;
-    const { d, kinds, offs } = this;
-    const vals = f.vals;
-    let x = 0;
+    const { d, w, kinds, offs } = this;
     for (let i = 0; i < count; i++) {
-      const b = d + i * this.w;
+      const b = d + i * w;
       for (let j = 0; j < kinds.length; j++) {
-        const o = b + offs[j]!;
         const kind = kinds[j]!;
-        if (kind === COUNT) w.varint(nums[o]!);
-        else if (kind !== DISTINCT) w.f64(nums[o]!).varint(nums[o + 1]!);
-        else {
-          const m = nums[o]!;
-          w.varint(m);
-          for (let e = 0; e < m; e++) w.string(vals![x++]!);
-        }
+        if (kind === COUNT) out.varint(nums[b + offs[j]!]!);
+        else if (kind !== DISTINCT) out.f64(nums[b + offs[j]!]!).varint(nums[b + offs[j]! + 1]!);
       }
+    }
+    const masks = d + count * w;
+    for (let e = 0, x = 0; e < d; e++) {
+      const g = nums[e]!;
+      out.varint(g);
+      for (let y = 0; y < g; y++, x++) out.string(f.vals![x]!).varint(nums[masks + x]!);
     }
   }
 
   decode(r: ByteReader, count: number): FlatState {
-    const { d, kinds, offs } = this;
-    const nums = this.first.slice(0, d);
-    let vals: string[] | null = null;
+    const { d, w, kinds, offs } = this;
+    const nums = this.createNone();
     for (let i = 0; i < count; i++) {
       const b = nums.length;
-      for (let j = 0; j < this.w; j++) nums.push(0);
+      for (let j = 0; j < w; j++) nums.push(0);
       for (let j = 0; j < kinds.length; j++) {
-        const o = b + offs[j]!;
         const kind = kinds[j]!;
-        if (kind === COUNT) nums[o] = r.varint();
+        if (kind === COUNT) nums[b + offs[j]!] = r.varint();
         else if (kind !== DISTINCT) {
-          nums[o] = r.f64();
-          nums[o + 1] = r.varint();
-        } else {
-          const m = r.varint();
-          nums[o] = m;
-          for (let e = 0; e < m; e++) (vals ??= []).push(r.string());
+          nums[b + offs[j]!] = r.f64();
+          nums[b + offs[j]! + 1] = r.varint();
         }
       }
     }
-    const f: FlatState = { nums, vals };
-    this.recount(f, count);
-    return f;
+    const vals: string[] = [];
+    const masks: number[] = [];
+    for (let e = 0; e < d; e++) {
+      const g = r.varint();
+      nums[e] = g;
+      for (let y = 0; y < g; y++) {
+        vals.push(r.string());
+        masks.push(r.varint());
+      }
+    }
+    for (const m of masks) nums.push(m);
+    return { nums, vals: vals.length === 0 ? null : vals };
   }
 }

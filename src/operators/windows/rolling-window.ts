@@ -30,7 +30,7 @@
 import type { Row, Value } from '../../core/record.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
-import type { FlatLayout, FlatState } from './flat-slices.js';
+import { inserted, type FlatLayout, type FlatState } from './flat-slices.js';
 import type { SliceRange } from './range-tracker.js';
 import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
@@ -102,11 +102,11 @@ export class RollingWindow implements WindowEngine {
         i = lowerBound(slices, s);
         if (slices[i] !== s) {
           flat!.insertSlice(head as FlatState, i, n);
-          if (i === n) slices.push(s);
-          else slices.splice(i, 0, s);
+          // Exactly as long as needed (a push would reserve 16 more slots, kept while the key lives).
+          head.slices = inserted(slices, i, s);
         }
       }
-      if (!flat!.add(head as FlatState, i, slices.length, prepared)) this.unflatten(head, flat!);
+      if (!flat!.add(head as FlatState, i, head.slices.length, prepared)) this.unflatten(head, flat!);
     } else if (head.inline !== null && (head.slices.length < INLINE_MAX || hasSorted(head.slices, s))) {
       const seq = head.seq++;
       const slices = head.slices;
@@ -192,8 +192,7 @@ export class RollingWindow implements WindowEngine {
       if (head.trk !== null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
       if (head.nums !== null) this.flat!.clear(head as FlatState);
       else if (this.flat !== undefined) {
-        head.nums = this.flat.createOne();
-        head.nums.length = this.flat.d;
+        head.nums = this.flat.createNone();
         head.inline = null;
       } else head.inline = [];
       head.trk = null;
