@@ -7,8 +7,8 @@
  *   rolling: starts, maxT time, one tracker state per aggregate
  *   rolling with its live slices inline (u8 kind 4): starts, maxT time, then per start the
  *            slice's accumulators (slice layout below)
- *   rolling with its live slices inline in the flat layout (u8 kind 5): starts, maxT time, then
- *            per start the slice's fields (flat-slices.ts encode)
+ *   rolling with its live slices inline in the flat layout (u8 kind 5): maxT time, then the
+ *            starts and the slices' fields and values (flat-slices.ts encode)
  *   session: varint n, n × (start time, last − start varint)
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
@@ -17,7 +17,7 @@ import { ByteReader, ByteWriter, type ByteSink } from '../../state/codec/bytes.j
 import type { ValueCodec } from '../../state/types.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { readTime, writeTime } from './aggregates/values.js';
-import type { FlatLayout, FlatState } from './flat-slices.js';
+import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 
 interface HeadBase {
   /** Arrival counter for latest (and first/last ties of equal order); restarts when the key's state is deleted. */
@@ -51,8 +51,9 @@ export interface RollingHead extends HeadBase {
   /** Trackers over the stored slices; null while inline. */
   trk: unknown[] | null;
   /**
-   * The inline slices in the flat layout (flat-slices.ts) instead of `inline`, when every
-   * aggregate of the step has one: null otherwise, and once spilled or converted.
+   * The inline slices in the flat layout (flat-slices.ts), starts included (`slices` is then
+   * NO_STARTS), when every aggregate of the step has one: null otherwise, or once spilled or
+   * converted to accumulators.
    */
   nums: number[] | null;
   vals: string[] | null;
@@ -127,10 +128,14 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
           }
           break;
         case 'rolling':
+          if (h.nums !== null) {
+            writeTime(w, h.maxT);
+            flat!.encode(w, h as FlatState);
+            break;
+          }
           writeStarts(w, h.slices);
           writeTime(w, h.maxT);
-          if (h.nums !== null) flat!.encode(w, h as FlatState, h.slices.length);
-          else if (h.inline !== null) for (let i = 0; i < h.inline.length; i++) writeSlice(w, h.inline[i]!);
+          if (h.inline !== null) for (let i = 0; i < h.inline.length; i++) writeSlice(w, h.inline[i]!);
           else writeTrackers(w, h.trk ?? set.trackersCreate());
           break;
         case 'session':
@@ -169,10 +174,9 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
         }
         case ROLLING_FLAT: {
           if (flat === undefined) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', 'window state: flat rolling slices for aggregates that have no flat layout');
-          const slices = readStarts(r);
           const maxT = readTime(r);
-          const { nums, vals } = flat.decode(r, slices.length);
-          return { kind: 'rolling', seq, timer, slices, maxT, inline: null, trk: null, nums, vals };
+          const { nums, vals } = flat.decode(r);
+          return { kind: 'rolling', seq, timer, slices: NO_STARTS, maxT, inline: null, trk: null, nums, vals };
         }
         case 3: {
           const n = r.varint();
