@@ -227,7 +227,9 @@ export class FlatLayout {
     while (n < count && nums[h + n * b]! <= cut) n++;
     if (n === 0) return false;
     if (n === count) {
-      f.nums = this.createNone();
+      // Usually the key's state is deleted next: emptied in place, nothing allocated.
+      nums.length = h;
+      nums.fill(0);
       f.vals = null;
       return true;
     }
