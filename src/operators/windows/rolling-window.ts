@@ -258,10 +258,11 @@ export class RollingWindow implements WindowEngine {
 
 /**
  * Most live slices a key keeps inside its head; beyond, slices are entries and values come from
- * trackers. A value merges the inline slices (a few additions and a short distinct scan each),
- * which costs less than the entries, trackers and per-slice expiry reads of a spilled key up to
- * here: the engine bench's hot keys (80% of events on 20% of keys) hold ~4 slices of a 3-day
- * window on average, and at 7 one in twenty spilled and stayed spilled.
+ * trackers. A value merges the inline slices (a few additions and a short distinct scan each;
+ * flat slices add a few numbers), which costs less than the entries, trackers and per-slice
+ * expiry reads of a spilled key up to here: the engine bench's hot keys (80% of events on 20% of
+ * keys) hold ~4 slices of a 3-day window on average, and at 7 one in twenty spilled and stayed
+ * spilled. At most flat-slices.ts MAX_SLICES (a bit per slice).
  */
 export const INLINE_MAX = 16;
 /** A spilled key whose live slices fall to this many moves them back inline (hysteresis: not at INLINE_MAX). */
