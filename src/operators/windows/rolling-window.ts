@@ -21,7 +21,9 @@
  * sparse keys) their accumulators live inside the head and no trackers exist: a record, a
  * checkpoint and an expiry each touch one state entry, and a value merges those few slices.
  * One more slice moves them out to slice entries with trackers, until expiry leaves UNSPILL_AT
- * or fewer (then they move back inline).
+ * or fewer (then they move back inline). When every aggregate is count, sum, avg or
+ * count_distinct, inline slices are flat arrays instead (flat-slices.ts: no object per slice,
+ * distinct totals kept as values come and go), as long as the distinct values stay few.
  *
  * Hot path: per record one head read/write, one slice read/write (none while inline), O(1)
  * tracker work, and the timer re-armed only when the oldest live slice changed; no arrays or
@@ -30,6 +32,7 @@
 import type { Row, Value } from '../../core/record.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 import type { SliceRange } from './range-tracker.js';
 import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
 import type { RollingHead } from './state.js';
@@ -55,6 +58,8 @@ export class RollingWindow implements WindowEngine {
     private readonly size: number,
     private readonly resolution: number,
     private readonly lateness: number,
+    /** The flat layout of inline slices when every aggregate has one (flat-slices.ts). */
+    private readonly flat: FlatLayout | undefined,
   ) {
     this.empty = set.create();
   }
@@ -78,12 +83,23 @@ export class RollingWindow implements WindowEngine {
     if (takeDueTimer(ctx, kb, head, wm)) head = this.expire(ctx, key, kb, head!, wm, out);
     if (head !== undefined) this.dropLeft(ctx, kb, head, f - size);
 
+    const flat = this.flat;
+    let i = 0;
     if (head === undefined) {
       // A new key (the usual case for a long window over many sparse keys): arrays of exactly one
       // (a push onto [] would reserve 17 slots, kept as long as the key lives).
-      const accs = this.set.create();
-      head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null };
-      this.set.add(accs, prepared, t, order, 0);
+      if (flat !== undefined) {
+        head = { kind: 'rolling', seq: 1, timer: null, slices: NO_STARTS, maxT: t, inline: null, trk: null, nums: flat.createOne(s), vals: null };
+        if (!flat.add(head as FlatState, 0, prepared)) this.unflatten(head, flat);
+      } else {
+        const accs = this.set.create();
+        head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
+        this.set.add(accs, prepared, t, order, 0);
+      }
+    } else if (head.nums !== null && ((i = flat!.indexOf(head as FlatState, s)) >= 0 || flat!.count(head as FlatState) < INLINE_MAX)) {
+      head.seq++;
+      if (i < 0) flat!.insertSlice(head as FlatState, (i = ~i), s);
+      if (!flat!.add(head as FlatState, i, prepared)) this.unflatten(head, flat!);
     } else if (head.inline !== null && (head.slices.length < INLINE_MAX || hasSorted(head.slices, s))) {
       const seq = head.seq++;
       const slices = head.slices;
@@ -100,8 +116,9 @@ export class RollingWindow implements WindowEngine {
       this.set.add(inline[i]!, prepared, t, order, seq);
     } else {
       const seq = head.seq++;
-      const slices = head.slices;
+      if (head.nums !== null) this.unflatten(head, flat!);
       if (head.inline !== null) this.spill(ctx, kb, head, head.inline);
+      const slices = head.slices;
       // head.slices lists exactly the stored slices: a new slice costs no store lookup (after a
       // restart that lookup would be a LevelDB read).
       const existing = hasSorted(slices, s) ? ctx.store.getSlice(kb, s) : undefined;
@@ -112,9 +129,17 @@ export class RollingWindow implements WindowEngine {
       this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, order, seq);
     }
     if (t > head.maxT) head.maxT = t;
-    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
+    rearm(ctx, kb, head, rollingLeaveTime(this.oldest(head), size, resolution));
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
+  }
+
+  /** Flat slices the layout cannot hold any more (or too many of them): accumulators, inline. */
+  private unflatten(head: RollingHead, flat: FlatLayout): void {
+    head.slices = flat.starts(head as FlatState);
+    head.inline = flat.toAccumulators(head as FlatState);
+    head.nums = null;
+    head.vals = null;
   }
 
   /** Too many live slices to keep inline: they become slice entries, tracked like any others. */
@@ -142,26 +167,33 @@ export class RollingWindow implements WindowEngine {
     if (this.dropLeft(ctx, kb, head, f - size)) {
       out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'expire', values: this.values(ctx, kb, head) });
     }
-    if (head.slices.length === 0) {
+    if (head.nums !== null ? this.flat!.count(head as FlatState) === 0 : head.slices.length === 0) {
       dropKey(ctx, kb, head);
       return undefined;
     }
-    rearm(ctx, kb, head, rollingLeaveTime(head.slices[0]!, size, resolution));
+    rearm(ctx, kb, head, rollingLeaveTime(this.oldest(head), size, resolution));
     ctx.store.putHead(kb, head);
     return head;
   }
 
   /** Removes slices with start ≤ oldestExcluded from trackers and store; returns whether any left. */
   private dropLeft(ctx: Ctx, kb: Uint8Array, head: RollingHead, oldestExcluded: number): boolean {
+    if (head.nums !== null) return this.flat!.dropUpTo(head as FlatState, oldestExcluded);
     const slices = head.slices;
     if (slices.length === 0 || slices[0]! > oldestExcluded) return false;
     const inline = head.inline;
     if (slices[slices.length - 1]! <= oldestExcluded) {
       // Everything leaves: nothing needs reading, and the key is back to (empty) inline slices.
-      if (inline === null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
-      head.inline = [];
+      if (head.trk !== null) for (let i = 0; i < slices.length; i++) ctx.store.deleteSlice(kb, slices[i]!);
       head.trk = null;
-      slices.length = 0;
+      if (this.flat !== undefined) {
+        head.slices = NO_STARTS;
+        head.nums = this.flat.createNone();
+        head.inline = null;
+      } else {
+        head.inline = [];
+        slices.length = 0;
+      }
       return true;
     }
     let n = 0;
@@ -177,7 +209,7 @@ export class RollingWindow implements WindowEngine {
       }
     }
     removeFirst(slices, n);
-    if (inline === null && slices.length <= UNSPILL_AT) this.unspill(ctx, kb, head);
+    if (head.trk !== null && slices.length <= UNSPILL_AT) this.unspill(ctx, kb, head);
     return true;
   }
 
@@ -189,11 +221,22 @@ export class RollingWindow implements WindowEngine {
       inline[i] = ctx.store.getSlice(kb, slices[i]!)!;
       ctx.store.deleteSlice(kb, slices[i]!);
     }
-    head.inline = inline;
     head.trk = null;
+    const flat = this.flat?.fromAccumulators(slices, inline);
+    if (flat !== undefined) {
+      head.slices = NO_STARTS;
+      head.nums = flat.nums;
+      head.vals = flat.vals;
+    } else head.inline = inline;
+  }
+
+  /** Start of the oldest live slice (one is live). */
+  private oldest(head: RollingHead): number {
+    return head.nums !== null ? this.flat!.oldest(head as FlatState) : head.slices[0]!;
   }
 
   private values(ctx: Ctx, kb: Uint8Array, head: RollingHead): Row {
+    if (head.nums !== null) return this.flat!.results(head as FlatState);
     const inline = head.inline;
     if (inline !== null) {
       if (inline.length === 0) return this.set.results(this.empty);
@@ -215,10 +258,11 @@ export class RollingWindow implements WindowEngine {
 
 /**
  * Most live slices a key keeps inside its head; beyond, slices are entries and values come from
- * trackers. A value merges the inline slices (a few additions and a short distinct scan each),
- * which costs less than the entries, trackers and per-slice expiry reads of a spilled key up to
- * here: the engine bench's hot keys (80% of events on 20% of keys) hold ~4 slices of a 3-day
- * window on average, and at 7 one in twenty spilled and stayed spilled.
+ * trackers. A value merges the inline slices (a few additions and a short distinct scan each;
+ * flat slices add a few numbers), which costs less than the entries, trackers and per-slice
+ * expiry reads of a spilled key up to here: the engine bench's hot keys (80% of events on 20% of
+ * keys) hold ~4 slices of a 3-day window on average, and at 7 one in twenty spilled and stayed
+ * spilled. At most flat-slices.ts MAX_SLICES (a bit per slice).
  */
 export const INLINE_MAX = 16;
 /** A spilled key whose live slices fall to this many moves them back inline (hysteresis: not at INLINE_MAX). */

@@ -7,6 +7,8 @@
  *   rolling: starts, maxT time, one tracker state per aggregate
  *   rolling with its live slices inline (u8 kind 4): starts, maxT time, then per start the
  *            slice's accumulators (slice layout below)
+ *   rolling with its live slices inline in the flat layout (u8 kind 5): maxT time, then the
+ *            starts and the slices' fields and values (flat-slices.ts encode)
  *   session: varint n, n × (start time, last − start varint)
  * Slice layout: one accumulator per aggregate, in spec order (each aggregate's own codec).
  */
@@ -15,6 +17,7 @@ import { ByteReader, ByteWriter, type ByteSink } from '../../state/codec/bytes.j
 import type { ValueCodec } from '../../state/types.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
 import { readTime, writeTime } from './aggregates/values.js';
+import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 
 interface HeadBase {
   /** Arrival counter for latest (and first/last ties of equal order); restarts when the key's state is deleted. */
@@ -47,6 +50,13 @@ export interface RollingHead extends HeadBase {
   inline: Accumulators[] | null;
   /** Trackers over the stored slices; null while inline. */
   trk: unknown[] | null;
+  /**
+   * The inline slices in the flat layout (flat-slices.ts), starts included (`slices` is then
+   * NO_STARTS), when every aggregate of the step has one: null otherwise, or once spilled or
+   * converted to accumulators.
+   */
+  nums: number[] | null;
+  vals: string[] | null;
 }
 
 export interface SessionHead extends HeadBase {
@@ -62,6 +72,8 @@ export type WindowSlice = Accumulators;
 const KIND_TAG = { sliced: 1, rolling: 2, session: 3 } as const;
 /** A rolling head holding its slices inline (see RollingHead.inline). */
 const ROLLING_INLINE = 4;
+/** A rolling head holding its slices inline in the flat layout (RollingHead.nums). */
+const ROLLING_FLAT = 5;
 
 function writeStarts(w: ByteSink, starts: readonly number[]): void {
   w.varint(starts.length);
@@ -92,7 +104,7 @@ function readAccumulators(set: AggregateSet, r: ByteReader): Accumulators {
   return set.aggs.map((a) => a.decode(r));
 }
 
-export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
+export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<WindowHead> {
   const writer = new ByteWriter();
   const writeTrackers = (w: ByteSink, ts: unknown[]): void => {
     for (let i = 0; i < set.trackers.length; i++) set.trackers[i]!.encode(w, ts[i]);
@@ -103,7 +115,7 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
   return {
     encode(h) {
       const w = writer.begin();
-      w.u8(h.kind === 'rolling' && h.inline !== null ? ROLLING_INLINE : KIND_TAG[h.kind]).varint(h.seq);
+      w.u8(h.kind !== 'rolling' ? KIND_TAG[h.kind] : h.nums !== null ? ROLLING_FLAT : h.inline !== null ? ROLLING_INLINE : KIND_TAG.rolling).varint(h.seq);
       if (h.timer === null) w.u8(0);
       else writeTime(w.u8(1), h.timer);
       switch (h.kind) {
@@ -116,6 +128,11 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
           }
           break;
         case 'rolling':
+          if (h.nums !== null) {
+            writeTime(w, h.maxT);
+            flat!.encode(w, h as FlatState);
+            break;
+          }
           writeStarts(w, h.slices);
           writeTime(w, h.maxT);
           if (h.inline !== null) for (let i = 0; i < h.inline.length; i++) writeSlice(w, h.inline[i]!);
@@ -146,14 +163,20 @@ export function headCodec(set: AggregateSet): ValueCodec<WindowHead> {
         case 2: {
           const slices = readStarts(r);
           const maxT = readTime(r);
-          return { kind: 'rolling', seq, timer, slices, maxT, inline: null, trk: readTrackers(r) };
+          return { kind: 'rolling', seq, timer, slices, maxT, inline: null, trk: readTrackers(r), nums: null, vals: null };
         }
         case ROLLING_INLINE: {
           const slices = readStarts(r);
           const maxT = readTime(r);
           const inline: Accumulators[] = [];
           for (let i = 0; i < slices.length; i++) inline.push(readSlice(r));
-          return { kind: 'rolling', seq, timer, slices, maxT, inline, trk: null };
+          return { kind: 'rolling', seq, timer, slices, maxT, inline, trk: null, nums: null, vals: null };
+        }
+        case ROLLING_FLAT: {
+          if (flat === undefined) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', 'window state: flat rolling slices for aggregates that have no flat layout');
+          const maxT = readTime(r);
+          const { nums, vals } = flat.decode(r);
+          return { kind: 'rolling', seq, timer, slices: NO_STARTS, maxT, inline: null, trk: null, nums, vals };
         }
         case 3: {
           const n = r.varint();

@@ -20,6 +20,7 @@ import type { Row, Value } from '../../core/record.js';
 import type { ValueCodec } from '../../state/types.js';
 import { AggregateSet } from './aggregate-set.js';
 import type { WindowEngine } from './engine.js';
+import { FlatLayout } from './flat-slices.js';
 import { RollingWindow } from './rolling-window.js';
 import { SessionWindow } from './session-window.js';
 import { SlicedWindow } from './sliced-window.js';
@@ -65,7 +66,8 @@ export class WindowedAggregation {
   constructor(spec: WindowedAggregationSpec, options: { hllPrecision?: number } = {}) {
     validate(spec);
     const set = new AggregateSet(spec.aggregates, spec.distinctExactLimit, options.hllPrecision);
-    this.headCodec = headCodec(set);
+    const flat = spec.window.kind === 'rolling' ? FlatLayout.for(set, spec.distinctExactLimit) : undefined;
+    this.headCodec = headCodec(set, flat);
     this.sliceCodec = sliceCodec(set);
     const w = spec.window;
     const lateness = spec.allowedLateness;
@@ -77,7 +79,7 @@ export class WindowedAggregation {
         this.engine = new SlicedWindow(set, w.size, w.slide, spec.emit, lateness);
         break;
       case 'rolling':
-        this.engine = new RollingWindow(set, w.size, w.resolution, lateness);
+        this.engine = new RollingWindow(set, w.size, w.resolution, lateness, flat);
         break;
       case 'session':
         this.engine = new SessionWindow(set, w.gap, spec.emit, lateness);

@@ -6,6 +6,7 @@ import { WindowedAggregation, type WindowHead, type WindowSlice } from '../../..
 import type { AggregateSpec, WindowedAggregationSpec, WindowResult, WindowSpec } from '../../../src/operators/windows/types.js';
 import { Driver } from './harness.js';
 import { INLINE_MAX, UNSPILL_AT } from '../../../src/operators/windows/rolling-window.js';
+import { MAX_SLICES } from '../../../src/operators/windows/flat-slices.js';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -177,5 +178,43 @@ describe('definition errors', () => {
     ['duplicate names', spec({ kind: 'session', gap: MIN }, { aggregates: [AGGS[0]!, AGGS[0]!] }), /two aggregates are named n/],
   ])('%s is refused with a clear message', (_name, s, msg) => {
     expect(() => new WindowedAggregation(s)).toThrow(msg);
+  });
+});
+
+describe('rolling state layouts', () => {
+  const rolling: WindowSpec = { kind: 'rolling', size: 3 * DAY, resolution: MIN };
+  const hexKey = (k: string): string => Buffer.from(new TextEncoder().encode(JSON.stringify(k))).toString('hex');
+
+  it('a flat key holds at most as many slices as a mask has bits', () => {
+    expect(INLINE_MAX).toBeLessThanOrEqual(MAX_SLICES);
+  });
+
+  it('a head written in the accumulator layout (before flat slices) is read and carries on with the same values', () => {
+    const run = (convert: boolean): WindowResult[] => {
+      const op = new WindowedAggregation(spec(rolling));
+      const d = new Driver(op, { maxOutOfOrder: 0, watermark: 'before', encodeState: false });
+      const out: WindowResult[] = [];
+      for (let i = 0; i < 4; i++) out.push(...emitted(d.send('k', T0 + i * 11 * MIN, { amount: i + 0.25, device: `d${i % 2}` })));
+      if (convert) {
+        const id = [...d.store.heads.keys()][0]!;
+        const flat = d.store.heads.get(id) as Extract<WindowHead, { kind: 'rolling' }>;
+        expect(flat.nums).not.toBeNull();
+        // The same slices as the accumulators of the older layout, in its encoding (head kind 4).
+        const starts = [0, 1, 2, 3].map((i) => Math.floor((T0 + i * 11 * MIN) / MIN) * MIN);
+        const inline = [0, 1, 2, 3].map((i) => [{ n: 1 }, { s: i + 0.25, n: 1 }, { keys: [`sd${i % 2}`], index: null, hll: null }]);
+        const old: WindowHead = { ...flat, slices: starts, inline, nums: null, vals: null };
+        const bytes = op.headCodec.encode(old);
+        expect(bytes[0]).toBe(4);
+        d.store.heads.set(id, op.headCodec.decode(bytes));
+        expect(id).toBe(hexKey('k'));
+      }
+      for (let i = 4; i < 30; i++) out.push(...emitted(d.send('k', T0 + i * 5 * 60 * MIN, { amount: i, device: `d${i % 3}` })));
+      out.push(...d.advanceTo(T0 + 30 * DAY).flatMap((e) => (e.type === 'emit' ? [e.result] : [])));
+      expect(d.stateEntries()).toEqual({ heads: 0, slices: 0, timers: 0 });
+      return out;
+    };
+    const control = run(false);
+    expect(control.length).toBeGreaterThan(30);
+    expect(run(true)).toEqual(control);
   });
 });
