@@ -468,7 +468,11 @@ function report(figures: Figures[]): BenchResult[] {
     row('pass-through (parse, serialize, produce acks=all)', 'records/s', (f) => rate(f.pass)),
     row('e2e rolling-3d → kafka, 1 worker', 'events/s', (f) => rate(f.e2e)),
     row('e2e ÷ pass-through (target ≥ 0.7)', '×', (f) => { const e = rate(f.e2e); const p = rate(f.pass); return e !== undefined && p !== undefined ? e / p : undefined; }),
+    // The same ratio in main-thread CPU (what bounds one worker): steadier than wall time on a busy machine.
+    row('pass-through ÷ e2e main thread CPU per record', '×', (f) => { const e = perK(f.e2e?.mainCpu, f.e2e); const p = perK(f.pass?.mainCpu, f.pass); return e !== undefined && p !== undefined ? p / e : undefined; }),
     row('e2e ÷ raw consume', '×', (f) => { const e = rate(f.e2e); const r = rate(f.raw); return e !== undefined && r !== undefined ? e / r : undefined; }),
+    row('pass-through CPU per 1k records', 'ms', (f) => perK(f.pass?.cpu, f.pass)),
+    row('pass-through main thread CPU per 1k', 'ms', (f) => perK(f.pass?.mainCpu, f.pass)),
     row('e2e worker CPU per 1k records', 'ms', (f) => perK(f.e2e?.cpu, f.e2e)),
     row('e2e worker main thread CPU per 1k', 'ms', (f) => perK(f.e2e?.mainCpu, f.e2e)),
     row('e2e broker CPU per 1k records', 'ms', (f) => perK(f.e2e?.brokerCpu, f.e2e)),
