@@ -48,9 +48,10 @@ function encodeHeaders(headers: KafkaHeaders | undefined): Buffer {
 
 /**
  * One partition's messages as a record batch, in order (offset deltas 0..n-1). A message without
- * a timestamp gets `now`; fractions of a millisecond are dropped. Throws on an empty list.
+ * a timestamp gets `now`, one without headers `headers` (none by default); fractions of a
+ * millisecond are dropped. Throws on an empty list.
  */
-export function encodeRecordBatch(messages: readonly ProduceMessage[], now: number, compression: KafkaCompression = 'none'): Buffer {
+export function encodeRecordBatch(messages: readonly ProduceMessage[], now: number, compression: KafkaCompression = 'none', headers?: KafkaHeaders): Buffer {
   const n = messages.length;
   if (n === 0) throw new Error('internal: a record batch needs at least one record');
   const first = timestampOf(messages[0]!, now);
@@ -65,9 +66,10 @@ export function encodeRecordBatch(messages: readonly ProduceMessage[], now: numb
     const m = messages[i]!;
     const ts = timestampOf(m, now);
     if (ts > max) max = ts;
-    if (m.headers !== lastHeaders) {
-      lastHeaders = m.headers;
-      lastBlock = encodeHeaders(m.headers);
+    const h = m.headers ?? headers;
+    if (h !== lastHeaders) {
+      lastHeaders = h;
+      lastBlock = encodeHeaders(h);
     }
     blocks[i] = lastBlock;
     const keyLen = m.key === null ? -1 : m.key.length;

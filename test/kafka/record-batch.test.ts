@@ -91,6 +91,21 @@ describe('record batch v2 encoder', () => {
     expect(batch.records.map((r) => [r.key, r.value, r.timestampDelta])).toEqual([[null, Buffer.from('a'), 0n], [Buffer.from('k'), null, 0n]]);
   });
 
+  it('gives records without headers of their own the call\'s default headers', () => {
+    const tag: KafkaHeaders = { 'trib-gen': Buffer.from('4'), 'trib-pos': Buffer.from('{"s":12}') };
+    const own: KafkaHeaders = { x: Buffer.from('y') };
+    const messages: ProduceMessage[] = [
+      { key: Buffer.from('a'), value: Buffer.from('1') },
+      { key: Buffer.from('b'), value: null, headers: own },
+      { key: Buffer.from('c'), value: Buffer.from('3'), headers: {} },
+      { key: Buffer.from('d'), value: Buffer.from('4') },
+    ];
+    const out: ConsumedMessage[] = [];
+    decodeRecordBatches(encodeRecordBatch(messages, NOW, 'none', tag), 't', 0, 0n, out, noInflate);
+    const headers = out.map((m) => Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, v.toString()])));
+    expect(headers).toEqual([{ 'trib-gen': '4', 'trib-pos': '{"s":12}' }, { x: 'y' }, {}, { 'trib-gen': '4', 'trib-pos': '{"s":12}' }]);
+  });
+
   it('refuses an empty batch', () => {
     expect(() => encodeRecordBatch([], NOW)).toThrow(/at least one record/);
   });
