@@ -103,6 +103,11 @@ export interface ProduceMessage {
 
 export interface ProduceOptions {
   acks: KafkaAcks;
+  /**
+   * Headers of every message that has none of its own, encoded once per call (the changelog
+   * tags all its records alike, and its changes go out as they are, with no message per record).
+   */
+  headers?: KafkaHeaders;
 }
 
 export interface ProducedBatch {
@@ -114,7 +119,7 @@ export interface ProducedBatch {
 
 export interface KafkaProducer {
   /** Resolves once every message is acknowledged as `acks` asks. */
-  send(topic: string, messages: ProduceMessage[], options: ProduceOptions): Promise<ProducedBatch[]>;
+  send(topic: string, messages: readonly ProduceMessage[], options: ProduceOptions): Promise<ProducedBatch[]>;
 }
 
 export interface ConsumedMessage {

@@ -16,6 +16,7 @@ import {
   BATCH_HEADER_SIZE as HEADER_SIZE, COMPRESSION_MASK, Compression, IS_CONTROL, LOG_APPEND_TIME, LOG_OVERHEAD,
   readVarBytes as readBytes, readVarint, varintSize, writeBatchHeader, writeVarint,
 } from '../kafka-wire/record-batch.js';
+import { ChunkCursor } from './chunk-cursor.js';
 
 const GZIP = Compression.gzip;
 const EMPTY_HEADERS: Buffer = Buffer.from([0]);
@@ -48,9 +49,10 @@ function encodeHeaders(headers: KafkaHeaders | undefined): Buffer {
 
 /**
  * One partition's messages as a record batch, in order (offset deltas 0..n-1). A message without
- * a timestamp gets `now`; fractions of a millisecond are dropped. Throws on an empty list.
+ * a timestamp gets `now`, one without headers `headers` (none by default); fractions of a
+ * millisecond are dropped. Throws on an empty list.
  */
-export function encodeRecordBatch(messages: readonly ProduceMessage[], now: number, compression: KafkaCompression = 'none'): Buffer {
+export function encodeRecordBatch(messages: readonly ProduceMessage[], now: number, compression: KafkaCompression = 'none', headers?: KafkaHeaders): Buffer {
   const n = messages.length;
   if (n === 0) throw new Error('internal: a record batch needs at least one record');
   const first = timestampOf(messages[0]!, now);
@@ -65,9 +67,10 @@ export function encodeRecordBatch(messages: readonly ProduceMessage[], now: numb
     const m = messages[i]!;
     const ts = timestampOf(m, now);
     if (ts > max) max = ts;
-    if (m.headers !== lastHeaders) {
-      lastHeaders = m.headers;
-      lastBlock = encodeHeaders(m.headers);
+    const h = m.headers ?? headers;
+    if (h !== lastHeaders) {
+      lastHeaders = h;
+      lastBlock = encodeHeaders(h);
     }
     blocks[i] = lastBlock;
     const keyLen = m.key === null ? -1 : m.key.length;
@@ -120,57 +123,96 @@ const NO_HEADERS: KafkaHeaders = Object.freeze({}) as KafkaHeaders;
 export type Inflate = (codec: number, data: Buffer) => Buffer;
 
 /**
- * The records of the complete v2 batches in `data` (a fetch response's records of one partition)
- * at or after offset `from`, appended to `out`; control batches occupy offsets but carry no user
- * record. Keys, values and header values are views into `data` (or the inflated section), not
- * copies. A batch cut off at the end of `data` (the response's byte limit) is left for the next
- * fetch. Returns the offset after the last complete batch, or `from` when there is none.
+ * The records of the complete v2 batches in `data` (a fetch response's records of one partition:
+ * one buffer, or the pieces it arrived in, see chunk-cursor.ts) at or after offset `from`, appended
+ * to `out`; control batches occupy offsets but carry no user record. Keys, values and header
+ * values are views into `data` (or the inflated section), not copies, except those of a record
+ * that straddles two pieces. A batch cut off at the end of `data` (the response's byte limit) is
+ * left for the next fetch. Returns the offset after the last complete batch, or `from` when there
+ * is none.
  */
-export function decodeRecordBatches(data: Buffer, topic: string, partition: number, from: bigint, out: ConsumedMessage[], inflate: Inflate): bigint {
+export function decodeRecordBatches(data: Buffer | readonly Buffer[], topic: string, partition: number, from: bigint, out: ConsumedMessage[], inflate: Inflate): bigint {
   let next = from;
-  let at = 0;
-  const pos = { at: 0 };
-  while (data.length - at >= HEADER_SIZE) {
-    const size = LOG_OVERHEAD + data.readInt32BE(at + 8);
-    if (data.length - at < size) break;
-    const magic = data.readInt8(at + 16);
+  const c = new ChunkCursor(Buffer.isBuffer(data) ? [data] : data as readonly Buffer[]);
+  while (c.remaining >= HEADER_SIZE) {
+    const header = c.peek(HEADER_SIZE);
+    const size = LOG_OVERHEAD + header.readInt32BE(8);
+    if (c.remaining < size) break;
+    if (size < HEADER_SIZE) throw new Error(`record batch of ${topic}[${partition}] is ${size} bytes long, shorter than its header`);
+    const magic = header.readInt8(16);
     if (magic !== 2) throw new Error(`record batch of ${topic}[${partition}] has magic ${magic}; only v2 batches are supported`);
-    const baseOffset = data.readBigInt64BE(at);
-    const attributes = data.readInt16BE(at + 21);
-    const last = baseOffset + BigInt(data.readInt32BE(at + 23));
+    const baseOffset = header.readBigInt64BE(0);
+    const attributes = header.readInt16BE(21);
+    const last = baseOffset + BigInt(header.readInt32BE(23));
+    const end = c.position + size;
     if ((attributes & IS_CONTROL) === 0 && last >= from) {
-      const firstTimestamp = Number(data.readBigInt64BE(at + 27));
-      const logAppend = (attributes & LOG_APPEND_TIME) !== 0 ? Number(data.readBigInt64BE(at + 35)) : undefined;
-      const count = data.readInt32BE(at + 57);
+      const batch: Batch = {
+        topic, partition, from, baseOffset,
+        firstTimestamp: Number(header.readBigInt64BE(27)),
+        logAppend: (attributes & LOG_APPEND_TIME) !== 0 ? Number(header.readBigInt64BE(35)) : undefined,
+      };
+      const count = header.readInt32BE(57);
       const codec = attributes & COMPRESSION_MASK;
-      let body = data.subarray(at + HEADER_SIZE, at + size);
-      if (codec === GZIP) body = gunzipSync(body);
-      else if (codec !== 0) body = inflate(codec, body);
-      pos.at = 0;
-      for (let i = 0; i < count; i++) {
-        readVarint(body, pos); // record length
-        pos.at++; // attributes
-        const timestampDelta = readVarint(body, pos);
-        const offsetDelta = readVarint(body, pos);
-        const key = readBytes(body, pos);
-        const value = readBytes(body, pos);
-        const headerCount = readVarint(body, pos);
-        let headers = NO_HEADERS;
-        if (headerCount > 0) {
-          headers = {};
-          for (let h = 0; h < headerCount; h++) {
-            const k = readBytes(body, pos);
-            const v = readBytes(body, pos);
-            if (k !== null) headers[k.toString('utf8')] ??= v ?? Buffer.alloc(0);
-          }
-        }
-        const offset = baseOffset + BigInt(offsetDelta);
-        if (offset < from) continue;
-        out.push({ topic, partition, offset, key, value, headers, timestamp: logAppend ?? firstTimestamp + timestampDelta });
+      c.skip(HEADER_SIZE);
+      if (codec === 0) readRecords(c, end, count, batch, out);
+      else {
+        const body = c.take(size - HEADER_SIZE);
+        readRecords(new ChunkCursor([codec === GZIP ? gunzipSync(body) : inflate(codec, body)]), Infinity, count, batch, out);
       }
+      if (c.position > end) throw new RangeError('record overruns its record batch');
     }
+    c.skip(end - c.position);
     if (last + 1n > next) next = last + 1n;
-    at += size;
   }
   return next;
+}
+
+interface Batch {
+  topic: string;
+  partition: number;
+  from: bigint;
+  baseOffset: bigint;
+  firstTimestamp: number;
+  logAppend: number | undefined;
+}
+
+const pos = { at: 0 };
+
+/**
+ * `count` records from `c` (ending by `end`, a position in `c`). A record inside one piece is
+ * decoded where it lies; one that straddles two is copied out first.
+ */
+function readRecords(c: ChunkCursor, end: number, count: number, b: Batch, out: ConsumedMessage[]): void {
+  for (let i = 0; i < count; i++) {
+    const length = c.varint();
+    if (length < 0 || c.position + length > end) throw new RangeError('record overruns its record batch');
+    let body = c.chunk;
+    let stop = c.at + length;
+    if (stop <= body.length) pos.at = c.at;
+    else {
+      body = c.peek(length);
+      pos.at = 0;
+      stop = length;
+    }
+    c.skip(length);
+    pos.at++; // attributes
+    const timestampDelta = readVarint(body, pos);
+    const offsetDelta = readVarint(body, pos);
+    const key = readBytes(body, pos);
+    const value = readBytes(body, pos);
+    const headerCount = readVarint(body, pos);
+    let headers = NO_HEADERS;
+    if (headerCount > 0) {
+      headers = {};
+      for (let h = 0; h < headerCount; h++) {
+        const k = readBytes(body, pos);
+        const v = readBytes(body, pos);
+        if (k !== null) headers[k.toString('utf8')] ??= v ?? Buffer.alloc(0);
+      }
+    }
+    if (pos.at > stop) throw new RangeError('record overruns its length');
+    const offset = b.baseOffset + BigInt(offsetDelta);
+    if (offset < b.from) continue;
+    out.push({ topic: b.topic, partition: b.partition, offset, key, value, headers, timestamp: b.logAppend ?? b.firstTimestamp + timestampDelta });
+  }
 }

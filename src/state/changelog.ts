@@ -87,10 +87,12 @@ export class ChangelogWriter {
   async write(partition: number, changes: readonly StateChange[], tag: ChangelogTag): Promise<Map<string, bigint>> {
     const headers: KafkaHeaders = { [GEN_HEADER]: Buffer.from(String(tag.generation)), [POS_HEADER]: Buffer.from(tag.position) };
     const headerBytes = GEN_HEADER.length + POS_HEADER.length + headers[GEN_HEADER]!.length + headers[POS_HEADER]!.length;
-    const byStep = new Map<string, { chunks: ProduceMessage[][]; used: number }>();
+    // The changes go out as they are, as messages (key, value, partition), tagged through the
+    // send's default headers: no message object per change (a checkpoint writes tens of thousands).
+    const byStep = new Map<string, { chunks: StateChange[][]; used: number }>();
     // Changes come grouped per step (changesOf): look the step up once per run.
     let runStep: string | undefined;
-    let run: { chunks: ProduceMessage[][]; used: number } | undefined;
+    let run: { chunks: StateChange[][]; used: number } | undefined;
     for (const c of changes) {
       if (c.partition !== partition) {
         throw new TributaryError('TRIB_INTERNAL', `changelog write for partition ${partition} got a change of partition ${c.partition}`);
@@ -107,14 +109,14 @@ export class ChangelogWriter {
       }
       run.used += size;
       // Keys and values go to the record batch as they are (any Uint8Array): no Buffer views.
-      run.chunks[run.chunks.length - 1]!.push({ key: c.key, value: c.value, headers, partition });
+      run.chunks[run.chunks.length - 1]!.push(c);
     }
     const ends = new Map<string, bigint>();
     await Promise.all(
       [...byStep].map(async ([stepId, { chunks }]) => {
         const topic = changelogTopic(this.app, stepId);
         let end = -1n;
-        for (const chunk of chunks) end = await this.send(topic, partition, chunk);
+        for (const chunk of chunks) end = await this.send(topic, partition, chunk, headers);
         ends.set(stepId, end);
       }),
     );
@@ -127,11 +129,11 @@ export class ChangelogWriter {
     return this.send(changelogTopic(this.app, stepId), partition, [{ key: FENCE_KEY, value: gen, headers: { [GEN_HEADER]: gen }, partition }]);
   }
 
-  /** Sends one request; resolves with the offset after its last record. */
-  private async send(topic: string, partition: number, messages: ProduceMessage[]): Promise<bigint> {
+  /** Sends one request (`headers` on messages without their own); resolves with the offset after its last record. */
+  private async send(topic: string, partition: number, messages: readonly ProduceMessage[], headers?: KafkaHeaders): Promise<bigint> {
     let batches;
     try {
-      batches = await this.producer.send(topic, messages, { acks: 'all' });
+      batches = await this.producer.send(topic, messages, headers === undefined ? { acks: 'all' } : { acks: 'all', headers });
     } catch (err) {
       const retriable = (err as { retriable?: unknown }).retriable === true;
       throw new TributaryError('TRIB_CHECKPOINT', `changelog write to ${topic}[${partition}] failed: ${errorMessage(err)}`, { cause: err, retriable });

@@ -91,6 +91,21 @@ describe('record batch v2 encoder', () => {
     expect(batch.records.map((r) => [r.key, r.value, r.timestampDelta])).toEqual([[null, Buffer.from('a'), 0n], [Buffer.from('k'), null, 0n]]);
   });
 
+  it('gives records without headers of their own the call\'s default headers', () => {
+    const tag: KafkaHeaders = { 'trib-gen': Buffer.from('4'), 'trib-pos': Buffer.from('{"s":12}') };
+    const own: KafkaHeaders = { x: Buffer.from('y') };
+    const messages: ProduceMessage[] = [
+      { key: Buffer.from('a'), value: Buffer.from('1') },
+      { key: Buffer.from('b'), value: null, headers: own },
+      { key: Buffer.from('c'), value: Buffer.from('3'), headers: {} },
+      { key: Buffer.from('d'), value: Buffer.from('4') },
+    ];
+    const out: ConsumedMessage[] = [];
+    decodeRecordBatches(encodeRecordBatch(messages, NOW, 'none', tag), 't', 0, 0n, out, noInflate);
+    const headers = out.map((m) => Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, v.toString()])));
+    expect(headers).toEqual([{ 'trib-gen': '4', 'trib-pos': '{"s":12}' }, { x: 'y' }, {}, { 'trib-gen': '4', 'trib-pos': '{"s":12}' }]);
+  });
+
   it('refuses an empty batch', () => {
     expect(() => encodeRecordBatch([], NOW)).toThrow(/at least one record/);
   });
@@ -102,6 +117,8 @@ function atOffset(batch: Buffer, baseOffset: number): Buffer {
   copy.writeBigInt64BE(BigInt(baseOffset), 0);
   return copy;
 }
+
+const HEADER_SIZE = 61;
 
 const noInflate: Inflate = (codec) => {
   throw new Error(`codec ${codec}`);
@@ -132,6 +149,46 @@ describe('record batch v2 decoder', () => {
       });
     });
   }
+
+  it('reads the same records out of the pieces a response arrived in, however it was cut (randomized)', () => {
+    const rng = makeRng();
+    withSeed(rng, () => {
+      for (let round = 0; round < 30; round++) {
+        const parts: Buffer[] = [];
+        let offset = rng.int(0, 1000);
+        for (let b = rng.int(1, 4); b > 0; b--) {
+          const messages = randomMessages(rng, rng.int(1, 40));
+          parts.push(atOffset(encodeRecordBatch(messages, NOW, rng.next() < 0.2 ? 'gzip' : 'none'), offset));
+          offset += messages.length;
+        }
+        let whole = Buffer.concat(parts);
+        // Sometimes the byte limit cut the last batch off.
+        if (rng.next() < 0.3) whole = whole.subarray(0, whole.length - rng.int(1, 80));
+        // Pieces of 1 byte up to whole batches: headers, varints, records and values straddle them.
+        const pieces: Buffer[] = [];
+        const small = rng.next() < 0.3;
+        for (let at = 0; at < whole.length;) {
+          const n = Math.min(whole.length - at, small ? rng.int(1, 8) : rng.int(1, 4_000));
+          pieces.push(Buffer.from(whole.subarray(at, at + n)));
+          at += n;
+        }
+        const from = BigInt(rng.int(0, offset));
+        const want: ConsumedMessage[] = [];
+        const got: ConsumedMessage[] = [];
+        const wantNext = decodeRecordBatches(whole, 't', 1, from, want, noInflate);
+        expect(decodeRecordBatches(pieces, 't', 1, from, got, noInflate)).toBe(wantNext);
+        const view = (m: ConsumedMessage): unknown => ({ ...expected({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp }), offset: m.offset });
+        expect(got.map(view)).toEqual(want.map(view));
+      }
+    });
+  });
+
+  it('refuses a record longer than its batch, in one buffer or in pieces', () => {
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('abc') }], NOW);
+    batch[HEADER_SIZE] = 0x7e; // record length varint: 63, past the batch's end
+    expect(() => decodeRecordBatches(batch, 't', 0, 0n, [], noInflate)).toThrow(/overruns/);
+    expect(() => decodeRecordBatches([batch.subarray(0, 70), batch.subarray(70)], 't', 0, 0n, [], noInflate)).toThrow(/overruns/);
+  });
 
   it('leaves a batch cut off by the byte limit for the next fetch', () => {
     const a = atOffset(encodeRecordBatch([{ key: null, value: Buffer.from('a') }], NOW), 10);

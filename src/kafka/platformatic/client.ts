@@ -174,7 +174,7 @@ export function createPlatformaticClient(options: KafkaClientOptions, retrier?: 
       await wrap('kafka producer connect', () => p.metadata({ topics: [] }));
       const direct = createDirectProducer(p, producerOptions.compression ?? 'none');
       return {
-        send: (topic, messages, { acks }) => wrap(`kafka produce to ${topic}`, () => direct.send(topic, messages, acks === 'all' ? -1 : 1)),
+        send: (topic, messages, { acks, headers }) => wrap(`kafka produce to ${topic}`, () => direct.send(topic, messages, acks === 'all' ? -1 : 1, headers)),
       };
     },
     async assignedConsumer(): Promise<AssignedConsumer> {

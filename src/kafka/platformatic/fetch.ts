@@ -1,8 +1,8 @@
 /**
  * Fetch (key 1), v12-v17, over a platformatic client's connections: platformatic's request
  * encoder of the negotiated version, and a response parser of our own that keeps each
- * partition's records as one buffer, decoded later by record-batch.ts straight into
- * ConsumedMessages (platformatic's parser builds an object with bigint deltas and header pairs
+ * partition's records as views of the pieces the response arrived in (no copy), decoded later
+ * by record-batch.ts straight into ConsumedMessages (platformatic's parser builds an object with bigint deltas and header pairs
  * per record first: ~5% of a worker's CPU in bench/kafka-e2e.bench.ts).
  *
  *   Response => throttle_time_ms INT32 error_code INT16 session_id INT32 [responses] TAG_BUFFER
@@ -33,8 +33,11 @@ import { getApi, readFlexibleArray } from './wire.js';
 export interface FetchedPartition {
   partitionIndex: number;
   errorCode: number;
-  /** The partition's record batches as the broker sent them (possibly a cut-off last one). */
-  records: Buffer | undefined;
+  /**
+   * The partition's record batches as the broker sent them (possibly a cut-off last one), as views
+   * of the socket reads they arrived in (in order; a batch may straddle two).
+   */
+  records: readonly Buffer[] | undefined;
 }
 
 export interface FetchedTopic {
@@ -75,9 +78,10 @@ export function parseFetchResponse(_correlationId: number, _apiKey: number, vers
       readFlexibleArray(r, (r) => r.skip(16)); // aborted_transactions: read uncommitted
       r.readInt32(); // preferred_read_replica
       const size = r.readUnsignedVarInt() - 1;
-      let records: Buffer | undefined;
+      let records: readonly Buffer[] | undefined;
       if (size > 0) {
-        records = r.buffer.slice(r.position, r.position + size);
+        // Views of the pieces the response arrived in, not one copy (record-batch.ts decodes across them).
+        records = r.buffer.subarray(r.position, r.position + size).buffers;
         r.skip(size);
       }
       return { partitionIndex, errorCode, records };

@@ -27,7 +27,7 @@ import {
   type Producer,
 } from '@platformatic/kafka';
 import { partitionForKey } from '../../core/partitioner.js';
-import type { KafkaCompression, ProduceMessage, ProducedBatch } from '../client.js';
+import type { KafkaCompression, KafkaHeaders, ProduceMessage, ProducedBatch } from '../client.js';
 import { encodeRecordBatch } from '../record-batch.js';
 import { connectionTo, getApi, readFlexibleArray } from './wire.js';
 
@@ -111,7 +111,8 @@ export function encodeProduceRequest(version: number, acks: number, timeoutMs: n
 }
 
 export interface DirectProducer {
-  send(topic: string, messages: readonly ProduceMessage[], acks: -1 | 1): Promise<ProducedBatch[]>;
+  /** `headers`: of every message without its own (ProduceOptions.headers). */
+  send(topic: string, messages: readonly ProduceMessage[], acks: -1 | 1, headers?: KafkaHeaders): Promise<ProducedBatch[]>;
 }
 
 /** `timeoutMs`: how long the leader may wait for the in-sync replicas (the request's timeout_ms). */
@@ -168,7 +169,7 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression,
   };
 
   return {
-    async send(topic, messages, acks) {
+    async send(topic, messages, acks, headers) {
       if (messages.length === 0) return [];
       let metadata = await metadataOf(topic);
       let count = metadata.topics.get(topic)?.partitionsCount;
@@ -199,7 +200,7 @@ export function createDirectProducer(p: Producer, compression: KafkaCompression,
       }
       const now = Date.now();
       const batches: PartitionBatch[] = [];
-      for (const [partition, list] of byPartition) batches.push({ partition, records: encodeRecordBatch(list, now, compression) });
+      for (const [partition, list] of byPartition) batches.push({ partition, records: encodeRecordBatch(list, now, compression, headers) });
       const responses = await sendAll(metadata, topic, batches, acks, 0);
       const out: ProducedBatch[] = [];
       for (const r of responses) {
