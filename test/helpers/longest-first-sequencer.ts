@@ -9,19 +9,19 @@ import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Seconds each took in a clean-clone `npm test` (3 files at a time, 2 cores), rounded. */
+/** Seconds each took in a clean-clone `npm test` (3 files at a time, 2 cores; session 9), rounded. */
 export const KNOWN_SECONDS: Readonly<Record<string, number>> = {
-  'test/runtime/kafka-cluster-faults.integration.test.ts': 365,
-  'test/runtime/replay.integration.test.ts': 150,
-  'test/runtime/fleet.integration.test.ts': 142,
-  'test/runtime/repartition.integration.test.ts': 141,
-  'test/connectors/graph/crash.integration.test.ts': 138,
-  'test/runtime/broker-restart.integration.test.ts': 133,
-  'test/runtime/crash-recovery.integration.test.ts': 99,
-  'test/connectors/graph/cypher.integration.test.ts': 92,
-  'test/connectors/sql/topology.integration.test.ts': 89,
-  'test/runtime/changelog-tail.integration.test.ts': 80,
-  'test/runtime/sigterm-group.integration.test.ts': 64,
+  'test/runtime/kafka-cluster-faults.integration.test.ts': 316,
+  'test/runtime/fleet.integration.test.ts': 181,
+  'test/runtime/replay.integration.test.ts': 167,
+  'test/runtime/repartition.integration.test.ts': 118,
+  'test/connectors/graph/cypher.integration.test.ts': 82,
+  'test/runtime/broker-restart.integration.test.ts': 79,
+  'test/connectors/graph/crash.integration.test.ts': 67,
+  'test/connectors/sql/topology.integration.test.ts': 60,
+  'test/runtime/crash-recovery.integration.test.ts': 48,
+  'test/runtime/changelog-tail.integration.test.ts': 46,
+  'test/runtime/sigterm-group.integration.test.ts': 29,
 };
 
 function weight(file: string): number {
