@@ -7,6 +7,7 @@
  *                                       against the heap its entries really hold (needs --expose-gc)
  * Progress goes to stderr; one JSON line with the figures to stdout.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -124,6 +125,16 @@ async function measureCache(engine: Engine): Promise<number> {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
+/** Resident anonymous and file-backed memory (MiB), from /proc: LevelDB reads its tables through mmap, so RSS includes their pages. */
+function rssParts(): { anon: number; file: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+  } catch {
+    return { anon: 0, file: 0 };
+  }
+}
 const dir = await mkdtemp(join(tmpdir(), 'trib-state-scale-'));
 try {
   let engine: Engine;
@@ -140,30 +151,40 @@ try {
   const deadline = Number(process.env.STATE_SCALE_DEADLINE ?? 0);
   const stop = new AbortController();
   if (deadline > 0) setTimeout(() => stop.abort(), deadline * 1000).unref();
+  // Peaks are brief (a full GC, a compaction): sampled 4× a second, apart from the progress lines.
   let maxHeapTotal = 0;
+  let maxAnon = 0;
+  let maxFile = 0;
+  const sampler = setInterval(() => {
+    maxHeapTotal = Math.max(maxHeapTotal, process.memoryUsage().heapTotal);
+    const parts = rssParts();
+    maxAnon = Math.max(maxAnon, parts.anon);
+    maxFile = Math.max(maxFile, parts.file);
+  }, 250).unref();
   const result = await runEngine(engine, {
     signal: stop.signal,
     batchSize: 500,
     progressIntervalMs: 5000,
     onProgress: (p) => {
       const m = process.memoryUsage();
-      if (m.heapTotal > maxHeapTotal) maxHeapTotal = m.heapTotal;
+      const parts = rssParts();
       const keysSeen = Math.min(p.recordsIn, keys);
       const pct = ((100 * p.recordsIn) / events).toFixed(1);
       const cache = engine.stateBackend.metrics().cachedBytes;
       process.stderr.write(
         `     ${mode} ${keys}: ${p.recordsIn}/${events} events (${pct}%), ${keysSeen} keys seen, ${(p.elapsedMs / 1000).toFixed(0)}s, ` +
           `${Math.round(p.ratePerSec)} events/s, ${Math.round((keysSeen * 1000) / Math.max(1, p.elapsedMs))} keys/s; ` +
-          `rss ${mib(m.rss)} = heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (cache ${mib(cache)}) + external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}) MiB\n`,
+          `rss ${mib(m.rss)} (anon ${parts.anon.toFixed(0)}, file ${parts.file.toFixed(0)}) = heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (cache ${mib(cache)}) + external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}) MiB\n`,
       );
     },
   });
+  clearInterval(sampler);
   const seconds = (performance.now() - t0) / 1000;
   const state = engine.stateBackend.metrics();
   const heapRatio = mode === 'estimate' ? await measureCache(engine) : undefined;
   await engine.close();
   process.stdout.write(
-    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
+    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, maxRssAnonMiB: maxAnon, maxRssFileMiB: maxFile, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

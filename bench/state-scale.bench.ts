@@ -37,6 +37,9 @@ interface ChildResult {
   maxRssMiB: number;
   /** Largest V8 heap (heapTotal) seen in the progress samples. */
   maxHeapTotalMiB?: number;
+  /** Largest resident anonymous / file-backed (LevelDB's mmapped tables) memory sampled. */
+  maxRssAnonMiB?: number;
+  maxRssFileMiB?: number;
   cacheBytes?: number;
 }
 
@@ -82,7 +85,7 @@ export async function bench(): Promise<BenchResult[]> {
     rates.set(row.name, rate);
     const partial = r.complete ? '' : `; stopped at the ${deadlineS}s deadline after ${r.events} of ${row.events} events (${Math.min(r.events, row.keys)} keys seen)`;
     const what = row.mode === 'scale' ? `rolling 3d/1m, ${row.name} keys` : `loan-risk topology, ${row.name === 'loan-risk' ? '1M users' : row.name}`;
-    results.push({ name: `${what}: peak RSS`, value: r.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest V8 heap sampled ${r.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB${partial}` });
+    results.push({ name: `${what}: peak RSS`, value: r.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest sampled: V8 heap ${r.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB, anonymous ${r.maxRssAnonMiB?.toFixed(0) ?? '?'} MiB, file-backed ${r.maxRssFileMiB?.toFixed(0) ?? '?'} MiB${partial}` });
     results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s` });
   }
   const small = rates.get('100k');

@@ -56,5 +56,7 @@ export interface StateBackendOptions {
   timerPageMs?: number;
   /** Bytes of clean timer pages kept in memory (default: cacheSize's share, memory-budget.ts); 0 re-reads them. */
   timerMemoryBytes?: number;
+  /** Bytes of the presence filter (default: cacheSize's share, memory-budget.ts); 0: none, every miss after an eviction reads LevelDB. */
+  presenceFilterBytes?: number;
   logger?: Logger;
 }

@@ -60,7 +60,7 @@ export class StateBackend {
     timerPageMs: number,
   ) {
     this.timerServices = new TimerServices(bottom, timerPageMs, budget.timerBytes);
-    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, maxCachedEntries, metrics: this.metricsState }, populated);
+    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, filterBytes: budget.filterBytes, maxCachedEntries, metrics: this.metricsState }, populated);
   }
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
@@ -91,6 +91,7 @@ export class StateBackend {
       const populated = opts.resetState ? new Set<string>() : await populatedScopes(bottom, opts.steps.map((s) => registry.number(s.id)));
       const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
       if (opts.timerMemoryBytes !== undefined) budget.timerBytes = opts.timerMemoryBytes;
+      if (opts.presenceFilterBytes !== undefined) budget.filterBytes = opts.presenceFilterBytes;
       return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS);
     } catch (err) {
       await bottom.close().catch(() => {});

@@ -29,9 +29,13 @@ export class CacheScope implements EntryOwner {
   private lastKb: Uint8Array | undefined;
   private lastNode: KeyNode | undefined;
 
+  /** Salts this scope's keys in the cache's presence filter. */
+  private readonly salt: number;
+
   /**
-   * @param complete LevelDB holds nothing for this scope that the cache lacks (true for a scope
-   *   that was empty when the backend opened, until an entry present in LevelDB is evicted).
+   * @param complete LevelDB holds nothing for this scope that the cache lacks, except keys in the
+   *   cache's presence filter (true for a scope that was empty when the backend opened, until an
+   *   entry present in LevelDB is evicted with no presence filter to note it).
    */
   constructor(
     private readonly cache: WriteBackCache,
@@ -41,6 +45,7 @@ export class CacheScope implements EntryOwner {
     public complete: boolean,
   ) {
     assertScope(step, partition);
+    this.salt = Math.imul((kv ? 0x10000 : 0) + step, 0x9e3779b1) ^ partition;
   }
 
   /** Head or kv value at MAIN, slice otherwise. */
@@ -55,7 +60,7 @@ export class CacheScope implements EntryOwner {
       e.ref = true;
       return e.value === ABSENT ? undefined : (e.value as V);
     }
-    if (this.complete) {
+    if (!this.mayHold(node?.id ?? latin1(kb))) {
       m.cacheHits++;
       return undefined;
     }
@@ -80,8 +85,8 @@ export class CacheScope implements EntryOwner {
       this.cache.written(e);
       return;
     }
-    // Not cached: in a complete scope that means not in LevelDB either; otherwise it may be.
-    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, !this.complete, this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
+    // Not cached: LevelDB may hold it unless the scope rules that out.
+    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, this.mayHold(node.id), this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
     setSlot(node, start, created);
     this.cache.addDirty(created);
   }
@@ -93,7 +98,7 @@ export class CacheScope implements EntryOwner {
     const e = node === undefined ? undefined : slot(node, start);
     if (e !== undefined) {
       this.cache.deleted(e);
-    } else if (!this.complete) {
+    } else if (this.mayHold(node?.id ?? latin1(kb))) {
       const n = node ?? this.create(kb);
       const tomb = newEntry(this, n, start, ABSENT, undefined, true, true);
       setSlot(n, start, tomb);
@@ -148,6 +153,18 @@ export class CacheScope implements EntryOwner {
       this.nodes.delete(node.id);
       this.cache.account(-nodeBytes(node.id));
     }
+  }
+
+  evictedPresent(e: Entry): void {
+    if (!this.complete) return;
+    const presence = this.cache.presence;
+    if (presence === undefined) this.complete = false;
+    else presence.add(this.salt, (e.node as KeyNode).id);
+  }
+
+  /** Whether LevelDB may hold something under this record key that the cache lacks. */
+  private mayHold(id: string): boolean {
+    return !this.complete || (this.cache.presence?.mayHold(this.salt, id) ?? false);
   }
 
   private keyOf(key: RecordKeyBytes, start: number): Uint8Array {

@@ -15,6 +15,10 @@
  *   timer pages             1/16 of the total: clean timer pages kept in memory (timer-service.ts),
  *                           so a timer registered days ahead does not re-read its page after
  *                           every checkpoint
+ *   presence filter         1/32 of the total: a Bloom filter of the keys the cache evicted
+ *                           while LevelDB held them (presence-filter.ts), so a miss on a key
+ *                           never written skips LevelDB; 8MB keeps its false positives near
+ *                           3% up to ~10M evicted keys
  *   write-back cache        the rest: decoded entries, key nodes, values (write-back-cache.ts)
  *
  * And the V8 heap around the write-back cache (boundHeapGrowth below).
@@ -28,6 +32,7 @@ export interface MemoryBudget {
   blockCacheBytes: number;
   writeBufferBytes: number;
   timerBytes: number;
+  filterBytes: number;
 }
 
 export function splitMemory(total: number): MemoryBudget {
@@ -35,8 +40,9 @@ export function splitMemory(total: number): MemoryBudget {
   const blockCacheBytes = Math.floor(total / 32);
   const tableReserve = Math.floor((5 * total) / 32);
   const timerBytes = Math.floor(total / 16);
-  const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve - timerBytes);
-  return { cacheBytes, blockCacheBytes, writeBufferBytes, timerBytes };
+  const filterBytes = Math.floor(total / 32);
+  const cacheBytes = Math.max(MB, total - 2 * writeBufferBytes - blockCacheBytes - tableReserve - timerBytes - filterBytes);
+  return { cacheBytes, blockCacheBytes, writeBufferBytes, timerBytes, filterBytes };
 }
 
 /**

@@ -15,6 +15,7 @@ import { KIND_HEAD, KIND_KV, KIND_SLICE, scopeRange, type ScopedKind } from './c
 import type { StateMetrics } from './metrics.js';
 import { WriteBackCache } from './write-back-cache.js';
 import { CacheScope } from './cache-scope.js';
+import { PresenceFilter } from './presence-filter.js';
 
 export type ScopeKind = 'window' | 'kv';
 
@@ -30,8 +31,9 @@ export class StateStack {
   private readonly populated: Set<string>;
 
   /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
-  constructor(bottom: BytesStore, options: { cacheBytes: number; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
-    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries);
+  constructor(bottom: BytesStore, options: { cacheBytes: number; filterBytes: number; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
+    const presence = options.filterBytes > 0 ? new PresenceFilter(options.filterBytes) : undefined;
+    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries, presence);
     this.populated = new Set(populated);
   }
 

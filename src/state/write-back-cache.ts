@@ -7,8 +7,9 @@
  * - Values are kept decoded. Callers may mutate a value they got and put it again; it is encoded
  *   with its codec once, when a checkpoint collects it.
  * - A miss reads LevelDB synchronously and caches the result, absence included — unless the
- *   scope is `complete` (it had nothing on disk when opened and has evicted nothing present
- *   since): then everything LevelDB holds for it is in the cache and a miss is known absent.
+ *   scope is `complete` (it had nothing on disk when opened) and the presence filter
+ *   (presence-filter.ts), which holds every key the scope evicted while LevelDB held it, rules
+ *   the key out: then LevelDB holds nothing under it and the miss is known absent.
  * - put/delete make an entry dirty (a delete is a tombstone). Each entry knows whether LevelDB
  *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
  *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
@@ -26,6 +27,7 @@ import type { ValueCodec } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
 import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
+import type { PresenceFilter } from './presence-filter.js';
 
 /** The value of an entry that is known absent (deleted, or not in LevelDB). */
 export const ABSENT: unique symbol = Symbol('absent');
@@ -35,6 +37,8 @@ export interface EntryOwner {
   complete: boolean;
   fullKey(e: Entry): Uint8Array;
   unlink(e: Entry): void;
+  /** The entry is being evicted and LevelDB may hold it: misses on its key must read LevelDB. */
+  evictedPresent(e: Entry): void;
 }
 
 export interface Entry {
@@ -102,6 +106,8 @@ export class WriteBackCache {
     private readonly budget: number,
     readonly metrics: StateMetrics,
     private readonly maxCleanEntries = Number.POSITIVE_INFINITY,
+    /** Keys evicted while LevelDB held them, for complete scopes; none: a scope's first such eviction makes it incomplete. */
+    readonly presence?: PresenceFilter,
   ) {}
 
   get size(): number {
@@ -327,8 +333,8 @@ export class WriteBackCache {
         q.push(e);
         continue;
       }
-      // LevelDB may now hold something the cache does not: misses must read it from here on.
-      if (e.value !== ABSENT || e.onDisk) e.owner.complete = false;
+      // LevelDB may now hold something the cache does not: misses on this key must read it.
+      if (e.value !== ABSENT || e.onDisk) e.owner.evictedPresent(e);
       this.drop(e, false);
     }
     if (this.head > 4096 && this.head * 2 > q.length) {

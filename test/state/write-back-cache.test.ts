@@ -155,6 +155,46 @@ describe('write-back cache', () => {
     expect(reads).toBe(2);
   });
 
+  for (const presenceFilterBytes of [undefined, 0]) {
+    const what = presenceFilterBytes === 0 ? 'without a presence filter, every miss after an eviction reads LevelDB' : 'after evicting, a miss reads LevelDB only for keys that were on disk when evicted';
+    it(what, async () => {
+      let reads = 0;
+      const level = await LevelBytesStore.open(dir, { sync: false });
+      const counting: BytesStore = {
+        getSync: (k) => {
+          reads++;
+          return level.getSync(k);
+        },
+        entries: (r) => level.entries(r),
+        write: (ops) => level.write(ops),
+        clear: () => level.clear(),
+        close: () => level.close(),
+      };
+      const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
+      backend = b;
+      const kv = b.kvStore('agg', 0, numberCodec);
+      for (let i = 0; i < 100; i++) kv.put(utf8(`k${i}`), i);
+      await b.checkpoint({ version: 1, at: 1 }); // 98 of the 100 evicted, present in LevelDB
+      expect(reads).toBe(0);
+      for (let i = 0; i < 100; i++) expect(kv.get(utf8(`new${i}`))).toBeUndefined();
+      const newKeyReads = reads;
+      for (let i = 0; i < 100; i++) expect(kv.get(utf8(`k${i}`))).toBe(i);
+      if (presenceFilterBytes === 0) expect(newKeyReads).toBe(100);
+      else expect(newKeyReads).toBe(0);
+      // A new key put, then deleted: no tombstone unless LevelDB may hold it.
+      kv.put(utf8('fresh'), 1);
+      kv.delete(utf8('fresh'));
+      kv.delete(utf8('k5'));
+      await b.checkpoint({ version: 1, at: 2 });
+      expect(kv.get(utf8('k5'))).toBeUndefined();
+      expect(kv.get(utf8('fresh'))).toBeUndefined();
+      const again = await reopen();
+      const kv2 = again.kvStore('agg', 0, numberCodec);
+      expect(kv2.get(utf8('k5'))).toBeUndefined();
+      expect(kv2.get(utf8('k6'))).toBe(6);
+    });
+  }
+
   it('writes nothing for state created and deleted between two checkpoints', async () => {
     const b = await reopen();
     const kept = await b.checkpoint({ version: 1, at: 1 }); // registry entries + meta
