@@ -31,9 +31,12 @@ export function isStateKey(key: Uint8Array): boolean {
 }
 
 export function toNeutralKey(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length - 2);
+  const n = key.length;
+  const out = new Uint8Array(n - 2);
   out[0] = key[0]!;
-  out.set(key.subarray(3), 1);
+  // A byte loop: keys are short, and subarray() + set() cost a view object per key (a
+  // checkpoint converts every dirty entry's key).
+  for (let i = 3; i < n; i++) out[i - 2] = key[i]!;
   return out;
 }
 

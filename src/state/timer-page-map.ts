@@ -86,6 +86,7 @@ export function timersOf(page: Page): PagedTimer[] {
     if (typeof v === 'number') out.push({ time: v, keyId });
     else for (const time of v) out.push({ time, keyId });
   }
-  return out.sort(compareTimers);
+  // Sparse keys leave one timer in most pages: V8's sort allocates a work array even for one element.
+  return out.length > 1 ? out.sort(compareTimers) : out;
 }
 

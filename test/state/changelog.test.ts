@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend, type StateChange } from '../../src/state/backend.js';
 import { TributaryError } from '../../src/core/errors.js';
+import { ChangelogWriter, GEN_HEADER, POS_HEADER } from '../../src/state/changelog.js';
+import type { KafkaHeaders, KafkaProducer, ProduceMessage } from '../../src/kafka/client.js';
 import { counterCodec, numberCodec, tempDir, utf8 } from './helpers.js';
 
 let dirs: Array<() => Promise<void>> = [];
@@ -236,5 +238,29 @@ describe('putMeta / getMeta', () => {
     expect(again.getMeta('confirmed')).toBe('{"checkpoint":3}');
     expect(again.getMeta('checkpoint')).toBe('"not the checkpoint"');
     expect(again.readCheckpoint()).toBeUndefined();
+  });
+});
+
+describe('ChangelogWriter.write', () => {
+  it('tags every record with its generation and only the first record of each request with the position', async () => {
+    const requests: Array<Array<Record<string, string>>> = [];
+    const producer: KafkaProducer = {
+      send: async (topic, messages: readonly ProduceMessage[], options) => {
+        const effective = (h: KafkaHeaders | undefined): Record<string, string> => Object.fromEntries(Object.entries(h ?? {}).map(([k, v]) => [k, v.toString()]));
+        requests.push(messages.map((m) => effective(m.headers ?? options.headers)));
+        return [{ topic, partition: 3, baseOffset: BigInt(requests.flat().length - messages.length), errorCode: 0 }];
+      },
+    } as KafkaProducer;
+    // 3 × ~400 kB values: more than one ~1 MB request.
+    const changes: StateChange[] = [];
+    for (let i = 0; i < 3; i++) changes.push({ stepId: 'big', partition: 3, key: utf8(`k${i}`), value: new Uint8Array(400_000) });
+    for (let i = 0; i < 5; i++) changes.push({ stepId: 'small', partition: 3, key: utf8(`s${i}`), value: i === 2 ? null : utf8('v') });
+    const ends = await new ChangelogWriter(producer, 'app').write(3, changes, { generation: 7, position: '{"src":"42"}' });
+    expect(requests.map((r) => r.length).sort()).toEqual([1, 2, 5]);
+    for (const r of requests) {
+      expect(r[0]).toEqual({ [GEN_HEADER]: '7', [POS_HEADER]: '{"src":"42"}' });
+      for (const h of r.slice(1)) expect(h).toEqual({ [GEN_HEADER]: '7' });
+    }
+    expect([...ends.keys()].sort()).toEqual(['big', 'small']);
   });
 });
