@@ -14,7 +14,6 @@
  *   CDC_CHAIN_HOPS=0  no taps: only commit -> Redis is measured. The taps are not free (the binlog tap
  *       parses every row of the binlog in this process, the topic taps fetch each topic once more
  *       from the broker): on a machine of 2 cores they compete with the chain they measure.
- * Each tree's processes get the node flags its launcher gives node (bin/tributary.js's first line).
  *   CDC_CHAIN_NODE_FLAGS="--flag ..." node flags for this tree's broker, cdc reader and worker only
  *       (beside a baseline of the same tree: what a V8 flag does to the chain, in one run).
  *       Profiles: CDC_CHAIN_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" writes one .cpuprofile
@@ -44,7 +43,6 @@
  * pipeline alone, saturated).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,17 +143,6 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   }
 }
 
-/**
- * The node flags a tree's launcher gives node (bin/tributary.js's `#!/usr/bin/env -S node ...`
- * line), so each tree's processes run as `tributary` would run them although they start from
- * source here.
- */
-function launcherFlags(root: string): string[] {
-  const first = readFileSync(join(root, 'bin', 'tributary.js'), 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first);
-  return m ? m[1]!.split(/\s+/).filter((f) => f.length > 0) : [];
-}
-
 /** A `tributary <args>` child run from the tree at `root` (this checkout or the baseline's). */
 class Cli {
   readonly child: ChildProcess;
@@ -164,7 +151,7 @@ class Cli {
 
   constructor(readonly name: string, root: string, args: string[], env: Record<string, string>) {
     const tsx = join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-    const flags = [...launcherFlags(root), ...(root === repoRoot ? NODE_FLAGS : [])];
+    const flags = root === repoRoot ? NODE_FLAGS : [];
     this.child = spawn(process.execPath, [...flags, '--import', `file://${tsx}`, join(root, 'src', 'cli', 'entry.ts'), ...args], {
       cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
     });
