@@ -24,13 +24,27 @@ const EMPTY_HEADERS: Buffer = Buffer.from([0]);
 /** Whole milliseconds: the wire has no fractions. */
 const timestampOf = (m: ProduceMessage, now: number): number => Math.trunc(m.timestamp ?? now);
 
+/**
+ * Header names as bytes, made once per name: a worker's names are a handful of constants
+ * (repartition, changelog tags) on every record it writes. Bounded, in case names are data.
+ */
+const headerNames = new Map<string, Buffer>();
+function headerName(name: string): Buffer {
+  let b = headerNames.get(name);
+  if (b === undefined) {
+    b = Buffer.from(name, 'utf8');
+    if (headerNames.size < 256) headerNames.set(name, b);
+  }
+  return b;
+}
+
 /** A headers object as its wire form: count, then (key, value) pairs. */
 function encodeHeaders(headers: KafkaHeaders | undefined): Buffer {
   if (headers === undefined) return EMPTY_HEADERS;
   const pairs: Array<[Buffer, Buffer]> = [];
   let size = 0;
   for (const name in headers) {
-    const k = Buffer.from(name, 'utf8');
+    const k = headerName(name);
     const v = headers[name]!;
     pairs.push([k, v]);
     size += varintSize(k.length) + k.length + varintSize(v.length) + v.length;

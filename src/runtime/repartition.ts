@@ -81,9 +81,9 @@ export class RepartitionWriter implements RepartitionOutput {
       value: Buffer.from(JSON.stringify({ v: record.value, k: record.key })),
       timestamp: record.timestamp,
       headers: {
-        [H_UP]: Buffer.from(String(fromPartition)),
+        [H_UP]: smallNumber(fromPartition),
         [H_OFF]: Buffer.from(String(offset)),
-        [H_SEQ]: Buffer.from(String(seq)),
+        [H_SEQ]: smallNumber(seq),
         ...(Number.isFinite(watermark) ? { [H_RECORD_WM]: Buffer.from(String(watermark)) } : {}),
       },
     });
@@ -100,7 +100,7 @@ export class RepartitionWriter implements RepartitionOutput {
     if (!idle && !Number.isFinite(watermark)) return;
     this.lastMark.set(fromPartition, { wm: idle ? NaN : watermark, at: now });
     for (let p = 0; p < this.partitions; p++) {
-      this.enqueue({ partition: p, key: null, value: null, headers: { [H_UP]: Buffer.from(String(fromPartition)), [H_WM]: Buffer.from(value) } });
+      this.enqueue({ partition: p, key: null, value: null, headers: { [H_UP]: smallNumber(fromPartition), [H_WM]: Buffer.from(value) } });
     }
   }
 
@@ -327,6 +327,17 @@ function num(b: Uint8Array | undefined): number | undefined {
   }
   const n = Number(asBuffer(b).toString('utf8'));
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * A partition number or sequence as header bytes: made once per value below 1024 (the record
+ * batch encoder copies header values, so one Buffer serves every record). Two of the four
+ * header buffers each repartitioned record built.
+ */
+const smallNumbers: Buffer[] = [];
+function smallNumber(n: number): Buffer {
+  if (n >= 1024 || n < 0 || !Number.isInteger(n)) return Buffer.from(String(n));
+  return (smallNumbers[n] ??= Buffer.from(String(n)));
 }
 
 /** The same bytes as a Buffer, without copying them (Buffer.from(uint8Array) copies). */

@@ -24,7 +24,7 @@ import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { compareTimers, decodeTimerPage, encodeTimerPage, pageOf, type PagedTimer } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { lowerBound } from '../core/sorted.js';
-import { PAGE_BYTES, TimerMemory, addTimer, holds, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+import { PAGE_BYTES, TimerMemory, addTimer, checkpointOrder, holds, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
 
@@ -209,8 +209,10 @@ export class PersistentTimers implements PersistentTimerService {
     for (const page of this.dirty) {
       const key = timerPageKey(this.step, this.partition, page.start);
       const put = page.count > 0;
+      const { timers, grew } = checkpointOrder(page);
+      this.grow(page, grew);
       if (put) {
-        const value = encodeTimerPage(timersOf(page));
+        const value = encodeTimerPage(timers);
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
       } else if (page.onDisk || page.flushing > 0) {

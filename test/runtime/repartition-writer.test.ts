@@ -58,6 +58,23 @@ const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const offsetOf = (m: ProduceMessage): number => Number(m.headers!['trib-off']!.toString());
 
 describe('RepartitionWriter', () => {
+  it('tags each record with its upstream partition, source offset and sequence within that offset', async () => {
+    const producer = new HeldProducer();
+    const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);
+    // Upstream partitions 3 and 2000; offsets producing 3, 1 and 2 records.
+    const plan: Array<[number, number]> = [[3, 10], [3, 10], [3, 10], [2000, 10], [3, 11], [2000, 12], [2000, 12], [3, 1500]];
+    for (const [from, offset] of plan) writer.add(record(offset), 0, from, 5_000);
+    const flushed = writer.flush();
+    await producer.drain(() => writer.pending === 0);
+    await flushed;
+    const text = (m: ProduceMessage, h: string): string => m.headers![h]!.toString();
+    const tags = producer.requests.flatMap((r) => r.messages.map((m) => [text(m, 'trib-up'), text(m, 'trib-off'), text(m, 'trib-seq'), text(m, 'trib-rwm')]));
+    expect(tags).toEqual([
+      ['3', '10', '0', '5000'], ['3', '10', '1', '5000'], ['3', '10', '2', '5000'], ['2000', '10', '0', '5000'],
+      ['3', '11', '0', '5000'], ['2000', '12', '0', '5000'], ['2000', '12', '1', '5000'], ['3', '1500', '0', '5000'],
+    ]);
+  });
+
   it('keeps one request in flight; what arrives meanwhile goes out together, in order', async () => {
     const producer = new HeldProducer();
     const writer = new RepartitionWriter('s', 'app.s.repartition', producer, 4);

@@ -123,6 +123,18 @@ export class ByteWriter implements ByteSink {
     return this;
   }
 
+  /** A latin1 string (every char <= 0xff: bytes held as a string) as varint length + its bytes. */
+  latin1(s: string): this {
+    const n = s.length;
+    this.varint(n);
+    this.ensure(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+    return this;
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }

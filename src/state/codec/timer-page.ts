@@ -34,8 +34,7 @@ export function encodeTimerPage(timers: readonly PagedTimer[]): Uint8Array {
   const w = writer.begin();
   w.varint(timers.length);
   for (const t of timers) {
-    w.f64(t.time).varint(t.keyId.length);
-    for (let i = 0; i < t.keyId.length; i++) w.u8(t.keyId.charCodeAt(i));
+    w.f64(t.time).latin1(t.keyId);
   }
   return w.finish();
 }

@@ -68,4 +68,34 @@ describe('partition log', () => {
     expect(old.nextOffset).toBe(20);
     expect(readdirSync(old.dir).filter((f) => f.endsWith('.log'))).toHaveLength(1);
   });
+
+  it('finds the batch holding any offset, at the log end and across index entries, before and after a reopen', () => {
+    const dir = tempDir();
+    const log = openLog(dir, { 'segment.bytes': 64 * 1024 });
+    // Batches of 1-6 records and 10-900 bytes each: many per index entry (every 4 KB), and some
+    // index entries a single large batch; several segments.
+    const lasts: number[] = [];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n);
+    for (let b = 0; b < 600; b++) {
+      const n = 1 + rand(6);
+      log.append(batchOf(Array.from({ length: n }, (_, i) => ({ key: `k${b}.${i}`, value: 'v'.repeat(10 + rand(b % 50 === 0 ? 6000 : 150)) }))));
+      lasts.push(log.nextOffset - 1);
+      // A consumer at the end: the batch just written, then nothing.
+      expect(log.read(log.nextOffset - 1, 1).readBigInt64BE(0)).toBe(BigInt(lasts.length > 1 ? lasts.at(-2)! + 1 : 0));
+      expect(log.read(log.nextOffset, 1).length).toBe(0);
+    }
+    expect(log.segments.length).toBeGreaterThan(2);
+    const check = (l: typeof log): void => {
+      let batch = 0;
+      for (let offset = 0; offset < l.nextOffset; offset++) {
+        while (lasts[batch]! < offset) batch++;
+        const first = batch === 0 ? 0 : lasts[batch - 1]! + 1;
+        expect(Number(l.read(offset, 1).readBigInt64BE(0)), `offset ${offset}`).toBe(first);
+      }
+    };
+    check(log);
+    log.close();
+    check(openLog(dir, { 'segment.bytes': 64 * 1024 }));
+  });
 });
