@@ -23,6 +23,23 @@ async function reopen(maxCachedEntries?: number): Promise<StateBackend> {
   return backend;
 }
 
+/** LevelDB under `dir`, counting its point reads. */
+async function countingStore(): Promise<BytesStore & { reads: number }> {
+  const level = await LevelBytesStore.open(dir, { sync: false });
+  const store = {
+    reads: 0,
+    getSync: (k: Uint8Array) => {
+      store.reads++;
+      return level.getSync(k);
+    },
+    entries: (r: Parameters<BytesStore['entries']>[0]) => level.entries(r),
+    write: (ops: Parameters<BytesStore['write']>[0]) => level.write(ops),
+    clear: () => level.clear(),
+    close: () => level.close(),
+  };
+  return store;
+}
+
 describe('write-back cache', () => {
   it('persists a value mutated in place and put again, as of the checkpoint', async () => {
     const b = await reopen();
@@ -127,18 +144,7 @@ describe('write-back cache', () => {
   });
 
   it('never reads LevelDB for a store that had no state when opened, until it evicts', async () => {
-    let reads = 0;
-    const level = await LevelBytesStore.open(dir, { sync: false });
-    const counting: BytesStore = {
-      getSync: (k) => {
-        reads++;
-        return level.getSync(k);
-      },
-      entries: (r) => level.entries(r),
-      write: (ops) => level.write(ops),
-      clear: () => level.clear(),
-      close: () => level.close(),
-    };
+    const counting = await countingStore();
     const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2 });
     backend = b;
     const w = b.windowStore('agg', 0, numberCodec, numberCodec);
@@ -147,37 +153,26 @@ describe('write-back cache', () => {
       expect(w.getSlice(utf8(`k${i}`), 60_000)).toBeUndefined();
       w.putHead(utf8(`k${i}`), i);
     }
-    expect(reads).toBe(0);
+    expect(counting.reads).toBe(0);
     await b.checkpoint({ version: 1, at: 1 }); // 100 clean heads over a limit of 2: 98 evicted
     expect(w.getHead(utf8('k0'))).toBe(0);
-    expect(reads).toBe(1);
+    expect(counting.reads).toBe(1);
     expect(w.getSlice(utf8('k0'), 60_000)).toBeUndefined();
-    expect(reads).toBe(2);
+    expect(counting.reads).toBe(2);
   });
 
   for (const presenceFilterBytes of [undefined, 0]) {
     const what = presenceFilterBytes === 0 ? 'without a presence filter, every miss after an eviction reads LevelDB' : 'after evicting, a miss reads LevelDB only for keys that were on disk when evicted';
     it(what, async () => {
-      let reads = 0;
-      const level = await LevelBytesStore.open(dir, { sync: false });
-      const counting: BytesStore = {
-        getSync: (k) => {
-          reads++;
-          return level.getSync(k);
-        },
-        entries: (r) => level.entries(r),
-        write: (ops) => level.write(ops),
-        clear: () => level.clear(),
-        close: () => level.close(),
-      };
+      const counting = await countingStore();
       const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
       backend = b;
       const kv = b.kvStore('agg', 0, numberCodec);
       for (let i = 0; i < 100; i++) kv.put(utf8(`k${i}`), i);
       await b.checkpoint({ version: 1, at: 1 }); // 98 of the 100 evicted, present in LevelDB
-      expect(reads).toBe(0);
+      expect(counting.reads).toBe(0);
       for (let i = 0; i < 100; i++) expect(kv.get(utf8(`new${i}`))).toBeUndefined();
-      const newKeyReads = reads;
+      const newKeyReads = counting.reads;
       for (let i = 0; i < 100; i++) expect(kv.get(utf8(`k${i}`))).toBe(i);
       if (presenceFilterBytes === 0) expect(newKeyReads).toBe(100);
       else expect(newKeyReads).toBe(0);

@@ -114,13 +114,7 @@ export class ByteWriter implements ByteSink {
     for (let i = 0; i < n; i++) {
       if (s.charCodeAt(i) > 0x7f) return this.bytes(encoder.encode(s));
     }
-    this.varint(n);
-    this.ensure(n);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
-    this.pos = pos;
-    return this;
+    return this.latin1(s);
   }
 
   /** A latin1 string (every char <= 0xff: bytes held as a string) as varint length + its bytes. */
