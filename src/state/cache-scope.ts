@@ -6,7 +6,7 @@
  * (codec/state-key.ts) are built only on a miss and at checkpoint.
  */
 import type { ValueCodec } from './types.js';
-import { ABSENT, latin1, newEntry, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import { ABSENT, latin1, newEntry, rememberLatin1, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
 
@@ -179,6 +179,10 @@ export class CacheScope implements EntryOwner {
     if (node !== undefined) {
       this.lastKb = kb;
       this.lastNode = node;
+      // The key's next conversion (its timers) hands back the node's own string, not the fresh
+      // one: a timer then shares it, and the lookup when it fires matches it by identity instead
+      // of comparing characters of a string not touched since (a cache miss per fired timer).
+      rememberLatin1(kb, node.id);
     }
     return node;
   }
