@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/connectors/generator/prng.js';
 import { ByteArena, JsonBytes, writeJson } from '../../src/formats/json-bytes.js';
 import { jsonFormat } from '../../src/formats/json.js';
 
@@ -159,15 +160,10 @@ describe('JsonBytes and ByteArena', () => {
   });
 });
 
+/** A `() => number` in [0, 1), seeded (the generator's mulberry32). */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const CHARS = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\u0000', '\u001f', '\u007f', '\u0080', 'é', '张', '😀', '\ud800', '\udfff', '\u2028', '~'];
