@@ -101,8 +101,12 @@ describe('kafka sink against the dev broker', () => {
       { key: '张三😀', text: 'quote " back \\ nl \n ctl \u0001 del \u007f', lone: 'a\ud800b', big: 2 ** 53, tiny: 5e-324 },
       { key: 'u3', nested: { a: [1, { b: null }, true], e: {} }, gone: undefined, order: { b: 1, 2: 2, a: 3, 1: 4 } },
     ];
-    for (let i = 0; i < 30; i++) await sink.add({ key: `${rows[i % 3]!.key}-${i}`, value: { ...rows[i % 3], i } as never, timestamp: 1_700_000_000_000 + i });
+    // Every fifth has no usable event time: the message then carries the send time.
+    const stamp = (i: number): number => (i % 5 === 0 ? NaN : 1_700_000_000_000 + i);
+    const before = Date.now();
+    for (let i = 0; i < 30; i++) await sink.add({ key: `${rows[i % 3]!.key}-${i}`, value: { ...rows[i % 3], i } as never, timestamp: stamp(i) });
     await sink.flush();
+    const after = Date.now();
     const got = await readTopicRaw(broker().brokers, topic, 30);
     expect(got).toHaveLength(30);
     for (const m of got) {
@@ -110,6 +114,10 @@ describe('kafka sink against the dev broker', () => {
       expect(m.value!.equals(Buffer.from(JSON.stringify({ ...rows[i % 3], i }), 'utf8'))).toBe(true);
       expect(m.key!.equals(Buffer.from(`${rows[i % 3]!.key}-${i}`, 'utf8'))).toBe(true);
       expect(m.headers).toEqual({ 'x-app': 'features-v1', 'x-brace': '{literal}' });
+      if (i % 5 === 0) {
+        expect(m.timestamp).toBeGreaterThanOrEqual(before);
+        expect(m.timestamp).toBeLessThanOrEqual(after);
+      } else expect(m.timestamp).toBe(stamp(i));
     }
   });
 
