@@ -27,7 +27,8 @@ for (let n = 0; n < 256; n++) {
  * ~6x faster than the tables from a few KiB on (a produce request's record batch: the sink's
  * output and the changelog, ~1.5% of a worker's main thread in bench/kafka-e2e.bench.ts), but a
  * native call costs about as much as the tables spend on a few hundred bytes, so small inputs
- * (the dev broker's per-request batches, record headers) stay here. Absent: the tables do it all.
+ * (the dev broker's per-request batches, record headers) stay here. Absent, or with
+ * TRIBUTARY_JS_CRC32C=1 (to compare, or to rule it out): the tables do it all.
  */
 type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
 const NATIVE_FROM = 4096;
