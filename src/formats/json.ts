@@ -1,5 +1,6 @@
 import { TributaryError, errorMessage } from '../core/errors.js';
 import type { Row } from '../core/record.js';
+import { ByteArena } from './json-bytes.js';
 import type { Format } from './types.js';
 
 // fatal: invalid UTF-8 is a bad record, not silently replaced characters in a feature key.
@@ -8,6 +9,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 function preview(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }
+
+/** Small chunks: one encoded row that something keeps holds its whole chunk, as a pooled Buffer holds 8 KiB. */
+const arena = new ByteArena(32 * 1024);
 
 export const jsonFormat: Format = {
   name: 'json',
@@ -35,8 +39,10 @@ export const jsonFormat: Format = {
     return parsed as Row;
   },
   encode(row: Row): Uint8Array {
-    // Buffer.from, not TextEncoder.encode: ~3x faster on Node 20 for the small rows a sink
-    // writes per record. The bytes may share a pooled ArrayBuffer: respect byteOffset.
-    return Buffer.from(JSON.stringify(row), 'utf8');
+    // The bytes of JSON.stringify(row), written straight into a shared chunk (json-bytes.ts):
+    // they share an ArrayBuffer with other rows, as pooled Buffers do: respect byteOffset.
+    const bytes = arena.json(row);
+    if (bytes === undefined) throw new TributaryError('TRIB_RECORD_INVALID', 'the row has no JSON form (its toJSON returned undefined)');
+    return bytes;
   },
 };

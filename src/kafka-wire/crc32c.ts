@@ -5,6 +5,8 @@
  * large buffer in isolation but cost the dev broker twice the CPU per record in
  * bench/kafka-e2e.bench.ts (1.4 -> 2.8 ms per 1k in pass-through), so this one serves both.
  */
+import { createRequire } from 'node:module';
+
 const POLY = 0x82f63b78;
 const T = new Uint32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
@@ -20,7 +22,41 @@ for (let n = 0; n < 256; n++) {
   }
 }
 
+/**
+ * @node-rs/crc32 (SSE4.2 / ARM CRC instructions), an optional dependency of @platformatic/kafka:
+ * ~6x faster than the tables from a few KiB on (a produce request's record batch: the sink's
+ * output and the changelog, ~1.5% of a worker's main thread in bench/kafka-e2e.bench.ts), but a
+ * native call costs about as much as the tables spend on a few hundred bytes, so small inputs
+ * (the dev broker's per-request batches, record headers) stay here. Absent, or with
+ * TRIBUTARY_JS_CRC32C=1 (to compare, or to rule it out): the tables do it all.
+ */
+type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
+const NATIVE_FROM = 4096;
+
+function loadNative(): NativeCrc32c | undefined {
+  if (process.env.TRIBUTARY_JS_CRC32C === '1') return undefined;
+  try {
+    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32c?: NativeCrc32c };
+    const f = mod.crc32c;
+    // Trust it only if it agrees with the tables on the standard check value.
+    return typeof f === 'function' && f(Buffer.from('123456789')) === 0xe3069283 ? f : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const native = loadNative();
+
+/** Whether large inputs go to @node-rs/crc32 (for tests). */
+export const crc32cNative = native !== undefined;
+
 export function crc32c(data: Uint8Array, start = 0, end = data.length, seed = 0): number {
+  if (native !== undefined && end - start >= NATIVE_FROM) return native(start === 0 && end === data.length ? data : data.subarray(start, end), seed) >>> 0;
+  return crc32cTables(data, start, end, seed);
+}
+
+/** The table-driven CRC (slicing-by-8). */
+export function crc32cTables(data: Uint8Array, start = 0, end = data.length, seed = 0): number {
   let crc = ~seed >>> 0;
   let i = start;
   for (; i + 8 <= end; i += 8) {

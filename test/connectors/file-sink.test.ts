@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileSink } from '../../src/connectors/file/sink.js';
+import { FileSink, recordJson } from '../../src/connectors/file/sink.js';
 import type { FileSinkConfig } from '../../src/connectors/file/spec.js';
 import { StdoutSink } from '../../src/connectors/stdout/sink.js';
 import type { SinkRecord } from '../../src/connectors/types.js';
@@ -60,6 +60,31 @@ describe('file sink', () => {
     const path = join(dir, 'out.jsonl');
     await writeFile(path, '{"a":1}\n{"a":2}\n{"user_id":"u');
     expect(await writeThrough({ path, append: true, envelope: false }, [rec(3)])).toBe('{"a":1}\n{"a":2}\n{"user_id":"u3","cnt":3}\n');
+  });
+
+  it('writes the bytes recordJson gives (JSON.stringify), for awkward values and batches larger than its buffer', async () => {
+    const records: SinkRecord[] = [];
+    for (let i = 0; i < 700; i++) {
+      records.push({
+        key: i % 2 ? `u${i}` : ['张', i],
+        timestamp: i % 5 === 0 ? NaN : 1_793_000_000_000 + i,
+        value: {
+          key: `用户${i}😀`, n: i, neg: -i - 0.25, zero: -0, inf: Infinity, big: 2 ** 53 + 2 * i, lone: i % 3 ? 'ok' : 'x\udc00',
+          text: 'q"b\\n\n\u0000'.repeat(i % 4), pad: 'p'.repeat(i % 300), nested: { a: [i, null, { b: true }], gone: undefined },
+        } as never,
+      });
+    }
+    for (const envelope of [false, true]) {
+      const path = join(dir, `awkward-${envelope}.jsonl`);
+      const want = records.map((r) => recordJson(r, envelope) + '\n').join('');
+      expect(want.length).toBeGreaterThan(64 * 1024);
+      const sink = new FileSink('out', { path, append: false, envelope }, { batchSize: 1000 });
+      await sink.open({ logger: silentLogger });
+      for (const r of records) sink.add(r);
+      await sink.flush();
+      await sink.close();
+      expect((await readFile(path)).equals(Buffer.from(want, 'utf8'))).toBe(true);
+    }
   });
 
   it('writes key and timestamp too when envelope is set', async () => {

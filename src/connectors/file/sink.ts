@@ -5,6 +5,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TributaryError, errorMessage } from '../../core/errors.js';
+import { JsonBytes } from '../../formats/json-bytes.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
 import type { SinkRecord } from '../types.js';
 import type { FileSinkConfig } from './spec.js';
@@ -22,6 +23,8 @@ export class FileSink extends BatchingSink {
   private readonly append: boolean;
   private readonly envelope: boolean;
   private fh: FileHandle | undefined;
+  /** The batch's lines as UTF-8, reused: a write is over before the next batch is encoded. */
+  private readonly lines = new JsonBytes();
 
   constructor(name: string, config: FileSinkConfig, options: BatchingSinkOptions = {}) {
     super(name, options);
@@ -50,10 +53,15 @@ export class FileSink extends BatchingSink {
 
   protected async writeBatch(batch: SinkRecord[]): Promise<void> {
     if (!this.fh) throw new TributaryError('TRIB_SINK', `file sink '${this.name}' is not open`);
-    let text = '';
-    for (const record of batch) text += recordJson(record, this.envelope) + '\n';
+    // The bytes recordJson's text would be, written without the strings in between.
+    const lines = this.lines;
+    lines.clear();
+    for (const record of batch) {
+      lines.json(this.envelope ? { key: record.key, timestamp: record.timestamp, value: record.value } : record.value);
+      lines.byte(0x0a);
+    }
     try {
-      await this.fh.writeFile(text, 'utf8');
+      await this.fh.writeFile(lines.bytes());
     } catch (err) {
       throw wrap(this.name, err);
     }

@@ -10,6 +10,7 @@
  */
 import { TributaryError, errorMessage } from '../../core/errors.js';
 import type { Value } from '../../core/record.js';
+import { ByteArena } from '../../formats/json-bytes.js';
 import { createFormat, type Format } from '../../formats/registry.js';
 import { formatFromConfig, isFormatConfigProblem } from '../../formats/spec.js';
 import { BatchingSink, type BatchingSinkOptions } from '../sink-base.js';
@@ -20,6 +21,7 @@ import {
   type KafkaAcks,
   type KafkaClient,
   type KafkaClientOptions,
+  type KafkaHeaders,
   type KafkaProducer,
   type ProduceMessage,
 } from '../../kafka/client.js';
@@ -43,9 +45,10 @@ export interface KafkaSinkOptions extends BatchingSinkOptions {
 }
 
 /** The record key as bytes when no key template is given: text as UTF-8, other values as JSON. */
-export function defaultKeyBytes(key: Value): Buffer | null {
+export function defaultKeyBytes(key: Value, arena?: ByteArena): Buffer | null {
   if (key === null) return null;
-  return Buffer.from(typeof key === 'string' ? key : JSON.stringify(key), 'utf8');
+  const text = typeof key === 'string' ? key : JSON.stringify(key);
+  return arena ? arena.text(text) : Buffer.from(text, 'utf8');
 }
 
 /** An encode error that is the format's, not the record's. */
@@ -67,6 +70,10 @@ export class KafkaSink extends BatchingSink {
   private readonly topic: string;
   private readonly keyTemplate: Template | undefined;
   private readonly headerTemplates: Array<[string, Template]>;
+  /** The headers when no template refers to a field: one object for every message (encoded once per batch). */
+  private readonly fixedHeaders: KafkaHeaders | undefined;
+  /** Key bytes, written into shared chunks rather than one Buffer per record. */
+  private readonly keys = new ByteArena(64 * 1024);
   private readonly format: Format;
   private readonly acks: KafkaAcks;
   private readonly config: KafkaSinkConfig;
@@ -82,6 +89,11 @@ export class KafkaSink extends BatchingSink {
     this.topic = config.topic;
     this.keyTemplate = config.key === undefined ? undefined : compileTemplate(config.key);
     this.headerTemplates = Object.entries(config.headers ?? {}).map(([h, t]) => [h, compileTemplate(t)]);
+    if (this.headerTemplates.length > 0 && this.headerTemplates.every(([, t]) => t.fields.length === 0)) {
+      const fixed: KafkaHeaders = {};
+      for (const [h, t] of this.headerTemplates) fixed[h] = Buffer.from(t.render({ key: null, row: {} }), 'utf8');
+      this.fixedHeaders = Object.freeze(fixed);
+    }
     this.format = sinkFormat(config, where);
     this.acks = (config.acks ?? 'all') === '1' ? 1 : 'all';
     this.clientTuning = options.client;
@@ -152,7 +164,7 @@ export class KafkaSink extends BatchingSink {
   private toMessage(record: SinkRecord): ProduceMessage | undefined {
     try {
       const input = { key: record.key, row: record.value };
-      const key = this.keyTemplate ? Buffer.from(this.keyTemplate.render(input), 'utf8') : defaultKeyBytes(record.key);
+      const key = this.keyTemplate ? this.keys.text(this.keyTemplate.render(input)) : defaultKeyBytes(record.key, this.keys);
       let encoded: Uint8Array;
       try {
         encoded = this.format.encode(record.value);
@@ -162,10 +174,11 @@ export class KafkaSink extends BatchingSink {
         throw err;
       }
       // Any Uint8Array goes into the record batch as it is (no Buffer view per record).
-      const message: ProduceMessage = { key, value: encoded };
       // A non-finite event time would reach the broker as garbage; let the broker stamp it instead.
-      if (Number.isFinite(record.timestamp)) message.timestamp = record.timestamp;
-      if (this.headerTemplates.length > 0) {
+      // (Both literals whole: a property added afterwards costs an out-of-object store per message.)
+      const message: ProduceMessage = Number.isFinite(record.timestamp) ? { key, value: encoded, timestamp: record.timestamp } : { key, value: encoded };
+      if (this.fixedHeaders) message.headers = this.fixedHeaders;
+      else if (this.headerTemplates.length > 0) {
         message.headers = {};
         for (const [name, template] of this.headerTemplates) message.headers[name] = Buffer.from(template.render(input), 'utf8');
       }

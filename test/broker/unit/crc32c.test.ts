@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../../src/kafka-wire/crc32c.js';
+import { crc32c, crc32cNative, crc32cTables } from '../../../src/kafka-wire/crc32c.js';
 
 /** Bit-at-a-time reference, to check the table-driven version on arbitrary input. */
 function reference(data: Uint8Array): number {
@@ -38,5 +38,24 @@ describe('crc32c', () => {
       const start = Math.floor(rnd() * (buf.length / 2));
       expect(crc32c(buf, start), `seed ${seed} case ${i}`).toBe(reference(buf.subarray(start)));
     }
+  });
+
+  it('large inputs (the native path where @node-rs/crc32 loads) agree with the tables, for sub-ranges and chained seeds', () => {
+    const seed = 20261207;
+    const rnd = mulberry32(seed);
+    for (let i = 0; i < 40; i++) {
+      const buf = Buffer.from(Array.from({ length: 3000 + Math.floor(rnd() * 60_000) }, () => Math.floor(rnd() * 256)));
+      const start = Math.floor(rnd() * 1000);
+      const end = buf.length - Math.floor(rnd() * 1000);
+      const want = crc32cTables(buf, start, end);
+      expect(crc32c(buf, start, end), `seed ${seed} case ${i}`).toBe(want);
+      const cut = start + Math.floor((end - start) / 3);
+      expect(crc32c(buf, cut, end, crc32c(buf, start, cut)), `seed ${seed} case ${i} chained`).toBe(want);
+    }
+    expect(crc32c(Buffer.alloc(100_000, 0xab))).toBe(crc32cTables(Buffer.alloc(100_000, 0xab)));
+  });
+
+  it.skipIf(process.env.TRIBUTARY_JS_CRC32C === '1')('loads @node-rs/crc32 here (platformatic installs it on this platform)', () => {
+    expect(crc32cNative).toBe(true);
   });
 });

@@ -93,6 +93,34 @@ describe('kafka sink against the dev broker', () => {
     expect(sink.stats).toMatchObject({ written: 40, failures: 0 });
   });
 
+  it('values are the bytes of JSON.stringify, keys UTF-8 (also beyond ASCII), fixed headers on every message', async () => {
+    const topic = await topicWith(2);
+    const sink = await openSink({ topic, key: '{key}', headers: { 'x-app': 'features-v1', 'x-brace': '{{literal}}' } });
+    const rows = [
+      { key: 'u1', window_start: 1_793_000_040_000, as_of: -0, emit: 'update', cnt: 3, amt: 1234.5, nan: NaN, inf: -Infinity },
+      { key: '张三😀', text: 'quote " back \\ nl \n ctl \u0001 del \u007f', lone: 'a\ud800b', big: 2 ** 53, tiny: 5e-324 },
+      { key: 'u3', nested: { a: [1, { b: null }, true], e: {} }, gone: undefined, order: { b: 1, 2: 2, a: 3, 1: 4 } },
+    ];
+    // Every fifth has no usable event time: the message then carries the send time.
+    const stamp = (i: number): number => (i % 5 === 0 ? NaN : 1_700_000_000_000 + i);
+    const before = Date.now();
+    for (let i = 0; i < 30; i++) await sink.add({ key: `${rows[i % 3]!.key}-${i}`, value: { ...rows[i % 3], i } as never, timestamp: stamp(i) });
+    await sink.flush();
+    const after = Date.now();
+    const got = await readTopicRaw(broker().brokers, topic, 30);
+    expect(got).toHaveLength(30);
+    for (const m of got) {
+      const i = (JSON.parse(m.value!.toString('utf8')) as { i: number }).i;
+      expect(m.value!.equals(Buffer.from(JSON.stringify({ ...rows[i % 3], i }), 'utf8'))).toBe(true);
+      expect(m.key!.equals(Buffer.from(`${rows[i % 3]!.key}-${i}`, 'utf8'))).toBe(true);
+      expect(m.headers).toEqual({ 'x-app': 'features-v1', 'x-brace': '{literal}' });
+      if (i % 5 === 0) {
+        expect(m.timestamp).toBeGreaterThanOrEqual(before);
+        expect(m.timestamp).toBeLessThanOrEqual(after);
+      } else expect(m.timestamp).toBe(stamp(i));
+    }
+  });
+
   it('without a key template the record key is the message key; flush resolves only once the broker holds everything', async () => {
     const topic = await topicWith(2);
     const sink = await openSink({ topic, acks: 'all' }, { batchSize: 7 });
