@@ -22,6 +22,7 @@ import { DEFAULT_TIMER_PAGE_MS, type PersistentTimers, type PersistentTimerServi
 import { TimerServices } from './timer-services.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
+import { PresenceFilter, decodePresence, encodePresence } from './presence-filter.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
 export type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
@@ -32,6 +33,8 @@ export type { StepDeclaration } from './step-registry.js';
 export type { StateChange } from './changelog-keys.js';
 
 const CHECKPOINT = 'checkpoint';
+/** The presence filter a clean close saved (presence-filter.ts). */
+const PRESENCE = 'presence';
 /** Runtime meta names live under this prefix, apart from the registry's and the checkpoint's. */
 const RUNTIME_META = 'rt:';
 const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER, KIND_TIMER_PAGE];
@@ -58,9 +61,11 @@ export class StateBackend {
     maxCachedEntries: number | undefined,
     populated: ReadonlySet<string>,
     timerPageMs: number,
+    saved: { filter: PresenceFilter; scopes: string[] } | undefined,
   ) {
     this.timerServices = new TimerServices(bottom, timerPageMs, budget.timerBytes);
-    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, filterBytes: budget.filterBytes, maxCachedEntries, metrics: this.metricsState }, populated);
+    const presence = saved?.filter ?? (budget.filterBytes > 0 ? new PresenceFilter(budget.filterBytes) : undefined);
+    this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, presence, maxCachedEntries, metrics: this.metricsState }, populated, new Set(saved?.scopes));
   }
 
   static async open(dir: string, opts: StateBackendOptions): Promise<StateBackend> {
@@ -92,7 +97,13 @@ export class StateBackend {
       const budget = splitMemory(opts.cacheSize ?? DEFAULT_STATE_CACHE_SIZE);
       if (opts.timerMemoryBytes !== undefined) budget.timerBytes = opts.timerMemoryBytes;
       if (opts.presenceFilterBytes !== undefined) budget.filterBytes = opts.presenceFilterBytes;
-      return new StateBackend(bottom, registry, cp && decoder.decode(cp), runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS);
+      const checkpointJson = cp && decoder.decode(cp);
+      // A presence filter saved at the last close is taken once: deleted before anything else
+      // writes, so a process that dies after this leaves none that could miss its keys.
+      const savedBytes = meta.get(PRESENCE);
+      if (savedBytes !== undefined) await bottom.write([{ type: 'del', key: metaKey(PRESENCE) }]);
+      const saved = savedBytes !== undefined && budget.filterBytes > 0 ? decodePresence(savedBytes, checkpointJson ?? '', budget.filterBytes) : undefined;
+      return new StateBackend(bottom, registry, checkpointJson, runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS, saved);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -363,6 +374,12 @@ export class StateBackend {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    const presence = this.stack.cache.presence;
+    if (presence !== undefined && !this.preparedInFlight) {
+      // Not saving only costs the next run LevelDB reads for keys it has never seen.
+      const saved = encodePresence(presence, this.checkpointJson ?? '', this.stack.sealPresence());
+      await this.bottom.write([{ type: 'put', key: metaKey(PRESENCE), value: saved }]).catch(() => {});
+    }
     await this.bottom.close();
   }
 

@@ -8,6 +8,7 @@
 import type { ValueCodec } from './types.js';
 import { ABSENT, latin1, newEntry, rememberLatin1, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
+import type { PresenceFilter } from './presence-filter.js';
 import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
 
 interface KeyNode {
@@ -160,6 +161,11 @@ export class CacheScope implements EntryOwner {
     const presence = this.cache.presence;
     if (presence === undefined) this.complete = false;
     else presence.add(this.salt, (e.node as KeyNode).id);
+  }
+
+  /** Puts every cached record key of this scope into the filter (present or not: a superset is safe). */
+  addCachedKeys(presence: PresenceFilter): void {
+    for (const id of this.nodes.keys()) presence.add(this.salt, id);
   }
 
   /** Whether LevelDB may hold something under this record key that the cache lacks. */

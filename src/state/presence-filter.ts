@@ -13,6 +13,11 @@
  * stays a "maybe", which costs one LevelDB read, never a wrong answer. Its false positives grow
  * with the keys added: at 1 byte per key (8 bits, 4 probes) about 2.4%; at half a byte, 16%;
  * past that it answers "maybe" nearly always, which is what a scope without it does.
+ *
+ * A clean close saves it (encodePresence) with the scopes it covers and the checkpoint LevelDB
+ * holds; the next open takes it back only for that same checkpoint, and deletes it before any
+ * other write, so a process that dies later leaves none behind: a restarted worker keeps
+ * skipping LevelDB for new keys instead of asking it on every miss until it evicts again.
  */
 
 /** Probes per key: the best count for ~8 bits per key. */
@@ -26,14 +31,17 @@ export class PresenceFilter {
 
   /** @param bytes memory for the filter; rounded down to a power of two, at least 8 */
   constructor(bytes: number) {
-    let words = 2;
-    while (words * 8 <= bytes && words < 2 ** 28) words *= 2;
-    this.bits = new Int32Array(words);
-    this.mask = words * 32 - 1;
+    this.bits = new Int32Array(filterWords(bytes));
+    this.mask = this.bits.length * 32 - 1;
   }
 
   get byteLength(): number {
     return this.bits.byteLength;
+  }
+
+  /** The bits as bytes (a view: saving reads it, loading writes it). */
+  view(): Uint8Array {
+    return new Uint8Array(this.bits.buffer, this.bits.byteOffset, this.bits.byteLength);
   }
 
   add(salt: number, key: string): void {
@@ -58,6 +66,51 @@ export class PresenceFilter {
       h = (h + step) | 0;
     }
     return true;
+  }
+}
+
+function filterWords(bytes: number): number {
+  let words = 2;
+  while (words * 8 <= bytes && words < 2 ** 28) words *= 2;
+  return words;
+}
+
+interface SavedHeader {
+  v: 1;
+  /** The checkpoint meta (JSON) LevelDB held when the filter was saved. */
+  checkpoint: string;
+  added: number;
+  /** Ids of the scopes the filter covers (complete at close). */
+  scopes: string[];
+}
+
+/** The filter, the scopes it covers and the checkpoint it belongs to, as one meta value. */
+export function encodePresence(filter: PresenceFilter, checkpoint: string, scopes: readonly string[]): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify({ v: 1, checkpoint, added: filter.added, scopes: [...scopes] } satisfies SavedHeader));
+  const bits = filter.view();
+  const out = new Uint8Array(4 + header.length + bits.length);
+  new DataView(out.buffer).setUint32(0, header.length);
+  out.set(header, 4);
+  out.set(bits, 4 + header.length);
+  return out;
+}
+
+/**
+ * A saved filter, if it belongs to `checkpoint` and has the size `bytes` gives (a changed
+ * cacheSize sizes it anew); undefined otherwise, or if it does not parse.
+ */
+export function decodePresence(saved: Uint8Array, checkpoint: string, bytes: number): { filter: PresenceFilter; scopes: string[] } | undefined {
+  try {
+    const n = new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getUint32(0);
+    const header = JSON.parse(new TextDecoder().decode(saved.subarray(4, 4 + n))) as SavedHeader;
+    const bits = saved.subarray(4 + n);
+    if (header.v !== 1 || header.checkpoint !== checkpoint || bits.length !== filterWords(bytes) * 4 || !Array.isArray(header.scopes)) return undefined;
+    const filter = new PresenceFilter(bytes);
+    filter.view().set(bits);
+    filter.added = header.added;
+    return { filter, scopes: header.scopes.filter((id): id is string => typeof id === 'string') };
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,7 +15,7 @@ import { KIND_HEAD, KIND_KV, KIND_SLICE, scopeRange, type ScopedKind } from './c
 import type { StateMetrics } from './metrics.js';
 import { WriteBackCache } from './write-back-cache.js';
 import { CacheScope } from './cache-scope.js';
-import { PresenceFilter } from './presence-filter.js';
+import type { PresenceFilter } from './presence-filter.js';
 
 export type ScopeKind = 'window' | 'kv';
 
@@ -31,10 +31,38 @@ export class StateStack {
   private readonly populated: Set<string>;
 
   /** @param populated ids (`window|kv/step/partition`) of every scope LevelDB held entries of at open */
-  constructor(bottom: BytesStore, options: { cacheBytes: number; filterBytes: number; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>) {
-    const presence = options.filterBytes > 0 ? new PresenceFilter(options.filterBytes) : undefined;
-    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries, presence);
-    this.populated = new Set(populated);
+  /** Populated scopes the presence filter loaded at open covers, until they are created. */
+  private readonly covered: Set<string>;
+
+  /**
+   * @param presence the cache's presence filter (none: a scope's first eviction of a present
+   *   entry makes it incomplete)
+   * @param covered populated scopes whose every key LevelDB holds is in `presence` (it was saved
+   *   at the last close): they start complete
+   */
+  constructor(bottom: BytesStore, options: { cacheBytes: number; presence: PresenceFilter | undefined; maxCachedEntries?: number; metrics: StateMetrics }, populated: ReadonlySet<string>, covered: ReadonlySet<string> = new Set()) {
+    this.cache = new WriteBackCache(bottom, options.cacheBytes, options.metrics, options.maxCachedEntries, options.presence);
+    this.covered = options.presence === undefined ? new Set() : new Set([...covered].filter((id) => populated.has(id)));
+    this.populated = new Set([...populated].filter((id) => !this.covered.has(id)));
+  }
+
+  /**
+   * Adds every cached key of the complete scopes to the presence filter and returns those
+   * scopes' ids: with the keys evicted before, the filter now holds every key LevelDB has for
+   * them (for saving at close, when no checkpoint is in flight).
+   */
+  sealPresence(): string[] {
+    const presence = this.cache.presence;
+    if (presence === undefined) return [];
+    const ids: string[] = [];
+    for (const [id, s] of this.scopes) {
+      if (!s.scope.complete) continue;
+      s.scope.addCachedKeys(presence);
+      ids.push(id);
+    }
+    // Covered at open and not used since: the filter still holds their keys.
+    for (const id of this.covered) ids.push(id);
+    return ids;
   }
 
   scope(kind: ScopeKind, step: number, partition: number): CacheScope {
@@ -43,6 +71,7 @@ export class StateStack {
     if (!s) {
       s = { scope: new CacheScope(this.cache, kind === 'kv', step, partition, !this.populated.has(id)), partition };
       this.scopes.set(id, s);
+      this.covered.delete(id);
     }
     return s.scope;
   }
@@ -52,6 +81,11 @@ export class StateStack {
    * just wiped), so its scopes are complete; otherwise misses read LevelDB from now on.
    */
   dropPartition(partition: number, emptyOnDisk: boolean): void {
+    for (const id of [...this.covered]) {
+      if (!id.endsWith(`/${partition}`)) continue;
+      this.covered.delete(id);
+      this.populated.add(id);
+    }
     for (const [id, s] of this.scopes) {
       if (s.partition !== partition) continue;
       s.scope.reset(emptyOnDisk);
@@ -71,6 +105,7 @@ export class StateStack {
   markPopulated(kind: ScopeKind, step: number, partition: number): void {
     const id = scopeId(kind, step, partition);
     this.populated.add(id);
+    this.covered.delete(id);
     const s = this.scopes.get(id);
     if (s) s.scope.complete = false;
   }

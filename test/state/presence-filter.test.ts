@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PresenceFilter } from '../../src/state/presence-filter.js';
+import { PresenceFilter, decodePresence, encodePresence } from '../../src/state/presence-filter.js';
 
 describe('presence filter', () => {
   it('holds nothing when empty', () => {
@@ -35,5 +35,19 @@ describe('presence filter', () => {
     expect(new PresenceFilter(0).byteLength).toBe(8);
     expect(new PresenceFilter(100).byteLength).toBe(64);
     expect(new PresenceFilter(8 << 20).byteLength).toBe(8 << 20);
+  });
+
+  it('is saved with its checkpoint and scopes, and taken back only for that checkpoint and size', () => {
+    const f = new PresenceFilter(1024);
+    for (let i = 0; i < 500; i++) f.add(2, `k${i}`);
+    const saved = encodePresence(f, '{"at":1}', ['kv/0/0', 'window/0/3']);
+    const back = decodePresence(saved, '{"at":1}', 1024);
+    expect(back?.scopes).toEqual(['kv/0/0', 'window/0/3']);
+    for (let i = 0; i < 500; i++) expect(back!.filter.mayHold(2, `k${i}`)).toBe(true);
+    expect(back!.filter.added).toBe(500);
+    expect(decodePresence(saved, '{"at":2}', 1024)).toBeUndefined();
+    expect(decodePresence(saved, '{"at":1}', 2048)).toBeUndefined();
+    expect(decodePresence(saved.subarray(0, 10), '{"at":1}', 1024)).toBeUndefined();
+    expect(decodePresence(new Uint8Array([0, 0, 0, 3, 1, 2, 3]), '', 1024)).toBeUndefined();
   });
 });

@@ -17,9 +17,9 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function reopen(maxCachedEntries?: number): Promise<StateBackend> {
+async function reopen(maxCachedEntries?: number, presenceFilterBytes?: number): Promise<StateBackend> {
   await backend?.close();
-  backend = await StateBackend.open(dir, { steps, sync: false, maxCachedEntries });
+  backend = await StateBackend.open(dir, { steps, sync: false, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
   return backend;
 }
 
@@ -137,7 +137,7 @@ describe('write-back cache', () => {
     let b = await reopen();
     b.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
     await b.checkpoint({ version: 1, at: 1 });
-    b = await reopen(); // the scope now has state on disk, so a miss must ask LevelDB
+    b = await reopen(undefined, 0); // state on disk and no presence filter: a miss must ask LevelDB
     const kv = b.kvStore('agg', 0, numberCodec);
     for (let i = 0; i < 5; i++) expect(kv.get(utf8('never'))).toBeUndefined();
     expect(b.metrics()).toMatchObject({ gets: 5, cacheMisses: 1, cacheHits: 4 });
@@ -189,6 +189,61 @@ describe('write-back cache', () => {
       expect(kv2.get(utf8('k6'))).toBe(6);
     });
   }
+
+  it('a clean close saves the presence filter: after a restart, a miss reads LevelDB only for keys it holds', async () => {
+    const first = await StateBackend.openOn(await countingStore(), dir, { steps, maxCachedEntries: 2 });
+    backend = first;
+    const kv = first.kvStore('agg', 0, numberCodec);
+    for (let i = 0; i < 100; i++) kv.put(utf8(`k${i}`), i);
+    await first.checkpoint({ version: 1, at: 1 }); // 98 evicted; k98 and k99 stay cached
+    await first.close();
+    const counting = await countingStore();
+    const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2 });
+    backend = b;
+    const kv2 = b.kvStore('agg', 0, numberCodec);
+    for (let i = 0; i < 100; i++) expect(kv2.get(utf8(`new${i}`))).toBeUndefined();
+    expect(counting.reads).toBe(0);
+    for (let i = 0; i < 100; i++) expect(kv2.get(utf8(`k${i}`))).toBe(i); // the evicted and the cached ones
+    expect(counting.reads).toBe(100);
+  });
+
+  it('takes a saved presence filter once: a run that dies without closing leaves none behind', async () => {
+    let b = await reopen(2);
+    const kv = b.kvStore('agg', 0, numberCodec);
+    for (let i = 0; i < 10; i++) kv.put(utf8(`k${i}`), i);
+    await b.checkpoint({ version: 1, at: 1 });
+    b = await reopen(2); // clean close: saved, then taken by this open
+    const level = await (async () => {
+      // The process "dies": LevelDB is closed under the backend, which never saves.
+      await (b as unknown as { bottom: LevelBytesStore }).bottom.close();
+      backend = undefined;
+      return countingStore();
+    })();
+    const again = await StateBackend.openOn(level, dir, { steps, maxCachedEntries: 2 });
+    backend = again;
+    expect(again.kvStore('agg', 0, numberCodec).get(utf8('never'))).toBeUndefined();
+    expect(level.reads).toBe(1);
+  });
+
+  it('a scope the saved filter covered reads LevelDB again once a restore writes to it', async () => {
+    let b = await reopen(2);
+    b.kvStore('agg', 0, numberCodec).put(utf8('k'), 1);
+    await b.checkpoint({ version: 1, at: 1 });
+    // The changes a restore would bring: a key this directory never had.
+    const donorDir = await tempDir();
+    const donor = await StateBackend.open(donorDir.dir, { steps, sync: false });
+    donor.kvStore('agg', 0, numberCodec).put(utf8('restored'), 7);
+    const p = donor.prepareCheckpoint({ version: 1, at: 1 });
+    const changes = p.changes().get(0)!;
+    await p.write();
+    await donor.close();
+    await donorDir.cleanup();
+    b = await reopen(2); // covered by the filter saved at close, and not used yet: no drop needed
+    await b.applyChanges('agg', 0, changes);
+    b = await reopen(2); // saved again, the scope unused since the restore: it must not count as covered
+    expect(b.kvStore('agg', 0, numberCodec).get(utf8('restored'))).toBe(7);
+    expect(b.kvStore('agg', 0, numberCodec).get(utf8('k'))).toBe(1);
+  });
 
   it('writes nothing for state created and deleted between two checkpoints', async () => {
     const b = await reopen();
