@@ -111,7 +111,8 @@ export class TablestoreStandin {
   }
 
   private makeServer(): Server {
-    const server = createServer((req, res) => void this.handle(req, res));
+    // A client killed mid-request (the crash tests' kill -9) aborts its body: nothing to answer.
+    const server = createServer((req, res) => this.handle(req, res).catch(() => res.destroy()));
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
