@@ -86,16 +86,22 @@ export async function startMariaDb(options: TestMariaDbOptions = {}): Promise<Te
   // mariadbd refuses to run as root unless told to.
   const userArgs = process.getuid?.() === 0 ? ['--user=root'] : [];
 
-  const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal',
-    '--skip-test-db', ...userArgs], { encoding: 'utf8' });
+  // A private tmpdir: servers sharing /tmp clash on their temporary-table files (EE_DELETE), the
+  // install's bootstrap server included (an install failed once beside other suites' servers).
+  const tmpDir = join(dir, 'tmp');
+  await mkdir(tmpDir, { recursive: true });
+  const installArgs = ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs];
+  let install = spawnSync(installDb, installArgs, { encoding: 'utf8' });
+  if (!install.error && install.status !== 0) {
+    // Once more from an empty datadir: what a failed bootstrap left behind would fail it again.
+    await rm(dataDir, { recursive: true, force: true });
+    install = spawnSync(installDb, installArgs, { encoding: 'utf8' });
+  }
   if (install.error || install.status !== 0) {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`mariadb-install-db failed (${install.error?.message ?? `exit ${install.status}`}): ${MISSING} if missing\n${install.stdout}\n${install.stderr}`);
   }
 
-  // A private tmpdir: servers sharing /tmp clash on their temporary-table files (EE_DELETE).
-  const tmpDir = join(dir, 'tmp');
-  await mkdir(tmpDir, { recursive: true });
   let port = await freePort();
   let child: ChildProcess | undefined;
   let pool: Pool | undefined;
