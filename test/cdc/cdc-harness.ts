@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { spawnCli } from '../helpers/cli.js';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startAll } from '../helpers/start-all.js';
 import { createCdcSchema } from '../../scripts/cdc-load.js';
 import { fromCents, toCents } from '../../topologies/operators/loan-features.js';
 
@@ -179,7 +180,7 @@ export interface CdcServices {
 }
 
 export async function startCdcServices(): Promise<CdcServices> {
-  const [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
+  const [db, redis] = await startAll(startMariaDb({ database: DB }), startRedis({ aof: true }));
   const pool = await openLoadPool(db);
   await createCdcSchema(pool);
   const client = connectRedis(redis.url);

@@ -13,6 +13,7 @@ import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startAll } from '../helpers/start-all.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
@@ -39,7 +40,7 @@ describe('tributary cdc: one leader-elected binlog reader per server', () => {
   const procs: Proc[] = [];
 
   beforeAll(async () => {
-    [db, redis, broker] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true }), startTestBroker()]);
+    [db, redis, broker] = await startAll(startMariaDb({ database: DB }), startRedis({ aof: true }), startTestBroker());
     pool = await openLoadPool(db);
     await createCdcSchema(pool);
     await runCdcLoad(pool, { ops: 100, rate: 0, seed: 3 });

@@ -11,6 +11,7 @@ import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startAll } from '../helpers/start-all.js';
 import { waitFor } from '../helpers/broker.js';
 import { describeOnBrokers, type KafkaUnderTest } from '../helpers/kafka.js';
 import { spawnCli } from '../helpers/cli.js';
@@ -29,7 +30,7 @@ describeOnBrokers('tributary cdc at start', (kafkaUnderTest) => {
 
   beforeAll(async () => {
     broker = kafkaUnderTest();
-    [db, redis] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true })]);
+    [db, redis] = await startAll(startMariaDb({ database: DB }), startRedis({ aof: true }));
     pool = await openLoadPool(db);
     await createCdcSchema(pool);
     await pool.query('CREATE TABLE audit_note (id INT PRIMARY KEY, note TEXT)');

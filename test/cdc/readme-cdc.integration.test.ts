@@ -12,6 +12,7 @@ import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, type TestMariaDb } from '../helpers/mariadb.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startAll } from '../helpers/start-all.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { repoRoot, spawnCli } from '../helpers/cli.js';
 import { createKafkaClient } from '../../src/kafka/create-client.js';
@@ -37,7 +38,7 @@ describe('README: tributary cdc', () => {
   let child: ChildProcess | undefined;
 
   beforeAll(async () => {
-    [db, redis, broker] = await Promise.all([startMariaDb({ database: DB }), startRedis({ aof: true }), startTestBroker()]);
+    [db, redis, broker] = await startAll(startMariaDb({ database: DB }), startRedis({ aof: true }), startTestBroker());
     pool = await openLoadPool(db);
     await createCdcSchema(pool);
     await runCdcLoad(pool, { ops: 50, rate: 0, seed: 5 });
