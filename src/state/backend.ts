@@ -376,9 +376,13 @@ export class StateBackend {
     await this.tail;
     const presence = this.stack.cache.presence;
     if (presence !== undefined && !this.preparedInFlight) {
-      // Not saving only costs the next run LevelDB reads for keys it has never seen.
-      const saved = encodePresence(presence, this.checkpointJson ?? '', this.stack.sealPresence());
-      await this.bottom.write([{ type: 'put', key: metaKey(PRESENCE), value: saved }]).catch(() => {});
+      // Not saving only costs the next run LevelDB reads for keys it has never seen. A filter with
+      // no keys covers only scopes LevelDB holds nothing of, which the next open finds empty anyway.
+      const scopes = this.stack.sealPresence();
+      if (scopes.length > 0 && presence.added > 0) {
+        const saved = encodePresence(presence, this.checkpointJson ?? '', scopes);
+        await this.bottom.write([{ type: 'put', key: metaKey(PRESENCE), value: saved }]).catch(() => {});
+      }
     }
     await this.bottom.close();
   }

@@ -9,6 +9,7 @@
 import { closeSync, existsSync, fsync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir } from './fs-util.js';
+import { lowerBound } from '../../core/sorted.js';
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD, batchCrcValid } from '../protocol/record-batch.js';
 
 export const INDEX_INTERVAL_BYTES = 4096;
@@ -248,15 +249,8 @@ export class Segment {
     }
     if (entry >= 0 && entry === this.index.length - 1 && this.tailPos[0] === start) {
       // From the last index entry on, every batch's place is in memory.
-      const last = this.tailLast;
-      let a = 0;
-      let b = last.length;
-      while (a < b) {
-        const mid = (a + b) >> 1;
-        if (last[mid]! < offset) a = mid + 1;
-        else b = mid;
-      }
-      return a < last.length ? this.tailPos[a]! : this.size;
+      const a = lowerBound(this.tailLast, offset);
+      return a < this.tailLast.length ? this.tailPos[a]! : this.size;
     }
     for (let pos = start; pos < this.size; ) {
       const h = this.readHeader(pos);

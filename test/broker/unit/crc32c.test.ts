@@ -55,7 +55,8 @@ describe('crc32c', () => {
     expect(crc32c(Buffer.alloc(100_000, 0xab))).toBe(crc32cTables(Buffer.alloc(100_000, 0xab)));
   });
 
-  it.skipIf(process.env.TRIBUTARY_JS_CRC32C === '1')('loads @node-rs/crc32 here (platformatic installs it on this platform)', () => {
+  const forcedJs = process.env.TRIBUTARY_JS_CRC32C === '1';
+  it.skipIf(forcedJs)(`loads @node-rs/crc32 here (platformatic installs it on this platform)${forcedJs ? ' (skipped: TRIBUTARY_JS_CRC32C=1 forces the JS tables)' : ''}`, () => {
     expect(crc32cNative).toBe(true);
   });
 });
