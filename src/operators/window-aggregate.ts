@@ -145,7 +145,7 @@ export const windowStep = defineStep({
         },
         onWatermark(watermark) {
           for (let due = timers.nextDue(watermark); due; due = timers.nextDue(watermark)) {
-            aggregation.onTimer(windowCtx, decodeKey(due.key), due.key, due.time, watermark, outputs);
+            aggregation.onTimer(windowCtx, decodeKey(due.key), due.key, due.time, watermark, outputs, due.tagged);
           }
         },
       };

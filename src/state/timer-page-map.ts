@@ -19,14 +19,24 @@ export class TimerMemory {
   constructor(readonly budget: number) {}
 }
 
-/** A page, its Map and index slot; and per timer its Map entry, boxed time and key string (heap-size.ts sizes). */
+/**
+ * A page, its Map and index slot; and per timer its Map entry, boxed time and key string
+ * (heap-size.ts sizes), plus 16 for its entry in the page's tagged set, counted for every timer
+ * (an upper bound: a timer is tagged or not as the operator re-registers it).
+ */
 export const PAGE_BYTES = 240;
-export const timerBytes = (keyId: string): number => 64 + stringBytes(keyId.length);
+export const timerBytes = (keyId: string): number => 80 + stringBytes(keyId.length);
 
 export interface Page {
   readonly start: number;
   /** Live timers: key → its time, or its times ascending when the key has several in this page (rare). */
   readonly timers: Map<string, number | number[]>;
+  /**
+   * Keys whose one timer in this page is tagged (TimerService.register), or null when none is.
+   * A key with several timers in the page is never in it: a tag promises the operator something
+   * about the key's only timer.
+   */
+  tagged: Set<string> | null;
   /** Live timers in this page. */
   count: number;
   /** Estimated heap bytes (counted in TimerMemory.held while the page is in memory). */
@@ -61,14 +71,23 @@ export function holds(page: Page, time: number, keyId: string): boolean {
   return v === time || (v !== undefined && typeof v !== 'number' && v.includes(time));
 }
 
-/** Adds (time, keyId) unless present; returns whether it was added. */
-export function addTimer(page: Page, time: number, keyId: string): boolean {
+/**
+ * Adds (time, keyId) unless present; returns whether it was added. Tagged only when it is the
+ * key's one timer in the page: any add for a key the page holds (the same time included) clears
+ * the key's tag.
+ */
+export function addTimer(page: Page, time: number, keyId: string, tagged = false): boolean {
   const v = page.timers.get(keyId);
-  if (v === undefined) page.timers.set(keyId, time);
-  else if (typeof v === 'number') {
-    if (v === time) return false;
-    page.timers.set(keyId, v < time ? [v, time] : [time, v]);
-  } else if (!insertSorted(v, time)) return false;
+  if (v === undefined) {
+    page.timers.set(keyId, time);
+    if (tagged) (page.tagged ??= new Set()).add(keyId);
+  } else {
+    page.tagged?.delete(keyId);
+    if (typeof v === 'number') {
+      if (v === time) return false;
+      page.timers.set(keyId, v < time ? [v, time] : [time, v]);
+    } else if (!insertSorted(v, time)) return false;
+  }
   page.count++;
   if (page.order) (page.added ??= []).push({ time, keyId });
   return true;
@@ -81,6 +100,7 @@ export function removeTimer(page: Page, time: number, keyId: string): boolean {
   if (typeof v === 'number') {
     if (v !== time) return false;
     page.timers.delete(keyId);
+    page.tagged?.delete(keyId);
   } else {
     const i = v.indexOf(time);
     if (i < 0) return false;
@@ -89,6 +109,19 @@ export function removeTimer(page: Page, time: number, keyId: string): boolean {
   }
   page.count--;
   return true;
+}
+
+/** A timer added to a page that is firing: among those not fired yet (one earlier than those fired already fires next). */
+export function insertFiring(page: Page, t: PagedTimer): void {
+  const sorted = page.sorted!;
+  let lo = page.cursor;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareTimers(sorted[mid]!, t) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  sorted.splice(lo, 0, t);
 }
 
 /** The page's live timers in (time, key) order. */

@@ -21,16 +21,18 @@ import type { TimerService } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
 import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-back-cache.js';
 import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
-import { compareTimers, decodeTimerPage, encodeTimerPage, pageOf, type PagedTimer } from './codec/timer-page.js';
+import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { lowerBound } from '../core/sorted.js';
-import { PAGE_BYTES, TimerMemory, addTimer, checkpointOrder, holds, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+import { PAGE_BYTES, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
 
 export interface DueTimer {
   time: number;
   key: Uint8Array;
+  /** Registered tagged (TimerService.register). */
+  tagged: boolean;
 }
 
 /** The handle the runtime drives: operators see only register/delete. */
@@ -128,29 +130,22 @@ export class PersistentTimers implements PersistentTimerService {
     return this.loaded;
   }
 
-  register(time: number, key: Uint8Array): void {
+  register(time: number, key: Uint8Array, tagged = false): void {
     this.assertLoaded();
     assertTime(time);
     if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), true)!;
-    if (!addTimer(page, time, keyId)) return;
+    const cleared = page.tagged?.has(keyId) === true;
+    if (!addTimer(page, time, keyId, tagged)) {
+      // Already there: a tag it lost must reach LevelDB at the next checkpoint.
+      if (cleared) this.touch(page);
+      return;
+    }
     this.live++;
     this.grow(page, timerBytes(keyId));
     if (page.count === 1) this.indexInsert(page.start);
-    const sorted = page.sorted;
-    if (sorted !== null) {
-      // Among the timers not fired yet; one earlier than those fired already fires next.
-      const t: PagedTimer = { time, keyId };
-      let lo = page.cursor;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (compareTimers(sorted[mid]!, t) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      sorted.splice(lo, 0, t);
-    }
+    if (page.sorted !== null) insertFiring(page, { time, keyId });
     this.touch(page);
   }
 
@@ -176,12 +171,13 @@ export class PersistentTimers implements PersistentTimerService {
       return undefined;
     }
     page.cursor++;
+    const tagged = page.tagged?.has(t.keyId) === true;
     removeTimer(page, t.time, t.keyId);
     this.removed(page, t.keyId);
     // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
     const key = latin1Bytes(t.keyId);
     rememberLatin1(key, t.keyId);
-    return { time: t.time, key };
+    return { time: t.time, key, tagged };
   }
 
   nextTime(): number | undefined {
@@ -212,7 +208,7 @@ export class PersistentTimers implements PersistentTimerService {
       const { timers, grew } = checkpointOrder(page);
       this.grow(page, grew);
       if (put) {
-        const value = encodeTimerPage(timers);
+        const value = encodeTimerPage(timers, page.tagged);
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
       } else if (page.onDisk || page.flushing > 0) {
@@ -288,10 +284,11 @@ export class PersistentTimers implements PersistentTimerService {
     const listed = this.indexHas(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    page = { start, timers: new Map(), tagged: null, count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
     memory.held += PAGE_BYTES;
     if (stored !== undefined) {
-      for (const t of decodeTimerPage(stored)) if (addTimer(page, t.time, t.keyId)) this.grow(page, timerBytes(t.keyId));
+      const tagged = new Set<string>();
+      for (const t of decodeTimerPage(stored, tagged)) if (addTimer(page, t.time, t.keyId, tagged.has(t.keyId))) this.grow(page, timerBytes(t.keyId));
     }
     this.pages.set(start / this.pageMs, page);
     return page;

@@ -47,6 +47,12 @@ export interface WindowStore<H, S> {
  * them, calling the operator's onTimer(key, time). Timers are state: checkpointed and restored.
  */
 export interface TimerService {
-  register(time: number, key: Uint8Array): void;
+  /**
+   * `tagged`: a promise the operator makes about the key's state while this is its only timer
+   * in the page, handed back when it fires (DueTimer.tagged), so it can act without reading the
+   * state (a rolling window's last slice leaving: the key empties, whatever its head holds).
+   * Any other register of the key into the same page (the same time included) clears the tag.
+   */
+  register(time: number, key: Uint8Array, tagged?: boolean): void;
   delete(time: number, key: Uint8Array): void;
 }

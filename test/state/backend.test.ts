@@ -108,7 +108,7 @@ describe('StateBackend checkpoints', () => {
     const kv2 = b2.kvStore('agg', 0, numberCodec);
     expect([kv2.get(utf8('a')), kv2.get(utf8('b'))]).toEqual([1, 2]);
     const t2 = await b2.loadTimers('agg', 0);
-    expect(t2.nextDue(100)).toEqual({ time: 100, key: utf8('a') });
+    expect(t2.nextDue(100)).toEqual({ time: 100, key: utf8('a'), tagged: false });
   });
 
   it('fails a checkpoint whose values cannot be encoded without losing the others', async () => {
@@ -243,9 +243,9 @@ describe('StateBackend timers', () => {
     t.register(100, utf8('b')); // same pair: one timer
     t.register(100, utf8('a'));
     expect(t.size).toBe(4);
-    expect(t.nextDue(100)).toEqual({ time: -50, key: utf8('a') });
+    expect(t.nextDue(100)).toEqual({ time: -50, key: utf8('a'), tagged: false });
     await b.checkpoint({ version: 1, at: 1 });
-    expect(t.nextDue(100)).toEqual({ time: 100, key: utf8('a') }); // fired after the checkpoint: not persisted
+    expect(t.nextDue(100)).toEqual({ time: 100, key: utf8('a'), tagged: false }); // fired after the checkpoint: not persisted
     t.delete(300, utf8('c'));
     await closeAll();
 

@@ -23,40 +23,51 @@ async function reopen(timerMemoryBytes?: number): Promise<PersistentTimers> {
 }
 
 describe('timer pages', () => {
-  it('fire exactly the reference timers through checkpoints, aborted checkpoints and reopening', async () => {
+  it('fire exactly the reference timers, tags included, through checkpoints, aborted checkpoints and reopening', async () => {
     const rng = makeRng();
     await withSeedAsync(rng, async () => {
       let timers = await reopen();
       // The reference as of the last written checkpoint, and as of now.
-      let durable = new Map<string, { time: number; key: string }>();
-      let ref = new Map<string, { time: number; key: string }>();
+      type Ref = { time: number; key: string; tagged: boolean };
+      let durable = new Map<string, Ref>();
+      let ref = new Map<string, Ref>();
+      const page = (time: number): number => Math.floor(time / 1000);
       let watermark = 0;
       for (let i = 0; i < 6000; i++) {
         const r = rng.next();
         const time = rng.int(watermark - 500, watermark + 20_000);
         const key = `k${rng.int(0, 300)}`;
         if (r < 0.4) {
-          timers.register(time, utf8(key));
-          ref.set(`${time}|${key}`, { time, key });
+          // A tag holds only while the key has no other register into that page.
+          const tagged = rng.next() < 0.5;
+          timers.register(time, utf8(key), tagged);
+          let alone = true;
+          for (const other of ref.values()) {
+            if (other.key === key && page(other.time) === page(time)) {
+              other.tagged = false;
+              alone = false;
+            }
+          }
+          if (!ref.has(`${time}|${key}`)) ref.set(`${time}|${key}`, { time, key, tagged: tagged && alone });
         } else if (r < 0.55) {
           timers.delete(time, utf8(key));
           ref.delete(`${time}|${key}`);
         } else if (r < 0.95) {
           if (rng.next() < 0.3) watermark += rng.int(0, 800);
-          const want = earliestDue(ref, watermark);
+          const want = earliestDue(ref, watermark) as Ref | undefined;
           const got = timers.nextDue(watermark);
-          expect(got && { time: got.time, key: Buffer.from(got.key).toString() }).toEqual(want);
+          expect(got && { time: got.time, key: Buffer.from(got.key).toString(), tagged: got.tagged }).toEqual(want && { ...want });
           if (want) ref.delete(`${want.time}|${want.key}`);
         } else if (r < 0.98) {
           const prepared = t.backend!.prepareCheckpoint({ version: 1, at: i });
           if (rng.next() < 0.3) prepared.abort();
           else {
             await prepared.write();
-            durable = new Map(ref);
+            durable = new Map([...ref].map(([id, v]) => [id, { ...v }]));
           }
         } else {
           timers = await reopen();
-          ref = new Map(durable);
+          ref = new Map([...durable].map(([id, v]) => [id, { ...v }]));
         }
         expect(timers.size).toBe(ref.size);
       }

@@ -9,8 +9,8 @@ export type Ctx = WindowContext<WindowHead, WindowSlice>;
 export interface WindowEngine {
   /** `order`: the record's deterministic tie-break position (WindowedAggregation.onRecord). */
   onRecord(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, row: Row, watermark: number, out: WindowOutputs, order: number): void;
-  /** Does everything due as of the watermark; safe to call when nothing is due. */
-  onTimer(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs): void;
+  /** Does everything due as of the watermark; safe to call when nothing is due. `tagged`: as the engine registered it. */
+  onTimer(ctx: Ctx, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs, tagged: boolean): void;
 }
 
 /** The key's head, checked to be of the kind this step stores (another kind means foreign state). */

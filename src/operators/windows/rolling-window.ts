@@ -15,7 +15,10 @@
  * When it fires, every slice that left as of T_k is dropped and ONE 'expire' is emitted with
  * the decreased value (asOf = T_k), even if empty (count 0 is a value a model must see); once
  * nothing is live the key's state is deleted after that emission. So a slice causes at most two
- * emissions: its records' updates and its expiry, never one per resolution step.
+ * emissions: its records' updates and its expiry, never one per resolution step. While the
+ * oldest live slice is the only one (and inline), the timer is registered tagged: when it fires
+ * the key empties, so that expiry emits and deletes without reading the head, which a sparse key
+ * of a long window has usually been evicted to LevelDB by then.
  *
  * While a key has at most INLINE_MAX live slices (the usual case for a long window over many
  * sparse keys) their accumulators live inside the head and no trackers exist: a record, a
@@ -31,7 +34,7 @@
  */
 import type { Row, Value } from '../../core/record.js';
 import type { Accumulators, AggregateSet } from './aggregate-set.js';
-import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
+import { dropKey, firedHead, loadHead, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 import type { SliceRange } from './range-tracker.js';
 import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
@@ -89,11 +92,11 @@ export class RollingWindow implements WindowEngine {
       // A new key (the usual case for a long window over many sparse keys): arrays of exactly one
       // (a push onto [] would reserve 17 slots, kept as long as the key lives).
       if (flat !== undefined) {
-        head = { kind: 'rolling', seq: 1, timer: null, slices: NO_STARTS, maxT: t, inline: null, trk: null, nums: flat.createOne(s), vals: null };
+        head = { kind: 'rolling', seq: 1, timer: null, tagged: false, slices: NO_STARTS, maxT: t, inline: null, trk: null, nums: flat.createOne(s), vals: null };
         if (!flat.add(head as FlatState, 0, prepared)) this.unflatten(head, flat);
       } else {
         const accs = this.set.create();
-        head = { kind: 'rolling', seq: 1, timer: null, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
+        head = { kind: 'rolling', seq: 1, timer: null, tagged: false, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
         this.set.add(accs, prepared, t, order, 0);
       }
     } else if (head.nums !== null && ((i = flat!.indexOf(head as FlatState, s)) >= 0 || flat!.count(head as FlatState) < INLINE_MAX)) {
@@ -129,7 +132,7 @@ export class RollingWindow implements WindowEngine {
       this.set.trackersAdd(head.trk!, s, slice, changed, prepared, t, order, seq);
     }
     if (t > head.maxT) head.maxT = t;
-    rearm(ctx, kb, head, rollingLeaveTime(this.oldest(head), size, resolution));
+    this.arm(ctx, kb, head);
     ctx.store.putHead(kb, head);
     out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf, kind: 'update', values: this.values(ctx, kb, head) });
   }
@@ -154,9 +157,43 @@ export class RollingWindow implements WindowEngine {
     head.inline = null;
   }
 
-  onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs): void {
+  onTimer(ctx: Ctx, key: Value, kb: Uint8Array, time: number, wm: number, out: WindowOutputs, tagged: boolean): void {
+    if (tagged) {
+      this.emptied(ctx, key, kb, wm, out);
+      return;
+    }
     const head = firedHead(ctx, kb, 'rolling', time);
     if (head !== undefined) this.expire(ctx, key, kb, head, wm, out);
+  }
+
+  /**
+   * Keeps the key's one timer at the time its oldest live slice leaves, tagged when that slice is
+   * its only one and lives in the head (no slice entries): the timer then fires exactly when the
+   * key empties, and onTimer need not read the head to know it.
+   */
+  private arm(ctx: Ctx, kb: Uint8Array, head: RollingHead): void {
+    const at = rollingLeaveTime(this.oldest(head), this.size, this.resolution);
+    const tagged = head.trk === null && (head.nums !== null ? this.flat!.count(head as FlatState) : head.slices.length) === 1;
+    if (head.timer === at && head.tagged === tagged) return;
+    if (head.timer !== null) ctx.timers.delete(head.timer, kb);
+    ctx.timers.register(at, kb, tagged);
+    head.timer = at;
+    head.tagged = tagged;
+  }
+
+  /**
+   * A tagged timer fired: the key's only live slice left, so the key empties. What expire() would
+   * do for it, without the head: for a sparse key of a long window (seen once in three days, the
+   * usual case) the head was evicted long ago, and reading it back from LevelDB was most of what
+   * its expiry cost. asOf is the watermark: the key's largest event time lies in that slice, so
+   * it is below the time the slice leaves, which the watermark has reached.
+   */
+  private emptied(ctx: Ctx, key: Value, kb: Uint8Array, wm: number, out: WindowOutputs): void {
+    const { size, resolution } = this;
+    const f = floorTo(wm, resolution);
+    const values = this.flat !== undefined ? this.flat.results({ nums: this.flat.createNone(), vals: null }) : this.set.results(this.empty);
+    out.emit({ key, windowStart: f - size + resolution, windowEnd: f + resolution, asOf: wm, kind: 'expire', values });
+    ctx.store.deleteHead(kb);
   }
 
   /** Drops the slices that left as of T_k; emits one 'expire' if any did. Returns the head unless the key emptied. */
@@ -171,7 +208,7 @@ export class RollingWindow implements WindowEngine {
       dropKey(ctx, kb, head);
       return undefined;
     }
-    rearm(ctx, kb, head, rollingLeaveTime(this.oldest(head), size, resolution));
+    this.arm(ctx, kb, head);
     ctx.store.putHead(kb, head);
     return head;
   }

@@ -2,7 +2,8 @@
  * Per-key window state and its binary codecs.
  *
  * Head layout (all times zigzag varints; slice starts delta-encoded ascending):
- *   u8 kind (1 sliced | 2 rolling | 3 session), varint seq, timer (u8 0 | u8 1 + time), then
+ *   u8 kind (1 sliced | 2 rolling | 3 session), varint seq, timer (u8 0 | u8 1 + time | u8 2 +
+ *   time: registered tagged, rolling only; a reader that predates it sees an untagged timer), then
  *   sliced:  starts, u8 hasCur [+ cur time + one tracker state per aggregate]
  *   rolling: starts, maxT time, one tracker state per aggregate
  *   rolling with its live slices inline (u8 kind 4): starts, maxT time, then per start the
@@ -38,6 +39,11 @@ export interface SlicedHead extends HeadBase {
 
 export interface RollingHead extends HeadBase {
   kind: 'rolling';
+  /**
+   * The timer is registered tagged: it is the key's last live slice leaving, so whoever fires it
+   * may drop the key without reading this head (rolling-window.ts). Stored with the timer.
+   */
+  tagged: boolean;
   slices: number[];
   /** Largest event time accepted for this key. */
   maxT: number;
@@ -117,7 +123,7 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
       const w = writer.begin();
       w.u8(h.kind !== 'rolling' ? KIND_TAG[h.kind] : h.nums !== null ? ROLLING_FLAT : h.inline !== null ? ROLLING_INLINE : KIND_TAG.rolling).varint(h.seq);
       if (h.timer === null) w.u8(0);
-      else writeTime(w.u8(1), h.timer);
+      else writeTime(w.u8(h.kind === 'rolling' && h.tagged ? 2 : 1), h.timer);
       switch (h.kind) {
         case 'sliced':
           writeStarts(w, h.slices);
@@ -152,7 +158,9 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
       const r = new ByteReader(bytes);
       const tag = r.u8();
       const seq = r.varint();
-      const timer = r.u8() === 0 ? null : readTime(r);
+      const timerTag = r.u8();
+      const timer = timerTag === 0 ? null : readTime(r);
+      const tagged = timerTag === 2;
       switch (tag) {
         case 1: {
           const slices = readStarts(r);
@@ -163,20 +171,20 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
         case 2: {
           const slices = readStarts(r);
           const maxT = readTime(r);
-          return { kind: 'rolling', seq, timer, slices, maxT, inline: null, trk: readTrackers(r), nums: null, vals: null };
+          return { kind: 'rolling', seq, timer, tagged, slices, maxT, inline: null, trk: readTrackers(r), nums: null, vals: null };
         }
         case ROLLING_INLINE: {
           const slices = readStarts(r);
           const maxT = readTime(r);
           const inline: Accumulators[] = [];
           for (let i = 0; i < slices.length; i++) inline.push(readSlice(r));
-          return { kind: 'rolling', seq, timer, slices, maxT, inline, trk: null, nums: null, vals: null };
+          return { kind: 'rolling', seq, timer, tagged, slices, maxT, inline, trk: null, nums: null, vals: null };
         }
         case ROLLING_FLAT: {
           if (flat === undefined) throw new TributaryError('TRIB_STATE_INCOMPATIBLE', 'window state: flat rolling slices for aggregates that have no flat layout');
           const maxT = readTime(r);
           const { nums, vals } = flat.decode(r);
-          return { kind: 'rolling', seq, timer, slices: NO_STARTS, maxT, inline: null, trk: null, nums, vals };
+          return { kind: 'rolling', seq, timer, tagged, slices: NO_STARTS, maxT, inline: null, trk: null, nums, vals };
         }
         case 3: {
           const n = r.varint();

@@ -102,8 +102,8 @@ export class WindowedAggregation {
     this.engine.onRecord(ctx, key, keyBytes, Math.floor(time), row, watermark, out, order);
   }
 
-  /** For a due timer (time ≤ watermark) the runtime has already removed. */
-  onTimer(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs): void {
-    this.engine.onTimer(ctx, key, keyBytes, time, watermark, out);
+  /** For a due timer (time ≤ watermark) the runtime has already removed; `tagged` as registered (TimerService.register). */
+  onTimer(ctx: WindowContext<WindowHead, WindowSlice>, key: Value, keyBytes: Uint8Array, time: number, watermark: number, out: WindowOutputs, tagged = false): void {
+    this.engine.onTimer(ctx, key, keyBytes, time, watermark, out, tagged);
   }
 }

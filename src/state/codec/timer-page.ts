@@ -6,7 +6,9 @@
  *
  *   key    [0x14][step u16][partition u16][page start t64]      (state-key.ts layout)
  *   value  varint n, then n × (f64 LE time, varint key length, key bytes), ascending by
- *          (time, key bytes)
+ *          (time, key bytes); then, when some are tagged (TimerService.register), varint m and
+ *          m × varint index of a tagged timer, ascending. A reader that predates tags stops
+ *          after the timers and sees them all untagged, which is always safe.
  *
  * Page start = ⌊time / width⌋ · width for finite times; ±Infinity are pages of their own.
  */
@@ -29,17 +31,24 @@ export function compareTimers(a: PagedTimer, b: PagedTimer): number {
 
 const writer = new ByteWriter(256);
 
-/** `timers` ascending (compareTimers). */
-export function encodeTimerPage(timers: readonly PagedTimer[]): Uint8Array {
+/** `timers` ascending (compareTimers); `tagged`: the keys whose timer in this page is tagged (one timer each). */
+export function encodeTimerPage(timers: readonly PagedTimer[], tagged?: ReadonlySet<string> | null): Uint8Array {
   const w = writer.begin();
   w.varint(timers.length);
   for (const t of timers) {
     w.f64(t.time).latin1(t.keyId);
   }
+  if (tagged && tagged.size > 0) {
+    let m = 0;
+    for (const t of timers) if (tagged.has(t.keyId)) m++;
+    w.varint(m);
+    for (let i = 0; i < timers.length; i++) if (tagged.has(timers[i]!.keyId)) w.varint(i);
+  }
   return w.finish();
 }
 
-export function decodeTimerPage(bytes: Uint8Array): PagedTimer[] {
+/** The page's timers; the keys of its tagged ones go into `tagged` when given. */
+export function decodeTimerPage(bytes: Uint8Array, tagged?: Set<string>): PagedTimer[] {
   const r = new ByteReader(bytes);
   const n = r.varint();
   const out: PagedTimer[] = [];
@@ -47,6 +56,10 @@ export function decodeTimerPage(bytes: Uint8Array): PagedTimer[] {
     const time = r.f64();
     const key = r.bytes();
     out.push({ time, keyId: latin1Of(key) });
+  }
+  if (tagged !== undefined && !r.done) {
+    const m = r.varint();
+    for (let j = 0; j < m; j++) tagged.add(out[r.varint()]!.keyId);
   }
   return out;
 }

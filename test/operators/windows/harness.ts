@@ -54,26 +54,37 @@ export class MemoryWindowStore implements WindowStore<WindowHead, WindowSlice> {
 }
 
 export class MemoryTimers implements TimerService {
-  readonly timers = new Map<string, { time: number; key: Uint8Array }>();
+  readonly timers = new Map<string, { time: number; key: Uint8Array; tagged: boolean }>();
   ops = 0;
+  /** Timers fired tagged (the operator was told it may skip reading the key's state). */
+  firedTagged = 0;
 
-  register(time: number, key: Uint8Array): void {
+  /** `honorTags: false` fires every timer untagged, as a service that predates tags would. */
+  constructor(private readonly honorTags = true) {}
+
+  register(time: number, key: Uint8Array, tagged = false): void {
     this.ops++;
-    this.timers.set(`${time}|${hex(key)}`, { time, key });
+    const id = `${time}|${hex(key)}`;
+    const had = this.timers.get(id);
+    // As PersistentTimers: tagged only when new; registering it again clears the tag.
+    this.timers.set(id, { time, key, tagged: had === undefined && tagged });
   }
   delete(time: number, key: Uint8Array): void {
     this.ops++;
     this.timers.delete(`${time}|${hex(key)}`);
   }
   /** Removes and returns the earliest timer with time ≤ watermark. */
-  popDue(watermark: number): { time: number; key: Uint8Array } | undefined {
-    let best: { time: number; key: Uint8Array; id: string } | undefined;
+  popDue(watermark: number): { time: number; key: Uint8Array; tagged: boolean } | undefined {
+    let best: { time: number; key: Uint8Array; tagged: boolean; id: string } | undefined;
     for (const [id, t] of this.timers) {
       if (t.time > watermark) continue;
       if (!best || t.time < best.time || (t.time === best.time && id < best.id)) best = { ...t, id };
     }
-    if (best) this.timers.delete(best.id);
-    return best;
+    if (!best) return undefined;
+    this.timers.delete(best.id);
+    const tagged = best.tagged && this.honorTags;
+    if (tagged) this.firedTagged++;
+    return { time: best.time, key: best.key, tagged };
   }
 }
 
@@ -84,6 +95,8 @@ export interface DriverOptions {
   /** 'before': onRecord sees the watermark before this record moves it; 'after': including it. */
   watermark: 'before' | 'after';
   encodeState: boolean;
+  /** false: fire every timer untagged (the operator reads the key's state for each). Default true. */
+  timerTags?: boolean;
 }
 
 export function keyBytes(key: Value): Uint8Array {
@@ -92,7 +105,7 @@ export function keyBytes(key: Value): Uint8Array {
 
 export class Driver {
   readonly store: MemoryWindowStore;
-  readonly timers = new MemoryTimers();
+  readonly timers: MemoryTimers;
   watermark = -Infinity;
   private arrivals = 0;
   private readonly keys = new Map<string, Value>();
@@ -102,6 +115,7 @@ export class Driver {
     readonly opts: DriverOptions,
   ) {
     this.store = new MemoryWindowStore({ head: op.headCodec, slice: op.sliceCodec }, opts.encodeState);
+    this.timers = new MemoryTimers(opts.timerTags ?? true);
   }
 
   private ctx() {
@@ -149,7 +163,7 @@ export class Driver {
     const events: DriverEvent[] = [];
     for (let due = this.timers.popDue(this.watermark); due; due = this.timers.popDue(this.watermark)) {
       const key = this.keys.get(hex(due.key)) ?? null;
-      this.op.onTimer(this.ctx(), key, due.key, due.time, this.watermark, this.collector(events));
+      this.op.onTimer(this.ctx(), key, due.key, due.time, this.watermark, this.collector(events), due.tagged);
     }
     return events;
   }

@@ -4,7 +4,7 @@ import { ORDER_MIN_TIMERS, addTimer, checkpointOrder, removeTimer, timersOf, typ
 import { makeRng, withSeed } from '../random.js';
 
 const emptyPage = (): Page => ({
-  start: 0, timers: new Map(), count: 0, bytes: 0, sorted: null, cursor: 0, dirty: false, onDisk: false, flushing: 0, version: 0, used: 0,
+  start: 0, timers: new Map(), tagged: null, count: 0, bytes: 0, sorted: null, cursor: 0, dirty: false, onDisk: false, flushing: 0, version: 0, used: 0,
 });
 
 describe('a timer page at checkpoints', () => {
@@ -38,5 +38,42 @@ describe('a timer page at checkpoints', () => {
         }
       }
     });
+  });
+});
+
+describe('a timer page with tagged timers', () => {
+  const timers = [
+    { time: 5, keyId: 'a' },
+    { time: 5, keyId: 'b' },
+    { time: 7, keyId: 'c' },
+  ];
+
+  it('keeps which keys are tagged, and reads as before where nothing is', () => {
+    const tagged = new Set<string>();
+    expect(decodeTimerPage(encodeTimerPage(timers, new Set(['a', 'c'])), tagged)).toEqual(timers);
+    expect([...tagged].sort()).toEqual(['a', 'c']);
+    const none = new Set<string>();
+    const plain = encodeTimerPage(timers);
+    expect(encodeTimerPage(timers, new Set())).toEqual(plain);
+    expect(decodeTimerPage(plain, none)).toEqual(timers);
+    expect(none.size).toBe(0);
+  });
+
+  it('reads as untagged timers to a reader that does not ask for tags (as one that predates them)', () => {
+    expect(decodeTimerPage(encodeTimerPage(timers, new Set(['b'])))).toEqual(timers);
+  });
+
+  it('holds a tag only while the key has one timer in the page', () => {
+    const page = emptyPage();
+    addTimer(page, 5, 'a', true);
+    addTimer(page, 6, 'b', true);
+    expect([...page.tagged!].sort()).toEqual(['a', 'b']);
+    addTimer(page, 9, 'a', true); // a second timer of 'a'
+    addTimer(page, 6, 'b', true); // 'b' again, the same time
+    expect(page.tagged!.size).toBe(0);
+    addTimer(page, 3, 'c', true);
+    removeTimer(page, 3, 'c');
+    addTimer(page, 3, 'c');
+    expect(page.tagged!.has('c')).toBe(false);
   });
 });
