@@ -61,24 +61,19 @@ class Rows implements Sink {
   async close(): Promise<void> {}
 }
 
-const TOPOLOGY = `apiVersion: tributary/v1
+/** Sparse keys into a rolling 3d/1m step with `aggregates`, in a 16MB cache. */
+const topology = (aggregates: string): string => `apiVersion: tributary/v1
 kind: Topology
 metadata: { name: sparse-rolling }
 spec:
-  checkpoint: { interval: 5s }
   state: { cacheSize: 16MB }
   sources:
-    events:
-      file: { path: /dev/null }
-      eventTime: { field: ts, maxOutOfOrderness: 0s }
+    events: { file: { path: /dev/null }, eventTime: { field: ts, maxOutOfOrderness: 0s } }
   pipeline:
-    - { id: per_user, from: events, keyBy: user_id }
-    - id: rolling
-      from: per_user
-      window: { rolling: 3d, resolution: 1m }
-      aggregate: { n: count(), amount: sum(amount), devices: count_distinct(device_id) }
+    - { id: by_user, from: events, keyBy: user_id }
+    - { id: features, from: by_user, window: { rolling: 3d, resolution: 1m }, aggregate: { ${aggregates} } }
   sinks:
-    out: { from: rolling, file: { path: /dev/null } }
+    out: { from: features, file: { path: /dev/null } }
 `;
 
 describe('a rolling window over sparse keys evicted to LevelDB', () => {
@@ -90,8 +85,11 @@ describe('a rolling window over sparse keys evicted to LevelDB', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('expires each key whose only slice left without reading its head back, with the values a read would give', async () => {
-    const plan = compileTopology(TOPOLOGY, join(dir, 'sparse.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
+  it.each([
+    ['flat slices (count, sum, count_distinct)', 'n: count(), amount: sum(amount), devices: count_distinct(device_id)', { n: 0, amount: 0, devices: 0 }],
+    ['accumulators (max needs them)', 'n: count(), biggest: max(amount)', { n: 0, biggest: null }],
+  ] as const)('expires each key whose only slice left without reading its head back, with the values a read would give: %s', async (_name, aggregates, emptied) => {
+    const plan = compileTopology(topology(aggregates), join(dir, 'sparse.yaml'), { catalog: connectorCatalog, steps: stepRegistry, env: {} });
     const sink = new Rows('out');
     const engine = await Engine.open(plan, { dataDir: join(dir, 'state'), logger: silentLogger, sources: new Map([['events', new SparseKeys('events')]]), sinks: new Map([['out', sink]]) });
     try {
@@ -111,7 +109,7 @@ describe('a rolling window over sparse keys evicted to LevelDB', () => {
       expect(expires).toHaveLength(due);
       expect(new Set(expires.map((r) => r.key)).size).toBe(due);
       for (const r of expires) {
-        expect(r).toMatchObject({ n: 0, amount: 0, devices: 0 });
+        expect(r).toMatchObject(emptied);
         expect(r.window_end as number).toBeGreaterThan(r.as_of as number);
         expect(r.window_start).toBe((r.window_end as number) - 3 * DAY);
       }
