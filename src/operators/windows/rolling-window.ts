@@ -174,7 +174,15 @@ export class RollingWindow implements WindowEngine {
   private arm(ctx: Ctx, kb: Uint8Array, head: RollingHead): void {
     const at = rollingLeaveTime(this.oldest(head), this.size, this.resolution);
     const tagged = head.trk === null && (head.nums !== null ? this.flat!.count(head as FlatState) : head.slices.length) === 1;
-    if (head.timer === at && head.tagged === tagged) return;
+    if (head.timer === at) {
+      if (head.tagged === tagged) return;
+      if (!tagged) {
+        // A second live slice (one record in ten, engine bench): registering the timer again clears its tag in place.
+        ctx.timers.register(at, kb, false);
+        head.tagged = false;
+        return;
+      }
+    }
     if (head.timer !== null) ctx.timers.delete(head.timer, kb);
     ctx.timers.register(at, kb, tagged);
     head.timer = at;
