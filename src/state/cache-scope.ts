@@ -9,7 +9,8 @@ import type { ValueCodec } from './types.js';
 import { ABSENT, latin1, newEntry, rememberLatin1, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
-import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLength, headKey, kvKey, sliceKey, writeEntryKey, type RecordKeyBytes } from './codec/state-key.js';
+import type { PackedOps } from './level-bytes-store.js';
 
 interface KeyNode {
   /** latin1(record key bytes): the map key, and the key itself (callers may reuse their bytes). */
@@ -135,8 +136,11 @@ export class CacheScope implements EntryOwner {
     this.complete = complete;
   }
 
-  fullKey(e: Entry): Uint8Array {
-    return this.keyOf((e.node as KeyNode).id, e.start);
+  packKey(e: Entry, ops: PackedOps): void {
+    const id = (e.node as KeyNode).id;
+    const kind = this.kindOf(e.start);
+    const at = ops.startKey(entryKeyLength(kind, id));
+    writeEntryKey(ops.bytes(), at, kind, this.step, this.partition, id, e.start);
   }
 
   unlink(e: Entry): void {
@@ -176,6 +180,10 @@ export class CacheScope implements EntryOwner {
   private keyOf(key: RecordKeyBytes, start: number): Uint8Array {
     if (start === start) return sliceKey(this.step, this.partition, key, start);
     return this.kv ? kvKey(this.step, this.partition, key) : headKey(this.step, this.partition, key);
+  }
+
+  private kindOf(start: number): typeof KIND_HEAD | typeof KIND_KV | typeof KIND_SLICE {
+    return start === start ? KIND_SLICE : this.kv ? KIND_KV : KIND_HEAD;
   }
 
   private find(kb: Uint8Array): KeyNode | undefined {

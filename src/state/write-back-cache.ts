@@ -24,7 +24,7 @@
  *   batch is known written (commit), and only if they were not written again meanwhile.
  */
 import type { ValueCodec } from './types.js';
-import type { BytesOp, BytesStore } from './level-bytes-store.js';
+import { PackedOps, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
 import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
@@ -35,7 +35,8 @@ export const ABSENT: unique symbol = Symbol('absent');
 /** What owns an entry: it builds the entry's LevelDB key and removes the entry from its maps. */
 export interface EntryOwner {
   complete: boolean;
-  fullKey(e: Entry): Uint8Array;
+  /** Starts an op in `ops` with the entry's LevelDB key. */
+  packKey(e: Entry, ops: PackedOps): void;
   unlink(e: Entry): void;
   /** The entry is being evicted and LevelDB may hold it: misses on its key must read LevelDB. */
   evictedPresent(e: Entry): void;
@@ -66,9 +67,10 @@ export interface Entry {
   linked: boolean;
 }
 
-/** Dirty state collected for a checkpoint: write `ops`, then commit(); or abort() if the write failed. */
+/** Dirty state collected for a checkpoint: write `packed` then `ops`, then commit(); or abort() if the write failed. */
 export interface FlushBatch {
   ops: BytesOp[];
+  packed?: PackedOps;
   bytes: number;
   commit(): void;
   abort(): void;
@@ -96,6 +98,8 @@ export class WriteBackCache {
   private dirtyTotal = 0;
   /** Per codec, the size last measured for one of its values (writtenBytes). */
   private readonly sizeHints = new Map<ValueCodec<unknown>, number>();
+  /** Bytes the last checkpoint packed: the next one's buffer starts that large (no regrowing). */
+  private lastPackedBytes = 4096;
 
   /**
    * @param budget bytes the cache may hold (entries, key nodes, decoded values)
@@ -236,35 +240,34 @@ export class WriteBackCache {
 
   /** Encodes every dirty entry now (values may be mutated after this returns). */
   collect(): FlushBatch {
-    const ops: BytesOp[] = [];
+    const packed = new PackedOps(this.lastPackedBytes + (this.lastPackedBytes >>> 3));
     const entries: Entry[] = [];
     const versions: number[] = [];
     const puts: boolean[] = [];
-    let bytes = 0;
     for (const e of this.dirty) {
       const put = e.value !== ABSENT;
       if (put) {
-        const key = e.owner.fullKey(e);
-        const value = e.codec!.encode(e.value);
-        ops.push({ type: 'put', key, value });
-        bytes += key.length + value.length;
+        e.owner.packKey(e, packed);
+        packed.put(e.codec!.encode(e.value));
         // Values may have grown since they were measured (puts do not measure).
         const size = valueBytes(e.value, e.codec);
         this.resize(e, size);
         this.sizeHints.set(e.codec!, size);
       } else if (e.onDisk || e.flushing > 0) {
-        const key = e.owner.fullKey(e);
-        ops.push({ type: 'del', key });
-        bytes += key.length;
+        e.owner.packKey(e, packed);
+        packed.del();
       }
       // An absent entry LevelDB never held needs no op, but commit still makes it clean.
       entries.push(e);
       versions.push(e.version);
       puts.push(put);
     }
+    const bytes = packed.byteLength;
+    if (bytes > 0) this.lastPackedBytes = bytes;
     for (const e of entries) e.flushing++;
     return {
-      ops,
+      ops: [],
+      packed,
       bytes,
       commit: () => {
         for (let i = 0; i < entries.length; i++) {
