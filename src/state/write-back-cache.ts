@@ -24,10 +24,14 @@
  *   batch is known written (commit), and only if they were not written again meanwhile.
  */
 import type { ValueCodec } from './types.js';
+import { TributaryError } from '../core/errors.js';
 import { PackedOps, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
 import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
+
+// The record-key string helpers moved to codec/latin1.ts; timer-service.ts takes them from here.
+export { latin1, latin1Bytes, rememberLatin1, sameChars } from './codec/latin1.js';
 
 /** The value of an entry that is known absent (deleted, or not in LevelDB). */
 export const ABSENT: unique symbol = Symbol('absent');
@@ -87,7 +91,16 @@ export function valueBytes(value: unknown, codec: ValueCodec<unknown> | undefine
 }
 
 export class WriteBackCache {
-  private readonly dirty = new Set<Entry>();
+  /**
+   * Every dirty entry, and stale ones (cleaned or dropped since; an entry dirtied again after
+   * that is listed twice): collect() skips those. An array, not a Set: every new key is dirty
+   * once, and a Set's add and delete of millions of entries (hashing, its table regrown and
+   * shrunk) cost more than a push and a skipped element.
+   */
+  private dirtyList: Entry[] = [];
+  private dirtyCount = 0;
+  /** Batches collected and not yet committed or aborted (collect() wants none). */
+  private inFlight = 0;
   /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
   private queue: Entry[] = [];
   private head = 0;
@@ -160,7 +173,7 @@ export class WriteBackCache {
   }
 
   get dirtySize(): number {
-    return this.dirty.size;
+    return this.dirtyCount;
   }
 
   /** A new entry loaded by a miss (clean). May evict. */
@@ -176,7 +189,8 @@ export class WriteBackCache {
     this.count++;
     this.total += e.size;
     this.dirtyTotal += e.size;
-    this.dirty.add(e);
+    this.dirtyCount++;
+    this.dirtyList.push(e);
   }
 
   /** An existing entry written again. */
@@ -185,7 +199,8 @@ export class WriteBackCache {
       e.dirty = true;
       this.cleanCount--;
       this.dirtyTotal += e.size;
-      this.dirty.add(e);
+      this.dirtyCount++;
+      this.dirtyList.push(e);
     }
     e.version++;
   }
@@ -212,7 +227,7 @@ export class WriteBackCache {
     e.version++;
     this.resize(e, ENTRY_BYTES);
     if (e.dirty) {
-      this.dirty.delete(e);
+      this.dirtyCount--;
       this.dirtyTotal -= e.size;
       this.becomeClean(e);
     }
@@ -238,47 +253,67 @@ export class WriteBackCache {
     this.head = 0;
   }
 
-  /** Encodes every dirty entry now (values may be mutated after this returns). */
+  /**
+   * Encodes every dirty entry now (values may be mutated after this returns). One batch at a
+   * time: the previous one must have been committed or aborted.
+   */
   collect(): FlushBatch {
+    if (this.inFlight > 0) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: collect() while a collected batch is in flight');
+    const list = this.dirtyList;
+    this.dirtyList = [];
     const packed = new PackedOps(this.lastPackedBytes + (this.lastPackedBytes >>> 3));
     const entries: Entry[] = [];
     const versions: number[] = [];
     const puts: boolean[] = [];
-    for (const e of this.dirty) {
-      const put = e.value !== ABSENT;
-      if (put) {
-        e.owner.packKey(e, packed);
-        packed.put(e.codec!.encode(e.value));
-        // Values may have grown since they were measured (puts do not measure).
-        const size = valueBytes(e.value, e.codec);
-        this.resize(e, size);
-        this.sizeHints.set(e.codec!, size);
-      } else if (e.onDisk || e.flushing > 0) {
-        e.owner.packKey(e, packed);
-        packed.del();
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        // Stale, or listed twice (flushing counts this batch only: none other is in flight).
+        if (!e.dirty || !e.linked || e.flushing > 0) continue;
+        const put = e.value !== ABSENT;
+        if (put) {
+          e.owner.packKey(e, packed);
+          packed.put(e.codec!.encode(e.value));
+          // Values may have grown since they were measured (puts do not measure).
+          const size = valueBytes(e.value, e.codec);
+          this.resize(e, size);
+          this.sizeHints.set(e.codec!, size);
+        } else if (e.onDisk) {
+          e.owner.packKey(e, packed);
+          packed.del();
+        }
+        // An absent entry LevelDB never held needs no op, but commit still makes it clean.
+        e.flushing++;
+        entries.push(e);
+        versions.push(e.version);
+        puts.push(put);
       }
-      // An absent entry LevelDB never held needs no op, but commit still makes it clean.
-      entries.push(e);
-      versions.push(e.version);
-      puts.push(put);
+    } catch (err) {
+      for (const e of entries) e.flushing--;
+      this.dirtyList = list;
+      throw err;
     }
     const bytes = packed.byteLength;
     if (bytes > 0) this.lastPackedBytes = bytes;
-    for (const e of entries) e.flushing++;
+    this.inFlight++;
     return {
       ops: [],
       packed,
       bytes,
       commit: () => {
+        this.inFlight--;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i]!;
           e.flushing--;
           e.onDisk = puts[i]!;
-          if (e.version !== versions[i] || !e.linked) continue;
-          if (e.value === ABSENT && e.owner.complete && !e.onDisk) {
+          if (!e.linked) continue;
+          if (e.version !== versions[i]) {
+            // Written again since collected: still dirty, and listed for the next checkpoint.
+            this.dirtyList.push(e);
+          } else if (e.value === ABSENT && e.owner.complete && !e.onDisk) {
             this.drop(e);
           } else {
-            this.dirty.delete(e);
+            this.dirtyCount--;
             this.dirtyTotal -= e.size;
             this.becomeClean(e);
           }
@@ -287,7 +322,11 @@ export class WriteBackCache {
       },
       // Entries stay dirty: the next checkpoint writes them again.
       abort: () => {
-        for (const e of entries) e.flushing--;
+        this.inFlight--;
+        for (const e of entries) {
+          e.flushing--;
+          if (e.linked) this.dirtyList.push(e);
+        }
       },
     };
   }
@@ -313,7 +352,7 @@ export class WriteBackCache {
   /** Removes an entry from the cache altogether. `wasDirty`: it is (still) counted dirty. */
   private drop(e: Entry, wasDirty = e.dirty): void {
     if (wasDirty) {
-      this.dirty.delete(e);
+      this.dirtyCount--;
       this.dirtyTotal -= e.size;
     } else this.cleanCount--;
     this.total -= e.size;
@@ -345,43 +384,4 @@ export class WriteBackCache {
       this.head = 0;
     }
   }
-}
-
-/**
- * The last conversion: one record's key goes through latin1() several times in a row (its head,
- * its slices' node, its timer), and handing back the same string object also spares the Map
- * lookups re-hashing it. Checked byte for byte, since callers may reuse their buffers.
- */
-let memoBytes: Uint8Array | undefined;
-let memoString = '';
-
-/** The key bytes as a one-byte string (chars 0..255), usable as a Map key and reversible with Buffer.from(s, 'latin1'). */
-export function latin1(b: Uint8Array): string {
-  if (b === memoBytes && sameChars(b, memoString)) return memoString;
-  // Short keys (nearly all) convert faster in JS than through a native Buffer call.
-  const s = b.length <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-  memoBytes = b;
-  memoString = s;
-  return s;
-}
-
-/** Tells latin1() that `s` is latin1(b) (a timer about to fire, whose key the operator looks up next). */
-export function rememberLatin1(b: Uint8Array, s: string): void {
-  memoBytes = b;
-  memoString = s;
-}
-
-/** The bytes of a latin1() string (a fresh array). */
-export function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-/** Whether latin1(b) === s, without building the string. */
-export function sameChars(b: Uint8Array, s: string): boolean {
-  const n = b.length;
-  if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== b[i]) return false;
-  return true;
 }
