@@ -52,8 +52,8 @@ export interface Entry {
   readonly owner: EntryOwner;
   /** The record key's node in its scope (cache-scope.ts), opaque here. */
   readonly node: unknown;
-  /** Slice start; NaN for a head or kv entry. */
-  readonly start: number;
+  /** Slice start; undefined for a head or kv entry (a NaN would be a heap number box per entry). */
+  readonly start: number | undefined;
   dirty: boolean;
   /** LevelDB holds a value for this key as of the last written batch (or the read that loaded it). */
   onDisk: boolean;
@@ -80,7 +80,7 @@ export interface FlushBatch {
   abort(): void;
 }
 
-export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
+export function newEntry(owner: EntryOwner, node: unknown, start: number | undefined, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
   return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
 }
 
