@@ -6,7 +6,8 @@
  * (codec/state-key.ts) are built only on a miss and at checkpoint.
  */
 import type { ValueCodec } from './types.js';
-import { ABSENT, newEntry, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import type { WriteBackCache } from './write-back-cache.js';
+import { ABSENT, newEntry, type Entry, type EntryOwner } from './cache-entry.js';
 import { latin1, rememberLatin1, sameChars } from './codec/latin1.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';

@@ -27,49 +27,12 @@ import type { ValueCodec } from './types.js';
 import { TributaryError } from '../core/errors.js';
 import { PackedOps, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
-import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
+import { ENTRY_BYTES } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
+import { ABSENT, valueBytes, type Entry } from './cache-entry.js';
 
 // The record-key string helpers moved to codec/latin1.ts; timer-service.ts takes them from here.
 export { latin1, latin1Bytes, rememberLatin1, sameChars } from './codec/latin1.js';
-
-/** The value of an entry that is known absent (deleted, or not in LevelDB). */
-export const ABSENT: unique symbol = Symbol('absent');
-
-/** What owns an entry: it builds the entry's LevelDB key and removes the entry from its maps. */
-export interface EntryOwner {
-  complete: boolean;
-  /** Starts an op in `ops` with the entry's LevelDB key. */
-  packKey(e: Entry, ops: PackedOps): void;
-  unlink(e: Entry): void;
-  /** The entry is being evicted and LevelDB may hold it: misses on its key must read LevelDB. */
-  evictedPresent(e: Entry): void;
-}
-
-export interface Entry {
-  value: unknown;
-  codec: ValueCodec<unknown> | undefined;
-  readonly owner: EntryOwner;
-  /** The record key's node in its scope (cache-scope.ts), opaque here. */
-  readonly node: unknown;
-  /** Slice start; undefined for a head or kv entry (a NaN would be a heap number box per entry). */
-  readonly start: number | undefined;
-  dirty: boolean;
-  /** LevelDB holds a value for this key as of the last written batch (or the read that loaded it). */
-  onDisk: boolean;
-  /** Batches collected but not yet committed or aborted that hold this entry. */
-  flushing: number;
-  /** Bumped by every put/delete, so a commit can tell whether the entry changed after collection. */
-  version: number;
-  /** Second-chance bit: set by a hit, cleared when the clock passes. */
-  ref: boolean;
-  /** Estimated heap bytes: the entry and its decoded value. */
-  size: number;
-  /** In the clean queue (possibly stale: the clock drops dirty and unlinked entries it meets). */
-  queued: boolean;
-  /** Still in its scope's maps. */
-  linked: boolean;
-}
 
 /** Dirty state collected for a checkpoint: write `packed` then `ops`, then commit(); or abort() if the write failed. */
 export interface FlushBatch {
@@ -80,15 +43,16 @@ export interface FlushBatch {
   abort(): void;
 }
 
-export function newEntry(owner: EntryOwner, node: unknown, start: number | undefined, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
-  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
+/** Per codec: the heap size last measured for one of its values, and that value's encoded length (-1: unknown). */
+interface SizeHint {
+  size: number;
+  encoded: number;
+  /** Times the size was taken for a value of that length since it was measured. */
+  reused: number;
 }
 
-/** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */
-export function valueBytes(value: unknown, codec: ValueCodec<unknown> | undefined): number {
-  if (value === ABSENT) return ENTRY_BYTES;
-  return ENTRY_BYTES + (codec?.heapSize !== undefined ? codec.heapSize(value) : Math.round(HEAP_CALIBRATION * estimateHeapBytes(value)));
-}
+/** A value that encodes like the last one measured is walked anyway this often (measure). */
+const REMEASURE = 16;
 
 export class WriteBackCache {
   /**
@@ -109,8 +73,8 @@ export class WriteBackCache {
   /** Estimated heap bytes of every entry and key node. */
   private total = 0;
   private dirtyTotal = 0;
-  /** Per codec, the size last measured for one of its values (writtenBytes). */
-  private readonly sizeHints = new Map<ValueCodec<unknown>, number>();
+  /** Per codec, the size last measured for one of its values (writtenBytes, measure). */
+  private readonly sizeHints = new Map<ValueCodec<unknown>, SizeHint>();
   /** Bytes the last checkpoint packed: the next one's buffer starts that large (no regrowing). */
   private lastPackedBytes = 4096;
 
@@ -159,10 +123,30 @@ export class WriteBackCache {
    */
   writtenBytes(value: unknown, codec: ValueCodec<unknown>): number {
     if (codec.heapSize !== undefined) return valueBytes(value, codec);
-    let size = this.sizeHints.get(codec);
-    if (size === undefined) {
-      size = valueBytes(value, codec);
-      this.sizeHints.set(codec, size);
+    const hint = this.sizeHints.get(codec);
+    if (hint !== undefined) return hint.size;
+    const size = valueBytes(value, codec);
+    this.sizeHints.set(codec, { size, encoded: -1, reused: 0 });
+    return size;
+  }
+
+  /**
+   * The size of a value a checkpoint encodes to `encoded` bytes (values may have grown since
+   * they were measured: puts do not measure). One encoding to as many bytes as the value its
+   * codec's size was last measured on counts that size (values of one store are alike), and
+   * one in REMEASURE is walked anyway: walking every one cost ~3% of the state-scale bench's
+   * new-key phase, where every new key's value is encoded once.
+   */
+  private measure(value: unknown, codec: ValueCodec<unknown>, encoded: number): number {
+    if (codec.heapSize !== undefined) return valueBytes(value, codec);
+    const hint = this.sizeHints.get(codec);
+    if (hint !== undefined && hint.encoded === encoded && ++hint.reused < REMEASURE) return hint.size;
+    const size = valueBytes(value, codec);
+    if (hint === undefined) this.sizeHints.set(codec, { size, encoded, reused: 0 });
+    else {
+      hint.size = size;
+      hint.encoded = encoded;
+      hint.reused = 0;
     }
     return size;
   }
@@ -273,11 +257,9 @@ export class WriteBackCache {
         const put = e.value !== ABSENT;
         if (put) {
           e.owner.packKey(e, packed);
-          packed.put(e.codec!.encode(e.value));
-          // Values may have grown since they were measured (puts do not measure).
-          const size = valueBytes(e.value, e.codec);
-          this.resize(e, size);
-          this.sizeHints.set(e.codec!, size);
+          const value = e.codec!.encode(e.value);
+          packed.put(value);
+          this.resize(e, this.measure(e.value, e.codec!, value.length));
         } else if (e.onDisk) {
           e.owner.packKey(e, packed);
           packed.del();
