@@ -11,7 +11,7 @@
 import { TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
-import { LevelBytesStore, type BytesOp, type BytesStore, type PackedOps } from './level-bytes-store.js';
+import { LevelBytesStore, writeAll, type BytesOp, type BytesStore, type PackedOps } from './level-bytes-store.js';
 import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
@@ -200,8 +200,7 @@ export class StateBackend {
     const metaOp: BytesOp = { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) };
     ops.push(metaOp);
     bytes += metaOp.key.length + metaOp.value.length;
-    let entries = ops.length;
-    for (const p of packed) entries += p.length;
+    const entries = packed.reduce((n, p) => n + p.length, ops.length);
     let changes: Map<number, StateChange[]> | undefined;
     this.preparedInFlight = true;
     let settled = false;
@@ -215,7 +214,7 @@ export class StateBackend {
       write: async (alongside?: Promise<void>) => {
         alongside?.catch(() => {}); // awaited below; not unhandled if this throws first
         if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
-        const [disk, other] = await Promise.allSettled([this.writeOps(packed, ops), alongside]);
+        const [disk, other] = await Promise.allSettled([writeAll(this.bottom, packed, ops), alongside]);
         if (disk.status === 'rejected' || other.status === 'rejected') {
           for (const b of batches) b.abort();
           settle();
@@ -242,12 +241,6 @@ export class StateBackend {
       },
       changes: () => (changes ??= changesOf([...packed.flatMap((p) => p.toOps()), ...ops.slice(0, stateOpCount)], (n) => this.registry.stepId(n))),
     };
-  }
-
-  /** Packed ops, then `ops`, in one batch (unpacked for a byte store that takes no packed ops). */
-  private writeOps(packed: readonly PackedOps[], ops: readonly BytesOp[]): Promise<void> {
-    if (this.bottom.writePacked !== undefined) return this.bottom.writePacked(packed, ops);
-    return this.bottom.write([...packed.flatMap((p) => p.toOps()), ...ops]);
   }
 
   /**

@@ -34,6 +34,12 @@ export interface BytesStore {
   close(): Promise<void>;
 }
 
+/** Packed ops, then `ops`, in one batch (unpacked for a store that takes no packed ops). */
+export function writeAll(store: BytesStore, packed: readonly PackedOps[], ops: readonly BytesOp[]): Promise<void> {
+  if (store.writePacked !== undefined) return store.writePacked(packed, ops);
+  return store.write([...packed.flatMap((p) => p.toOps()), ...ops]);
+}
+
 export interface LevelBytesStoreOptions {
   /** fsync the LevelDB log on each batch (default true): a checkpoint survives power loss, not only a crash. */
   sync?: boolean;

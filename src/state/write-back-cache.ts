@@ -14,14 +14,16 @@
  *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
  *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
  * - Each entry counts its estimated heap bytes (heap-size.ts: entry, key node, decoded value),
- *   measured when loaded and re-measured when a checkpoint encodes it; a value a put creates
- *   counts as its codec's last measured value until then (writtenBytes).
+ *   measured when loaded and re-measured when a checkpoint encodes it (unless it encodes like
+ *   the last value its codec measured: measure); a value a put creates counts as its codec's
+ *   last measured value until then (writtenBytes).
  * - Dirty entries are never evicted; clean ones are, by second chance (a clock over a FIFO: a hit
  *   sets a bit instead of re-inserting), while the cache holds more bytes than its budget. Dirty
  *   bytes past half the budget ask for an early checkpoint (wantsCheckpoint), which makes them
  *   clean and evictable: memory follows the budget, not the number of keys.
- * - A checkpoint collects the dirty entries as byte ops; entries become clean only when the
- *   batch is known written (commit), and only if they were not written again meanwhile.
+ * - A checkpoint collects the dirty entries as byte ops, packed in one buffer (PackedOps);
+ *   entries become clean only when the batch is known written (commit), and only if they were
+ *   not written again meanwhile.
  */
 import type { ValueCodec } from './types.js';
 import { TributaryError } from '../core/errors.js';
