@@ -176,7 +176,7 @@ export class WriteBackCache {
     this.total += e.size;
     this.dirtyTotal += e.size;
     this.dirtyCount++;
-    this.dirtyList.push(e);
+    this.listDirty(e);
   }
 
   /** An existing entry written again. */
@@ -186,7 +186,7 @@ export class WriteBackCache {
       this.cleanCount--;
       this.dirtyTotal += e.size;
       this.dirtyCount++;
-      this.dirtyList.push(e);
+      this.listDirty(e);
     }
     e.version++;
   }
@@ -313,6 +313,20 @@ export class WriteBackCache {
         }
       },
     };
+  }
+
+  /**
+   * Lists an entry that just became dirty. Stale elements (entries dropped or cleaned since
+   * listed: a tumbling window's keys, put and deleted between checkpoints) would keep entries
+   * and their values alive until the next checkpoint, so once they outnumber the dirty entries
+   * the list is rebuilt without them (and without repeats): amortized O(1) per entry.
+   */
+  private listDirty(e: Entry): void {
+    const list = this.dirtyList;
+    list.push(e);
+    if (list.length <= 2 * this.dirtyCount + 1024) return;
+    const seen = new Set<Entry>();
+    this.dirtyList = list.filter((x) => x.dirty && x.linked && x.flushing === 0 && !seen.has(x) && seen.add(x) !== undefined);
   }
 
   /** A new size for a linked entry (dirty or clean). */

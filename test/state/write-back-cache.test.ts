@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-store.js';
@@ -308,6 +310,24 @@ describe('write-back cache', () => {
     expect(b.metrics().dirtyEntries).toBe(0);
     const again = (await reopen()).kvStore('agg', 0, numberCodec);
     expect([again.get(utf8('a')), again.get(utf8('b')), again.get(utf8('c'))]).toEqual([2, 1, 3]);
+  });
+
+  it('keeps no value of an entry put and deleted between checkpoints alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const b = await reopen();
+    const w = b.windowStore('agg', 0, counterCodec, counterCodec);
+    let first: WeakRef<Counter> | undefined;
+    for (let i = 0; i < 5000; i++) {
+      const v = { count: i, sum: i, label: 'x'.repeat(100) };
+      first ??= new WeakRef(v);
+      w.putHead(utf8(`k${i}`), v); // a key LevelDB never held: the delete drops it
+      w.deleteHead(utf8(`k${i}`));
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(first!.deref()).toBeUndefined();
+    expect(b.metrics()).toMatchObject({ cachedEntries: 0, dirtyEntries: 0 });
   });
 
   it('refuses to collect while a collected batch is in flight', () => {
