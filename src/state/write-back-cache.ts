@@ -77,8 +77,8 @@ export class WriteBackCache {
   private dirtyTotal = 0;
   /** Per codec, the size last measured for one of its values (writtenBytes, measure). */
   private readonly sizeHints = new Map<ValueCodec<unknown>, SizeHint>();
-  /** Bytes the last checkpoint packed: the next one's buffer starts that large (no regrowing). */
-  private lastPackedBytes = 4096;
+  /** Bytes per op the last checkpoint packed: the next one's buffer starts as large as its dirty entries need. */
+  private bytesPerOp = 64;
 
   /**
    * @param budget bytes the cache may hold (entries, key nodes, decoded values)
@@ -247,7 +247,7 @@ export class WriteBackCache {
     if (this.inFlight > 0) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: collect() while a collected batch is in flight');
     const list = this.dirtyList;
     this.dirtyList = [];
-    const packed = new PackedOps(this.lastPackedBytes + (this.lastPackedBytes >>> 3));
+    const packed = new PackedOps(Math.ceil(this.dirtyCount * this.bytesPerOp * 1.125));
     const entries: Entry[] = [];
     const versions: number[] = [];
     const puts: boolean[] = [];
@@ -278,7 +278,7 @@ export class WriteBackCache {
       throw err;
     }
     const bytes = packed.byteLength;
-    if (bytes > 0) this.lastPackedBytes = bytes;
+    if (packed.length > 0) this.bytesPerOp = bytes / packed.length;
     this.inFlight++;
     return {
       ops: [],
