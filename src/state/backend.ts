@@ -11,7 +11,7 @@
 import { TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
-import { LevelBytesStore, type BytesOp, type BytesStore } from './level-bytes-store.js';
+import { LevelBytesStore, writeAll, type BytesOp, type BytesStore, type PackedOps } from './level-bytes-store.js';
 import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
@@ -184,9 +184,11 @@ export class StateBackend {
     }
     const registryOps = this.registry.pendingOps();
     // State and timer ops first (changes() reads them), then registry and checkpoint meta.
+    const packed: PackedOps[] = [];
     const ops: BytesOp[] = [];
     let bytes = 0;
     for (const b of batches) {
+      if (b.packed !== undefined) packed.push(b.packed);
       for (const op of b.ops) ops.push(op);
       bytes += b.bytes;
     }
@@ -198,6 +200,7 @@ export class StateBackend {
     const metaOp: BytesOp = { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) };
     ops.push(metaOp);
     bytes += metaOp.key.length + metaOp.value.length;
+    const entries = packed.reduce((n, p) => n + p.length, ops.length);
     let changes: Map<number, StateChange[]> | undefined;
     this.preparedInFlight = true;
     let settled = false;
@@ -206,12 +209,12 @@ export class StateBackend {
       this.preparedInFlight = false;
     };
     return {
-      entries: ops.length,
+      entries,
       bytes,
       write: async (alongside?: Promise<void>) => {
         alongside?.catch(() => {}); // awaited below; not unhandled if this throws first
         if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
-        const [disk, other] = await Promise.allSettled([this.bottom.write(ops), alongside]);
+        const [disk, other] = await Promise.allSettled([writeAll(this.bottom, packed, ops), alongside]);
         if (disk.status === 'rejected' || other.status === 'rejected') {
           for (const b of batches) b.abort();
           settle();
@@ -226,17 +229,17 @@ export class StateBackend {
         const ms = performance.now() - t0;
         const m = this.metricsState;
         m.checkpoints++;
-        m.entriesFlushed += ops.length;
+        m.entriesFlushed += entries;
         m.bytesFlushed += bytes;
         m.lastCheckpointMs = ms;
-        return { entries: ops.length, bytes, ms };
+        return { entries, bytes, ms };
       },
       abort: () => {
         if (settled) return;
         for (const b of batches) b.abort();
         settle();
       },
-      changes: () => (changes ??= changesOf(ops.slice(0, stateOpCount), (n) => this.registry.stepId(n))),
+      changes: () => (changes ??= changesOf([...packed.flatMap((p) => p.toOps()), ...ops.slice(0, stateOpCount)], (n) => this.registry.stepId(n))),
     };
   }
 

@@ -6,10 +6,13 @@
  * (codec/state-key.ts) are built only on a miss and at checkpoint.
  */
 import type { ValueCodec } from './types.js';
-import { ABSENT, latin1, newEntry, rememberLatin1, sameChars, type Entry, type EntryOwner, type WriteBackCache } from './write-back-cache.js';
+import type { WriteBackCache } from './write-back-cache.js';
+import { ABSENT, newEntry, type Entry, type EntryOwner } from './cache-entry.js';
+import { latin1, rememberLatin1, sameChars } from './codec/latin1.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
-import { assertScope, assertSliceKey, headKey, kvKey, sliceKey, type RecordKeyBytes } from './codec/state-key.js';
+import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLength, headKey, kvKey, sliceKey, writeEntryKey, type RecordKeyBytes } from './codec/state-key.js';
+import type { PackedOps } from './level-bytes-store.js';
 
 interface KeyNode {
   /** latin1(record key bytes): the map key, and the key itself (callers may reuse their bytes). */
@@ -29,6 +32,15 @@ export class CacheScope implements EntryOwner {
   private readonly nodes = new Map<string, KeyNode>();
   private lastKb: Uint8Array | undefined;
   private lastNode: KeyNode | undefined;
+  /**
+   * The record key get() last found absent with no node, so the put that follows (a new key:
+   * every event while keys outnumber the cache) neither looks it up in the map again nor asks
+   * the presence filter (random reads in 8MB). Cleared when any node is created (it may be this
+   * key's) and by reset(); nothing else can put this key on disk meanwhile, since only a cached
+   * entry's eviction adds to the filter.
+   */
+  private absentKb: Uint8Array | undefined;
+  private absentId = '';
 
   /** Salts this scope's keys in the cache's presence filter. */
   private readonly salt: number;
@@ -61,15 +73,20 @@ export class CacheScope implements EntryOwner {
       e.ref = true;
       return e.value === ABSENT ? undefined : (e.value as V);
     }
-    if (!this.mayHold(node?.id ?? latin1(kb))) {
+    const id = node?.id ?? latin1(kb);
+    if (!this.mayHold(id)) {
       m.cacheHits++;
+      if (node === undefined) {
+        this.absentKb = kb;
+        this.absentId = id;
+      }
       return undefined;
     }
     m.cacheMisses++;
     const n = node ?? this.create(kb);
     const bytes = this.cache.bottom.getSync(this.keyOf(kb, start));
     const value = bytes === undefined ? ABSENT : codec.decode(bytes);
-    const loaded = newEntry(this, n, start, value, codec as ValueCodec<unknown>, false, bytes !== undefined);
+    const loaded = newEntry(this, n, slotStart(start), value, codec as ValueCodec<unknown>, false, bytes !== undefined);
     setSlot(n, start, loaded);
     this.cache.addClean(loaded);
     return value === ABSENT ? undefined : (value as V);
@@ -78,16 +95,24 @@ export class CacheScope implements EntryOwner {
   put<V>(kb: Uint8Array, start: number, value: V, codec: ValueCodec<V>): void {
     this.cache.metrics.puts++;
     if (start === start) assertSliceKey(kb, start);
-    const node = this.find(kb) ?? this.create(kb);
-    const e = slot(node, start);
-    if (e !== undefined) {
-      e.value = value;
-      e.codec = codec as ValueCodec<unknown>;
-      this.cache.written(e);
-      return;
+    let node: KeyNode;
+    let onDisk: boolean;
+    if (kb === this.absentKb && sameChars(kb, this.absentId)) {
+      node = this.create(kb);
+      onDisk = false;
+    } else {
+      node = this.find(kb) ?? this.create(kb);
+      const e = slot(node, start);
+      if (e !== undefined) {
+        e.value = value;
+        e.codec = codec as ValueCodec<unknown>;
+        this.cache.written(e);
+        return;
+      }
+      // Not cached: LevelDB may hold it unless the scope rules that out.
+      onDisk = this.mayHold(node.id);
     }
-    // Not cached: LevelDB may hold it unless the scope rules that out.
-    const created = newEntry(this, node, start, value, codec as ValueCodec<unknown>, true, this.mayHold(node.id), this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
+    const created = newEntry(this, node, slotStart(start), value, codec as ValueCodec<unknown>, true, onDisk, this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
     setSlot(node, start, created);
     this.cache.addDirty(created);
   }
@@ -101,7 +126,7 @@ export class CacheScope implements EntryOwner {
       this.cache.deleted(e);
     } else if (this.mayHold(node?.id ?? latin1(kb))) {
       const n = node ?? this.create(kb);
-      const tomb = newEntry(this, n, start, ABSENT, undefined, true, true);
+      const tomb = newEntry(this, n, slotStart(start), ABSENT, undefined, true, true);
       setSlot(n, start, tomb);
       this.cache.addDirty(tomb);
     }
@@ -132,17 +157,21 @@ export class CacheScope implements EntryOwner {
     this.nodes.clear();
     this.lastKb = undefined;
     this.lastNode = undefined;
+    this.absentKb = undefined;
     this.complete = complete;
   }
 
-  fullKey(e: Entry): Uint8Array {
-    return this.keyOf((e.node as KeyNode).id, e.start);
+  packKey(e: Entry, ops: PackedOps): void {
+    const id = (e.node as KeyNode).id;
+    const kind = e.start !== undefined ? KIND_SLICE : this.kv ? KIND_KV : KIND_HEAD;
+    const at = ops.startKey(entryKeyLength(kind, id));
+    writeEntryKey(ops.bytes(), at, kind, this.step, this.partition, id, e.start ?? MAIN);
   }
 
   unlink(e: Entry): void {
     const node = e.node as KeyNode;
     const start = e.start;
-    if (start !== start) {
+    if (start === undefined) {
       if (node.head === e) node.head = undefined;
     } else if (node.e0 === e) {
       node.e0 = undefined;
@@ -178,6 +207,7 @@ export class CacheScope implements EntryOwner {
     return this.kv ? kvKey(this.step, this.partition, key) : headKey(this.step, this.partition, key);
   }
 
+
   private find(kb: Uint8Array): KeyNode | undefined {
     const last = this.lastNode;
     if (last !== undefined && kb === this.lastKb && last.linked && sameChars(kb, last.id)) return last;
@@ -197,10 +227,16 @@ export class CacheScope implements EntryOwner {
     const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
     this.nodes.set(node.id, node);
     this.cache.account(nodeBytes(node.id));
+    this.absentKb = undefined;
     this.lastKb = kb;
     this.lastNode = node;
     return node;
   }
+}
+
+/** An entry's start: undefined for MAIN (a NaN field would cost every head entry a heap number box). */
+function slotStart(start: number): number | undefined {
+  return start === start ? start : undefined;
 }
 
 function nodeBytes(id: string): number {

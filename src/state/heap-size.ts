@@ -16,7 +16,7 @@
  */
 export const HEAP_CALIBRATION = 1.35;
 
-/** An Entry object (write-back-cache.ts), its place in the clean queue and the dirty set. */
+/** An Entry object (cache-entry.ts), its place in the clean queue and the dirty list (write-back-cache.ts). */
 export const ENTRY_BYTES = Math.round(HEAP_CALIBRATION * 152);
 /** A record key's node in its scope (cache-scope.ts) and its Map slot; plus the key string. */
 export const NODE_BYTES = 120;

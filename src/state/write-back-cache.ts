@@ -14,78 +14,59 @@
  *   holds it (`onDisk`): deleting one that was never written drops it without a tombstone, so
  *   short-lived keys (a window opened and closed between checkpoints) cost no LevelDB ops.
  * - Each entry counts its estimated heap bytes (heap-size.ts: entry, key node, decoded value),
- *   measured when loaded and re-measured when a checkpoint encodes it; a value a put creates
- *   counts as its codec's last measured value until then (writtenBytes).
+ *   measured when loaded and re-measured when a checkpoint encodes it (unless it encodes like
+ *   the last value its codec measured: measure); a value a put creates counts as its codec's
+ *   last measured value until then (writtenBytes).
  * - Dirty entries are never evicted; clean ones are, by second chance (a clock over a FIFO: a hit
  *   sets a bit instead of re-inserting), while the cache holds more bytes than its budget. Dirty
  *   bytes past half the budget ask for an early checkpoint (wantsCheckpoint), which makes them
  *   clean and evictable: memory follows the budget, not the number of keys.
- * - A checkpoint collects the dirty entries as byte ops; entries become clean only when the
- *   batch is known written (commit), and only if they were not written again meanwhile.
+ * - A checkpoint collects the dirty entries as byte ops, packed in one buffer (PackedOps);
+ *   entries become clean only when the batch is known written (commit), and only if they were
+ *   not written again meanwhile.
  */
 import type { ValueCodec } from './types.js';
-import type { BytesOp, BytesStore } from './level-bytes-store.js';
+import { TributaryError } from '../core/errors.js';
+import { PackedOps, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import type { StateMetrics } from './metrics.js';
-import { ENTRY_BYTES, HEAP_CALIBRATION, estimateHeapBytes } from './heap-size.js';
+import { ENTRY_BYTES } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
+import { ABSENT, valueBytes, type Entry } from './cache-entry.js';
 
-/** The value of an entry that is known absent (deleted, or not in LevelDB). */
-export const ABSENT: unique symbol = Symbol('absent');
+// The record-key string helpers moved to codec/latin1.ts; timer-service.ts takes them from here.
+export { latin1, latin1Bytes, rememberLatin1, sameChars } from './codec/latin1.js';
 
-/** What owns an entry: it builds the entry's LevelDB key and removes the entry from its maps. */
-export interface EntryOwner {
-  complete: boolean;
-  fullKey(e: Entry): Uint8Array;
-  unlink(e: Entry): void;
-  /** The entry is being evicted and LevelDB may hold it: misses on its key must read LevelDB. */
-  evictedPresent(e: Entry): void;
-}
-
-export interface Entry {
-  value: unknown;
-  codec: ValueCodec<unknown> | undefined;
-  readonly owner: EntryOwner;
-  /** The record key's node in its scope (cache-scope.ts), opaque here. */
-  readonly node: unknown;
-  /** Slice start; NaN for a head or kv entry. */
-  readonly start: number;
-  dirty: boolean;
-  /** LevelDB holds a value for this key as of the last written batch (or the read that loaded it). */
-  onDisk: boolean;
-  /** Batches collected but not yet committed or aborted that hold this entry. */
-  flushing: number;
-  /** Bumped by every put/delete, so a commit can tell whether the entry changed after collection. */
-  version: number;
-  /** Second-chance bit: set by a hit, cleared when the clock passes. */
-  ref: boolean;
-  /** Estimated heap bytes: the entry and its decoded value. */
-  size: number;
-  /** In the clean queue (possibly stale: the clock drops dirty and unlinked entries it meets). */
-  queued: boolean;
-  /** Still in its scope's maps. */
-  linked: boolean;
-}
-
-/** Dirty state collected for a checkpoint: write `ops`, then commit(); or abort() if the write failed. */
+/** Dirty state collected for a checkpoint: write `packed` then `ops`, then commit(); or abort() if the write failed. */
 export interface FlushBatch {
   ops: BytesOp[];
+  packed?: PackedOps;
   bytes: number;
   commit(): void;
   abort(): void;
 }
 
-export function newEntry(owner: EntryOwner, node: unknown, start: number, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
-  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
+/** Per codec: the heap size last measured for one of its values, and that value's encoded length (-1: unknown). */
+interface SizeHint {
+  size: number;
+  encoded: number;
+  /** Times the size was taken for a value of that length since it was measured. */
+  reused: number;
 }
 
-/** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */
-export function valueBytes(value: unknown, codec: ValueCodec<unknown> | undefined): number {
-  if (value === ABSENT) return ENTRY_BYTES;
-  return ENTRY_BYTES + (codec?.heapSize !== undefined ? codec.heapSize(value) : Math.round(HEAP_CALIBRATION * estimateHeapBytes(value)));
-}
+/** A value that encodes like the last one measured is walked anyway this often (measure). */
+const REMEASURE = 16;
 
 export class WriteBackCache {
-  private readonly dirty = new Set<Entry>();
+  /**
+   * Every dirty entry, and stale ones (cleaned or dropped since; an entry dirtied again after
+   * that is listed twice): collect() skips those. An array, not a Set: every new key is dirty
+   * once, and a Set's add and delete of millions of entries (hashing, its table regrown and
+   * shrunk) cost more than a push and a skipped element.
+   */
+  private dirtyList: Entry[] = [];
+  private dirtyCount = 0;
+  /** Batches collected and not yet committed or aborted (collect() wants none). */
+  private inFlight = 0;
   /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
   private queue: Entry[] = [];
   private head = 0;
@@ -94,8 +75,10 @@ export class WriteBackCache {
   /** Estimated heap bytes of every entry and key node. */
   private total = 0;
   private dirtyTotal = 0;
-  /** Per codec, the size last measured for one of its values (writtenBytes). */
-  private readonly sizeHints = new Map<ValueCodec<unknown>, number>();
+  /** Per codec, the size last measured for one of its values (writtenBytes, measure). */
+  private readonly sizeHints = new Map<ValueCodec<unknown>, SizeHint>();
+  /** Bytes per op the last checkpoint packed: the next one's buffer starts as large as its dirty entries need. */
+  private bytesPerOp = 64;
 
   /**
    * @param budget bytes the cache may hold (entries, key nodes, decoded values)
@@ -142,10 +125,30 @@ export class WriteBackCache {
    */
   writtenBytes(value: unknown, codec: ValueCodec<unknown>): number {
     if (codec.heapSize !== undefined) return valueBytes(value, codec);
-    let size = this.sizeHints.get(codec);
-    if (size === undefined) {
-      size = valueBytes(value, codec);
-      this.sizeHints.set(codec, size);
+    const hint = this.sizeHints.get(codec);
+    if (hint !== undefined) return hint.size;
+    const size = valueBytes(value, codec);
+    this.sizeHints.set(codec, { size, encoded: -1, reused: 0 });
+    return size;
+  }
+
+  /**
+   * The size of a value a checkpoint encodes to `encoded` bytes (values may have grown since
+   * they were measured: puts do not measure). One encoding to as many bytes as the value its
+   * codec's size was last measured on counts that size (values of one store are alike), and
+   * one in REMEASURE is walked anyway: walking every one cost ~3% of the state-scale bench's
+   * new-key phase, where every new key's value is encoded once.
+   */
+  private measure(value: unknown, codec: ValueCodec<unknown>, encoded: number): number {
+    if (codec.heapSize !== undefined) return valueBytes(value, codec);
+    const hint = this.sizeHints.get(codec);
+    if (hint !== undefined && hint.encoded === encoded && ++hint.reused < REMEASURE) return hint.size;
+    const size = valueBytes(value, codec);
+    if (hint === undefined) this.sizeHints.set(codec, { size, encoded, reused: 0 });
+    else {
+      hint.size = size;
+      hint.encoded = encoded;
+      hint.reused = 0;
     }
     return size;
   }
@@ -156,7 +159,7 @@ export class WriteBackCache {
   }
 
   get dirtySize(): number {
-    return this.dirty.size;
+    return this.dirtyCount;
   }
 
   /** A new entry loaded by a miss (clean). May evict. */
@@ -172,7 +175,8 @@ export class WriteBackCache {
     this.count++;
     this.total += e.size;
     this.dirtyTotal += e.size;
-    this.dirty.add(e);
+    this.dirtyCount++;
+    this.listDirty(e);
   }
 
   /** An existing entry written again. */
@@ -181,7 +185,8 @@ export class WriteBackCache {
       e.dirty = true;
       this.cleanCount--;
       this.dirtyTotal += e.size;
-      this.dirty.add(e);
+      this.dirtyCount++;
+      this.listDirty(e);
     }
     e.version++;
   }
@@ -208,7 +213,7 @@ export class WriteBackCache {
     e.version++;
     this.resize(e, ENTRY_BYTES);
     if (e.dirty) {
-      this.dirty.delete(e);
+      this.dirtyCount--;
       this.dirtyTotal -= e.size;
       this.becomeClean(e);
     }
@@ -234,48 +239,65 @@ export class WriteBackCache {
     this.head = 0;
   }
 
-  /** Encodes every dirty entry now (values may be mutated after this returns). */
+  /**
+   * Encodes every dirty entry now (values may be mutated after this returns). One batch at a
+   * time: the previous one must have been committed or aborted.
+   */
   collect(): FlushBatch {
-    const ops: BytesOp[] = [];
+    if (this.inFlight > 0) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: collect() while a collected batch is in flight');
+    const list = this.dirtyList;
+    this.dirtyList = [];
+    const packed = new PackedOps(Math.ceil(this.dirtyCount * this.bytesPerOp * 1.125));
     const entries: Entry[] = [];
     const versions: number[] = [];
     const puts: boolean[] = [];
-    let bytes = 0;
-    for (const e of this.dirty) {
-      const put = e.value !== ABSENT;
-      if (put) {
-        const key = e.owner.fullKey(e);
-        const value = e.codec!.encode(e.value);
-        ops.push({ type: 'put', key, value });
-        bytes += key.length + value.length;
-        // Values may have grown since they were measured (puts do not measure).
-        const size = valueBytes(e.value, e.codec);
-        this.resize(e, size);
-        this.sizeHints.set(e.codec!, size);
-      } else if (e.onDisk || e.flushing > 0) {
-        const key = e.owner.fullKey(e);
-        ops.push({ type: 'del', key });
-        bytes += key.length;
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        // Stale, or listed twice (flushing counts this batch only: none other is in flight).
+        if (!e.dirty || !e.linked || e.flushing > 0) continue;
+        const put = e.value !== ABSENT;
+        if (put) {
+          e.owner.packKey(e, packed);
+          const value = e.codec!.encode(e.value);
+          packed.put(value);
+          this.resize(e, this.measure(e.value, e.codec!, value.length));
+        } else if (e.onDisk) {
+          e.owner.packKey(e, packed);
+          packed.del();
+        }
+        // An absent entry LevelDB never held needs no op, but commit still makes it clean.
+        e.flushing++;
+        entries.push(e);
+        versions.push(e.version);
+        puts.push(put);
       }
-      // An absent entry LevelDB never held needs no op, but commit still makes it clean.
-      entries.push(e);
-      versions.push(e.version);
-      puts.push(put);
+    } catch (err) {
+      for (const e of entries) e.flushing--;
+      this.dirtyList = list;
+      throw err;
     }
-    for (const e of entries) e.flushing++;
+    const bytes = packed.byteLength;
+    if (packed.length > 0) this.bytesPerOp = bytes / packed.length;
+    this.inFlight++;
     return {
-      ops,
+      ops: [],
+      packed,
       bytes,
       commit: () => {
+        this.inFlight--;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i]!;
           e.flushing--;
           e.onDisk = puts[i]!;
-          if (e.version !== versions[i] || !e.linked) continue;
-          if (e.value === ABSENT && e.owner.complete && !e.onDisk) {
+          if (!e.linked) continue;
+          if (e.version !== versions[i]) {
+            // Written again since collected: still dirty, and listed for the next checkpoint.
+            this.dirtyList.push(e);
+          } else if (e.value === ABSENT && e.owner.complete && !e.onDisk) {
             this.drop(e);
           } else {
-            this.dirty.delete(e);
+            this.dirtyCount--;
             this.dirtyTotal -= e.size;
             this.becomeClean(e);
           }
@@ -284,9 +306,27 @@ export class WriteBackCache {
       },
       // Entries stay dirty: the next checkpoint writes them again.
       abort: () => {
-        for (const e of entries) e.flushing--;
+        this.inFlight--;
+        for (const e of entries) {
+          e.flushing--;
+          if (e.linked) this.dirtyList.push(e);
+        }
       },
     };
+  }
+
+  /**
+   * Lists an entry that just became dirty. Stale elements (entries dropped or cleaned since
+   * listed: a tumbling window's keys, put and deleted between checkpoints) would keep entries
+   * and their values alive until the next checkpoint, so once they outnumber the dirty entries
+   * the list is rebuilt without them (and without repeats): amortized O(1) per entry.
+   */
+  private listDirty(e: Entry): void {
+    const list = this.dirtyList;
+    list.push(e);
+    if (list.length <= 2 * this.dirtyCount + 1024) return;
+    const seen = new Set<Entry>();
+    this.dirtyList = list.filter((x) => x.dirty && x.linked && x.flushing === 0 && !seen.has(x) && seen.add(x) !== undefined);
   }
 
   /** A new size for a linked entry (dirty or clean). */
@@ -310,7 +350,7 @@ export class WriteBackCache {
   /** Removes an entry from the cache altogether. `wasDirty`: it is (still) counted dirty. */
   private drop(e: Entry, wasDirty = e.dirty): void {
     if (wasDirty) {
-      this.dirty.delete(e);
+      this.dirtyCount--;
       this.dirtyTotal -= e.size;
     } else this.cleanCount--;
     this.total -= e.size;
@@ -342,43 +382,4 @@ export class WriteBackCache {
       this.head = 0;
     }
   }
-}
-
-/**
- * The last conversion: one record's key goes through latin1() several times in a row (its head,
- * its slices' node, its timer), and handing back the same string object also spares the Map
- * lookups re-hashing it. Checked byte for byte, since callers may reuse their buffers.
- */
-let memoBytes: Uint8Array | undefined;
-let memoString = '';
-
-/** The key bytes as a one-byte string (chars 0..255), usable as a Map key and reversible with Buffer.from(s, 'latin1'). */
-export function latin1(b: Uint8Array): string {
-  if (b === memoBytes && sameChars(b, memoString)) return memoString;
-  // Short keys (nearly all) convert faster in JS than through a native Buffer call.
-  const s = b.length <= 64 ? String.fromCharCode.apply(null, b as unknown as number[]) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-  memoBytes = b;
-  memoString = s;
-  return s;
-}
-
-/** Tells latin1() that `s` is latin1(b) (a timer about to fire, whose key the operator looks up next). */
-export function rememberLatin1(b: Uint8Array, s: string): void {
-  memoBytes = b;
-  memoString = s;
-}
-
-/** The bytes of a latin1() string (a fresh array). */
-export function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-/** Whether latin1(b) === s, without building the string. */
-export function sameChars(b: Uint8Array, s: string): boolean {
-  const n = b.length;
-  if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== b[i]) return false;
-  return true;
 }

@@ -1,6 +1,10 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-store.js';
+import { WriteBackCache } from '../../src/state/write-back-cache.js';
+import { createStateMetrics } from '../../src/state/metrics.js';
 import { counterCodec, numberCodec, tempDir, utf8, type Counter } from './helpers.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
@@ -39,6 +43,15 @@ async function countingStore(): Promise<BytesStore & { reads: number }> {
   };
   return store;
 }
+
+/** A byte store that holds nothing (for a cache used without LevelDB). */
+const nullStore: BytesStore = {
+  getSync: () => undefined,
+  entries: async function* () {},
+  write: async () => {},
+  clear: async () => {},
+  close: async () => {},
+};
 
 describe('write-back cache', () => {
   it('persists a value mutated in place and put again, as of the checkpoint', async () => {
@@ -264,6 +277,65 @@ describe('write-back cache', () => {
     expect(kept.entries).toBeGreaterThan(1);
     expect(r.entries).toBe(1); // the meta only
     expect(b.metrics()).toMatchObject({ cachedEntries: 0, dirtyEntries: 0, timers: 0 });
+  });
+
+  it('writes an entry dirtied, cleaned and dirtied again once, and counts it clean after', async () => {
+    let b = await reopen();
+    b.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
+    await b.checkpoint({ version: 1, at: 1 });
+    b = await reopen(undefined, 0); // state on disk and no presence filter: the scope is not complete
+    const kv = b.kvStore('agg', 0, numberCodec);
+    expect(kv.get(utf8('x'))).toBeUndefined(); // read LevelDB: known not on disk
+    kv.put(utf8('x'), 1);
+    kv.delete(utf8('x')); // never written: clean again, no tombstone
+    kv.put(utf8('x'), 2); // dirty again (listed twice for the checkpoint)
+    expect(b.metrics().dirtyEntries).toBe(1);
+    const r = await b.checkpoint({ version: 1, at: 2 });
+    expect(r.entries).toBe(2); // x and the meta
+    expect(b.metrics().dirtyEntries).toBe(0);
+    expect((await reopen()).kvStore('agg', 0, numberCodec).get(utf8('x'))).toBe(2);
+  });
+
+  it('keeps an entry put again while its batch is written dirty, for the next checkpoint', async () => {
+    const b = await reopen();
+    const kv = b.kvStore('agg', 0, numberCodec);
+    kv.put(utf8('a'), 1);
+    kv.put(utf8('b'), 1);
+    const p = b.prepareCheckpoint({ version: 1, at: 1 });
+    kv.put(utf8('a'), 2); // after the snapshot
+    kv.put(utf8('c'), 3);
+    await p.write();
+    expect(b.metrics().dirtyEntries).toBe(2);
+    await b.checkpoint({ version: 1, at: 2 });
+    expect(b.metrics().dirtyEntries).toBe(0);
+    const again = (await reopen()).kvStore('agg', 0, numberCodec);
+    expect([again.get(utf8('a')), again.get(utf8('b')), again.get(utf8('c'))]).toEqual([2, 1, 3]);
+  });
+
+  it('keeps no value of an entry put and deleted between checkpoints alive', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const b = await reopen();
+    const w = b.windowStore('agg', 0, counterCodec, counterCodec);
+    let first: WeakRef<Counter> | undefined;
+    for (let i = 0; i < 5000; i++) {
+      const v = { count: i, sum: i, label: 'x'.repeat(100) };
+      first ??= new WeakRef(v);
+      w.putHead(utf8(`k${i}`), v); // a key LevelDB never held: the delete drops it
+      w.deleteHead(utf8(`k${i}`));
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(first!.deref()).toBeUndefined();
+    expect(b.metrics()).toMatchObject({ cachedEntries: 0, dirtyEntries: 0 });
+  });
+
+  it('refuses to collect while a collected batch is in flight', () => {
+    const cache = new WriteBackCache(nullStore, 1 << 20, createStateMetrics());
+    const first = cache.collect();
+    expect(() => cache.collect()).toThrow(/in flight/);
+    first.abort();
+    expect(() => cache.collect().commit()).not.toThrow();
   });
 
   it('counts operations and checkpoint volume', async () => {

@@ -71,15 +71,46 @@ function putKey(out: Uint8Array, at: number, key: RecordKeyBytes): void {
 }
 
 export function headKey(step: number, partition: number, key: RecordKeyBytes): Uint8Array {
-  const out = header(KIND_HEAD, step, partition, key.length);
-  putKey(out, HEADER, key);
-  return out;
+  return entryKey(KIND_HEAD, step, partition, key, Number.NaN);
 }
 
 export function kvKey(step: number, partition: number, key: RecordKeyBytes): Uint8Array {
-  const out = header(KIND_KV, step, partition, key.length);
-  putKey(out, HEADER, key);
+  return entryKey(KIND_KV, step, partition, key, Number.NaN);
+}
+
+/** The LevelDB key of a head, kv or slice entry (`start` NaN but for a slice), in a new array. */
+function entryKey(kind: typeof KIND_HEAD | typeof KIND_KV | typeof KIND_SLICE, step: number, partition: number, key: RecordKeyBytes, start: number): Uint8Array {
+  const out = new Uint8Array(entryKeyLength(kind, key));
+  writeEntryKey(out, 0, kind, step, partition, key, start);
   return out;
+}
+
+/** Bytes of the LevelDB key of a head, kv or slice entry of this record key. */
+export function entryKeyLength(kind: typeof KIND_HEAD | typeof KIND_KV | typeof KIND_SLICE, key: RecordKeyBytes): number {
+  return kind === KIND_SLICE ? HEADER + 2 + key.length + 8 : HEADER + key.length;
+}
+
+/**
+ * Writes the LevelDB key of a head, kv or slice entry (`start` is read for a slice only) into
+ * `out` at `at` (entryKeyLength bytes): a checkpoint packs every dirty entry's key into one
+ * buffer (level-bytes-store.ts PackedOps) instead of an array per key.
+ */
+export function writeEntryKey(out: Uint8Array, at: number, kind: typeof KIND_HEAD | typeof KIND_KV | typeof KIND_SLICE, step: number, partition: number, key: RecordKeyBytes, start: number): void {
+  if (kind === KIND_SLICE) assertSliceKey(key, start);
+  assertScope(step, partition);
+  out[at] = kind;
+  out[at + 1] = step >>> 8;
+  out[at + 2] = step & 0xff;
+  out[at + 3] = partition >>> 8;
+  out[at + 4] = partition & 0xff;
+  if (kind !== KIND_SLICE) {
+    putKey(out, at + HEADER, key);
+    return;
+  }
+  out[at + HEADER] = key.length >>> 8;
+  out[at + HEADER + 1] = key.length & 0xff;
+  putKey(out, at + HEADER + 2, key);
+  writeTime(out, at + HEADER + 2 + key.length, start);
 }
 
 /**
@@ -109,13 +140,7 @@ export function assertScope(step: number, partition: number): void {
 }
 
 export function sliceKey(step: number, partition: number, key: RecordKeyBytes, start: number): Uint8Array {
-  assertSliceKey(key, start);
-  const out = header(KIND_SLICE, step, partition, 2 + key.length + 8);
-  out[HEADER] = key.length >>> 8;
-  out[HEADER + 1] = key.length & 0xff;
-  putKey(out, HEADER + 2, key);
-  writeTime(out, HEADER + 2 + key.length, start);
-  return out;
+  return entryKey(KIND_SLICE, step, partition, key, start);
 }
 
 export function timerKey(step: number, partition: number, time: number, key: RecordKeyBytes): Uint8Array {
