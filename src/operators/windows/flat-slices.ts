@@ -6,7 +6,8 @@
  *   nums: [count][D totals][slice 0: start, W fields][slice 1: …]…[one mask per value in vals]
  *         count = live slices, starts ascending; total d = how many distinct values distinct
  *         aggregate d has over them; fields, per count/sum/avg aggregate in spec order:
- *         count n | sum, avg s, n; mask = bit i set when slice i holds the value.
+ *         count n | sum, avg s, n; mask = bit i set when slice i holds the value. Past the
+ *         last mask is room: nums grows in place into it, and keeps it when slices leave.
  *   vals: the distinct values (canonical strings) of the live slices, each once: the first
  *         distinct aggregate's total values, then the next one's, in order of arrival.
  * A record's value sets a bit (or appends the value); slices leaving shift the masks and drop
@@ -18,7 +19,9 @@
  * the slices' sums oldest first from 0, counts are whole numbers, distinct counts exact. What
  * the layout cannot hold (more distinct values than the exact limit, which takes a sketch, or
  * than MAX_VALUES) makes add() return false, and the caller turns the slices into accumulators
- * (toAccumulators). Arrays grow to their exact length: they live as long as the key.
+ * (toAccumulators). Arrays live as long as the key: vals grows to its exact length, nums by a
+ * slice at a time and only past the most the key has held (room()), so a key whose slices come
+ * and go allocates nothing.
  */
 import type { Row, Value } from '../../core/record.js';
 import type { ByteReader, ByteSink } from '../../state/codec/bytes.js';
@@ -69,10 +72,10 @@ export class FlatLayout {
   /** Where the slices begin in nums (1 + D), and numbers per slice (1 + W). */
   private readonly h: number;
   private readonly b: number;
-  /** A new key's nums: one slice, all zeros. */
+  /** A new key's nums: one slice, all zeros, and room for its first value of each distinct aggregate. */
   private readonly first: number[];
-  /** A new slice's numbers. */
-  private readonly block: number[];
+  /** What nums grows by when it has no room left: a slice and a value per distinct aggregate. */
+  private readonly pad: number[];
 
   private constructor(
     private readonly set: AggregateSet,
@@ -91,8 +94,8 @@ export class FlatLayout {
     this.h = 1 + d;
     this.b = 1 + w;
     this.names = set.aggs.map((a) => a.name);
-    this.first = zeros(this.h + this.b);
-    this.block = zeros(this.b);
+    this.first = zeros(this.h + this.b + d);
+    this.pad = zeros(this.b + d);
   }
 
   /** The layout for `set`, or undefined when an aggregate needs accumulators (min, max, first, last, latest). */
@@ -144,24 +147,43 @@ export class FlatLayout {
   /** A new empty slice starting at s, at index i (from indexOf). */
   insertSlice(f: FlatState, i: number, s: number): void {
     const { h, b } = this;
-    const old = f.nums;
-    const count = old[0]!;
-    const nums = old.concat(this.block);
+    const count = f.nums[0]!;
+    const end = this.end(f.nums);
+    const nums = this.room(f, end, b);
     const at = h + i * b;
     // Everything from the new slice on (later slices, the masks) moves up by b.
-    for (let x = old.length - 1; x >= at; x--) nums[x + b] = old[x]!;
+    for (let x = end - 1; x >= at; x--) nums[x + b] = nums[x]!;
     nums[at] = s;
     for (let j = 1; j < b; j++) nums[at + j] = 0;
     if (i < count) {
       // The bits of slices i.. move up by one.
       const low = (1 << i) - 1;
-      for (let x = h + (count + 1) * b; x < nums.length; x++) {
+      for (let x = h + (count + 1) * b; x < end + b; x++) {
         const m = nums[x]!;
         nums[x] = (m & low) | ((m & ~low) << 1);
       }
     }
     nums[0] = count + 1;
-    f.nums = nums;
+  }
+
+  /** Where the key's numbers end in nums: past it is room for growth (see room()). */
+  private end(nums: readonly number[]): number {
+    let n = this.h + nums[0]! * this.b;
+    for (let e = 1; e < this.h; e++) n += nums[e]!;
+    return n;
+  }
+
+  /**
+   * f.nums with room for `more` (a slice's b, or a mask's 1) numbers past `end`. It never shrinks
+   * while the key lives, so a key's next slice after an expiry lands in place: a new array per
+   * record would be a new long-lived object per record, and copying those is much of what the
+   * young-generation GC of a rolling step costs. At most a pad more than the key ever held.
+   */
+  private room(f: FlatState, end: number, more: number): number[] {
+    const nums = f.nums;
+    if (nums.length >= end + more) return nums;
+    // concat: a new array of exactly that length (a push would reserve 16 more slots, or half again).
+    return (f.nums = nums.concat(this.pad));
   }
 
   /**
@@ -212,9 +234,11 @@ export class FlatLayout {
     // The key's first value: an array of exactly one.
     const grown = vals === null ? [k] : inserted(vals, at, k);
     f.vals = grown;
-    nums = masks + at === nums.length ? nums.concat([bit]) : inserted(nums, masks + at, bit);
+    const end = this.end(nums);
+    nums = this.room(f, end, 1);
+    for (let x = end - 1; x >= masks + at; x--) nums[x + 1] = nums[x]!;
+    nums[masks + at] = bit;
     nums[1 + d] = n + 1;
-    f.nums = nums;
     return n + 1 <= this.limit && grown.length <= MAX_VALUES;
   }
 
@@ -227,9 +251,8 @@ export class FlatLayout {
     while (n < count && nums[h + n * b]! <= cut) n++;
     if (n === 0) return false;
     if (n === count) {
-      // Usually the key's state is deleted next: emptied in place, nothing allocated.
-      nums.length = h;
-      nums.fill(0);
+      // Emptied in place (the numbers past the counts are room, see room()).
+      for (let e = 0; e < h; e++) nums[e] = 0;
       f.vals = null;
       return true;
     }
@@ -258,7 +281,7 @@ export class FlatLayout {
       if (kept === 0) f.vals = null;
       else if (kept < vals.length) vals.length = kept;
     }
-    nums.length = out;
+    // What lies past `out` is room now (see room()).
     nums[0] = count - n;
     return true;
   }

@@ -217,4 +217,37 @@ describe('rolling state layouts', () => {
     expect(control.length).toBeGreaterThan(30);
     expect(run(true)).toEqual(control);
   });
+
+  it('a flat key grows its numbers in place: slices that come and go allocate nothing, and values equal the accumulator layout', () => {
+    type Rolling = Extract<WindowHead, { kind: 'rolling' }>;
+    // min() has no flat layout: the control keeps its slices as accumulators.
+    const run = (aggregates: AggregateSpec[]) => {
+      const op = new WindowedAggregation(spec(rolling, { aggregates }));
+      // The watermark at each record's time: slices leave by expiry (an 'expire' each), then the record lands.
+      const d = new Driver(op, { maxOutOfOrder: 0, watermark: 'after', encodeState: false });
+      const out: Row[] = [];
+      const arrays = new Set<number[]>();
+      const head = (): Rolling => [...d.store.heads.values()][0] as Rolling;
+      // A record every 7 hours and a new device every third one: ~10 live slices, one leaving per record.
+      for (let i = 0; i < 60; i++) {
+        for (const r of emitted(d.send('k', T0 + i * 7 * 60 * MIN, { amount: i + 0.5, device: `d${i % 3 === 0 ? i : 1}` }))) {
+          out.push({ kind: r.kind, asOf: r.asOf, ...r.values });
+        }
+        if (i >= 20 && head().nums !== null) arrays.add(head().nums!);
+        // What the key holds round-trips through its codec whatever room nums has.
+        const bytes = op.headCodec.encode(head());
+        expect(op.headCodec.encode(op.headCodec.decode(bytes))).toEqual(bytes);
+      }
+      for (const e of d.advanceTo(T0 + 30 * DAY)) if (e.type === 'emit') out.push({ kind: e.result.kind, asOf: e.result.asOf, ...e.result.values });
+      expect(d.stateEntries()).toEqual({ heads: 0, slices: 0, timers: 0 });
+      return { out, arrays };
+    };
+    const flat = run(AGGS);
+    const control = run([...AGGS, { name: 'low', fn: 'min', arg: field('amount') }]);
+    expect(control.arrays.size).toBe(0);
+    expect(flat.out).toEqual(control.out.map(({ low: _low, ...rest }) => rest));
+    expect(flat.out.filter((r) => r.kind === 'expire').length).toBeGreaterThan(40);
+    // Once the key has held its most slices and values, its nums array is never replaced.
+    expect(flat.arrays.size).toBe(1);
+  });
 });
