@@ -48,6 +48,8 @@ export interface TaskSnapshot {
 
 export class Task {
   private readonly operators: Array<{ node: number; op: Operator }> = [];
+  /** sourceProgress's answer, reused. */
+  private readonly progress: SourceProgress = { watermark: -Infinity, idle: true };
   private opened = false;
   /** The id of the last checkpoint this task's state is part of (postCommit). */
   committedId: string | undefined;
@@ -107,17 +109,24 @@ export class Task {
   /**
    * The watermark its inputs allow: per input, max event time − maxOutOfOrderness (the max event
    * time itself once the input ended); the min over the active inputs. Idle only when no input
-   * is active and none has seen a record.
+   * is active and none has seen a record. Asked after every record: the answer is one object per
+   * task, overwritten by the next call (its caller reads it at once), and no object per input.
    */
   sourceProgress(now: number, ended: boolean): SourceProgress {
     let watermark = Infinity;
     let idle = true;
     for (const src of this.inputs) {
-      const p = inputProgress(src, this.partition, now, ended);
-      if (p.watermark < watermark) watermark = p.watermark;
-      if (!p.idle) idle = false;
+      const t = src.tracker(this.partition);
+      const done = ended || src.exhausted;
+      const w = done ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs;
+      if (w < watermark) watermark = w;
+      if (idle && (done || now - t.lastActivity >= src.plan.eventTime.idleTimeoutMs) && !Number.isFinite(t.maxTime)) continue;
+      idle = false;
     }
-    return { watermark: watermark === Infinity ? -Infinity : watermark, idle };
+    const out = this.progress;
+    out.watermark = watermark === Infinity ? -Infinity : watermark;
+    out.idle = idle;
+    return out;
   }
 
   /** At the checkpoint's snapshot instant (between two records): what it keeps of this task. */
@@ -151,12 +160,4 @@ export class Task {
     this.operators.length = 0;
     for (const src of this.inputs) src.forget(this.partition);
   }
-}
-
-/** One input's progress in partition p: max event time − maxOutOfOrderness, or max event time once ended. */
-export function inputProgress(src: SourceRuntime, partition: number, now: number, ended: boolean): SourceProgress {
-  const t = src.tracker(partition);
-  const done = ended || src.exhausted;
-  const active = !done && now - t.lastActivity < src.plan.eventTime.idleTimeoutMs;
-  return { watermark: done ? t.maxTime : t.maxTime - src.plan.eventTime.maxOutOfOrdernessMs, idle: !active && !Number.isFinite(t.maxTime) };
 }
