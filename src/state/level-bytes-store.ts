@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { TributaryError, errorMessage } from '../core/errors.js';
+import { grown } from './codec/bytes.js';
 
 export type BytesOp =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
@@ -219,11 +220,6 @@ export class PackedOps {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
+    if (this.pos + n > this.buf.length) this.buf = grown(this.buf, this.pos, n);
   }
 }

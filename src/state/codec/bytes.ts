@@ -29,6 +29,15 @@ const KEEP_BYTES = 1 << 16;
  * One writer may be reused for many values (a codec keeps one): begin() starts a value, finish()
  * returns an exact-size copy; only finish() allocates.
  */
+/** A buffer of twice (or more) buf's size holding its first `used` bytes, with room for `more` after them. */
+export function grown(buf: Uint8Array, used: number, more: number): Uint8Array {
+  let size = Math.max(1, buf.length) * 2;
+  while (size < used + more) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(buf.subarray(0, used));
+  return next;
+}
+
 export class ByteWriter implements ByteSink {
   private buf: Uint8Array;
   private pos = 0;
@@ -45,12 +54,7 @@ export class ByteWriter implements ByteSink {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
+    if (this.pos + n > this.buf.length) this.buf = grown(this.buf, this.pos, n);
   }
 
   u8(v: number): this {
