@@ -136,10 +136,10 @@ export class PersistentTimers implements PersistentTimerService {
     if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), true)!;
-    const cleared = page.tagged?.has(keyId) === true;
     if (!addTimer(page, time, keyId, tagged)) {
-      // Already there: a tag it lost must reach LevelDB at the next checkpoint.
-      if (cleared) this.touch(page);
+      // Already there, and untagged now: written at the next checkpoint in case it lost a tag
+      // (registers of a timer already there are rare: window steps re-arm only when it moves).
+      this.touch(page);
       return;
     }
     this.live++;
