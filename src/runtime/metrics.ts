@@ -23,8 +23,8 @@ const RECORD_COUNTERS: ReadonlyArray<readonly [name: string, counter: string, he
   ['tributary_records_dead_lettered_total', 'deadLettered', 'Records sent to the dead-letter output'],
 ];
 
-type StateCounter = Exclude<keyof StateMetrics, 'lastCheckpointMs' | 'cachedEntries' | 'dirtyEntries' | 'timers'>;
-type StateGauge = 'cachedEntries' | 'dirtyEntries' | 'timers';
+type StateGauge = 'cachedEntries' | 'dirtyEntries' | 'timers' | 'presenceFill';
+type StateCounter = Exclude<keyof StateMetrics, 'lastCheckpointMs' | StateGauge>;
 
 const STATE_COUNTERS: ReadonlyArray<readonly [name: string, field: StateCounter, help: string]> = [
   ['tributary_state_gets_total', 'gets', 'State reads'],
@@ -35,11 +35,13 @@ const STATE_COUNTERS: ReadonlyArray<readonly [name: string, field: StateCounter,
   ['tributary_state_flushes_total', 'checkpoints', 'Checkpoint batches written to LevelDB'],
   ['tributary_state_flushed_entries_total', 'entriesFlushed', 'Entries written to LevelDB by checkpoints'],
   ['tributary_state_flushed_bytes_total', 'bytesFlushed', 'Bytes written to LevelDB by checkpoints'],
+  ['tributary_state_presence_filter_rebuilds_total', 'presenceRefreshes', 'Presence filter rebuilds from the keys LevelDB holds'],
 ];
 const STATE_GAUGES: ReadonlyArray<readonly [name: string, field: StateGauge, help: string]> = [
   ['tributary_state_cached_entries', 'cachedEntries', 'Entries in the write-back cache'],
   ['tributary_state_dirty_entries', 'dirtyEntries', 'Cached entries changed since the last checkpoint'],
   ['tributary_state_timers', 'timers', 'Event-time timers loaded in memory'],
+  ['tributary_state_presence_filter_fill', 'presenceFill', 'Share of the presence filter set; a new key reads LevelDB with probability fill^4'],
 ];
 
 type SinkStat = 'written' | 'batches' | 'retries' | 'failures';

@@ -22,7 +22,8 @@ import { DEFAULT_TIMER_PAGE_MS, type PersistentTimers, type PersistentTimerServi
 import { TimerServices } from './timer-services.js';
 import { StepRegistry, type StepDeclaration } from './step-registry.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
-import { PresenceFilter, decodePresence, encodePresence } from './presence-filter.js';
+import { PresenceFilter } from './presence-filter.js';
+import { PRESENCE, PresenceRefresh, savePresence, takeSavedPresence, type RefreshResult } from './presence-refresh.js';
 import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
 
 export type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
@@ -33,8 +34,6 @@ export type { StepDeclaration } from './step-registry.js';
 export type { StateChange } from './changelog-keys.js';
 
 const CHECKPOINT = 'checkpoint';
-/** The presence filter a clean close saved (presence-filter.ts). */
-const PRESENCE = 'presence';
 /** Runtime meta names live under this prefix, apart from the registry's and the checkpoint's. */
 const RUNTIME_META = 'rt:';
 const SCOPED_KINDS: readonly ScopedKind[] = [KIND_HEAD, KIND_SLICE, KIND_KV, KIND_TIMER, KIND_TIMER_PAGE];
@@ -47,6 +46,7 @@ export class StateBackend {
   private readonly metricsState: StateMetrics = createStateMetrics();
   private readonly stack: StateStack;
   private readonly timerServices: TimerServices;
+  private readonly refresher: PresenceRefresh | undefined;
   /** Serializes checkpoints; never rejects. */
   private tail: Promise<unknown> = Promise.resolve();
   private preparedInFlight = false;
@@ -62,9 +62,11 @@ export class StateBackend {
     populated: ReadonlySet<string>,
     timerPageMs: number,
     saved: { filter: PresenceFilter; scopes: string[] } | undefined,
+    logger: Logger,
   ) {
     this.timerServices = new TimerServices(bottom, timerPageMs, budget.timerBytes);
     const presence = saved?.filter ?? (budget.filterBytes > 0 ? new PresenceFilter(budget.filterBytes) : undefined);
+    this.refresher = presence && new PresenceRefresh(presence, bottom, logger);
     this.stack = new StateStack(bottom, { cacheBytes: budget.cacheBytes, presence, maxCachedEntries, metrics: this.metricsState }, populated, new Set(saved?.scopes));
   }
 
@@ -98,12 +100,8 @@ export class StateBackend {
       if (opts.timerMemoryBytes !== undefined) budget.timerBytes = opts.timerMemoryBytes;
       if (opts.presenceFilterBytes !== undefined) budget.filterBytes = opts.presenceFilterBytes;
       const checkpointJson = cp && decoder.decode(cp);
-      // A presence filter saved at the last close is taken once: deleted before anything else
-      // writes, so a process that dies after this leaves none that could miss its keys.
-      const savedBytes = meta.get(PRESENCE);
-      if (savedBytes !== undefined) await bottom.write([{ type: 'del', key: metaKey(PRESENCE) }]);
-      const saved = savedBytes !== undefined && budget.filterBytes > 0 ? decodePresence(savedBytes, checkpointJson ?? '', budget.filterBytes) : undefined;
-      return new StateBackend(bottom, registry, checkpointJson, runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS, saved);
+      const saved = await takeSavedPresence(bottom, meta.get(PRESENCE), checkpointJson, budget.filterBytes);
+      return new StateBackend(bottom, registry, checkpointJson, runtimeMeta, budget, opts.maxCachedEntries, populated, opts.timerPageMs ?? DEFAULT_TIMER_PAGE_MS, saved, logger);
     } catch (err) {
       await bottom.close().catch(() => {});
       throw err;
@@ -232,6 +230,7 @@ export class StateBackend {
         m.entriesFlushed += entries;
         m.bytesFlushed += bytes;
         m.lastCheckpointMs = ms;
+        this.refresher?.maybeStart();
         return { entries, bytes, ms };
       },
       abort: () => {
@@ -369,7 +368,19 @@ export class StateBackend {
     let timers = 0;
     for (const s of this.timerServices.all()) timers += s.size;
     m.timers = timers;
+    m.presenceFill = this.stack.cache.presence?.fill ?? 0;
+    m.presenceRefreshes = this.refresher?.count ?? 0;
     return { ...m };
+  }
+
+  /**
+   * Rebuilds the presence filter from the keys LevelDB holds now (presence-refresh.ts; a
+   * checkpoint starts one by itself when the filter is full of keys deleted since). Undefined
+   * without a filter, or when stopped by close().
+   */
+  refreshPresence(): Promise<RefreshResult | undefined> {
+    this.assertOpen();
+    return this.refresher?.refresh() ?? Promise.resolve(undefined);
   }
 
   /** Waits for a running checkpoint, then closes LevelDB. Dirty entries not checkpointed are discarded. */
@@ -377,16 +388,9 @@ export class StateBackend {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    await this.refresher?.stop();
     const presence = this.stack.cache.presence;
-    if (presence !== undefined && !this.preparedInFlight) {
-      // Not saving only costs the next run LevelDB reads for keys it has never seen. A filter with
-      // no keys covers only scopes LevelDB holds nothing of, which the next open finds empty anyway.
-      const scopes = this.stack.sealPresence();
-      if (scopes.length > 0 && presence.added > 0) {
-        const saved = encodePresence(presence, this.checkpointJson ?? '', scopes);
-        await this.bottom.write([{ type: 'put', key: metaKey(PRESENCE), value: saved }]).catch(() => {});
-      }
-    }
+    if (presence !== undefined && !this.preparedInFlight) await savePresence(this.bottom, presence, this.checkpointJson, this.stack.sealPresence());
     await this.bottom.close();
   }
 

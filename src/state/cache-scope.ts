@@ -10,7 +10,7 @@ import type { WriteBackCache } from './write-back-cache.js';
 import { ABSENT, newEntry, type Entry, type EntryOwner } from './cache-entry.js';
 import { latin1, rememberLatin1, sameChars } from './codec/latin1.js';
 import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
-import type { PresenceFilter } from './presence-filter.js';
+import { presenceSalt, type PresenceFilter } from './presence-filter.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLength, headKey, kvKey, sliceKey, writeEntryKey, type RecordKeyBytes } from './codec/state-key.js';
 import type { PackedOps } from './level-bytes-store.js';
 
@@ -58,7 +58,7 @@ export class CacheScope implements EntryOwner {
     public complete: boolean,
   ) {
     assertScope(step, partition);
-    this.salt = Math.imul((kv ? 0x10000 : 0) + step, 0x9e3779b1) ^ partition;
+    this.salt = presenceSalt(kv, step, partition);
   }
 
   /** Head or kv value at MAIN, slice otherwise. */

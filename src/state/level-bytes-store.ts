@@ -23,6 +23,11 @@ export interface BytesStore {
   getSync(key: Uint8Array): Uint8Array | undefined;
   /** Ordered scan, for open/restore only. */
   entries(range: BytesRange): AsyncIterable<[Uint8Array, Uint8Array]>;
+  /**
+   * Ordered scan of keys only, in batches of up to `size`, over one snapshot taken when it
+   * starts (the presence filter's refresh relies on that). Optional: entries() serves without it.
+   */
+  keyBatches?(range: BytesRange, size: number): AsyncIterable<Uint8Array[]>;
   /** Atomic batch: all ops or none. */
   write(ops: readonly BytesOp[]): Promise<void>;
   /**
@@ -91,6 +96,25 @@ export class LevelBytesStore implements BytesStore {
       for await (const entry of this.db.iterator(options)) yield entry;
     } catch (err) {
       throw this.io('scan', err);
+    }
+  }
+
+  async *keyBatches(range: BytesRange, size: number): AsyncIterable<Uint8Array[]> {
+    const options: { gte?: Uint8Array; lt?: Uint8Array } = {};
+    if (range.gte) options.gte = range.gte;
+    if (range.lt) options.lt = range.lt;
+    // LevelDB iterators read from the snapshot of their creation.
+    const it = this.db.keys(options);
+    try {
+      for (;;) {
+        const batch = await it.nextv(size);
+        if (batch.length === 0) return;
+        yield batch;
+      }
+    } catch (err) {
+      throw this.io('scan', err);
+    } finally {
+      await it.close().catch(() => {});
     }
   }
 

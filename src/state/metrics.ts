@@ -20,6 +20,10 @@ export interface StateMetrics {
   cachedBytes: number;
   dirtyBytes: number;
   timers: number;
+  /** Gauge: share of the presence filter's bits set (0 without one); false positives ≈ fill⁴. */
+  presenceFill: number;
+  /** Counter: presence filter rebuilds completed (presence-refresh.ts). */
+  presenceRefreshes: number;
 }
 
 export function createStateMetrics(): StateMetrics {
@@ -38,5 +42,7 @@ export function createStateMetrics(): StateMetrics {
     cachedBytes: 0,
     dirtyBytes: 0,
     timers: 0,
+    presenceFill: 0,
+    presenceRefreshes: 0,
   };
 }

@@ -12,7 +12,11 @@
  * Keys are only added (when a present entry is evicted), never removed: a key deleted since
  * stays a "maybe", which costs one LevelDB read, never a wrong answer. Its false positives grow
  * with the keys added: at 1 byte per key (8 bits, 4 probes) about 2.4%; at half a byte, 16%;
- * past that it answers "maybe" nearly always, which is what a scope without it does.
+ * past that it answers "maybe" nearly always, which is what a scope without it does. So a
+ * long-running worker whose keys come and go (a 3-day window over users seen once) would fill
+ * it with keys long deleted: presence-refresh.ts rebuilds it from the keys LevelDB holds. It
+ * counts the bits it has set (`fill`) to know when, and copies what is added meanwhile into the
+ * filter being built (`shadow`).
  *
  * A clean close saves it (encodePresence) with the scopes it covers and the checkpoint LevelDB
  * holds; the next open takes it back only for that same checkpoint, and deletes it before any
@@ -24,15 +28,24 @@
 const PROBES = 4;
 
 export class PresenceFilter {
-  private readonly bits: Int32Array;
+  private bits: Int32Array;
   private readonly mask: number;
-  /** Keys added (with repeats): how full the filter is. */
+  /** Keys added (with repeats). */
   added = 0;
+  /** Bits set: the share of them (`fill`) gives the false-positive rate, fill^PROBES. */
+  private setBits = 0;
+  /** A filter being rebuilt (presence-refresh.ts): every key added here is added there too. */
+  shadow: PresenceFilter | undefined;
 
   /** @param bytes memory for the filter; rounded down to a power of two, at least 8 */
   constructor(bytes: number) {
     this.bits = new Int32Array(filterWords(bytes));
     this.mask = this.bits.length * 32 - 1;
+  }
+
+  /** Share of the bits set, 0..1: a key never added passes with probability fill^4. */
+  get fill(): number {
+    return this.setBits / (this.bits.length * 32);
   }
 
   get byteLength(): number {
@@ -45,14 +58,46 @@ export class PresenceFilter {
   }
 
   add(salt: number, key: string): void {
-    let h = hash(salt, key);
+    this.set(hash(salt, key));
+    this.shadow?.add(salt, key);
+  }
+
+  /** add() of the key whose latin1 string is bytes[from, to) (a LevelDB key's record key, without a string). */
+  addBytes(salt: number, bytes: Uint8Array, from: number, to: number): void {
+    this.set(hashBytes(salt, bytes, from, to));
+  }
+
+  /** Takes over `other`'s bits (a rebuilt filter of the same size), and stops shadowing. */
+  adopt(other: PresenceFilter): void {
+    if (other.bits.length !== this.bits.length) throw new RangeError('presence filter: adopt needs a filter of the same size');
+    this.bits = other.bits;
+    this.added = other.added;
+    this.setBits = other.setBits;
+    this.shadow = undefined;
+  }
+
+  private set(first: number): void {
+    let h = first;
     const step = secondHash(h);
+    const bits = this.bits;
     for (let i = 0; i < PROBES; i++) {
       const bit = h & this.mask;
-      this.bits[bit >>> 5]! |= 1 << (bit & 31);
+      const w = bits[bit >>> 5]!;
+      const m = 1 << (bit & 31);
+      if ((w & m) === 0) {
+        bits[bit >>> 5] = w | m;
+        this.setBits++;
+      }
       h = (h + step) | 0;
     }
     this.added++;
+  }
+
+  /** Counts the bits set (after bits were written directly: a saved filter loaded). */
+  recount(): void {
+    let n = 0;
+    for (const w of this.bits) n += popcount(w);
+    this.setBits = n;
   }
 
   /** False: LevelDB holds nothing under this key that was added. True: it may. */
@@ -108,20 +153,43 @@ export function decodePresence(saved: Uint8Array, checkpoint: string, bytes: num
     const filter = new PresenceFilter(bytes);
     filter.view().set(bits);
     filter.added = header.added;
+    filter.recount();
     return { filter, scopes: header.scopes.filter((id): id is string => typeof id === 'string') };
   } catch {
     return undefined;
   }
 }
 
+/** The salt of a cache scope's keys (cache-scope.ts), also used when a refresh adds LevelDB's keys. */
+export function presenceSalt(kv: boolean, step: number, partition: number): number {
+  return Math.imul((kv ? 0x10000 : 0) + step, 0x9e3779b1) ^ partition;
+}
+
 /** FNV-1a over the key's chars (latin1: one byte each), seeded with the scope's salt, then mixed. */
 function hash(salt: number, key: string): number {
   let h = (0x811c9dc5 ^ salt) | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return mix(h);
+}
+
+/** hash() of the latin1 string of bytes[from, to). */
+function hashBytes(salt: number, bytes: Uint8Array, from: number, to: number): number {
+  let h = (0x811c9dc5 ^ salt) | 0;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return mix(h);
+}
+
+function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h;
+}
+
+function popcount(w: number): number {
+  let v = w - ((w >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
 }
 
 /** An odd stride from the first hash (Kirsch–Mitzenmacher double hashing). */

@@ -66,6 +66,7 @@ describe('/metrics of a running worker (prom-client)', () => {
         ['tributary_sink_written_records_total', 'counter'], ['tributary_sink_batches_total', 'counter'], ['tributary_sink_retries_total', 'counter'], ['tributary_sink_failed_records_total', 'counter'],
         ['tributary_state_cache_hits_total', 'counter'], ['tributary_state_cache_misses_total', 'counter'], ['tributary_state_flushes_total', 'counter'],
         ['tributary_state_flushed_bytes_total', 'counter'], ['tributary_state_cached_entries', 'gauge'], ['tributary_state_timers', 'gauge'], ['tributary_ready', 'gauge'],
+        ['tributary_state_presence_filter_fill', 'gauge'], ['tributary_state_presence_filter_rebuilds_total', 'counter'],
         ['process_resident_memory_bytes', 'gauge'],
       ] as const) {
         expect(text, name).toContain(`# TYPE ${name} ${kind}\n`);

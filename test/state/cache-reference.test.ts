@@ -164,9 +164,12 @@ describe('state backend against a reference model', () => {
     { maxCachedEntries: 3, restarts: false },
     { maxCachedEntries: 3, restarts: false, filter: 8 },
     { maxCachedEntries: 3, restarts: false, filter: 0 },
+    // Rebuilds of the filter (presence-refresh.ts) start at random and run while entries are
+    // written, checkpointed and evicted: a key the rebuilt filter lacks would read as absent.
+    { maxCachedEntries: 3, restarts: false, filter: 64, refresh: true },
   ];
-  for (const { maxCachedEntries, restarts, filter } of cases) {
-    const name = `${restarts ? 'restarts' : 'no restarts'}, cache of ${maxCachedEntries}${filter === undefined ? '' : `, presence filter of ${filter} bytes`}`;
+  for (const { maxCachedEntries, restarts, filter, refresh } of cases) {
+    const name = `${restarts ? 'restarts' : 'no restarts'}, cache of ${maxCachedEntries}${filter === undefined ? '' : `, presence filter of ${filter} bytes`}${refresh ? ', rebuilt meanwhile' : ''}`;
     it(`matches the model through checkpoints, failed checkpoints and restarts (${name})`, async () => {
       const rng = makeRng();
       const open = (n: number): Promise<Handles> => openBackend(n, filter);
@@ -174,7 +177,9 @@ describe('state backend against a reference model', () => {
         let h = await open(maxCachedEntries);
         let m: Model = { values: new Map(), timers: new Map() };
         let committed = copy(m);
+        let rebuilds = 0;
         for (let round = 0; round < 200; round++) {
+          if (refresh && rng.next() < 0.3) void backend!.refreshPresence().then((r) => { if (r) rebuilds++; });
           const n = rng.int(0, 60);
           for (let i = 0; i < n; i++) step(rng, h, m);
           const action = rng.next();
@@ -198,6 +203,10 @@ describe('state backend against a reference model', () => {
           }
         }
         await backend!.checkpoint({ version: 1, at: 1e6 });
+        if (refresh) {
+          expect(rebuilds).toBeGreaterThan(10);
+          expectAll(h, m);
+        }
         h = await open(maxCachedEntries);
         expectAll(h, m);
         const fired: string[] = [];
