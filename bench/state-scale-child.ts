@@ -33,8 +33,12 @@ if (!(mode === 'scale' || mode === 'loan-risk' || mode === 'estimate') || !(keys
 
 const PARTITIONS = 4;
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-/** Event time covers four days, so the 3-day window slides and early keys expire (their timers fire). */
-const SPAN = 4 * 86_400_000;
+/**
+ * Event time covers four days, so the 3-day window slides and early keys expire (their timers
+ * fire). STATE_SCALE_SPAN_DAYS makes it longer: with as many keys as events, keys then come and
+ * go as users seen once do (the presence filter's rebuilds, presence-refresh.ts).
+ */
+const SPAN = Number(process.env.STATE_SCALE_SPAN_DAYS ?? 4) * 86_400_000;
 
 /** Record i has key perm(i mod keys): every key appears once per cycle, in a scattered order. */
 class CyclingSource implements Source {
@@ -170,11 +174,13 @@ try {
       const parts = rssParts();
       const keysSeen = Math.min(p.recordsIn, keys);
       const pct = ((100 * p.recordsIn) / events).toFixed(1);
-      const cache = engine.stateBackend.metrics().cachedBytes;
+      const sm = engine.stateBackend.metrics();
+      const cache = sm.cachedBytes;
       process.stderr.write(
         `     ${mode} ${keys}: ${p.recordsIn}/${events} events (${pct}%), ${keysSeen} keys seen, ${(p.elapsedMs / 1000).toFixed(0)}s, ` +
           `${Math.round(p.ratePerSec)} events/s, ${Math.round((keysSeen * 1000) / Math.max(1, p.elapsedMs))} keys/s; ` +
-          `rss ${mib(m.rss)} (anon ${parts.anon.toFixed(0)}, file ${parts.file.toFixed(0)}) = heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (cache ${mib(cache)}) + external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}) MiB\n`,
+          `rss ${mib(m.rss)} (anon ${parts.anon.toFixed(0)}, file ${parts.file.toFixed(0)}) = heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (cache ${mib(cache)}) + external ${mib(m.external)} (arrayBuffers ${mib(m.arrayBuffers)}) MiB; ` +
+          `presence filter ${(sm.presenceFill * 100).toFixed(0)}% full, ${sm.presenceRefreshes} rebuilds\n`,
       );
     },
   });
@@ -184,7 +190,7 @@ try {
   const heapRatio = mode === 'estimate' ? await measureCache(engine) : undefined;
   await engine.close();
   process.stdout.write(
-    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, maxRssAnonMiB: maxAnon, maxRssFileMiB: maxFile, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, heapRatio })}\n`,
+    `${JSON.stringify({ mode, keys, complete: result.reason === 'end-of-input', events: result.recordsIn, seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, maxHeapTotalMiB: maxHeapTotal / 2 ** 20, maxRssAnonMiB: maxAnon, maxRssFileMiB: maxFile, cacheBytes: state.cachedBytes, cachedEntries: state.cachedEntries, misses: state.cacheMisses, presenceFill: state.presenceFill, presenceRebuilds: state.presenceRefreshes, heapRatio })}\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });
