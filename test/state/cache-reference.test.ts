@@ -10,7 +10,8 @@ import { LevelBytesStore, type BytesOp, type BytesStore } from '../../src/state/
 import { TributaryError } from '../../src/core/errors.js';
 import type { PersistentTimerService } from '../../src/state/backend.js';
 import type { KeyValueStore, WindowStore } from '../../src/state/types.js';
-import { numberCodec, tempDir, utf8 } from './helpers.js';
+import { numberCodec, utf8 } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
 import { makeRng, type Rng } from './random.js';
 
 const steps = [{ id: 'w', fingerprint: 'v1' }];
@@ -25,18 +26,7 @@ interface Model {
 
 const copy = (m: Model): Model => ({ values: new Map(m.values), timers: new Map(m.timers) });
 
-let dir: string;
-let cleanup: () => Promise<void>;
-let backend: StateBackend | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await backend?.close();
-  backend = undefined;
-  await cleanup();
-});
+const t = stateDirPerTest();
 
 /** A byte store whose writes can be made to fail, and that runs a hook while a write is in flight. */
 class ControlledStore implements BytesStore {
@@ -76,10 +66,10 @@ interface Handles {
 }
 
 async function openBackend(maxCachedEntries: number, presenceFilterBytes?: number): Promise<Handles> {
-  await backend?.close();
-  const store = new ControlledStore(await LevelBytesStore.open(dir, { sync: false }));
-  backend = await StateBackend.openOn(store, dir, { steps, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
-  const b = backend;
+  await t.backend?.close();
+  const store = new ControlledStore(await LevelBytesStore.open(t.dir, { sync: false }));
+  const b = await StateBackend.openOn(store, t.dir, { steps, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
+  t.backend = b;
   return {
     store,
     windows: [0, 1].map((p) => b.windowStore('w', p, numberCodec, numberCodec)),
@@ -179,7 +169,7 @@ describe('state backend against a reference model', () => {
         let committed = copy(m);
         let rebuilds = 0;
         for (let round = 0; round < 200; round++) {
-          if (refresh && rng.next() < 0.3) void backend!.refreshPresence().then((r) => { if (r) rebuilds++; });
+          if (refresh && rng.next() < 0.3) void t.backend!.refreshPresence().then((r) => { if (r) rebuilds++; });
           const n = rng.int(0, 60);
           for (let i = 0; i < n; i++) step(rng, h, m);
           const action = rng.next();
@@ -193,7 +183,7 @@ describe('state backend against a reference model', () => {
               const extra = rng.int(0, 30);
               for (let i = 0; i < extra; i++) step(rng, h, m);
             };
-            const ok = await backend!.checkpoint({ version: 1, at: round }).then(() => true, () => false);
+            const ok = await t.backend!.checkpoint({ version: 1, at: round }).then(() => true, () => false);
             expect(ok).toBe(!fail);
             if (ok) committed = snapshot!;
           } else if (action < 0.8 && restarts) {
@@ -202,7 +192,7 @@ describe('state backend against a reference model', () => {
             expectAll(h, m);
           }
         }
-        await backend!.checkpoint({ version: 1, at: 1e6 });
+        await t.backend!.checkpoint({ version: 1, at: 1e6 });
         if (refresh) {
           expect(rebuilds).toBeGreaterThan(10);
           expectAll(h, m);

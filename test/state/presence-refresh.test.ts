@@ -9,21 +9,11 @@ import { StateBackend } from '../../src/state/backend.js';
 import { PresenceFilter, decodePresence, encodePresence } from '../../src/state/presence-filter.js';
 import type { WindowStore } from '../../src/state/types.js';
 import type { Logger } from '../../src/core/logger.js';
-import { numberCodec, tempDir, utf8 } from './helpers.js';
+import { numberCodec, utf8 } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
 
 const steps = [{ id: 'w', fingerprint: 'v1' }];
-let dir: string;
-let cleanup: () => Promise<void>;
-let backend: StateBackend | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await backend?.close();
-  backend = undefined;
-  await cleanup();
-});
+const t = stateDirPerTest();
 
 function captureLogger(lines: string[]): Logger {
   const logger: Logger = {
@@ -38,9 +28,10 @@ function captureLogger(lines: string[]): Logger {
 
 /** A backend whose cache keeps 50 clean entries and whose filter has 32,768 bits. */
 async function open(logger?: Logger): Promise<{ b: StateBackend; w: WindowStore<number, number> }> {
-  await backend?.close();
-  backend = await StateBackend.open(dir, { steps, sync: false, maxCachedEntries: 50, presenceFilterBytes: 4096, ...(logger ? { logger } : {}) });
-  return { b: backend, w: backend.windowStore('w', 0, numberCodec, numberCodec) };
+  await t.backend?.close();
+  const b = await StateBackend.open(t.dir, { steps, sync: false, maxCachedEntries: 50, presenceFilterBytes: 4096, ...(logger ? { logger } : {}) });
+  t.backend = b;
+  return { b, w: b.windowStore('w', 0, numberCodec, numberCodec) };
 }
 
 /** Keys `from`..`to`-1 written (heads and one slice each) and checkpointed, so most are evicted into the filter. */
@@ -174,7 +165,7 @@ describe('presence filter rebuild', () => {
     await writeKeys(b, w, 0, 3000, 0);
     const running = b.refreshPresence();
     await b.close();
-    backend = undefined;
+    t.backend = undefined;
     expect(await running).toBeUndefined();
     const { w: w2 } = await open();
     for (let i = 0; i < 3000; i += 3) expect(w2.getHead(utf8(`user-${i}`))).toBe(i);

@@ -6,30 +6,20 @@ import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-st
 import { WriteBackCache } from '../../src/state/write-back-cache.js';
 import { createStateMetrics } from '../../src/state/metrics.js';
 import { counterCodec, numberCodec, tempDir, utf8, type Counter } from './helpers.js';
+import { stateDirPerTest } from './state-dir.js';
 
 const steps = [{ id: 'agg', fingerprint: 'fp-1' }];
-let dir: string;
-let cleanup: () => Promise<void>;
-let backend: StateBackend | undefined;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await backend?.close();
-  backend = undefined;
-  await cleanup();
-});
+const t = stateDirPerTest();
 
 async function reopen(maxCachedEntries?: number, presenceFilterBytes?: number): Promise<StateBackend> {
-  await backend?.close();
-  backend = await StateBackend.open(dir, { steps, sync: false, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
-  return backend;
+  await t.backend?.close();
+  t.backend = await StateBackend.open(t.dir, { steps, sync: false, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
+  return t.backend;
 }
 
 /** LevelDB under `dir`, counting its point reads. */
 async function countingStore(): Promise<BytesStore & { reads: number }> {
-  const level = await LevelBytesStore.open(dir, { sync: false });
+  const level = await LevelBytesStore.open(t.dir, { sync: false });
   const store = {
     reads: 0,
     getSync: (k: Uint8Array) => {
@@ -158,8 +148,8 @@ describe('write-back cache', () => {
 
   it('never reads LevelDB for a store that had no state when opened, until it evicts', async () => {
     const counting = await countingStore();
-    const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2 });
-    backend = b;
+    const b = await StateBackend.openOn(counting, t.dir, { steps, maxCachedEntries: 2 });
+    t.backend = b;
     const w = b.windowStore('agg', 0, numberCodec, numberCodec);
     for (let i = 0; i < 100; i++) {
       expect(w.getHead(utf8(`k${i}`))).toBeUndefined();
@@ -178,8 +168,8 @@ describe('write-back cache', () => {
     const what = presenceFilterBytes === 0 ? 'without a presence filter, every miss after an eviction reads LevelDB' : 'after evicting, a miss reads LevelDB only for keys that were on disk when evicted';
     it(what, async () => {
       const counting = await countingStore();
-      const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
-      backend = b;
+      const b = await StateBackend.openOn(counting, t.dir, { steps, maxCachedEntries: 2, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
+      t.backend = b;
       const kv = b.kvStore('agg', 0, numberCodec);
       for (let i = 0; i < 100; i++) kv.put(utf8(`k${i}`), i);
       await b.checkpoint({ version: 1, at: 1 }); // 98 of the 100 evicted, present in LevelDB
@@ -204,15 +194,15 @@ describe('write-back cache', () => {
   }
 
   it('a clean close saves the presence filter: after a restart, a miss reads LevelDB only for keys it holds', async () => {
-    const first = await StateBackend.openOn(await countingStore(), dir, { steps, maxCachedEntries: 2 });
-    backend = first;
+    const first = await StateBackend.openOn(await countingStore(), t.dir, { steps, maxCachedEntries: 2 });
+    t.backend = first;
     const kv = first.kvStore('agg', 0, numberCodec);
     for (let i = 0; i < 100; i++) kv.put(utf8(`k${i}`), i);
     await first.checkpoint({ version: 1, at: 1 }); // 98 evicted; k98 and k99 stay cached
     await first.close();
     const counting = await countingStore();
-    const b = await StateBackend.openOn(counting, dir, { steps, maxCachedEntries: 2 });
-    backend = b;
+    const b = await StateBackend.openOn(counting, t.dir, { steps, maxCachedEntries: 2 });
+    t.backend = b;
     const kv2 = b.kvStore('agg', 0, numberCodec);
     for (let i = 0; i < 100; i++) expect(kv2.get(utf8(`new${i}`))).toBeUndefined();
     expect(counting.reads).toBe(0);
@@ -229,11 +219,11 @@ describe('write-back cache', () => {
     const level = await (async () => {
       // The process "dies": LevelDB is closed under the backend, which never saves.
       await (b as unknown as { bottom: LevelBytesStore }).bottom.close();
-      backend = undefined;
+      t.backend = undefined;
       return countingStore();
     })();
-    const again = await StateBackend.openOn(level, dir, { steps, maxCachedEntries: 2 });
-    backend = again;
+    const again = await StateBackend.openOn(level, t.dir, { steps, maxCachedEntries: 2 });
+    t.backend = again;
     expect(again.kvStore('agg', 0, numberCodec).get(utf8('never'))).toBeUndefined();
     expect(level.reads).toBe(1);
   });
@@ -355,8 +345,8 @@ describe('write-back cache', () => {
   });
 
   it('keeps handles of different steps, partitions and kinds apart', async () => {
-    const b = await StateBackend.open(dir, { steps: [...steps, { id: 'other', fingerprint: 'x' }], sync: false });
-    backend = b;
+    const b = await StateBackend.open(t.dir, { steps: [...steps, { id: 'other', fingerprint: 'x' }], sync: false });
+    t.backend = b;
     const k = utf8('same-key');
     b.kvStore('agg', 0, numberCodec).put(k, 1);
     b.kvStore('agg', 1, numberCodec).put(k, 2);
@@ -366,8 +356,8 @@ describe('write-back cache', () => {
     w.putSlice(k, 0, 5);
     await b.checkpoint({ version: 1, at: 1 });
     await b.close();
-    const b2 = await StateBackend.open(dir, { steps: [{ id: 'other', fingerprint: 'x' }, ...steps], sync: false });
-    backend = b2;
+    const b2 = await StateBackend.open(t.dir, { steps: [{ id: 'other', fingerprint: 'x' }, ...steps], sync: false });
+    t.backend = b2;
     expect(b2.kvStore('agg', 0, numberCodec).get(k)).toBe(1);
     expect(b2.kvStore('agg', 1, numberCodec).get(k)).toBe(2);
     expect(b2.kvStore('other', 0, numberCodec).get(k)).toBe(3);
