@@ -4,7 +4,7 @@
  * of gets, puts, deletes, timer changes, checkpoints that succeed or fail (with writes while
  * one is in flight) and restarts that discard everything after the last checkpoint.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesOp, type BytesStore } from '../../src/state/level-bytes-store.js';
 import { TributaryError } from '../../src/core/errors.js';

@@ -4,7 +4,7 @@
  * model test (cache-reference.test.ts) checks rebuilds racing random writes and evictions; these
  * check what a rebuild is for, when one starts, and that close stops one.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { PresenceFilter, decodePresence, encodePresence } from '../../src/state/presence-filter.js';
 import type { WindowStore } from '../../src/state/types.js';

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-store.js';
 import { WriteBackCache } from '../../src/state/write-back-cache.js';
