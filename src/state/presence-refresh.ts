@@ -26,7 +26,8 @@
  * least half as many keys since as the last refresh scanned: a refresh costs a scan of every
  * key on disk, so it runs at most once per that many evictions and stops repeating when the
  * keys LevelDB really holds fill the filter (a cacheSize too small for the state: more memory,
- * not more scans, is the cure; the log line says so).
+ * not more scans, is the cure; the log line says so). While it runs, a second filter of the same
+ * size is held (1/32 of cacheSize by default: memory-budget.ts), outside the cache's budget.
  */
 import type { Logger } from '../core/logger.js';
 import { errorMessage } from '../core/errors.js';
