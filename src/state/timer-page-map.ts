@@ -93,22 +93,38 @@ export function addTimer(page: Page, time: number, keyId: string, tagged = false
   return true;
 }
 
+/** What takeTimer found: the timer was not there, or it was and is now removed (tagged or not). */
 /** Removes (time, keyId) if present; returns whether it was there. */
 export function removeTimer(page: Page, time: number, keyId: string): boolean {
+  return takeTimer(page, time, keyId) !== ABSENT;
+}
+
+export const ABSENT = 0;
+export const TAKEN = 1;
+export const TAKEN_TAGGED = 2;
+export type Taken = typeof ABSENT | typeof TAKEN | typeof TAKEN_TAGGED;
+
+/**
+ * Removes (time, keyId) if present and says whether it was there and tagged: firing asks both
+ * of every timer, and this is one lookup in the timers and at most one in the tag set.
+ */
+export function takeTimer(page: Page, time: number, keyId: string): Taken {
   const v = page.timers.get(keyId);
-  if (v === undefined) return false;
+  if (v === undefined) return ABSENT;
   if (typeof v === 'number') {
-    if (v !== time) return false;
+    if (v !== time) return ABSENT;
     page.timers.delete(keyId);
-    page.tagged?.delete(keyId);
-  } else {
-    const i = v.indexOf(time);
-    if (i < 0) return false;
-    v.splice(i, 1);
-    if (v.length === 1) page.timers.set(keyId, v[0]!);
+    page.count--;
+    const tagged = page.tagged;
+    return tagged !== null && tagged.delete(keyId) ? TAKEN_TAGGED : TAKEN;
   }
+  const i = v.indexOf(time);
+  if (i < 0) return ABSENT;
+  // A key with several timers in the page is never tagged.
+  v.splice(i, 1);
+  if (v.length === 1) page.timers.set(keyId, v[0]!);
   page.count--;
-  return true;
+  return TAKEN;
 }
 
 /** A timer added to a page that is firing: among those not fired yet (one earlier than those fired already fires next). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTimerPage, encodeTimerPage } from '../../../src/state/codec/timer-page.js';
-import { ORDER_MIN_TIMERS, addTimer, checkpointOrder, removeTimer, timersOf, type Page } from '../../../src/state/timer-page-map.js';
+import { ABSENT, ORDER_MIN_TIMERS, TAKEN, TAKEN_TAGGED, addTimer, checkpointOrder, removeTimer, takeTimer, timersOf, type Page } from '../../../src/state/timer-page-map.js';
 import { makeRng, withSeed } from '../random.js';
 
 const emptyPage = (): Page => ({
@@ -75,5 +75,28 @@ describe('a timer page with tagged timers', () => {
     removeTimer(page, 3, 'c');
     addTimer(page, 3, 'c');
     expect(page.tagged!.has('c')).toBe(false);
+  });
+
+  it('takes a timer once, telling whether it was there and tagged (the one lookup firing makes)', () => {
+    const page = emptyPage();
+    addTimer(page, 5, 'a', true);
+    addTimer(page, 5, 'b');
+    addTimer(page, 9, 'c', true);
+    addTimer(page, 3, 'c', true); // two timers: untagged
+    expect(page.count).toBe(4);
+    expect(takeTimer(page, 6, 'a')).toBe(ABSENT); // another time of a live key
+    expect(takeTimer(page, 5, 'z')).toBe(ABSENT);
+    expect(takeTimer(page, 4, 'c')).toBe(ABSENT);
+    expect(page.count).toBe(4);
+    expect(page.tagged!.has('a')).toBe(true);
+    expect(takeTimer(page, 5, 'a')).toBe(TAKEN_TAGGED);
+    expect(page.tagged!.has('a')).toBe(false);
+    expect(takeTimer(page, 5, 'a')).toBe(ABSENT);
+    expect(takeTimer(page, 5, 'b')).toBe(TAKEN);
+    expect(takeTimer(page, 3, 'c')).toBe(TAKEN);
+    expect(page.timers.get('c')).toBe(9);
+    expect(takeTimer(page, 9, 'c')).toBe(TAKEN);
+    expect(page.count).toBe(0);
+    expect(page.timers.size).toBe(0);
   });
 });
