@@ -93,12 +93,12 @@ export function addTimer(page: Page, time: number, keyId: string, tagged = false
   return true;
 }
 
-/** What takeTimer found: the timer was not there, or it was and is now removed (tagged or not). */
 /** Removes (time, keyId) if present; returns whether it was there. */
 export function removeTimer(page: Page, time: number, keyId: string): boolean {
   return takeTimer(page, time, keyId) !== ABSENT;
 }
 
+/** What takeTimer found: the timer was not there, or it was and is now removed (tagged or not). */
 export const ABSENT = 0;
 export const TAKEN = 1;
 export const TAKEN_TAGGED = 2;
