@@ -105,6 +105,20 @@ describe('PersistentTimers', () => {
     expect(timers.nextTime()).toBeUndefined();
   });
 
+  it('a key fired from a page that still fires registers into it again: fires again, and its page is written without the fired timer', () => {
+    const timers = new PersistentTimers(1, 0);
+    timers.load([]);
+    timers.register(10, Buffer.from('a'), true);
+    timers.register(20, Buffer.from('b'));
+    expect(timers.nextDue(10)).toMatchObject({ time: 10, tagged: true });
+    timers.register(30, Buffer.from('a'), true);
+    const op = timers.collect().ops[0]!;
+    expect(op.type === 'put' && decodeTimerPage(op.value)).toEqual([{ time: 20, keyId: 'b' }, { time: 30, keyId: 'a' }]);
+    const due = [timers.nextDue(Infinity), timers.nextDue(Infinity), timers.nextDue(Infinity)];
+    expect(due.map((d) => d && `${d.time}:${Buffer.from(d.key).toString()}:${d.tagged}`)).toEqual(['20:b:false', '30:a:true', undefined]);
+    expect(timers.size).toBe(0);
+  });
+
   it('keeps exact times at ±Infinity, far from the epoch and at epoch milliseconds (pages store offsets)', () => {
     const timers = new PersistentTimers(1, 0);
     timers.load([]);

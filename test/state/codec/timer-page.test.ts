@@ -99,4 +99,23 @@ describe('a timer page with tagged timers', () => {
     expect(page.count).toBe(0);
     expect(page.timers.size).toBe(0);
   });
+
+  it('keeps the slots of timers fired from a page until it empties, and they count for nothing', () => {
+    const page = emptyPage();
+    for (const [i, k] of ['a', 'b', 'c', 'd'].entries()) addTimer(page, 10 + i, k, true);
+    page.sorted = timersOf(page); // the page fires
+    expect(takeTimer(page, 10, 'a')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 11, 'b')).toBe(TAKEN_TAGGED);
+    expect(page.timers.size).toBe(4); // no shrinking table while it drains
+    expect(takeTimer(page, 10, 'a')).toBe(ABSENT);
+    expect(timersOf(page)).toEqual([{ time: 12, keyId: 'c' }, { time: 13, keyId: 'd' }]);
+    expect(checkpointOrder(page).timers).toEqual(timersOf(page));
+    expect(addTimer(page, 15, 'a', true)).toBe(true); // a fired key registers again
+    expect(page.count).toBe(3);
+    expect(takeTimer(page, 15, 'a')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 12, 'c')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 13, 'd')).toBe(TAKEN_TAGGED);
+    expect(page.count).toBe(0);
+    expect(page.timers.size).toBe(0); // emptied: the slots go at once
+  });
 });
