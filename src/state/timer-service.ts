@@ -24,7 +24,7 @@ import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { lowerBound } from '../core/sorted.js';
-import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, isTagged, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
 
@@ -90,6 +90,8 @@ export class PersistentTimers implements PersistentTimerService {
     private readonly memory = new TimerMemory(0),
   ) {
     assertScope(step, partition);
+    // Pages keep a timer as its offset from their start, exact for an integer width (timer-page-map.ts).
+    if (!Number.isSafeInteger(pageMs) || pageMs <= 0) throw new TributaryError('TRIB_INTERNAL', `${name}: timer page width ${pageMs} is not a positive integer of ms`);
   }
 
   /** Map key of this service's scope. */
@@ -225,7 +227,7 @@ export class PersistentTimers implements PersistentTimerService {
       const { timers, grew } = checkpointOrder(page);
       this.grow(page, grew);
       if (put) {
-        const value = encodeTimerPage(timers, page.tagged);
+        const value = encodeTimerPage(timers, { has: (keyId) => isTagged(page, keyId) });
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
       } else if (page.onDisk || page.flushing > 0) {
@@ -304,7 +306,7 @@ export class PersistentTimers implements PersistentTimerService {
     const listed = this.indexHas(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), tagged: null, count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
     memory.held += PAGE_BYTES;
     if (stored !== undefined) {
       const tagged = new Set<string>();

@@ -119,6 +119,11 @@ describe('PersistentTimers', () => {
     expect(timers.size).toBe(0);
   });
 
+  it('refuses a page width that is not a positive integer of ms (a page keeps its timers as offsets from its start)', () => {
+    for (const width of [1000.5, 0, -60_000, Number.NaN]) expect(() => new PersistentTimers(1, 0, 'timers', undefined, width)).toThrow(/timer page width/);
+    expect(() => new PersistentTimers(1, 0, 'timers', undefined, 1)).not.toThrow();
+  });
+
   it('keeps exact times at ±Infinity, far from the epoch and at epoch milliseconds (pages store offsets)', () => {
     const timers = new PersistentTimers(1, 0);
     timers.load([]);
