@@ -58,13 +58,6 @@ export class PersistentTimers implements PersistentTimerService {
    */
   private readonly pages = new Map<number, Page>();
   private readonly dirty = new Set<Page>();
-  /**
-   * The page firing last found (in `pages`: forgotten when a page leaves it), asked for at every
-   * timer fired, between which the operator registers into other pages (a rolling window's
-   * expiry re-arms its key up to its size ahead). A memo of the last register's page found it
-   * in 3% of registers in the engine bench (firing interleaves): registers take the Map.
-   */
-  private lastFired: Page | undefined;
   /** Entries of the layout before pages (one per timer), deleted by the next checkpoint. */
   private legacy: Uint8Array[] = [];
   private live = 0;
@@ -128,7 +121,6 @@ export class PersistentTimers implements PersistentTimerService {
     this.index = [];
     this.indexHead = 0;
     this.pages.clear();
-    this.lastFired = undefined;
     this.dirty.clear();
     this.legacy = [];
     this.live = 0;
@@ -281,9 +273,7 @@ export class PersistentTimers implements PersistentTimerService {
       if (this.indexHead >= this.index.length) return undefined;
       const start = this.index[this.indexHead]!;
       if (start > watermark) return undefined;
-      let page = this.lastFired;
-      if (page !== undefined && page.start === start) page.used = ++this.memory.clock;
-      else page = this.lastFired = this.page(start, false)!;
+      const page = this.page(start, false)!;
       if (page.sorted === null) {
         page.sorted = timersOf(page);
         page.cursor = 0;
@@ -389,8 +379,6 @@ export class PersistentTimers implements PersistentTimerService {
    */
   private dropClean(): void {
     if (this.bottom === undefined) return;
-    // Pages may leave `pages` below.
-    this.lastFired = undefined;
     const memory = this.memory;
     const firing = this.indexHead < this.index.length ? this.index[this.indexHead] : undefined;
     const clean: Page[] = [];

@@ -92,17 +92,6 @@ describe('timer pages', () => {
     expect(timers.pagesInMemory).toBe(1);
   });
 
-  it('fire a timer registered into a page that fired empty, was written and left memory (a new page at the same start)', async () => {
-    const timers = await reopen(0);
-    timers.register(100, utf8('a'));
-    timers.register(1500, utf8('b'));
-    expect(timers.nextDue(999)?.time).toBe(100); // page 0 fired empty
-    await t.backend!.checkpoint({ version: 1, at: 1 }); // deleted from LevelDB, then from memory
-    timers.register(200, utf8('c'));
-    const due = [timers.nextDue(Infinity), timers.nextDue(Infinity), timers.nextDue(Infinity)];
-    expect(due.map((d) => d && `${d.time}:${Buffer.from(d.key).toString()}`)).toEqual(['200:c', '1500:b', undefined]);
-  });
-
   it('keep clean pages within their memory budget, least recently used dropped first, firing from LevelDB what was dropped', async () => {
     // ~100 bytes per timer of a short key, ~240 per page: 40kB holds ~30 pages of 10 timers.
     const timers = await reopen(40_000);
