@@ -63,9 +63,10 @@ export class PersistentTimers implements PersistentTimerService {
   private live = 0;
   private loaded = false;
   /**
-   * No live timer is earlier than this (a lower bound, exact after a nextDue that found nothing
-   * due): a watermark below it has nothing to fire, answered without touching the pages. The
-   * watermark moves after every record, so this is asked far more often than anything is due.
+   * No live timer is earlier than this (a lower bound; after a nextDue that found nothing due,
+   * the next time in the firing order, maybe no longer live): a watermark below it has nothing
+   * to fire, answered without touching the pages. The watermark moves after every record, so
+   * this is asked far more often than anything is due.
    */
   private earliest = -Infinity;
 
