@@ -24,7 +24,7 @@ import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { lowerBound } from '../core/sorted.js';
-import { PAGE_BYTES, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, removeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, isTagged, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
 
@@ -63,9 +63,10 @@ export class PersistentTimers implements PersistentTimerService {
   private live = 0;
   private loaded = false;
   /**
-   * No live timer is earlier than this (a lower bound, exact after a nextDue that found nothing
-   * due): a watermark below it has nothing to fire, answered without touching the pages. The
-   * watermark moves after every record, so this is asked far more often than anything is due.
+   * No live timer is earlier than this (a lower bound; after a nextDue that found nothing due,
+   * the next time in the firing order, maybe no longer live): a watermark below it has nothing
+   * to fire, answered without touching the pages. The watermark moves after every record, so
+   * this is asked far more often than anything is due.
    */
   private earliest = -Infinity;
 
@@ -83,6 +84,8 @@ export class PersistentTimers implements PersistentTimerService {
     private readonly memory = new TimerMemory(0),
   ) {
     assertScope(step, partition);
+    // Pages keep a timer as its offset from their start, exact for an integer width (timer-page-map.ts).
+    if (!Number.isSafeInteger(pageMs) || pageMs <= 0) throw new TributaryError('TRIB_INTERNAL', `${name}: timer page width ${pageMs} is not a positive integer of ms`);
   }
 
   /** Map key of this service's scope. */
@@ -153,37 +156,46 @@ export class PersistentTimers implements PersistentTimerService {
     this.assertLoaded();
     const keyId = latin1(key);
     const page = this.page(pageOf(time, this.pageMs), false);
-    if (page !== undefined && removeTimer(page, time, keyId)) this.removed(page, keyId);
+    if (page !== undefined && takeTimer(page, time, keyId) !== ABSENT) this.removed(page, keyId);
   }
 
   nextDue(watermark: number): DueTimer | undefined {
     this.assertLoaded();
     if (watermark < this.earliest) return undefined;
-    const page = this.firing(watermark);
-    if (page === undefined) {
-      // The earliest page starts after the watermark (a page's start is ≤ its timers), or there is none.
-      this.earliest = this.indexHead < this.index.length ? this.index[this.indexHead]! : Infinity;
-      return undefined;
+    for (;;) {
+      const page = this.firing(watermark);
+      if (page === undefined) {
+        // The earliest page starts after the watermark (a page's start is ≤ its timers), or there is none.
+        this.earliest = this.indexHead < this.index.length ? this.index[this.indexHead]! : Infinity;
+        return undefined;
+      }
+      const t = page.sorted![page.cursor]!;
+      // Maybe no longer live (deleted since the page started firing): still no live timer of the
+      // page is earlier (the order holds every one), and later pages start after it.
+      if (t.time > watermark) {
+        this.earliest = t.time;
+        return undefined;
+      }
+      page.cursor++;
+      const taken = takeTimer(page, t.time, t.keyId);
+      if (taken === ABSENT) continue;
+      this.removed(page, t.keyId);
+      // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
+      const key = latin1Bytes(t.keyId);
+      rememberLatin1(key, t.keyId);
+      return { time: t.time, key, tagged: taken === TAKEN_TAGGED };
     }
-    const t = page.sorted![page.cursor]!;
-    if (t.time > watermark) {
-      this.earliest = t.time;
-      return undefined;
-    }
-    page.cursor++;
-    const tagged = page.tagged?.has(t.keyId) === true;
-    removeTimer(page, t.time, t.keyId);
-    this.removed(page, t.keyId);
-    // The operator looks the key up next (its state, maybe a new timer): spare it the conversion.
-    const key = latin1Bytes(t.keyId);
-    rememberLatin1(key, t.keyId);
-    return { time: t.time, key, tagged };
   }
 
   nextTime(): number | undefined {
     this.assertLoaded();
-    const page = this.firing(Number.POSITIVE_INFINITY);
-    return page?.sorted![page.cursor]!.time;
+    for (;;) {
+      const page = this.firing(Number.POSITIVE_INFINITY);
+      if (page === undefined) return undefined;
+      const t = page.sorted![page.cursor]!;
+      if (holds(page, t.time, t.keyId)) return t.time;
+      page.cursor++;
+    }
   }
 
   get size(): number {
@@ -208,7 +220,7 @@ export class PersistentTimers implements PersistentTimerService {
       const { timers, grew } = checkpointOrder(page);
       this.grow(page, grew);
       if (put) {
-        const value = encodeTimerPage(timers, page.tagged);
+        const value = encodeTimerPage(timers, { has: (keyId) => isTagged(page, keyId) });
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
       } else if (page.onDisk || page.flushing > 0) {
@@ -253,7 +265,10 @@ export class PersistentTimers implements PersistentTimerService {
     if (!this.loaded) throw new TributaryError('TRIB_INTERNAL', `${this.name} used before loadTimers()`);
   }
 
-  /** The page holding the earliest live timer, its firing order built, if its start is <= watermark. */
+  /**
+   * The page holding the earliest live timer, its firing order built, if its start is <= watermark.
+   * The timer at its cursor may be one no longer live (callers skip it).
+   */
   private firing(watermark: number): Page | undefined {
     for (;;) {
       if (this.indexHead >= this.index.length) return undefined;
@@ -264,9 +279,7 @@ export class PersistentTimers implements PersistentTimerService {
         page.sorted = timersOf(page);
         page.cursor = 0;
       }
-      const sorted = page.sorted;
-      while (page.cursor < sorted.length && !holds(page, sorted[page.cursor]!.time, sorted[page.cursor]!.keyId)) page.cursor++;
-      if (page.cursor < sorted.length) return page;
+      if (page.cursor < page.sorted.length) return page;
       // Unreachable while the index lists exactly the non-empty pages; never loop on a stale entry.
       this.indexRemove(start);
       page.sorted = null;
@@ -284,7 +297,7 @@ export class PersistentTimers implements PersistentTimerService {
     const listed = this.indexHas(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), tagged: null, count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
     memory.held += PAGE_BYTES;
     if (stored !== undefined) {
       const tagged = new Set<string>();

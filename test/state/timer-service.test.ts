@@ -75,6 +75,55 @@ describe('PersistentTimers', () => {
     });
   });
 
+  it('skips timers deleted or registered again while their page fires, each firing once with its latest tag', () => {
+    const timers = new PersistentTimers(1, 0);
+    timers.load([]);
+    const k = (s: string): Buffer => Buffer.from(s);
+    const due = (wm: number): string | undefined => {
+      const d = timers.nextDue(wm);
+      return d && `${d.time}:${Buffer.from(d.key).toString()}${d.tagged ? ':tagged' : ''}`;
+    };
+    timers.register(10, k('a'), true);
+    timers.register(20, k('b'), true);
+    timers.register(30, k('c'));
+    timers.register(40, k('d'), true);
+    timers.register(50, k('e'));
+    expect(due(10)).toBe('10:a:tagged'); // the page now fires from its sorted order
+    timers.delete(20, k('b'));
+    timers.register(20, k('b')); // a second entry for (20, b) in the order: untagged now
+    timers.delete(30, k('c'));
+    timers.register(30, k('c'), true);
+    timers.delete(40, k('d')); // gone for good
+    expect(timers.nextTime()).toBe(20);
+    expect(due(25)).toBe('20:b');
+    expect(due(25)).toBeUndefined(); // the stale (20, b) is skipped, (30, c) is not due
+    expect(timers.nextTime()).toBe(30);
+    expect([due(45), due(45)]).toEqual(['30:c:tagged', undefined]); // (40, d) skipped
+    expect(timers.nextTime()).toBe(50);
+    expect([due(Infinity), due(Infinity)]).toEqual(['50:e', undefined]);
+    expect(timers.size).toBe(0);
+    expect(timers.nextTime()).toBeUndefined();
+  });
+
+  it('a key fired from a page that still fires registers into it again: fires again, and its page is written without the fired timer', () => {
+    const timers = new PersistentTimers(1, 0);
+    timers.load([]);
+    timers.register(10, Buffer.from('a'), true);
+    timers.register(20, Buffer.from('b'));
+    expect(timers.nextDue(10)).toMatchObject({ time: 10, tagged: true });
+    timers.register(30, Buffer.from('a'), true);
+    const op = timers.collect().ops[0]!;
+    expect(op.type === 'put' && decodeTimerPage(op.value)).toEqual([{ time: 20, keyId: 'b' }, { time: 30, keyId: 'a' }]);
+    const due = [timers.nextDue(Infinity), timers.nextDue(Infinity), timers.nextDue(Infinity)];
+    expect(due.map((d) => d && `${d.time}:${Buffer.from(d.key).toString()}:${d.tagged}`)).toEqual(['20:b:false', '30:a:true', undefined]);
+    expect(timers.size).toBe(0);
+  });
+
+  it('refuses a page width that is not a positive integer of ms (a page keeps its timers as offsets from its start)', () => {
+    for (const width of [1000.5, 0, -60_000, Number.NaN]) expect(() => new PersistentTimers(1, 0, 'timers', undefined, width)).toThrow(/timer page width/);
+    expect(() => new PersistentTimers(1, 0, 'timers', undefined, 1)).not.toThrow();
+  });
+
   it('keeps exact times at ±Infinity, far from the epoch and at epoch milliseconds (pages store offsets)', () => {
     const timers = new PersistentTimers(1, 0);
     timers.load([]);

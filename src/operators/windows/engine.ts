@@ -2,7 +2,7 @@
 import { TributaryError } from '../../core/errors.js';
 import type { Row, Value } from '../../core/record.js';
 import type { WindowContext, WindowOutputs } from './types.js';
-import type { WindowHead, WindowSlice } from './state.js';
+import { NO_TIMER, type WindowHead, type WindowSlice } from './state.js';
 
 export type Ctx = WindowContext<WindowHead, WindowSlice>;
 
@@ -23,11 +23,11 @@ export function loadHead<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8
   return head as Extract<WindowHead, { kind: K }>;
 }
 
-/** Keeps exactly one timer per key, at `at` (or none). */
-export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: number | null): void {
+/** Keeps exactly one timer per key, at `at` (or none: NO_TIMER). */
+export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: number): void {
   if (head.timer === at) return;
-  if (head.timer !== null) ctx.timers.delete(head.timer, keyBytes);
-  if (at !== null) ctx.timers.register(at, keyBytes);
+  if (!Number.isNaN(head.timer)) ctx.timers.delete(head.timer, keyBytes);
+  if (!Number.isNaN(at)) ctx.timers.register(at, keyBytes);
   head.timer = at;
 }
 
@@ -38,7 +38,7 @@ export function rearm(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead, at: numb
  */
 export function firedHead<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint8Array, kind: K, time: number): Extract<WindowHead, { kind: K }> | undefined {
   const head = loadHead(ctx, keyBytes, kind);
-  if (head !== undefined && head.timer === time) head.timer = null;
+  if (head !== undefined && head.timer === time) head.timer = NO_TIMER;
   return head;
 }
 
@@ -48,14 +48,15 @@ export function firedHead<K extends WindowHead['kind']>(ctx: Ctx, keyBytes: Uint
  * should already have closed. Returns whether it was due.
  */
 export function takeDueTimer(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead | undefined, watermark: number): boolean {
-  if (head === undefined || head.timer === null || head.timer > watermark) return false;
+  // NaN (no timer) is not <= anything.
+  if (head === undefined || !(head.timer <= watermark)) return false;
   ctx.timers.delete(head.timer, keyBytes);
-  head.timer = null;
+  head.timer = NO_TIMER;
   return true;
 }
 
 /** Deletes the head and its timer (the caller has deleted the slices). */
 export function dropKey(ctx: Ctx, keyBytes: Uint8Array, head: WindowHead): void {
-  rearm(ctx, keyBytes, head, null);
+  rearm(ctx, keyBytes, head, NO_TIMER);
   ctx.store.deleteHead(keyBytes);
 }

@@ -38,7 +38,7 @@ import { dropKey, firedHead, loadHead, takeDueTimer, type Ctx, type WindowEngine
 import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 import type { SliceRange } from './range-tracker.js';
 import { floorTo, hasSorted, insertSorted, lowerBound, rollingLeaveTime } from './slices.js';
-import type { RollingHead } from './state.js';
+import { NO_TIMER, type RollingHead } from './state.js';
 import type { WindowOutputs } from './types.js';
 
 /** The range handed to the trackers for a result, reused: only a stale sketch reads it, synchronously. */
@@ -92,11 +92,11 @@ export class RollingWindow implements WindowEngine {
       // A new key (the usual case for a long window over many sparse keys): arrays of exactly one
       // (a push onto [] would reserve 17 slots, kept as long as the key lives).
       if (flat !== undefined) {
-        head = { kind: 'rolling', seq: 1, timer: null, tagged: false, slices: NO_STARTS, maxT: t, inline: null, trk: null, nums: flat.createOne(s), vals: null };
+        head = { kind: 'rolling', seq: 1, timer: NO_TIMER, tagged: false, slices: NO_STARTS, maxT: t, inline: null, trk: null, nums: flat.createOne(s), vals: null };
         if (!flat.add(head as FlatState, 0, prepared)) this.unflatten(head, flat);
       } else {
         const accs = this.set.create();
-        head = { kind: 'rolling', seq: 1, timer: null, tagged: false, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
+        head = { kind: 'rolling', seq: 1, timer: NO_TIMER, tagged: false, slices: [s], maxT: t, inline: [accs], trk: null, nums: null, vals: null };
         this.set.add(accs, prepared, t, order, 0);
       }
     } else if (head.nums !== null && ((i = flat!.indexOf(head as FlatState, s)) >= 0 || flat!.count(head as FlatState) < INLINE_MAX)) {
@@ -183,7 +183,7 @@ export class RollingWindow implements WindowEngine {
         return;
       }
     }
-    if (head.timer !== null) ctx.timers.delete(head.timer, kb);
+    if (!Number.isNaN(head.timer)) ctx.timers.delete(head.timer, kb);
     ctx.timers.register(at, kb, tagged);
     head.timer = at;
     head.tagged = tagged;

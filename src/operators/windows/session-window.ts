@@ -13,7 +13,7 @@ import type { Row, Value } from '../../core/record.js';
 import type { AggregateSet } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { lowerBound } from './slices.js';
-import type { SessionHead } from './state.js';
+import { NO_TIMER, type SessionHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
 
 export class SessionWindow implements WindowEngine {
@@ -36,7 +36,7 @@ export class SessionWindow implements WindowEngine {
       return;
     }
     const prepared = this.set.prepare(row, t);
-    head ??= { kind: 'session', seq: 0, timer: null, starts: [], lasts: [] };
+    head ??= { kind: 'session', seq: 0, timer: NO_TIMER, starts: [], lasts: [] };
     const seq = head.seq++;
     let start = t;
     let last = t;

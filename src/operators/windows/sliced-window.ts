@@ -21,7 +21,7 @@ import type { Row, Value } from '../../core/record.js';
 import type { AggregateSet, Accumulators } from './aggregate-set.js';
 import { dropKey, firedHead, loadHead, rearm, takeDueTimer, type Ctx, type WindowEngine } from './engine.js';
 import { firstOpenWindowStart, firstWindowStart, floorTo, gcd, hasSorted, insertSorted, lowerBound } from './slices.js';
-import type { SlicedHead } from './state.js';
+import { NO_TIMER, type SlicedHead } from './state.js';
 import type { EmitMode, WindowOutputs } from './types.js';
 
 export class SlicedWindow implements WindowEngine {
@@ -54,7 +54,7 @@ export class SlicedWindow implements WindowEngine {
     const prepared = this.set.prepare(row, t);
     let head = loadHead(ctx, kb, 'sliced');
     if (takeDueTimer(ctx, kb, head, wm)) head = this.advance(ctx, key, kb, head!, wm, out);
-    head ??= { kind: 'sliced', seq: 0, timer: null, slices: [], cur: null, trk: null };
+    head ??= { kind: 'sliced', seq: 0, timer: NO_TIMER, slices: [], cur: null, trk: null };
 
     const s = floorTo(t, this.len);
     const seq = head.seq++;

@@ -23,9 +23,16 @@ import { NO_STARTS, type FlatLayout, type FlatState } from './flat-slices.js';
 interface HeadBase {
   /** Arrival counter for latest (and first/last ties of equal order); restarts when the key's state is deleted. */
   seq: number;
-  /** The one timer registered for this key, if any. */
-  timer: number | null;
+  /**
+   * The one timer registered for this key, NO_TIMER (NaN) when none: a number field a re-arm
+   * updates in place, where null beside epoch times (not small integers) made every re-arm
+   * allocate a fresh boxed number. Stored as before (u8 0 for none).
+   */
+  timer: number;
 }
+
+/** head.timer of a key with no timer (never a timer's time, and unequal to everything). */
+export const NO_TIMER = Number.NaN;
 
 /** Tumbling and hopping. */
 export interface SlicedHead extends HeadBase {
@@ -122,7 +129,7 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
     encode(h) {
       const w = writer.begin();
       w.u8(h.kind !== 'rolling' ? KIND_TAG[h.kind] : h.nums !== null ? ROLLING_FLAT : h.inline !== null ? ROLLING_INLINE : KIND_TAG.rolling).varint(h.seq);
-      if (h.timer === null) w.u8(0);
+      if (Number.isNaN(h.timer)) w.u8(0);
       else writeTime(w.u8(h.kind === 'rolling' && h.tagged ? 2 : 1), h.timer);
       switch (h.kind) {
         case 'sliced':
@@ -159,7 +166,7 @@ export function headCodec(set: AggregateSet, flat?: FlatLayout): ValueCodec<Wind
       const tag = r.u8();
       const seq = r.varint();
       const timerTag = r.u8();
-      const timer = timerTag === 0 ? null : readTime(r);
+      const timer = timerTag === 0 ? NO_TIMER : readTime(r);
       const tagged = timerTag === 2;
       switch (tag) {
         case 1: {

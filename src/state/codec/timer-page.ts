@@ -31,18 +31,25 @@ export function compareTimers(a: PagedTimer, b: PagedTimer): number {
 
 const writer = new ByteWriter(256);
 
-/** `timers` ascending (compareTimers); `tagged`: the keys whose timer in this page is tagged (one timer each). */
-export function encodeTimerPage(timers: readonly PagedTimer[], tagged?: ReadonlySet<string> | null): Uint8Array {
+/** Indexes of the tagged timers of the page being encoded (reused). */
+const taggedAt: number[] = [];
+
+/**
+ * `timers` ascending (compareTimers); `tagged`: which keys' timer in this page is tagged (one
+ * timer each). Without tagged timers the value is as before tags.
+ */
+export function encodeTimerPage(timers: readonly PagedTimer[], tagged?: { has(keyId: string): boolean } | null): Uint8Array {
   const w = writer.begin();
   w.varint(timers.length);
-  for (const t of timers) {
+  taggedAt.length = 0;
+  for (let i = 0; i < timers.length; i++) {
+    const t = timers[i]!;
     w.f64(t.time).latin1(t.keyId);
+    if (tagged && tagged.has(t.keyId)) taggedAt.push(i);
   }
-  if (tagged && tagged.size > 0) {
-    let m = 0;
-    for (const t of timers) if (tagged.has(t.keyId)) m++;
-    w.varint(m);
-    for (let i = 0; i < timers.length; i++) if (tagged.has(timers[i]!.keyId)) w.varint(i);
+  if (taggedAt.length > 0) {
+    w.varint(taggedAt.length);
+    for (const i of taggedAt) w.varint(i);
   }
   return w.finish();
 }

@@ -158,6 +158,23 @@ describe('records and state', () => {
     }
   });
 
+  it('a key without a timer is stored as before (u8 0, what a reader before NO_TIMER wrote and reads as null) and read back as NO_TIMER', () => {
+    // Heads with no timer, as the layout before NO_TIMER (timer: null) encoded them.
+    for (const [window, hex] of [
+      [{ kind: 'session', gap: MIN }, '0303000180a0abfef962b0ea01'],
+      [{ kind: 'tumbling', size: MIN }, '010200018091b0fef96200'],
+      [{ kind: 'rolling', size: 3 * DAY, resolution: MIN }, '040100018091b0fef962d0a0b0fef962010000000000000040010001027361'],
+    ] as [WindowSpec, string][]) {
+      const op = new WindowedAggregation(spec(window));
+      const bytes = Buffer.from(hex, 'hex');
+      const head = op.headCodec.decode(bytes);
+      expect(head.timer, window.kind).toBeNaN();
+      expect(Buffer.from(op.headCodec.encode(head)).toString('hex'), window.kind).toBe(hex);
+      head.timer = T0 + 3 * DAY;
+      expect(op.headCodec.decode(op.headCodec.encode(head)).timer, window.kind).toBe(T0 + 3 * DAY);
+    }
+  });
+
   it('a key of one step cannot read another window kind’s state', () => {
     const a = new WindowedAggregation(spec({ kind: 'tumbling', size: MIN }));
     const b = new WindowedAggregation(spec({ kind: 'session', gap: MIN }));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTimerPage, encodeTimerPage } from '../../../src/state/codec/timer-page.js';
-import { ORDER_MIN_TIMERS, addTimer, checkpointOrder, removeTimer, timersOf, type Page } from '../../../src/state/timer-page-map.js';
+import { ABSENT, ORDER_MIN_TIMERS, TAKEN, TAKEN_TAGGED, addTimer, checkpointOrder, isTagged, removeTimer, takeTimer, timersOf, type Page } from '../../../src/state/timer-page-map.js';
 import { makeRng, withSeed } from '../random.js';
 
 const emptyPage = (): Page => ({
-  start: 0, timers: new Map(), tagged: null, count: 0, bytes: 0, sorted: null, cursor: 0, dirty: false, onDisk: false, flushing: 0, version: 0, used: 0,
+  start: 0, timers: new Map(), count: 0, bytes: 0, sorted: null, cursor: 0, dirty: false, onDisk: false, flushing: 0, version: 0, used: 0,
 });
 
 describe('a timer page at checkpoints', () => {
@@ -67,13 +67,56 @@ describe('a timer page with tagged timers', () => {
     const page = emptyPage();
     addTimer(page, 5, 'a', true);
     addTimer(page, 6, 'b', true);
-    expect([...page.tagged!].sort()).toEqual(['a', 'b']);
+    const tagged = (): string[] => [...page.timers.keys()].filter((k) => isTagged(page, k)).sort();
+    expect(tagged()).toEqual(['a', 'b']);
     addTimer(page, 9, 'a', true); // a second timer of 'a'
     addTimer(page, 6, 'b', true); // 'b' again, the same time
-    expect(page.tagged!.size).toBe(0);
+    expect(tagged()).toEqual([]);
     addTimer(page, 3, 'c', true);
     removeTimer(page, 3, 'c');
     addTimer(page, 3, 'c');
-    expect(page.tagged!.has('c')).toBe(false);
+    expect(isTagged(page, 'c')).toBe(false);
+  });
+
+  it('takes a timer once, telling whether it was there and tagged (the one lookup firing makes)', () => {
+    const page = emptyPage();
+    addTimer(page, 5, 'a', true);
+    addTimer(page, 5, 'b');
+    addTimer(page, 9, 'c', true);
+    addTimer(page, 3, 'c', true); // two timers: untagged
+    expect(page.count).toBe(4);
+    expect(takeTimer(page, 6, 'a')).toBe(ABSENT); // another time of a live key
+    expect(takeTimer(page, 5, 'z')).toBe(ABSENT);
+    expect(takeTimer(page, 4, 'c')).toBe(ABSENT);
+    expect(page.count).toBe(4);
+    expect(isTagged(page, 'a')).toBe(true);
+    expect(takeTimer(page, 5, 'a')).toBe(TAKEN_TAGGED);
+    expect(isTagged(page, 'a')).toBe(false);
+    expect(takeTimer(page, 5, 'a')).toBe(ABSENT);
+    expect(takeTimer(page, 5, 'b')).toBe(TAKEN);
+    expect(takeTimer(page, 3, 'c')).toBe(TAKEN);
+    expect(timersOf(page)).toEqual([{ time: 9, keyId: 'c' }]);
+    expect(takeTimer(page, 9, 'c')).toBe(TAKEN);
+    expect(page.count).toBe(0);
+    expect(page.timers.size).toBe(0);
+  });
+
+  it('keeps the slots of timers fired from a page until it empties, and they count for nothing', () => {
+    const page = emptyPage();
+    for (const [i, k] of ['a', 'b', 'c', 'd'].entries()) addTimer(page, 10 + i, k, true);
+    page.sorted = timersOf(page); // the page fires
+    expect(takeTimer(page, 10, 'a')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 11, 'b')).toBe(TAKEN_TAGGED);
+    expect(page.timers.size).toBe(4); // no shrinking table while it drains
+    expect(takeTimer(page, 10, 'a')).toBe(ABSENT);
+    expect(timersOf(page)).toEqual([{ time: 12, keyId: 'c' }, { time: 13, keyId: 'd' }]);
+    expect(checkpointOrder(page).timers).toEqual(timersOf(page));
+    expect(addTimer(page, 15, 'a', true)).toBe(true); // a fired key registers again
+    expect(page.count).toBe(3);
+    expect(takeTimer(page, 15, 'a')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 12, 'c')).toBe(TAKEN_TAGGED);
+    expect(takeTimer(page, 13, 'd')).toBe(TAKEN_TAGGED);
+    expect(page.count).toBe(0);
+    expect(page.timers.size).toBe(0); // emptied: the slots go at once
   });
 });
