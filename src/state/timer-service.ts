@@ -63,10 +63,9 @@ export class PersistentTimers implements PersistentTimerService {
   private live = 0;
   private loaded = false;
   /**
-   * No live timer is earlier than this (a lower bound; after a nextDue that found nothing due,
-   * the next time in the firing order, maybe no longer live): a watermark below it has nothing
-   * to fire, answered without touching the pages. The watermark moves after every record, so
-   * this is asked far more often than anything is due.
+   * No live timer is earlier than this (a lower bound; after a nextDue that found nothing due, the
+   * next time in the firing order, maybe no longer live): a watermark below it fires nothing, told
+   * without touching the pages. Asked after every record, far more often than anything is due.
    */
   private earliest = -Infinity;
 
@@ -265,10 +264,7 @@ export class PersistentTimers implements PersistentTimerService {
     if (!this.loaded) throw new TributaryError('TRIB_INTERNAL', `${this.name} used before loadTimers()`);
   }
 
-  /**
-   * The page holding the earliest live timer, its firing order built, if its start is <= watermark.
-   * The timer at its cursor may be one no longer live (callers skip it).
-   */
+  /** The page holding the earliest live timer, its firing order built, if its start is <= watermark (the timer at its cursor may be gone: callers skip it). */
   private firing(watermark: number): Page | undefined {
     for (;;) {
       if (this.indexHead >= this.index.length) return undefined;
