@@ -5,6 +5,7 @@ import { StateBackend } from '../../src/state/backend.js';
 import { LevelBytesStore, type BytesStore } from '../../src/state/level-bytes-store.js';
 import { WriteBackCache } from '../../src/state/write-back-cache.js';
 import { createStateMetrics } from '../../src/state/metrics.js';
+import type { KeyValueStore } from '../../src/state/types.js';
 import { counterCodec, numberCodec, tempDir, utf8, type Counter } from './helpers.js';
 import { stateDirPerTest } from './state-dir.js';
 
@@ -15,6 +16,15 @@ async function reopen(maxCachedEntries?: number, presenceFilterBytes?: number): 
   await t.backend?.close();
   t.backend = await StateBackend.open(t.dir, { steps, sync: false, maxCachedEntries, ...(presenceFilterBytes !== undefined ? { presenceFilterBytes } : {}) });
   return t.backend;
+}
+
+/** A backend whose kv scope LevelDB holds state of, reopened with no presence filter: the scope is not complete, so a miss asks LevelDB. */
+async function reopenWithStateOnDisk(): Promise<{ b: StateBackend; kv: KeyValueStore<number> }> {
+  const first = await reopen();
+  first.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
+  await first.checkpoint({ version: 1, at: 1 });
+  const b = await reopen(undefined, 0);
+  return { b, kv: b.kvStore('agg', 0, numberCodec) };
 }
 
 /** LevelDB under `dir`, counting its point reads. */
@@ -137,11 +147,7 @@ describe('write-back cache', () => {
   });
 
   it('caches absence: repeated misses on a new key read LevelDB once', async () => {
-    let b = await reopen();
-    b.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
-    await b.checkpoint({ version: 1, at: 1 });
-    b = await reopen(undefined, 0); // state on disk and no presence filter: a miss must ask LevelDB
-    const kv = b.kvStore('agg', 0, numberCodec);
+    const { b, kv } = await reopenWithStateOnDisk();
     for (let i = 0; i < 5; i++) expect(kv.get(utf8('never'))).toBeUndefined();
     expect(b.metrics()).toMatchObject({ gets: 5, cacheMisses: 1, cacheHits: 4 });
   });
@@ -270,11 +276,7 @@ describe('write-back cache', () => {
   });
 
   it('writes an entry dirtied, cleaned and dirtied again once, and counts it clean after', async () => {
-    let b = await reopen();
-    b.kvStore('agg', 0, numberCodec).put(utf8('other'), 1);
-    await b.checkpoint({ version: 1, at: 1 });
-    b = await reopen(undefined, 0); // state on disk and no presence filter: the scope is not complete
-    const kv = b.kvStore('agg', 0, numberCodec);
+    const { b, kv } = await reopenWithStateOnDisk();
     expect(kv.get(utf8('x'))).toBeUndefined(); // read LevelDB: known not on disk
     kv.put(utf8('x'), 1);
     kv.delete(utf8('x')); // never written: clean again, no tombstone
