@@ -89,22 +89,16 @@ export class LevelBytesStore implements BytesStore {
   }
 
   async *entries(range: BytesRange): AsyncIterable<[Uint8Array, Uint8Array]> {
-    const options: { gte?: Uint8Array; lt?: Uint8Array } = {};
-    if (range.gte) options.gte = range.gte;
-    if (range.lt) options.lt = range.lt;
     try {
-      for await (const entry of this.db.iterator(options)) yield entry;
+      for await (const entry of this.db.iterator(levelRange(range))) yield entry;
     } catch (err) {
       throw this.io('scan', err);
     }
   }
 
   async *keyBatches(range: BytesRange, size: number): AsyncIterable<Uint8Array[]> {
-    const options: { gte?: Uint8Array; lt?: Uint8Array } = {};
-    if (range.gte) options.gte = range.gte;
-    if (range.lt) options.lt = range.lt;
     // LevelDB iterators read from the snapshot of their creation.
-    const it = this.db.keys(options);
+    const it = this.db.keys(levelRange(range));
     try {
       for (;;) {
         const batch = await it.nextv(size);
@@ -246,4 +240,12 @@ export class PackedOps {
   private ensure(n: number): void {
     if (this.pos + n > this.buf.length) this.buf = grown(this.buf, this.pos, n);
   }
+}
+
+/** classic-level's range options, with only the bounds given. */
+function levelRange(range: BytesRange): { gte?: Uint8Array; lt?: Uint8Array } {
+  const options: { gte?: Uint8Array; lt?: Uint8Array } = {};
+  if (range.gte) options.gte = range.gte;
+  if (range.lt) options.lt = range.lt;
+  return options;
 }
