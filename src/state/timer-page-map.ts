@@ -39,6 +39,12 @@ export interface Page {
   /** Firing order from `cursor` on, built when the page is first fired from; entries no longer live are skipped. */
   sorted: PagedTimer[] | null;
   cursor: number;
+  /**
+   * Timers added while the page fires, a binary min-heap in (time, key) order (pushFiring): they
+   * fire merged with `sorted`. An insert into `sorted` moved every later timer, and a window
+   * shorter than a page registers into the page it fires from all the time.
+   */
+  late: PagedTimer[] | null;
   dirty: boolean;
   /** LevelDB holds this page as of the last written batch (or the read that loaded it). */
   onDisk: boolean;
@@ -155,17 +161,49 @@ export function takeTimer(page: Page, time: number, keyId: string): Taken {
   return taken;
 }
 
-/** A timer added to a page that is firing: among those not fired yet (one earlier than those fired already fires next). */
-export function insertFiring(page: Page, t: PagedTimer): void {
-  const sorted = page.sorted!;
-  let lo = page.cursor;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareTimers(sorted[mid]!, t) < 0) lo = mid + 1;
-    else hi = mid;
+/** A timer added to a page that is firing: it fires in order among those not fired yet (one earlier than those fired already fires next). */
+export function pushFiring(page: Page, t: PagedTimer): void {
+  const heap = (page.late ??= []);
+  let i = heap.length;
+  heap.push(t);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (compareTimers(heap[parent]!, t) <= 0) break;
+    heap[i] = heap[parent]!;
+    i = parent;
   }
-  sorted.splice(lo, 0, t);
+  heap[i] = t;
+}
+
+/** The next timer in a firing page's order (maybe no longer live), or undefined when it has none left. */
+export function peekFiring(page: Page): PagedTimer | undefined {
+  const next = page.sorted![page.cursor];
+  const late = page.late;
+  if (late === null || late.length === 0) return next;
+  return next === undefined || compareTimers(late[0]!, next) < 0 ? late[0] : next;
+}
+
+/** Moves past the timer peekFiring returned. */
+export function popFiring(page: Page): void {
+  const next = page.sorted![page.cursor];
+  const heap = page.late;
+  if (heap === null || heap.length === 0 || (next !== undefined && compareTimers(heap[0]!, next) >= 0)) {
+    page.cursor++;
+    return;
+  }
+  const last = heap.pop()!;
+  const n = heap.length;
+  if (n === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const c = l + 1 < n && compareTimers(heap[l + 1]!, heap[l]!) < 0 ? l + 1 : l;
+    if (compareTimers(heap[c]!, last) >= 0) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = last;
 }
 
 /** The page's live timers in (time, key) order. */

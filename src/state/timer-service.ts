@@ -23,10 +23,13 @@ import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-ba
 import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
-import { lowerBound } from '../core/sorted.js';
-import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, insertFiring, isTagged, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
+import { PageIndex } from './timer-page-index.js';
+import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, isTagged, peekFiring, popFiring, pushFiring, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
+
+/** A timer to move into a page at load: time, record key, the LevelDB entry it came from, tagged. */
+export type LegacyTimer = readonly [time: number, key: Uint8Array, stored: Uint8Array, tagged?: boolean];
 
 export interface DueTimer {
   time: number;
@@ -48,9 +51,8 @@ export interface PersistentTimerService extends TimerService {
 export const DEFAULT_TIMER_PAGE_MS = 60_000;
 
 export class PersistentTimers implements PersistentTimerService {
-  /** Starts of the pages holding live timers, ascending, from `indexHead` on (firing empties the front). */
-  private index: number[] = [];
-  private indexHead = 0;
+  /** Starts of the pages holding live timers. */
+  private index = new PageIndex();
   /**
    * Pages in memory by start / pageMs: a small integer, stored in the Map's table itself, where
    * the start (epoch ms, past 2^31) would be a boxed number read at every probe. A rolling window
@@ -93,21 +95,22 @@ export class PersistentTimers implements PersistentTimerService {
   }
 
   /**
-   * Enables the service with what LevelDB holds: its pages (start and timer count) and any
-   * timers of the older one-entry-per-timer layout (time, record key, LevelDB key), which move
-   * into pages at the next checkpoint.
+   * Enables the service with what LevelDB holds: its pages (start and timer count) and timers
+   * that move into pages at the next checkpoint (their LevelDB entry then goes): those of the
+   * older one-entry-per-timer layout, and those of pages written with another width.
    */
-  load(pages: Iterable<readonly [number, number]> = [], legacy: Iterable<readonly [number, Uint8Array, Uint8Array]> = []): void {
+  load(pages: Iterable<readonly [number, number]> = [], legacy: Iterable<LegacyTimer> = []): void {
     for (const [start, count] of pages) {
       if (count === 0) continue;
-      this.indexInsert(start);
+      this.index.insert(start);
       this.live += count;
     }
     this.loaded = true;
     this.earliest = -Infinity;
-    for (const [time, key, stored] of legacy) {
-      this.register(time, key);
-      this.legacy.push(stored);
+    let last: Uint8Array | undefined;
+    for (const [time, key, stored, tagged] of legacy) {
+      this.register(time, key, tagged);
+      if (stored !== last) this.legacy.push((last = stored));
     }
   }
 
@@ -118,8 +121,7 @@ export class PersistentTimers implements PersistentTimerService {
    */
   unload(): void {
     for (const page of this.pages.values()) this.memory.held -= page.bytes;
-    this.index = [];
-    this.indexHead = 0;
+    this.index = new PageIndex();
     this.pages.clear();
     this.dirty.clear();
     this.legacy = [];
@@ -146,8 +148,8 @@ export class PersistentTimers implements PersistentTimerService {
     }
     this.live++;
     this.grow(page, timerBytes(keyId));
-    if (page.count === 1) this.indexInsert(page.start);
-    if (page.sorted !== null) insertFiring(page, { time, keyId });
+    if (page.count === 1) this.index.insert(page.start);
+    if (page.sorted !== null) pushFiring(page, { time, keyId });
     this.touch(page);
   }
 
@@ -165,17 +167,17 @@ export class PersistentTimers implements PersistentTimerService {
       const page = this.firing(watermark);
       if (page === undefined) {
         // The earliest page starts after the watermark (a page's start is ≤ its timers), or there is none.
-        this.earliest = this.indexHead < this.index.length ? this.index[this.indexHead]! : Infinity;
+        this.earliest = this.index.first ?? Infinity;
         return undefined;
       }
-      const t = page.sorted![page.cursor]!;
+      const t = peekFiring(page)!;
       // Maybe no longer live (deleted since the page started firing): still no live timer of the
       // page is earlier (the order holds every one), and later pages start after it.
       if (t.time > watermark) {
         this.earliest = t.time;
         return undefined;
       }
-      page.cursor++;
+      popFiring(page);
       const taken = takeTimer(page, t.time, t.keyId);
       if (taken === ABSENT) continue;
       this.removed(page, t.keyId);
@@ -191,9 +193,9 @@ export class PersistentTimers implements PersistentTimerService {
     for (;;) {
       const page = this.firing(Number.POSITIVE_INFINITY);
       if (page === undefined) return undefined;
-      const t = page.sorted![page.cursor]!;
+      const t = peekFiring(page)!;
       if (holds(page, t.time, t.keyId)) return t.time;
-      page.cursor++;
+      popFiring(page);
     }
   }
 
@@ -213,6 +215,10 @@ export class PersistentTimers implements PersistentTimerService {
     const versions: number[] = [];
     const wrote: boolean[] = [];
     let bytes = 0;
+    const legacy = this.legacy;
+    this.legacy = [];
+    // A page of another width may have the start of a page written below, which supersedes its delete.
+    const superseded = legacy.length > 0 ? new Set<string>() : undefined;
     for (const page of this.dirty) {
       const key = timerPageKey(this.step, this.partition, page.start);
       const put = page.count > 0;
@@ -222,17 +228,18 @@ export class PersistentTimers implements PersistentTimerService {
         const value = encodeTimerPage(timers, { has: (keyId) => isTagged(page, keyId) });
         ops.push({ type: 'put', key, value });
         bytes += key.length + value.length;
+        superseded?.add(latin1(key));
       } else if (page.onDisk || page.flushing > 0) {
         ops.push({ type: 'del', key });
         bytes += key.length;
+        superseded?.add(latin1(key));
       }
       taken.push(page);
       versions.push(page.version);
       wrote.push(put);
     }
-    const legacy = this.legacy;
-    this.legacy = [];
     for (const key of legacy) {
+      if (superseded!.has(latin1(key))) continue;
       ops.push({ type: 'del', key });
       bytes += key.length;
     }
@@ -267,18 +274,17 @@ export class PersistentTimers implements PersistentTimerService {
   /** The page holding the earliest live timer, its firing order built, if its start is <= watermark (the timer at its cursor may be gone: callers skip it). */
   private firing(watermark: number): Page | undefined {
     for (;;) {
-      if (this.indexHead >= this.index.length) return undefined;
-      const start = this.index[this.indexHead]!;
-      if (start > watermark) return undefined;
+      const start = this.index.first;
+      if (start === undefined || start > watermark) return undefined;
       const page = this.page(start, false)!;
       if (page.sorted === null) {
         page.sorted = timersOf(page);
         page.cursor = 0;
       }
-      if (page.cursor < page.sorted.length) return page;
+      if (peekFiring(page) !== undefined) return page;
       // Unreachable while the index lists exactly the non-empty pages; never loop on a stale entry.
-      this.indexRemove(start);
-      page.sorted = null;
+      this.index.remove(start);
+      page.sorted = page.late = null;
     }
   }
 
@@ -290,10 +296,10 @@ export class PersistentTimers implements PersistentTimerService {
       page.used = ++memory.clock;
       return page;
     }
-    const listed = this.indexHas(start);
+    const listed = this.index.has(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, late: null, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
     memory.held += PAGE_BYTES;
     if (stored !== undefined) {
       const tagged = new Set<string>();
@@ -313,8 +319,8 @@ export class PersistentTimers implements PersistentTimerService {
     this.live--;
     this.grow(page, -timerBytes(keyId));
     if (page.count === 0) {
-      this.indexRemove(page.start);
-      page.sorted = null;
+      this.index.remove(page.start);
+      page.sorted = page.late = null;
     } else if (page.sorted !== null && page.cursor > 256 && page.cursor * 2 > page.sorted.length) {
       // Fired timers at the front of a long page: let them go.
       page.sorted.splice(0, page.cursor);
@@ -331,45 +337,6 @@ export class PersistentTimers implements PersistentTimerService {
     }
   }
 
-  private indexHas(start: number): boolean {
-    const index = this.index;
-    const n = index.length;
-    if (n === this.indexHead || index[n - 1]! < start) return false;
-    const i = lowerBound(index, start, this.indexHead);
-    return index[i] === start;
-  }
-
-  private indexInsert(start: number): void {
-    const index = this.index;
-    if (this.indexHead > 0 && (index.length === this.indexHead || start < index[this.indexHead]!)) {
-      // Before the front: reuse the slot firing freed.
-      index[--this.indexHead] = start;
-      return;
-    }
-    const n = index.length;
-    if (n === this.indexHead || index[n - 1]! < start) {
-      index.push(start);
-      return;
-    }
-    const i = lowerBound(index, start, this.indexHead);
-    if (index[i] !== start) index.splice(i, 0, start);
-  }
-
-  private indexRemove(start: number): void {
-    const index = this.index;
-    if (this.indexHead < index.length && index[this.indexHead] === start) {
-      // The usual case: the firing page emptied. A front offset instead of an O(pages) shift.
-      this.indexHead++;
-      if (this.indexHead > 1024 && this.indexHead * 2 > index.length) {
-        this.index = index.slice(this.indexHead);
-        this.indexHead = 0;
-      }
-      return;
-    }
-    const i = lowerBound(index, start, this.indexHead);
-    if (index[i] === start) index.splice(i, 1);
-  }
-
   /**
    * LevelDB holds every clean page: keep them while the backend's clean pages fit its budget,
    * dropping the least recently used first, never the one being fired (and all, without a store).
@@ -377,7 +344,7 @@ export class PersistentTimers implements PersistentTimerService {
   private dropClean(): void {
     if (this.bottom === undefined) return;
     const memory = this.memory;
-    const firing = this.indexHead < this.index.length ? this.index[this.indexHead] : undefined;
+    const firing = this.index.first;
     const clean: Page[] = [];
     for (const page of this.pages.values()) {
       if (page.dirty || page.flushing > 0 || page.start === firing) continue;

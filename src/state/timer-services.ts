@@ -5,8 +5,9 @@
  */
 import { TributaryError } from '../core/errors.js';
 import type { BytesStore } from './level-bytes-store.js';
-import { PersistentTimers, TimerMemory } from './timer-service.js';
-import { timerPageCount } from './codec/timer-page.js';
+import { PersistentTimers, TimerMemory, type LegacyTimer } from './timer-service.js';
+import { decodeTimerPage, timerPageCount, timerPageFits } from './codec/timer-page.js';
+import { latin1Bytes } from './codec/latin1.js';
 import { KIND_TIMER, KIND_TIMER_PAGE, decodeStateKey, scopeRange } from './codec/state-key.js';
 
 export class TimerServices {
@@ -43,12 +44,19 @@ export class TimerServices {
     if (load) return load;
     load = (async () => {
       const pages: Array<[number, number]> = [];
+      const legacy: LegacyTimer[] = [];
       for await (const [k, v] of this.bottom.entries(scopeRange(KIND_TIMER_PAGE, step, partition))) {
         const d = decodeStateKey(k);
-        if (d.kind === 'timer-page') pages.push([d.start, timerPageCount(v)]);
+        if (d.kind !== 'timer-page') continue;
+        if (timerPageFits(v, d.start, this.pageMs)) pages.push([d.start, timerPageCount(v)]);
+        else {
+          // Written with another page width: its timers move into pages of this one at the next
+          // checkpoint (firing pages in start order assumes one width).
+          const tagged = new Set<string>();
+          for (const t of decodeTimerPage(v, tagged)) legacy.push([t.time, latin1Bytes(t.keyId), k, tagged.has(t.keyId)]);
+        }
       }
       // Timers written before pages (one entry each) move into pages at the next checkpoint.
-      const legacy: Array<[number, Uint8Array, Uint8Array]> = [];
       for await (const [k] of this.bottom.entries(scopeRange(KIND_TIMER, step, partition))) {
         const d = decodeStateKey(k);
         if (d.kind === 'timer') legacy.push([d.time, d.key, k]);

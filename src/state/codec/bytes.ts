@@ -181,6 +181,13 @@ export class ByteReader {
     return scratch[0]!;
   }
 
+  /** Moves past what bytes() would return. */
+  skipBytes(): void {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new RangeError('ByteReader: read past end');
+    this.pos += n;
+  }
+
   bytes(): Uint8Array {
     const n = this.varint();
     if (this.pos + n > this.buf.length) throw new RangeError('ByteReader: read past end');

@@ -71,6 +71,25 @@ export function decodeTimerPage(bytes: Uint8Array, tagged?: Set<string>): PagedT
   return out;
 }
 
+/**
+ * Whether an encoded page starting at `start` is a page of `width`: every timer's page is
+ * `start`. A page written with another width is not (its timers move into pages of this width
+ * when it loads); read without decoding the keys.
+ */
+export function timerPageFits(bytes: Uint8Array, start: number, width: number): boolean {
+  const r = new ByteReader(bytes);
+  const n = r.varint();
+  if (n === 0) return true;
+  const first = r.f64();
+  let last = first;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) last = r.f64();
+    r.skipBytes();
+  }
+  // Ascending: the first and last timers bound the others.
+  return pageOf(first, width) === start && pageOf(last, width) === start;
+}
+
 /** The timer count of an encoded page, without decoding the timers. */
 export function timerPageCount(bytes: Uint8Array): number {
   return new ByteReader(bytes).varint();
