@@ -6,16 +6,15 @@
  * checkpoint, and clean pages up to a budget in bytes shared by every service of a backend
  * (TimerMemory: least recently used pages go first, never the one being fired). A page not in
  * memory is read with one synchronous point read (getSync) when a timer of it is registered,
- * deleted or due, because timers fire inside synchronous operator calls and classic-level has
- * no synchronous range read.
- *
- * A page holds its timers as key → time (a key has one timer per page in nearly every case:
- * window operators keep one timer per key), so a register, delete or fire is one Map operation
- * on the key string the cache already built (latin1 is memoized), with no object per timer.
+ * deleted or due: timers fire inside synchronous operator calls, and classic-level has no
+ * synchronous range read. A page holds its timers as key → time, so a register, delete or fire
+ * is one Map operation on the key string the cache already built (latin1 is memoized).
+ * Registers and deletes more than an hour past the watermark are held back and applied page by
+ * page (timer-far-ops.ts).
  *
  * A page is dirty while its LevelDB entry lags it: a checkpoint writes it (or deletes it when it
  * emptied). Timers fire in (time, key bytes) order: pages in start order, a page's timers sorted
- * once when it starts firing (timers registered into it meanwhile are inserted in order).
+ * once when it starts firing (those registered into it meanwhile merged from a heap).
  */
 import type { TimerService } from './types.js';
 import type { BytesOp, BytesStore } from './level-bytes-store.js';
@@ -24,6 +23,7 @@ import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { PageIndex } from './timer-page-index.js';
+import { DELETE, FAR_MS, FarTimerOps, REGISTER, REGISTER_TAGGED, type FarOpKind } from './timer-far-ops.js';
 import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, isTagged, peekFiring, popFiring, pushFiring, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
 export { TimerMemory } from './timer-page-map.js';
@@ -64,6 +64,10 @@ export class PersistentTimers implements PersistentTimerService {
   private legacy: Uint8Array[] = [];
   private live = 0;
   private loaded = false;
+  /** Registers and deletes far past the watermark, not applied yet (timer-far-ops.ts). */
+  private readonly far = new FarTimerOps(() => this.applyHeld());
+  /** The watermark nextDue was last asked with (NaN before: nothing is held back until then). */
+  private seen = Number.NaN;
   /**
    * No live timer is earlier than this (a lower bound; after a nextDue that found nothing due, the
    * next time in the firing order, maybe no longer live): a watermark below it fires nothing, told
@@ -128,6 +132,8 @@ export class PersistentTimers implements PersistentTimerService {
     this.live = 0;
     this.loaded = false;
     this.earliest = -Infinity;
+    this.far.clear();
+    this.seen = Number.NaN;
   }
 
   get isLoaded(): boolean {
@@ -139,6 +145,18 @@ export class PersistentTimers implements PersistentTimerService {
     assertTime(time);
     if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
+    if (time - this.seen > FAR_MS && time !== Infinity) this.far.push(tagged ? REGISTER_TAGGED : REGISTER, time, keyId);
+    else this.registerNow(time, keyId, tagged);
+  }
+
+  delete(time: number, key: Uint8Array): void {
+    this.assertLoaded();
+    const keyId = latin1(key);
+    if (time - this.seen > FAR_MS && time !== Infinity) this.far.push(DELETE, time, keyId);
+    else this.deleteNow(time, keyId);
+  }
+
+  private registerNow(time: number, keyId: string, tagged: boolean): void {
     const page = this.page(pageOf(time, this.pageMs), true)!;
     if (!addTimer(page, time, keyId, tagged)) {
       // Already there, and untagged now: written at the next checkpoint in case it lost a tag
@@ -153,15 +171,15 @@ export class PersistentTimers implements PersistentTimerService {
     this.touch(page);
   }
 
-  delete(time: number, key: Uint8Array): void {
-    this.assertLoaded();
-    const keyId = latin1(key);
+  private deleteNow(time: number, keyId: string): void {
     const page = this.page(pageOf(time, this.pageMs), false);
     if (page !== undefined && takeTimer(page, time, keyId) !== ABSENT) this.removed(page, keyId);
   }
 
   nextDue(watermark: number): DueTimer | undefined {
     this.assertLoaded();
+    this.seen = watermark;
+    if (this.far.min - watermark <= FAR_MS) this.applyHeld();
     if (watermark < this.earliest) return undefined;
     for (;;) {
       const page = this.firing(watermark);
@@ -190,6 +208,7 @@ export class PersistentTimers implements PersistentTimerService {
 
   nextTime(): number | undefined {
     this.assertLoaded();
+    this.applyHeld();
     for (;;) {
       const page = this.firing(Number.POSITIVE_INFINITY);
       if (page === undefined) return undefined;
@@ -200,16 +219,29 @@ export class PersistentTimers implements PersistentTimerService {
   }
 
   get size(): number {
+    this.applyHeld();
     return this.live;
   }
 
   /** Pages held in memory now (the rest are only in LevelDB). */
   get pagesInMemory(): number {
+    this.applyHeld();
     return this.pages.size;
   }
 
+  /** Applies the ops held back, page by page. */
+  private applyHeld(): void {
+    if (this.far.length > 0) this.far.drain(this.pageMs, this.applyOp);
+  }
+
+  private readonly applyOp = (kind: FarOpKind, time: number, keyId: string): void => {
+    if (kind === DELETE) this.deleteNow(time, keyId);
+    else this.registerNow(time, keyId, kind === REGISTER_TAGGED);
+  };
+
   /** Pages whose LevelDB entry lags them (and old-layout entries to delete); on abort they stay pending. */
   collect(): FlushBatch {
+    this.applyHeld();
     const ops: BytesOp[] = [];
     const taken: Page[] = [];
     const versions: number[] = [];
