@@ -66,7 +66,8 @@ export async function startRealKafka(progress: (msg: string) => void): Promise<R
         child.once('exit', () => resolve());
         child.once('error', () => resolve());
       });
-      await rm(dataDir, { recursive: true, force: true });
+      // The JVM may still be closing its log files when the script returns (ENOTEMPTY once lost a run's figures).
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch((err: unknown) => progress(`could not remove ${dataDir}: ${String(err)}`));
     },
   };
 }

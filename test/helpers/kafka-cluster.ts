@@ -66,7 +66,7 @@ export async function startKafkaCluster(options: StartClusterOptions): Promise<K
     out = await script(['up', '--brokers', String(options.brokers), '--data-dir', dataDir, '--owner-pid', String(process.pid), ...config], 300_000);
   } catch (err) {
     await script(['down', '--data-dir', dataDir], 60_000).catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     throw err;
   }
   const line = out.stdout.trim().split('\n').pop() ?? '';
@@ -136,7 +136,8 @@ export async function startKafkaCluster(options: StartClusterOptions): Promise<K
     },
     async down() {
       await script(['down', '--data-dir', dataDir], 120_000);
-      if (!process.env.KAFKA_CLUSTER_KEEP) await rm(dataDir, { recursive: true, force: true });
+      // The JVM may still be closing its log files when the script returns (ENOTEMPTY).
+      if (!process.env.KAFKA_CLUSTER_KEEP) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
