@@ -145,14 +145,14 @@ export class PersistentTimers implements PersistentTimerService {
     assertTime(time);
     if (time < this.earliest) this.earliest = time;
     const keyId = latin1(key);
-    if (time - this.seen > FAR_MS && time !== Infinity) this.far.push(tagged ? REGISTER_TAGGED : REGISTER, time, keyId);
+    if (this.isFar(time)) this.far.push(tagged ? REGISTER_TAGGED : REGISTER, time, keyId);
     else this.registerNow(time, keyId, tagged);
   }
 
   delete(time: number, key: Uint8Array): void {
     this.assertLoaded();
     const keyId = latin1(key);
-    if (time - this.seen > FAR_MS && time !== Infinity) this.far.push(DELETE, time, keyId);
+    if (this.isFar(time)) this.far.push(DELETE, time, keyId);
     else this.deleteNow(time, keyId);
   }
 
@@ -229,15 +229,17 @@ export class PersistentTimers implements PersistentTimerService {
     return this.pages.size;
   }
 
+  /** Whether an op at `time` is held back: more than FAR_MS past the watermark (never before the first nextDue, never at +Infinity). */
+  private isFar(time: number): boolean {
+    return time - this.seen > FAR_MS && time !== Infinity;
+  }
+
   /** Applies the ops held back, page by page. */
   private applyHeld(): void {
     if (this.far.length > 0) this.far.drain(this.pageMs, this.applyOp);
   }
 
-  private readonly applyOp = (kind: FarOpKind, time: number, keyId: string): void => {
-    if (kind === DELETE) this.deleteNow(time, keyId);
-    else this.registerNow(time, keyId, kind === REGISTER_TAGGED);
-  };
+  private readonly applyOp = (kind: FarOpKind, time: number, keyId: string): void => (kind === DELETE ? this.deleteNow(time, keyId) : this.registerNow(time, keyId, kind === REGISTER_TAGGED));
 
   /** Pages whose LevelDB entry lags them (and old-layout entries to delete); on abort they stay pending. */
   collect(): FlushBatch {

@@ -80,10 +80,11 @@ export function timerPageFits(bytes: Uint8Array, start: number, width: number): 
   const r = new ByteReader(bytes);
   const n = r.varint();
   if (n === 0) return true;
-  const first = r.f64();
-  let last = first;
+  let first = 0;
+  let last = 0;
   for (let i = 0; i < n; i++) {
-    if (i > 0) last = r.f64();
+    last = r.f64();
+    if (i === 0) first = last;
     r.skipBytes();
   }
   // Ascending: the first and last timers bound the others.
