@@ -6,7 +6,10 @@
  * with `npm ci --ignore-scripts` once; later runs reuse it), then each suite runs in a fresh
  * process alternately, baseline first, BENCH_ROUNDS times (default 2), and every figure both
  * printed is reported as the median of its rounds with the ratio ours / baseline. Figures whose
- * unit is a ratio (×) are compared the same way. Both runs see the same environment, except
+ * unit is a ratio (×) are compared the same way. Beside it, `paired` is the median of each
+ * round's own ratio (ours / the baseline run just before it) with their range: on a machine whose
+ * speed drifts between runs (this one: the same build ±25–40%), the two medians can come from
+ * different stretches, while a round's two runs are next to each other in time. Both runs see the same environment, except
  * that the baseline's kafka-e2e is limited to the platformatic backend (the only one left).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -38,11 +41,11 @@ export async function compare(rev: string, suites: readonly string[]): Promise<v
   const base = medians(theirs);
   const now = medians(ours);
   process.stdout.write(`\nbaseline ${full.slice(0, 10)} vs this tree, median of ${rounds} alternating round(s)\n`);
-  process.stdout.write(`${'suite'.padEnd(12)} ${'figure'.padEnd(52)} ${'baseline'.padStart(12)} ${'ours'.padStart(12)} ${'ours/base'.padStart(9)}  unit\n`);
+  process.stdout.write(`${'suite'.padEnd(12)} ${'figure'.padEnd(52)} ${'baseline'.padStart(12)} ${'ours'.padStart(12)} ${'ours/base'.padStart(9)} ${'paired (range)'.padStart(20)}  unit\n`);
   for (const [id, f] of now) {
     const b = base.get(id);
     const ratio = b === undefined ? '' : (f.value / b.value).toFixed(2);
-    process.stdout.write(`${f.suite.padEnd(12)} ${f.name.padEnd(52)} ${(b === undefined ? '-' : fmt(b.value)).padStart(12)} ${fmt(f.value).padStart(12)} ${ratio.padStart(9)}  ${f.unit}\n`);
+    process.stdout.write(`${f.suite.padEnd(12)} ${f.name.padEnd(52)} ${(b === undefined ? '-' : fmt(b.value)).padStart(12)} ${fmt(f.value).padStart(12)} ${ratio.padStart(9)} ${paired(id, theirs, ours).padStart(20)}  ${f.unit}\n`);
   }
   for (const [id, b] of base) if (!now.has(id)) process.stdout.write(`${b.suite.padEnd(12)} ${b.name.padEnd(52)} ${fmt(b.value).padStart(12)} ${'-'.padStart(12)} ${''.padStart(9)}  ${b.unit} (baseline only)\n`);
 }
@@ -111,20 +114,37 @@ function asThisTree(f: Figure): Figure {
   return f;
 }
 
+const idOf = (f: Figure): string => `${f.suite}\u0000${f.name}`;
+
+/** The median of the rounds' own ratios (ours / baseline of the same round) and their range; '' when no round has both. */
+function paired(id: string, theirs: Figure[][], ours: Figure[][]): string {
+  const ratios: number[] = [];
+  theirs.forEach((run, i) => {
+    const b = run.find((f) => idOf(f) === id)?.value;
+    const o = ours[i]?.find((f) => idOf(f) === id)?.value;
+    if (b !== undefined && o !== undefined && b !== 0) ratios.push(o / b);
+  });
+  if (ratios.length === 0) return '';
+  ratios.sort((a, b) => a - b);
+  return `${median(ratios).toFixed(2)} (${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)})`;
+}
+
+function median(sorted: readonly number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 function medians(runs: Figure[][]): Map<string, Figure> {
   const all = new Map<string, Figure[]>();
   for (const run of runs) for (const f of run) {
-    const id = `${f.suite}\u0000${f.name}`;
+    const id = idOf(f);
     const list = all.get(id) ?? [];
     list.push(f);
     all.set(id, list);
   }
   const out = new Map<string, Figure>();
   for (const [id, list] of all) {
-    const values = list.map((f) => f.value).sort((a, b) => a - b);
-    const mid = values.length >> 1;
-    const value = values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
-    out.set(id, { ...list[0]!, value });
+    out.set(id, { ...list[0]!, value: median(list.map((f) => f.value).sort((a, b) => a - b)) });
   }
   return out;
 }
