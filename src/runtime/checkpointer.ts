@@ -24,6 +24,8 @@ import type { CheckpointMeta, PreparedCheckpoint, StateBackend } from '../state/
 
 export interface CheckpointStats {
   ms: number;
+  /** The synchronous snapshot: how long processing stood still for it (Flink's "sync duration"). */
+  syncMs: number;
   entries: number;
 }
 
@@ -49,20 +51,29 @@ export interface CheckpointParticipants<M extends CheckpointMeta> {
   /** Dead letters the sinks refused while flushing reach the DLQ sinks; the first failure, if any. */
   flushLateDeadLetters(): Promise<PromiseRejectedResult | undefined>;
   readonly hooks?: CheckpointHooks<M>;
-  /** Metrics: a checkpoint completed (its duration) or failed. */
-  readonly observer?: { done(ms: number, meta: M): void; failed(): void };
+  /**
+   * Metrics: the snapshot was taken (how long processing stood still for it), a checkpoint
+   * completed (its duration) or failed.
+   */
+  readonly observer?: { snapshotted(syncMs: number): void; done(ms: number, meta: M): void; failed(): void };
 }
 
 export class Checkpointer<M extends CheckpointMeta> {
   private inflight: Promise<CheckpointStats> | undefined;
   private holds = 0;
   private completed = 0;
+  private longestSync = 0;
 
   constructor(private readonly participants: CheckpointParticipants<M>) {}
 
   /** Checkpoints completed by this process. */
   get count(): number {
     return this.completed;
+  }
+
+  /** The longest synchronous snapshot this process took, in ms (how long a checkpoint held processing up at most). */
+  get longestSnapshotMs(): number {
+    return this.longestSync;
   }
 
   get inFlight(): boolean {
@@ -79,6 +90,7 @@ export class Checkpointer<M extends CheckpointMeta> {
     if (this.inflight) return Promise.reject(new TributaryError('TRIB_INTERNAL', 'a checkpoint is already in flight'));
     const { state, hooks } = this.participants;
     const started = Date.now();
+    const syncStarted = performance.now();
     const meta = this.participants.content(started);
     hooks?.describe(meta);
     const flushes = [...this.participants.flushSinks(), ...(hooks?.flushes() ?? [])];
@@ -91,6 +103,9 @@ export class Checkpointer<M extends CheckpointMeta> {
       void Promise.allSettled(flushes);
       return Promise.reject(failed(err));
     }
+    const syncMs = performance.now() - syncStarted;
+    if (syncMs > this.longestSync) this.longestSync = syncMs;
+    this.participants.observer?.snapshotted(syncMs);
     const run = (async (): Promise<CheckpointStats> => {
       // 1. sinks acked
       const settled = await Promise.allSettled(flushes);
@@ -107,7 +122,7 @@ export class Checkpointer<M extends CheckpointMeta> {
         if (hooks) await hooks.written(meta);
         this.completed++;
         this.participants.observer?.done(Date.now() - started, meta);
-        return { ms: Date.now() - started, entries: result.entries };
+        return { ms: Date.now() - started, syncMs, entries: result.entries };
       } catch (err) {
         throw failed(err);
       }

@@ -134,6 +134,11 @@ export class Engine {
     return this.checkpointer.count;
   }
 
+  /** The longest pause a checkpoint's synchronous snapshot made in this process, in ms. */
+  get longestSnapshotMs(): number {
+    return this.checkpointer.longestSnapshotMs;
+  }
+
   get stateBackend(): StateBackend {
     return this.state;
   }
@@ -272,6 +277,7 @@ export class Engine {
       flushSinks: () => [...this.sinks.values()].map((sink) => sink.sink.flush()),
       flushLateDeadLetters: () => this.deadLetters.flushLate(refusedBefore),
       observer: {
+        snapshotted: (syncMs) => this.metrics.checkpointSnapshotted(syncMs),
         done: (ms, meta) => {
           // Kafka mode names a checkpoint id per task; locally the checkpoint is its time.
           this.manager.postCommit(meta.tasks ?? String(meta.at));

@@ -15,6 +15,8 @@ const WRITE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 /** Seconds from read to ack: a record may wait for a checkpoint (default 5 s) before its sink writes. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CHECKPOINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** The synchronous snapshot is a pause of the run loop: milliseconds matter (a record waits behind it). */
+const SNAPSHOT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /** Engine counters with a series of their own; any other (e.g. duplicates) is tributary_step_events_total{event}. */
 const RECORD_COUNTERS: ReadonlyArray<readonly [name: string, counter: string, help: string]> = [
@@ -137,6 +139,7 @@ function processRegistry(): Registry {
 export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly checkpointSeconds: Histogram;
+  private readonly snapshotSeconds: Histogram;
   private readonly sinkWriteSeconds: Histogram<'sink'>;
   private readonly recordLatencySeconds: BatchLatencyHistogram;
   private readonly checkpointFailures: Counter;
@@ -145,6 +148,7 @@ export class WorkerMetrics {
     const r = this.registry;
     r.setDefaultLabels({ topology: engine.plan.name });
     this.checkpointSeconds = new Histogram({ name: 'tributary_checkpoint_duration_seconds', help: 'Checkpoint duration: sinks acked, changelogs acked, state batch written, offsets committed', buckets: CHECKPOINT_BUCKETS, registers: [r] });
+    this.snapshotSeconds = new Histogram({ name: 'tributary_checkpoint_sync_duration_seconds', help: 'The synchronous part of a checkpoint (positions, watermarks and dirty state captured, timers and state encoded): processing stands still meanwhile', buckets: SNAPSHOT_BUCKETS, registers: [r] });
     this.checkpointFailures = new Counter({ name: 'tributary_checkpoint_failures_total', help: 'Checkpoints that failed (the next start resumes from the previous one)', registers: [r] });
     this.sinkWriteSeconds = new Histogram({ name: 'tributary_sink_write_duration_seconds', help: 'Duration of one successful batch write', labelNames: ['sink'], buckets: WRITE_BUCKETS, registers: [r] });
     this.recordLatencySeconds = new BatchLatencyHistogram(r, 'tributary_record_latency_seconds',
@@ -174,6 +178,10 @@ export class WorkerMetrics {
       write.observe(writeSeconds);
       latency(addedAtMs, ackedAtMs);
     };
+  }
+
+  checkpointSnapshotted(ms: number): void {
+    this.snapshotSeconds.observe(ms / 1000);
   }
 
   checkpointDone(ms: number): void {

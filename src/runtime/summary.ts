@@ -22,7 +22,8 @@ export function formatSummary(engine: Engine, result: RunResult, options: { samp
   lines.push(`dead-lettered      ${n(c.get('deadLettered'))}`);
   if (c.get('duplicates')) lines.push(`duplicates dropped ${n(c.get('duplicates'))}`);
   lines.push(`watermark          ${fmtTime(engine.watermark)}`);
-  lines.push(`checkpoints        ${engine.checkpointCount}`);
+  const pause = engine.checkpointCount > 0 ? ` (processing paused for each snapshot, at most ${engine.longestSnapshotMs.toFixed(1)} ms)` : '';
+  lines.push(`checkpoints        ${engine.checkpointCount}${pause}`);
   lines.push('records out by sink:');
   for (const sink of engine.sinks.values()) lines.push(`  ${sink.id.padEnd(18)} ${n(sink.emitted)}`);
   const rows = options.sampleRows ?? 3;
