@@ -4,7 +4,9 @@
  *
  *   snapshot   synchronously, between two records: positions, watermarks, counters and every dirty
  *              state entry are captured; every sink (and repartition producer) is asked to flush
- *              what it holds so far. Processing goes on meanwhile (Flink's asynchronous snapshot).
+ *              what it holds so far. Processing goes on meanwhile (Flink's asynchronous snapshot):
+ *              the captured entries are encoded a slice at a time, each before it next changes
+ *              (state/capture.ts), so the pause does not grow with the dirty entries.
  *   1. sinks acked          the sinks' and repartition producers' flushes resolve; dead letters
  *                           the sinks settled while flushing are flushed again;
  *   2. changelog acked      Kafka mode: the snapshot's state changes reach the changelog topics;
@@ -106,6 +108,9 @@ export class Checkpointer<M extends CheckpointMeta> {
     const syncMs = performance.now() - syncStarted;
     if (syncMs > this.longestSync) this.longestSync = syncMs;
     this.participants.observer?.snapshotted(syncMs);
+    // The captured state is encoded a slice at a time while records flow and the sinks flush (capture.ts).
+    const encoded = prepared.ready();
+    encoded.catch(() => {}); // awaited below, after the sinks
     const run = (async (): Promise<CheckpointStats> => {
       // 1. sinks acked
       const settled = await Promise.allSettled(flushes);
@@ -113,6 +118,12 @@ export class Checkpointer<M extends CheckpointMeta> {
       if (refused) {
         prepared.abort();
         throw failed(refused.reason);
+      }
+      try {
+        await encoded;
+      } catch (err) {
+        prepared.abort();
+        throw failed(err);
       }
       try {
         // 2. changelog acked and 3. one LevelDB batch, side by side: entries become clean only

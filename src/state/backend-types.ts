@@ -16,10 +16,21 @@ export interface CheckpointResult {
   ms: number;
 }
 
-/** A snapshot taken synchronously by prepareCheckpoint(), written later in one batch. */
+/**
+ * A snapshot taken synchronously by prepareCheckpoint(), written later in one batch. The cache's
+ * dirty entries are captured at that instant and encoded afterwards (capture.ts): by ready(), a
+ * slice at a time while processing goes on, or all at once by entries, bytes, write() or
+ * changes(), whichever needs them first; either way each as it was at the instant.
+ */
 export interface PreparedCheckpoint {
   readonly entries: number;
   readonly bytes: number;
+  /**
+   * Encodes the captured state a slice of time at a time (at most `sliceEntries` entries per
+   * slice: tests), letting the event loop turn between slices; rejects with an encode failure
+   * (then abort()).
+   */
+  ready(sliceEntries?: number): Promise<void>;
   /**
    * Write the snapshot in ONE LevelDB batch; entries become clean unless changed since.
    * `alongside` (the changelog write of the same snapshot) runs meanwhile: the entries become

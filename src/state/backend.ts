@@ -11,7 +11,7 @@
 import { TributaryError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { KeyValueStore, ValueCodec, WindowStore } from './types.js';
-import { LevelBytesStore, writeAll, type BytesOp, type BytesStore, type PackedOps } from './level-bytes-store.js';
+import { LevelBytesStore, writeAll, type BytesOp, type BytesStore } from './level-bytes-store.js';
 import { StateStack, populatedScopes } from './store-builder.js';
 import type { FlushBatch } from './write-back-cache.js';
 import { createStateMetrics, type StateMetrics } from './metrics.js';
@@ -24,7 +24,8 @@ import { StepRegistry, type StepDeclaration } from './step-registry.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, KIND_TIMER, KIND_TIMER_PAGE, assertScope, decodeStateKey, metaKey, metaRange, scopeRange, type ScopedKind } from './codec/state-key.js';
 import { PresenceFilter } from './presence-filter.js';
 import { PRESENCE, PresenceRefresh, savePresence, takeSavedPresence, type RefreshResult } from './presence-refresh.js';
-import { changesOf, fromNeutralKey, scopeKindOf, type StateChange } from './changelog-keys.js';
+import { fromNeutralKey, scopeKindOf } from './changelog-keys.js';
+import { CapturedBatches } from './captured-batches.js';
 
 export type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
 import type { CheckpointMeta, CheckpointResult, PreparedCheckpoint, StateBackendOptions } from './backend-types.js';
@@ -155,11 +156,12 @@ export class StateBackend {
   }
 
   /**
-   * An asynchronous snapshot (Flink's model): collects and encodes every dirty entry and timer
-   * change NOW, synchronously, together with `meta`; the returned write() puts them in ONE batch
-   * later. State may change meanwhile (those changes stay dirty for the next checkpoint), so the
-   * caller can keep processing while sinks flush and LevelDB writes. One prepared checkpoint at a
-   * time: prepare again only after the previous write() settled (or abort()).
+   * An asynchronous snapshot (Flink's model): captures every dirty entry and timer page NOW,
+   * synchronously, together with `meta`, and encodes them afterwards, each as it is now
+   * (ready(); capture.ts); the returned write() puts them in ONE batch. State may change
+   * meanwhile (those changes stay dirty for the next checkpoint), so the caller can keep
+   * processing while they are encoded, sinks flush and LevelDB writes. One prepared checkpoint
+   * at a time: prepare again only after the previous write() settled (or abort()).
    */
   prepareCheckpoint(meta: CheckpointMeta): PreparedCheckpoint {
     this.assertOpen();
@@ -173,7 +175,8 @@ export class StateBackend {
     }
     const batches: FlushBatch[] = [];
     try {
-      // The cache collects first: it changes nothing until commit, so an encode error here leaves all as it was.
+      // Captures only (capture.ts, timer-capture.ts): the encoding comes later, and an encode
+      // error then aborts the batches, which leaves everything dirty as it was.
       batches.push(this.stack.cache.collect());
       for (const s of this.timerServices.all()) batches.push(s.collect());
     } catch (err) {
@@ -181,25 +184,7 @@ export class StateBackend {
       throw new TributaryError('TRIB_STATE_IO', `checkpoint failed while encoding state: ${errorMessage(err)}`, { cause: err });
     }
     const registryOps = this.registry.pendingOps();
-    // State and timer ops first (changes() reads them), then registry and checkpoint meta.
-    const packed: PackedOps[] = [];
-    const ops: BytesOp[] = [];
-    let bytes = 0;
-    for (const b of batches) {
-      if (b.packed !== undefined) packed.push(b.packed);
-      for (const op of b.ops) ops.push(op);
-      bytes += b.bytes;
-    }
-    const stateOpCount = ops.length;
-    for (const op of registryOps) {
-      ops.push(op);
-      bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
-    }
-    const metaOp: BytesOp = { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) };
-    ops.push(metaOp);
-    bytes += metaOp.key.length + metaOp.value.length;
-    const entries = packed.reduce((n, p) => n + p.length, ops.length);
-    let changes: Map<number, StateChange[]> | undefined;
+    const captured = new CapturedBatches(batches, [...registryOps, { type: 'put', key: metaKey(CHECKPOINT), value: encoder.encode(json) }]);
     this.preparedInFlight = true;
     let settled = false;
     const settle = (): void => {
@@ -207,20 +192,34 @@ export class StateBackend {
       this.preparedInFlight = false;
     };
     return {
-      entries,
-      bytes,
+      get entries() {
+        return captured.entries;
+      },
+      get bytes() {
+        return captured.bytes;
+      },
+      ready: (sliceEntries?: number) => captured.ready(sliceEntries),
       write: async (alongside?: Promise<void>) => {
         alongside?.catch(() => {}); // awaited below; not unhandled if this throws first
         if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
-        const [disk, other] = await Promise.allSettled([writeAll(this.bottom, packed, ops), alongside]);
+        let ops: BytesOp[];
+        try {
+          ops = captured.all();
+        } catch (err) {
+          captured.abort();
+          settle();
+          throw err;
+        }
+        const { entries, bytes } = captured;
+        const [disk, other] = await Promise.allSettled([writeAll(this.bottom, captured.packed, ops), alongside]);
         if (disk.status === 'rejected' || other.status === 'rejected') {
-          for (const b of batches) b.abort();
+          captured.abort();
           settle();
           if (other.status === 'rejected') throw other.reason;
           const err: unknown = (disk as PromiseRejectedResult).reason;
           throw err instanceof TributaryError ? err : new TributaryError('TRIB_STATE_IO', `checkpoint write failed: ${errorMessage(err)}`, { cause: err });
         }
-        for (const b of batches) b.commit();
+        captured.commit();
         this.registry.written(registryOps);
         this.checkpointJson = json;
         settle();
@@ -235,10 +234,10 @@ export class StateBackend {
       },
       abort: () => {
         if (settled) return;
-        for (const b of batches) b.abort();
+        captured.abort();
         settle();
       },
-      changes: () => (changes ??= changesOf([...packed.flatMap((p) => p.toOps()), ...ops.slice(0, stateOpCount)], (n) => this.registry.stepId(n))),
+      changes: () => captured.changes((n) => this.registry.stepId(n)),
     };
   }
 

@@ -14,6 +14,8 @@ export interface EntryOwner {
   complete: boolean;
   /** Starts an op in `ops` with the entry's LevelDB key. */
   packKey(e: Entry, ops: PackedOps): void;
+  /** A checkpoint captured the entry (+1) or encoded or released it (-1): capture.ts. */
+  pend(e: Entry, delta: 1 | -1): void;
   unlink(e: Entry): void;
   /** The entry is being evicted and LevelDB may hold it: misses on its key must read LevelDB. */
   evictedPresent(e: Entry): void;
@@ -32,6 +34,8 @@ export interface Entry {
   onDisk: boolean;
   /** Batches collected but not yet committed or aborted that hold this entry. */
   flushing: number;
+  /** Captured by a checkpoint and not encoded yet: encode it before its value is read or changed (capture.ts). */
+  pending: boolean;
   /** Bumped by every put/delete, so a commit can tell whether the entry changed after collection. */
   version: number;
   /** Second-chance bit: set by a hit, cleared when the clock passes. */
@@ -45,7 +49,7 @@ export interface Entry {
 }
 
 export function newEntry(owner: EntryOwner, node: unknown, start: number | undefined, value: unknown, codec: ValueCodec<unknown> | undefined, dirty: boolean, onDisk: boolean, size = valueBytes(value, codec)): Entry {
-  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
+  return { value, codec, owner, node, start, dirty, onDisk, flushing: 0, pending: false, version: dirty ? 1 : 0, ref: false, size, queued: false, linked: true };
 }
 
 /** Heap bytes of an entry holding `value` (ABSENT: the entry alone). */

@@ -23,6 +23,8 @@ interface KeyNode {
   e0: Entry | undefined;
   more: Map<number, Entry> | undefined;
   linked: boolean;
+  /** Entries a checkpoint captured and has not encoded yet (capture.ts): settled at the key's next lookup. */
+  pending: number;
 }
 
 /** Entry slot of a head or kv value; slices use their start. */
@@ -168,6 +170,10 @@ export class CacheScope implements EntryOwner {
     writeEntryKey(ops.bytes(), at, kind, this.step, this.partition, id, e.start ?? MAIN);
   }
 
+  pend(e: Entry, delta: 1 | -1): void {
+    (e.node as KeyNode).pending += delta;
+  }
+
   unlink(e: Entry): void {
     const node = e.node as KeyNode;
     const start = e.start;
@@ -208,11 +214,20 @@ export class CacheScope implements EntryOwner {
   }
 
 
+  /**
+   * The key's node. Every read or change of a cached entry finds its node first: entries a
+   * checkpoint captured and has not encoded yet are encoded here, before the caller can change
+   * them (all of the key's, as a key's head and slices may share objects).
+   */
   private find(kb: Uint8Array): KeyNode | undefined {
     const last = this.lastNode;
-    if (last !== undefined && kb === this.lastKb && last.linked && sameChars(kb, last.id)) return last;
+    if (last !== undefined && kb === this.lastKb && last.linked && sameChars(kb, last.id)) {
+      if (last.pending !== 0) this.settle(last);
+      return last;
+    }
     const node = this.nodes.get(latin1(kb));
     if (node !== undefined) {
+      if (node.pending !== 0) this.settle(node);
       this.lastKb = kb;
       this.lastNode = node;
       // The key's next conversion (its timers) hands back the node's own string, not the fresh
@@ -223,8 +238,14 @@ export class CacheScope implements EntryOwner {
     return node;
   }
 
+  private settle(node: KeyNode): void {
+    if (node.head?.pending) this.cache.settle(node.head);
+    if (node.e0?.pending) this.cache.settle(node.e0);
+    if (node.more !== undefined) for (const e of node.more.values()) if (e.pending) this.cache.settle(e);
+  }
+
   private create(kb: Uint8Array): KeyNode {
-    const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true };
+    const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true, pending: 0 };
     this.nodes.set(node.id, node);
     this.cache.account(nodeBytes(node.id));
     this.absentKb = undefined;

@@ -16,10 +16,10 @@
  */
 export const HEAP_CALIBRATION = 1.35;
 
-/** An Entry object (cache-entry.ts), its place in the clean queue and the dirty list (write-back-cache.ts). */
-export const ENTRY_BYTES = Math.round(HEAP_CALIBRATION * 152);
-/** A record key's node in its scope (cache-scope.ts) and its Map slot; plus the key string. */
-export const NODE_BYTES = 120;
+/** An Entry object (cache-entry.ts; 14 fields), its place in the clean queue and the dirty list (write-back-cache.ts). */
+export const ENTRY_BYTES = Math.round(HEAP_CALIBRATION * 160);
+/** A record key's node in its scope (cache-scope.ts; 7 fields) and its Map slot; plus the key string. */
+export const NODE_BYTES = 128;
 
 const OBJECT = 24;
 const SLOT = 8;

@@ -50,6 +50,8 @@ export interface Page {
   onDisk: boolean;
   /** Collected batches not yet committed or aborted that hold this page. */
   flushing: number;
+  /** Captured by a checkpoint and not encoded yet: its index in the capture (timer-capture.ts), else -1. Encode it before it changes. */
+  captured: number;
   /** Bumped by every change, so a commit can tell whether the page changed after collection. */
   version: number;
   /** TimerMemory.clock at the last access. */

@@ -17,12 +17,13 @@
  * once when it starts firing (those registered into it meanwhile merged from a heap).
  */
 import type { TimerService } from './types.js';
-import type { BytesOp, BytesStore } from './level-bytes-store.js';
+import type { BytesStore } from './level-bytes-store.js';
 import { latin1, latin1Bytes, rememberLatin1, type FlushBatch } from './write-back-cache.js';
 import { assertScope, assertTime, timerPageKey } from './codec/state-key.js';
 import { decodeTimerPage, encodeTimerPage, pageOf } from './codec/timer-page.js';
 import { TributaryError } from '../core/errors.js';
 import { PageIndex } from './timer-page-index.js';
+import { TimerCapture } from './timer-capture.js';
 import { DELETE, FAR_MS, FarTimerOps, REGISTER, REGISTER_TAGGED, type FarOpKind } from './timer-far-ops.js';
 import { ABSENT, PAGE_BYTES, TAKEN_TAGGED, TimerMemory, addTimer, checkpointOrder, holds, isTagged, peekFiring, popFiring, pushFiring, takeTimer, timerBytes, timersOf, type Page } from './timer-page-map.js';
 
@@ -64,6 +65,8 @@ export class PersistentTimers implements PersistentTimerService {
   private legacy: Uint8Array[] = [];
   private live = 0;
   private loaded = false;
+  /** The collected batch's capture (timer-capture.ts), while it has pages to encode. */
+  private capture: TimerCapture | undefined;
   /** Registers and deletes far past the watermark, not applied yet (timer-far-ops.ts). */
   private readonly far = new FarTimerOps(() => this.applyHeld());
   /** The watermark nextDue was last asked with (NaN before: nothing is held back until then). */
@@ -241,47 +244,34 @@ export class PersistentTimers implements PersistentTimerService {
 
   private readonly applyOp = (kind: FarOpKind, time: number, keyId: string): void => (kind === DELETE ? this.deleteNow(time, keyId) : this.registerNow(time, keyId, kind === REGISTER_TAGGED));
 
-  /** Pages whose LevelDB entry lags them (and old-layout entries to delete); on abort they stay pending. */
+  /**
+   * Captures the pages whose LevelDB entry lags them (and old-layout entries to delete): each is
+   * encoded later with the timers it holds now (timer-capture.ts); on abort they stay dirty.
+   */
   collect(): FlushBatch {
     this.applyHeld();
-    const ops: BytesOp[] = [];
-    const taken: Page[] = [];
-    const versions: number[] = [];
-    const wrote: boolean[] = [];
-    let bytes = 0;
     const legacy = this.legacy;
     this.legacy = [];
-    // A page of another width may have the start of a page written below, which supersedes its delete.
-    const superseded = legacy.length > 0 ? new Set<string>() : undefined;
-    for (const page of this.dirty) {
-      const key = timerPageKey(this.step, this.partition, page.start);
-      const put = page.count > 0;
-      const { timers, grew } = checkpointOrder(page);
-      this.grow(page, grew);
-      if (put) {
-        const value = encodeTimerPage(timers, { has: (keyId) => isTagged(page, keyId) });
-        ops.push({ type: 'put', key, value });
-        bytes += key.length + value.length;
-        superseded?.add(latin1(key));
-      } else if (page.onDisk || page.flushing > 0) {
-        ops.push({ type: 'del', key });
-        bytes += key.length;
-        superseded?.add(latin1(key));
-      }
-      taken.push(page);
-      versions.push(page.version);
-      wrote.push(put);
-    }
-    for (const key of legacy) {
-      if (superseded!.has(latin1(key))) continue;
-      ops.push({ type: 'del', key });
-      bytes += key.length;
-    }
-    for (const page of taken) page.flushing++;
+    const capture = new TimerCapture(this.dirty, legacy, (page) => timerPageKey(this.step, this.partition, page.start), (page) => this.encodePage(page));
+    const { pages: taken, versions, puts: wrote } = capture;
+    this.capture = capture.done ? undefined : capture;
+    const finished = (): boolean => {
+      if (this.capture === capture) this.capture = undefined;
+      return true;
+    };
     return {
-      ops,
-      bytes,
+      // Read before complete(): encoded now (what a caller reading the ops needs).
+      get ops() {
+        capture.run(Number.POSITIVE_INFINITY);
+        finished();
+        return capture.ops;
+      },
+      get bytes() {
+        return capture.bytes;
+      },
+      complete: (deadline, limit) => capture.run(deadline, limit) && finished(),
       commit: () => {
+        if (!capture.done) throw new TributaryError('TRIB_INTERNAL', `${this.name}: commit() of a batch not completed`);
         for (let i = 0; i < taken.length; i++) {
           const page = taken[i]!;
           page.flushing--;
@@ -294,10 +284,19 @@ export class PersistentTimers implements PersistentTimerService {
         this.dropClean();
       },
       abort: () => {
+        capture.release();
+        finished();
         for (const page of taken) page.flushing--;
         this.legacy = legacy.concat(this.legacy);
       },
     };
+  }
+
+  /** A captured page's timers as its LevelDB entry. */
+  private encodePage(page: Page): Uint8Array {
+    const { timers, grew } = checkpointOrder(page);
+    this.grow(page, grew);
+    return encodeTimerPage(timers, { has: (keyId) => isTagged(page, keyId) });
   }
 
   private assertLoaded(): void {
@@ -328,12 +327,14 @@ export class PersistentTimers implements PersistentTimerService {
     let page = this.pages.get(start / this.pageMs);
     if (page !== undefined) {
       page.used = ++memory.clock;
+      // Every change of a page looks it up here first: one a checkpoint captured is encoded before it changes.
+      if (page.captured >= 0) this.capture?.encode(page);
       return page;
     }
     const listed = this.index.has(start);
     if (!listed && !create) return undefined;
     const stored = listed && this.bottom !== undefined ? this.bottom.getSync(timerPageKey(this.step, this.partition, start)) : undefined;
-    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, late: null, dirty: false, onDisk: stored !== undefined, flushing: 0, version: 0, used: ++memory.clock };
+    page = { start, timers: new Map(), count: 0, bytes: PAGE_BYTES, sorted: null, cursor: 0, late: null, dirty: false, onDisk: stored !== undefined, flushing: 0, captured: -1, version: 0, used: ++memory.clock };
     memory.held += PAGE_BYTES;
     if (stored !== undefined) {
       const tagged = new Set<string>();

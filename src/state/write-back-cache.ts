@@ -27,7 +27,8 @@
  */
 import type { ValueCodec } from './types.js';
 import { TributaryError } from '../core/errors.js';
-import { PackedOps, type BytesOp, type BytesStore } from './level-bytes-store.js';
+import type { BytesOp, BytesStore, PackedOps } from './level-bytes-store.js';
+import { Capture } from './capture.js';
 import type { StateMetrics } from './metrics.js';
 import { ENTRY_BYTES } from './heap-size.js';
 import type { PresenceFilter } from './presence-filter.js';
@@ -36,11 +37,21 @@ import { ABSENT, valueBytes, type Entry } from './cache-entry.js';
 // The record-key string helpers moved to codec/latin1.ts; timer-service.ts takes them from here.
 export { latin1, latin1Bytes, rememberLatin1, sameChars } from './codec/latin1.js';
 
-/** Dirty state collected for a checkpoint: write `packed` then `ops`, then commit(); or abort() if the write failed. */
+/**
+ * Dirty state collected for a checkpoint: complete() it, write `packed` then `ops`, then
+ * commit(); or abort() if the write failed.
+ */
 export interface FlushBatch {
   ops: BytesOp[];
   packed?: PackedOps;
-  bytes: number;
+  /** Bytes of `packed` and `ops` (final once complete). */
+  readonly bytes: number;
+  /**
+   * Encodes what is still to be encoded, until done (true), or `deadline` (performance.now())
+   * has passed or `limit` entries were encoded (false: call again). Throws an encode failure
+   * (then abort()). None: complete.
+   */
+  complete?(deadline: number, limit?: number): boolean;
   commit(): void;
   abort(): void;
 }
@@ -67,6 +78,8 @@ export class WriteBackCache {
   private dirtyCount = 0;
   /** Batches collected and not yet committed or aborted (collect() wants none). */
   private inFlight = 0;
+  /** The collected batch's capture (capture.ts), while it has entries to encode. */
+  private capture: Capture | undefined;
   /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
   private queue: Entry[] = [];
   private head = 0;
@@ -240,51 +253,36 @@ export class WriteBackCache {
   }
 
   /**
-   * Encodes every dirty entry now (values may be mutated after this returns). One batch at a
-   * time: the previous one must have been committed or aborted.
+   * Captures every dirty entry as of now, for one checkpoint batch: their values are encoded
+   * later (complete(), or each before it is next read or changed: settle), each as it is now
+   * (capture.ts). One batch at a time: the previous one must have been committed or aborted.
    */
   collect(): FlushBatch {
     if (this.inFlight > 0) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: collect() while a collected batch is in flight');
     const list = this.dirtyList;
     this.dirtyList = [];
-    const packed = new PackedOps(Math.ceil(this.dirtyCount * this.bytesPerOp * 1.125));
-    const entries: Entry[] = [];
-    const versions: number[] = [];
-    const puts: boolean[] = [];
-    try {
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i]!;
-        // Stale, or listed twice (flushing counts this batch only: none other is in flight).
-        if (!e.dirty || !e.linked || e.flushing > 0) continue;
-        const put = e.value !== ABSENT;
-        if (put) {
-          e.owner.packKey(e, packed);
-          const value = e.codec!.encode(e.value);
-          packed.put(value);
-          this.resize(e, this.measure(e.value, e.codec!, value.length));
-        } else if (e.onDisk) {
-          e.owner.packKey(e, packed);
-          packed.del();
-        }
-        // An absent entry LevelDB never held needs no op, but commit still makes it clean.
-        e.flushing++;
-        entries.push(e);
-        versions.push(e.version);
-        puts.push(put);
-      }
-    } catch (err) {
-      for (const e of entries) e.flushing--;
-      this.dirtyList = list;
-      throw err;
-    }
-    const bytes = packed.byteLength;
-    if (packed.length > 0) this.bytesPerOp = bytes / packed.length;
+    const capture = new Capture(list, Math.ceil(this.dirtyCount * this.bytesPerOp * 1.125), (e, packed) => this.encodeEntry(e, packed));
+    const { entries, versions, puts, packed } = capture;
+    this.capture = capture.done ? undefined : capture;
     this.inFlight++;
+    const finished = (): void => {
+      if (this.capture === capture) this.capture = undefined;
+      if (packed.length > 0) this.bytesPerOp = packed.byteLength / packed.length;
+    };
+    if (capture.done) finished();
     return {
       ops: [],
       packed,
-      bytes,
+      get bytes() {
+        return packed.byteLength;
+      },
+      complete: (deadline, limit) => {
+        if (!capture.run(deadline, limit)) return false;
+        finished();
+        return true;
+      },
       commit: () => {
+        if (!capture.done) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: commit() of a batch not completed');
         this.inFlight--;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i]!;
@@ -306,6 +304,8 @@ export class WriteBackCache {
       },
       // Entries stay dirty: the next checkpoint writes them again.
       abort: () => {
+        capture.release();
+        if (this.capture === capture) this.capture = undefined;
         this.inFlight--;
         for (const e of entries) {
           e.flushing--;
@@ -313,6 +313,24 @@ export class WriteBackCache {
         }
       },
     };
+  }
+
+  /** A captured entry (pending) is about to be read or changed: its snapshot value is encoded first. */
+  settle(e: Entry): void {
+    this.capture?.encode(e);
+  }
+
+  /** One captured entry into the batch: its LevelDB key and value (a delete if LevelDB holds it); an absent entry LevelDB never held needs no op. */
+  private encodeEntry(e: Entry, packed: PackedOps): void {
+    if (e.value !== ABSENT) {
+      e.owner.packKey(e, packed);
+      const value = e.codec!.encode(e.value);
+      packed.put(value);
+      this.resize(e, this.measure(e.value, e.codec!, value.length));
+    } else if (e.onDisk) {
+      e.owner.packKey(e, packed);
+      packed.del();
+    }
   }
 
   /**

@@ -157,9 +157,13 @@ describe('state backend against a reference model', () => {
     // Rebuilds of the filter (presence-refresh.ts) start at random and run while entries are
     // written, checkpointed and evicted: a key the rebuilt filter lacks would read as absent.
     { maxCachedEntries: 3, restarts: false, filter: 64, refresh: true },
+    // The snapshot's entries are encoded one per turn of the event loop while gets, puts,
+    // deletes and evictions go on (capture.ts): each must be written as it was at the snapshot.
+    { maxCachedEntries: 3, restarts: true, interleaved: true },
+    { maxCachedEntries: 100_000, restarts: true, interleaved: true },
   ];
-  for (const { maxCachedEntries, restarts, filter, refresh } of cases) {
-    const name = `${restarts ? 'restarts' : 'no restarts'}, cache of ${maxCachedEntries}${filter === undefined ? '' : `, presence filter of ${filter} bytes`}${refresh ? ', rebuilt meanwhile' : ''}`;
+  for (const { maxCachedEntries, restarts, filter, refresh, interleaved } of cases) {
+    const name = `${restarts ? 'restarts' : 'no restarts'}, cache of ${maxCachedEntries}${filter === undefined ? '' : `, presence filter of ${filter} bytes`}${refresh ? ', rebuilt meanwhile' : ''}${interleaved ? ', state changed while the snapshot is encoded' : ''}`;
     it(`matches the model through checkpoints, failed checkpoints and restarts (${name})`, async () => {
       const rng = makeRng();
       const open = (n: number): Promise<Handles> => openBackend(n, filter);
@@ -173,7 +177,23 @@ describe('state backend against a reference model', () => {
           const n = rng.int(0, 60);
           for (let i = 0; i < n; i++) step(rng, h, m);
           const action = rng.next();
-          if (action < 0.6) {
+          if (action < 0.6 && interleaved) {
+            const fail = rng.next() < 0.25;
+            const prepared = t.backend!.prepareCheckpoint({ version: 1, at: round });
+            const snapshot = copy(m);
+            const encoding = prepared.ready(1);
+            const turns = rng.int(0, 12);
+            for (let k = 0; k < turns; k++) {
+              const n2 = rng.int(0, 6);
+              for (let i = 0; i < n2; i++) step(rng, h, m);
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            }
+            await encoding;
+            h.store.failNext = fail;
+            const ok = await prepared.write().then(() => true, () => false);
+            expect(ok).toBe(!fail);
+            if (ok) committed = snapshot;
+          } else if (action < 0.6) {
             const fail = rng.next() < 0.25;
             h.store.failNext = fail;
             // The snapshot is what the checkpoint collected; the hook's writes land after it.

@@ -4,7 +4,7 @@ import { ABSENT, ORDER_MIN_TIMERS, TAKEN, TAKEN_TAGGED, addTimer, checkpointOrde
 import { makeRng, withSeed } from '../random.js';
 
 const emptyPage = (): Page => ({
-  start: 0, timers: new Map(), count: 0, bytes: 0, sorted: null, cursor: 0, late: null, dirty: false, onDisk: false, flushing: 0, version: 0, used: 0,
+  start: 0, timers: new Map(), count: 0, bytes: 0, sorted: null, cursor: 0, late: null, dirty: false, onDisk: false, flushing: 0, captured: -1, version: 0, used: 0,
 });
 
 describe('a timer page at checkpoints', () => {
