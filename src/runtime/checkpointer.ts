@@ -105,12 +105,13 @@ export class Checkpointer<M extends CheckpointMeta> {
       void Promise.allSettled(flushes);
       return Promise.reject(failed(err));
     }
+    // The captured state is encoded a slice at a time while records flow and the sinks flush
+    // (capture.ts); the first slice runs now, in this turn, so it counts in the pause.
+    const encoded = prepared.ready();
+    encoded.catch(() => {}); // awaited below, after the sinks
     const syncMs = performance.now() - syncStarted;
     if (syncMs > this.longestSync) this.longestSync = syncMs;
     this.participants.observer?.snapshotted(syncMs);
-    // The captured state is encoded a slice at a time while records flow and the sinks flush (capture.ts).
-    const encoded = prepared.ready();
-    encoded.catch(() => {}); // awaited below, after the sinks
     const run = (async (): Promise<CheckpointStats> => {
       // 1. sinks acked
       const settled = await Promise.allSettled(flushes);

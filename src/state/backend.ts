@@ -198,7 +198,10 @@ export class StateBackend {
       get bytes() {
         return captured.bytes;
       },
-      ready: (sliceEntries?: number) => captured.ready(sliceEntries),
+      // Dirty state filling half the cache: entries become evictable only once written, and
+      // records processed meanwhile add more (the loan-risk topology at 1M users peaked 190 MiB
+      // higher, 12% slower, with every checkpoint encoded in slices): encode it at once then.
+      ready: (sliceEntries?: number) => captured.ready(sliceEntries, () => this.stack.cache.wantsCheckpoint),
       write: async (alongside?: Promise<void>) => {
         alongside?.catch(() => {}); // awaited below; not unhandled if this throws first
         if (settled) throw new TributaryError('TRIB_INTERNAL', 'prepared checkpoint already settled');
