@@ -85,9 +85,8 @@ async function snapshotPause(dir: string): Promise<BenchResult[]> {
     const t0 = performance.now();
     const prepared = b.prepareCheckpoint({ version: 1, at: 1 });
     // As the checkpointer does: ready()'s first slice runs in the same turn, so it counts in the
-    // pause (all of it when the cache is pressed). Before the snapshot was encoded lazily
-    // (capture.ts) there was no ready(): prepareCheckpoint had encoded everything.
-    const encoded = (prepared as { ready?: () => Promise<void> }).ready?.();
+    // pause (all of it when the cache is pressed).
+    const encoded = prepared.ready();
     const pause = performance.now() - t0;
     await encoded;
     const cp = await prepared.write();

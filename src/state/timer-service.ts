@@ -65,7 +65,7 @@ export class PersistentTimers implements PersistentTimerService {
   private legacy: Uint8Array[] = [];
   private live = 0;
   private loaded = false;
-  /** The collected batch's capture (timer-capture.ts), while it has pages to encode. */
+  /** The collected batch's capture (timer-capture.ts), until it is committed or aborted. */
   private capture: TimerCapture | undefined;
   /** Registers and deletes far past the watermark, not applied yet (timer-far-ops.ts). */
   private readonly far = new FarTimerOps(() => this.applyHeld());
@@ -254,24 +254,20 @@ export class PersistentTimers implements PersistentTimerService {
     this.legacy = [];
     const capture = new TimerCapture(this.dirty, legacy, (page) => timerPageKey(this.step, this.partition, page.start), (page) => this.encodePage(page));
     const { pages: taken, versions, puts: wrote } = capture;
-    this.capture = capture.done ? undefined : capture;
-    const finished = (): boolean => {
-      if (this.capture === capture) this.capture = undefined;
-      return true;
-    };
+    this.capture = capture;
     return {
       // Read before complete(): encoded now (what a caller reading the ops needs).
       get ops() {
         capture.run(Number.POSITIVE_INFINITY);
-        finished();
         return capture.ops;
       },
       get bytes() {
         return capture.bytes;
       },
-      complete: (deadline, limit) => capture.run(deadline, limit) && finished(),
+      complete: (deadline, limit) => capture.run(deadline, limit),
       commit: () => {
         if (!capture.done) throw new TributaryError('TRIB_INTERNAL', `${this.name}: commit() of a batch not completed`);
+        this.capture = undefined;
         for (let i = 0; i < taken.length; i++) {
           const page = taken[i]!;
           page.flushing--;
@@ -285,7 +281,7 @@ export class PersistentTimers implements PersistentTimerService {
       },
       abort: () => {
         capture.release();
-        finished();
+        this.capture = undefined;
         for (const page of taken) page.flushing--;
         this.legacy = legacy.concat(this.legacy);
       },

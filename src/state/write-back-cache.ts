@@ -78,7 +78,7 @@ export class WriteBackCache {
   private dirtyCount = 0;
   /** Batches collected and not yet committed or aborted (collect() wants none). */
   private inFlight = 0;
-  /** The collected batch's capture (capture.ts), while it has entries to encode. */
+  /** The collected batch's capture (capture.ts), until it is committed or aborted. */
   private capture: Capture | undefined;
   /** Clean-entry clock: a FIFO read from `head`; entries that got a hit go round once more. */
   private queue: Entry[] = [];
@@ -263,26 +263,19 @@ export class WriteBackCache {
     this.dirtyList = [];
     const capture = new Capture(list, Math.ceil(this.dirtyCount * this.bytesPerOp * 1.125), (e, packed) => this.encodeEntry(e, packed));
     const { entries, versions, puts, packed } = capture;
-    this.capture = capture.done ? undefined : capture;
+    this.capture = capture;
     this.inFlight++;
-    const finished = (): void => {
-      if (this.capture === capture) this.capture = undefined;
-      if (packed.length > 0) this.bytesPerOp = packed.byteLength / packed.length;
-    };
-    if (capture.done) finished();
     return {
       ops: [],
       packed,
       get bytes() {
         return packed.byteLength;
       },
-      complete: (deadline, limit) => {
-        if (!capture.run(deadline, limit)) return false;
-        finished();
-        return true;
-      },
+      complete: (deadline, limit) => capture.run(deadline, limit),
       commit: () => {
         if (!capture.done) throw new TributaryError('TRIB_INTERNAL', 'write-back cache: commit() of a batch not completed');
+        this.capture = undefined;
+        if (packed.length > 0) this.bytesPerOp = packed.byteLength / packed.length;
         this.inFlight--;
         for (let i = 0; i < entries.length; i++) {
           const e = entries[i]!;
@@ -305,7 +298,7 @@ export class WriteBackCache {
       // Entries stay dirty: the next checkpoint writes them again.
       abort: () => {
         capture.release();
-        if (this.capture === capture) this.capture = undefined;
+        this.capture = undefined;
         this.inFlight--;
         for (const e of entries) {
           e.flushing--;
