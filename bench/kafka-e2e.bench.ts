@@ -18,7 +18,8 @@
  *        producers (sink, changelog) run in it too: their client CPU counts, as in production.
  * Besides wall-clock rates it reports rates per CPU-second of the process and of its main thread.
  * KAFKA_E2E_CPU_PROFILE=<dir> writes a V8 CPU profile of the pass-through and e2e phases (the
- * worker only) there, or a sampling heap profile with KAFKA_E2E_PROFILE_KIND=heap;
+ * worker only) there, or a sampling heap profile with KAFKA_E2E_PROFILE_KIND=heap (all allocations) or
+ * =promoted (only what survived a scavenge);
  * KAFKA_E2E_REPARTITION=1 leaves partitionKey out of the source, so the keyBy goes through a repartition topic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -369,12 +370,15 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
  * <name>.cpuprofile or <name>.heapprofile.
  */
 async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
-  const heap = process.env.KAFKA_E2E_PROFILE_KIND === 'heap';
+  const heap = process.env.KAFKA_E2E_PROFILE_KIND === 'heap' || process.env.KAFKA_E2E_PROFILE_KIND === 'promoted';
   const session = new Session();
   session.connect();
   if (heap) {
-    // Every 32 KB allocated, keeping the objects already collected too: allocation volume, not retention.
-    await session.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // Every 32 KB allocated, keeping the objects already collected too: allocation volume, not
+    // retention. KAFKA_E2E_PROFILE_KIND=promoted leaves out what died young: what survived a
+    // scavenge (the GC's copying and old-space work), by allocation site.
+    const promoted = process.env.KAFKA_E2E_PROFILE_KIND === 'promoted';
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promoted });
   } else {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 200 });

@@ -5,6 +5,7 @@ import type { CompiledExpression } from '../expr/types.js';
 import { defineStep, type Planned } from './step-module.js';
 import type { Operator, OperatorContext } from './types.js';
 import { expressionFailure } from './failures.js';
+import { shapedRows } from './row-shapes.js';
 
 export interface MapParams {
   /** Applied in this order: set (expressions over the input row), rename, drop. */
@@ -61,20 +62,26 @@ function mapKeeps(step: MapParams, key: string): boolean {
 /**
  * set, then rename, then drop. The input row is never mutated. Without renames the output is
  * built in one pass with no `delete` (which would push rows into V8's slow dictionary mode on
- * the hot path).
+ * the hot path). Rows of a shape seen before are built by code made for it (row-shapes.ts).
  */
+/** A field named `__proto__` (JSON.parse makes one) is a field here, not the row's prototype. */
+function setField(row: Row, name: string, value: Value): void {
+  if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  else row[name] = value;
+}
+
 function mapInstance(step: MapStep): (ctx: OperatorContext) => Operator {
   const { set, rename, drop } = step;
   const dropped = new Set(drop);
   const setNames = new Set(set.map((x) => x.field));
   const values: Value[] = new Array<Value>(set.length);
 
-  const withRenames = (input: Row): Row => {
+  const withRenames = (input: Row, computed: readonly Value[]): Row => {
     const out: Row = { ...input };
-    for (let i = 0; i < set.length; i++) out[set[i]!.field] = values[i]!;
+    for (let i = 0; i < set.length; i++) setField(out, set[i]!.field, computed[i]!);
     for (const { from, to } of rename) {
       if (Object.hasOwn(out, from)) {
-        out[to] = out[from]!;
+        setField(out, to, out[from]!);
         delete out[from];
       }
     }
@@ -82,20 +89,20 @@ function mapInstance(step: MapStep): (ctx: OperatorContext) => Operator {
     return out;
   };
 
-  const onePass = (input: Row): Row => {
+  const onePass = (input: Row, computed: readonly Value[]): Row => {
     const out: Row = {};
     for (const k in input) {
       if (!Object.hasOwn(input, k) || dropped.has(k) || setNames.has(k)) continue;
-      out[k] = input[k]!;
+      setField(out, k, input[k]!);
     }
     for (let i = 0; i < set.length; i++) {
       const name = set[i]!.field;
-      if (!dropped.has(name)) out[name] = values[i]!;
+      if (!dropped.has(name)) setField(out, name, computed[i]!);
     }
     return out;
   };
 
-  const build = rename.length > 0 ? withRenames : onePass;
+  const build = shapedRows(rename.length > 0 ? withRenames : onePass, set.length);
   return (ctx: OperatorContext): Operator => ({
     process(record) {
       const input = record.value;
@@ -106,7 +113,7 @@ function mapInstance(step: MapStep): (ctx: OperatorContext) => Operator {
         expressionFailure(ctx, record, step.id, 'map', err);
         return;
       }
-      ctx.emit({ value: build(input), key: record.key, timestamp: record.timestamp, origin: record.origin });
+      ctx.emit({ value: build(input, values), key: record.key, timestamp: record.timestamp, origin: record.origin });
     },
   });
 }
