@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { shapedRows, type RowBuilder } from '../../src/operators/row-shapes.js';
 import { TopologyTestDriver } from '../../src/testing/index.js';
 import type { Row, Value } from '../../src/core/record.js';
+import { makeRng } from '../state/random.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG in [0, 1) (mulberry32), so a failure names the input that caused it. */
+const rng = (seed: number): (() => number) => makeRng(seed).next;
 
 const setField = (row: Row, name: string, value: Value): void => {
   if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
