@@ -9,7 +9,7 @@ import type { ValueCodec } from './types.js';
 import type { WriteBackCache } from './write-back-cache.js';
 import { ABSENT, newEntry, type Entry, type EntryOwner } from './cache-entry.js';
 import { latin1, rememberLatin1, sameChars } from './codec/latin1.js';
-import { HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
+import { ENTRY_BYTES, HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
 import { presenceSalt, type PresenceFilter } from './presence-filter.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLength, headKey, kvKey, sliceKey, writeEntryKey, type RecordKeyBytes } from './codec/state-key.js';
 import type { PackedOps } from './level-bytes-store.js';
@@ -88,7 +88,8 @@ export class CacheScope implements EntryOwner {
     const n = node ?? this.create(kb);
     const bytes = this.cache.bottom.getSync(this.keyOf(kb, start));
     const value = bytes === undefined ? ABSENT : codec.decode(bytes);
-    const loaded = newEntry(this, n, slotStart(start), value, codec as ValueCodec<unknown>, false, bytes !== undefined);
+    const size = bytes === undefined ? ENTRY_BYTES : this.cache.measure(value, codec as ValueCodec<unknown>, bytes.length);
+    const loaded = newEntry(this, n, slotStart(start), value, codec as ValueCodec<unknown>, false, bytes !== undefined, size);
     setSlot(n, start, loaded);
     this.cache.addClean(loaded);
     return value === ABSENT ? undefined : (value as V);

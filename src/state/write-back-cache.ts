@@ -146,13 +146,13 @@ export class WriteBackCache {
   }
 
   /**
-   * The size of a value a checkpoint encodes to `encoded` bytes (values may have grown since
-   * they were measured: puts do not measure). One encoding to as many bytes as the value its
-   * codec's size was last measured on counts that size (values of one store are alike), and
-   * one in REMEASURE is walked anyway: walking every one cost ~3% of the state-scale bench's
-   * new-key phase, where every new key's value is encoded once.
+   * The size of a value that a checkpoint encodes, or a miss decodes, from `encoded` bytes
+   * (values may have grown since they were measured: puts do not measure). One encoding to as
+   * many bytes as the value its codec's size was last measured on counts that size (values of
+   * one store are alike), and one in REMEASURE is walked anyway: walking every one cost ~3% of
+   * the state-scale bench's new-key phase, where every new key's value is encoded once.
    */
-  private measure(value: unknown, codec: ValueCodec<unknown>, encoded: number): number {
+  measure(value: unknown, codec: ValueCodec<unknown>, encoded: number): number {
     if (codec.heapSize !== undefined) return valueBytes(value, codec);
     const hint = this.sizeHints.get(codec);
     if (hint !== undefined && hint.encoded === encoded && ++hint.reused < REMEASURE) return hint.size;
