@@ -45,7 +45,13 @@ export function shapedRows(general: RowBuilder, valueCount: number): RowBuilder 
     }
     if (shapes.length < MAX_SHAPES && attempts < MAX_ATTEMPTS) {
       attempts++;
-      const made = generate(general, input, valueCount);
+      // A shape that cannot be generated (or a builder that throws on the probe) stays general.
+      let made: ShapeBuilder | undefined;
+      try {
+        made = generate(general, input, valueCount);
+      } catch {
+        made = undefined;
+      }
       if (made !== undefined) shapes.push(made);
     }
     return general(input, values);

@@ -89,6 +89,16 @@ describe('shapedRows: generated builders give the general builder’s row', () =
     expect(Object.keys(shaped({ c: 3, a: 1, b: 2 }, ['s']))).toEqual(['c', 'a', 's']);
   });
 
+  it('a general builder that throws on the probe keeps its rows on the general path', () => {
+    // Against the contract (it inspects a value), but a shape must never break a step.
+    const general: RowBuilder = (input) => {
+      if (typeof input.a === 'object' && input.a !== null) throw new Error('not a value I know');
+      return { a: input.a!, twice: typeof input.a === 'number' ? input.a * 2 : null };
+    };
+    const shaped = shapedRows(general, 0);
+    for (let i = 0; i < 20; i++) expectSame(shaped({ a: i }, []), { a: i, twice: i * 2 });
+  });
+
   it('an inherited enumerable field keeps a row on the general path', () => {
     const reference = general([], [], []);
     const shaped = shapedRows(reference, 0);
