@@ -93,7 +93,9 @@ describeOnBrokers('conformance', (kafka) => {
     it('creates a topic with the requested partitions and deletes it', async () => {
       const topic = uniqueName('admin');
       await client.createTopic(topic, 3);
-      expect(await client.listTopics()).toContain(topic);
+      // Kafka answers CreateTopics once its controller has the topic; a broker's metadata may list
+      // it a moment later (a clean clone's run saw it missing right after the create).
+      await waitFor(async () => ((await client.listTopics()).includes(topic) ? true : undefined), 5_000, () => `${topic} not listed after create`);
       expect(await client.partitionCount(topic)).toBe(3);
       await client.deleteTopic(topic);
       await waitFor(async () => ((await client.listTopics()).includes(topic) ? undefined : true), 5_000, () => `${topic} still listed after delete`);
