@@ -17,11 +17,10 @@ import { stepRegistry } from '../src/operators/registry.js';
 import { Engine } from '../src/runtime/engine.js';
 import { runEngine } from '../src/runtime/runner.js';
 import { silentLogger } from '../src/core/logger.js';
-import type { Sink, SinkRecord } from '../src/connectors/types.js';
+import type { RawRecord, Sink, SinkRecord } from '../src/connectors/types.js';
 import { RecordFactory } from '../src/connectors/generator/records.js';
 import { generatorSpec } from '../src/connectors/generator/spec.js';
 import { parseConfig } from '../src/core/spec.js';
-import type { RawRecord } from '../src/connectors/types.js';
 import type { BenchResult } from './types.js';
 
 const COUNT = Number(process.env.BENCH_EVENTS ?? 400_000);

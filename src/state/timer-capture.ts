@@ -51,7 +51,7 @@ export class TimerCapture extends SlicedCapture<Page> {
   encode(page: Page): void {
     const i = page.captured;
     if (i < 0) return;
-    page.captured = -1;
+    this.unpend(page);
     if (this.puts[i] || this.deletes[i]) {
       const key = this.keyOf(page);
       if (this.puts[i]) {
