@@ -1,6 +1,6 @@
 /**
- * The cached entries of one (step, partition) store: a map from record key (as a latin1 string)
- * to a node holding the key's head (or kv value) and its slices by start. One map lookup serves
+ * The cached entries of one (step, partition) store: a table (key-table.ts) from record key to a
+ * node holding the key's head (or kv value) and its slices by start. One table lookup serves
  * every access of an event to its key — and none when the caller passes the same key bytes as
  * the last call, which an operator does for the head and slices of one record. LevelDB keys
  * (codec/state-key.ts) are built only on a miss and at checkpoint.
@@ -10,13 +10,16 @@ import type { WriteBackCache } from './write-back-cache.js';
 import { ABSENT, newEntry, type Entry, type EntryOwner } from './cache-entry.js';
 import { latin1, rememberLatin1, sameChars } from './codec/latin1.js';
 import { ENTRY_BYTES, HEAP_CALIBRATION, NODE_BYTES, stringBytes } from './heap-size.js';
-import { presenceSalt, type PresenceFilter } from './presence-filter.js';
+import { keyHash, presenceSalt, type PresenceFilter } from './presence-filter.js';
+import { KeyTable } from './key-table.js';
 import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLength, headKey, kvKey, sliceKey, writeEntryKey, type RecordKeyBytes } from './codec/state-key.js';
 import type { PackedOps } from './level-bytes-store.js';
 
 interface KeyNode {
   /** latin1(record key bytes): the map key, and the key itself (callers may reuse their bytes). */
   readonly id: string;
+  /** keyHash(scope salt, key bytes): its slot in the key table and its probes in the presence filter. */
+  readonly hash: number;
   head: Entry | undefined;
   /** One slice inline (tumbling windows hold one per key), any others in `more`. */
   s0: number;
@@ -31,7 +34,7 @@ interface KeyNode {
 export const MAIN = Number.NaN;
 
 export class CacheScope implements EntryOwner {
-  private readonly nodes = new Map<string, KeyNode>();
+  private readonly nodes = new KeyTable<KeyNode>();
   private lastKb: Uint8Array | undefined;
   private lastNode: KeyNode | undefined;
   /**
@@ -43,6 +46,9 @@ export class CacheScope implements EntryOwner {
    */
   private absentKb: Uint8Array | undefined;
   private absentId = '';
+  private absentHash = 0;
+  /** keyHash of the key find() last looked up in the table and did not find. */
+  private missHash = 0;
 
   /** Salts this scope's keys in the cache's presence filter. */
   private readonly salt: number;
@@ -75,17 +81,18 @@ export class CacheScope implements EntryOwner {
       e.ref = true;
       return e.value === ABSENT ? undefined : (e.value as V);
     }
-    const id = node?.id ?? latin1(kb);
-    if (!this.mayHold(id)) {
+    if (!this.mayHold(node?.hash ?? this.missHash)) {
       m.cacheHits++;
       if (node === undefined) {
+        // The put that usually follows creates the node: its id is built here, once.
         this.absentKb = kb;
-        this.absentId = id;
+        this.absentId = latin1(kb);
+        this.absentHash = this.missHash;
       }
       return undefined;
     }
     m.cacheMisses++;
-    const n = node ?? this.create(kb);
+    const n = node ?? this.create(kb, this.missHash);
     const bytes = this.cache.bottom.getSync(this.keyOf(kb, start));
     const value = bytes === undefined ? ABSENT : codec.decode(bytes);
     const size = bytes === undefined ? ENTRY_BYTES : this.cache.measure(value, codec as ValueCodec<unknown>, bytes.length);
@@ -101,10 +108,10 @@ export class CacheScope implements EntryOwner {
     let node: KeyNode;
     let onDisk: boolean;
     if (kb === this.absentKb && sameChars(kb, this.absentId)) {
-      node = this.create(kb);
+      node = this.create(kb, this.absentHash, this.absentId);
       onDisk = false;
     } else {
-      node = this.find(kb) ?? this.create(kb);
+      node = this.find(kb) ?? this.create(kb, this.missHash);
       const e = slot(node, start);
       if (e !== undefined) {
         e.value = value;
@@ -113,7 +120,7 @@ export class CacheScope implements EntryOwner {
         return;
       }
       // Not cached: LevelDB may hold it unless the scope rules that out.
-      onDisk = this.mayHold(node.id);
+      onDisk = this.mayHold(node.hash);
     }
     const created = newEntry(this, node, slotStart(start), value, codec as ValueCodec<unknown>, true, onDisk, this.cache.writtenBytes(value, codec as ValueCodec<unknown>));
     setSlot(node, start, created);
@@ -127,8 +134,8 @@ export class CacheScope implements EntryOwner {
     const e = node === undefined ? undefined : slot(node, start);
     if (e !== undefined) {
       this.cache.deleted(e);
-    } else if (this.mayHold(node?.id ?? latin1(kb))) {
-      const n = node ?? this.create(kb);
+    } else if (this.mayHold(node?.hash ?? this.missHash)) {
+      const n = node ?? this.create(kb, this.missHash);
       const tomb = newEntry(this, n, slotStart(start), ABSENT, undefined, true, true);
       setSlot(n, start, tomb);
       this.cache.addDirty(tomb);
@@ -187,7 +194,7 @@ export class CacheScope implements EntryOwner {
     }
     if (node.head === undefined && node.e0 === undefined && (node.more === undefined || node.more.size === 0)) {
       node.linked = false;
-      this.nodes.delete(node.id);
+      this.nodes.delete(node);
       this.cache.account(-nodeBytes(node.id));
     }
   }
@@ -196,17 +203,17 @@ export class CacheScope implements EntryOwner {
     if (!this.complete) return;
     const presence = this.cache.presence;
     if (presence === undefined) this.complete = false;
-    else presence.add(this.salt, (e.node as KeyNode).id);
+    else presence.addHash((e.node as KeyNode).hash);
   }
 
   /** Puts every cached record key of this scope into the filter (present or not: a superset is safe). */
   addCachedKeys(presence: PresenceFilter): void {
-    for (const id of this.nodes.keys()) presence.add(this.salt, id);
+    for (const node of this.nodes.values()) presence.addHash(node.hash);
   }
 
   /** Whether LevelDB may hold something under this record key that the cache lacks. */
-  private mayHold(id: string): boolean {
-    return !this.complete || (this.cache.presence?.mayHold(this.salt, id) ?? false);
+  private mayHold(hash: number): boolean {
+    return !this.complete || (this.cache.presence?.mayHoldHash(hash) ?? false);
   }
 
   private keyOf(key: RecordKeyBytes, start: number): Uint8Array {
@@ -226,8 +233,10 @@ export class CacheScope implements EntryOwner {
       if (last.pending !== 0) this.settle(last);
       return last;
     }
-    const node = this.nodes.get(latin1(kb));
-    if (node !== undefined) {
+    const h = keyHash(this.salt, kb);
+    const node = this.nodes.get(kb, h);
+    if (node === undefined) this.missHash = h;
+    else {
       if (node.pending !== 0) this.settle(node);
       this.lastKb = kb;
       this.lastNode = node;
@@ -245,9 +254,10 @@ export class CacheScope implements EntryOwner {
     if (node.more !== undefined) for (const e of node.more.values()) if (e.pending) this.cache.settle(e);
   }
 
-  private create(kb: Uint8Array): KeyNode {
-    const node: KeyNode = { id: latin1(kb), head: undefined, s0: 0, e0: undefined, more: undefined, linked: true, pending: 0 };
-    this.nodes.set(node.id, node);
+  /** A node for a key find() did not find; `hash` is its keyHash, `id` its latin1 string if at hand. */
+  private create(kb: Uint8Array, hash: number, id = latin1(kb)): KeyNode {
+    const node: KeyNode = { id, hash, head: undefined, s0: 0, e0: undefined, more: undefined, linked: true, pending: 0 };
+    this.nodes.add(node);
     this.cache.account(nodeBytes(node.id));
     this.absentKb = undefined;
     this.lastKb = kb;

@@ -18,7 +18,7 @@ export const HEAP_CALIBRATION = 1.35;
 
 /** An Entry object (cache-entry.ts; 14 fields), its place in the clean queue and the dirty list (write-back-cache.ts). */
 export const ENTRY_BYTES = Math.round(HEAP_CALIBRATION * 160);
-/** A record key's node in its scope (cache-scope.ts; 7 fields) and its Map slot; plus the key string. */
+/** A record key's node in its scope (cache-scope.ts; 8 fields) and its key-table slots (12 bytes each, 2 to 8 per node); plus the key string. */
 export const NODE_BYTES = 128;
 
 const OBJECT = 24;

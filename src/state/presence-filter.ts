@@ -68,8 +68,13 @@ export class PresenceFilter {
   }
 
   add(salt: number, key: string): void {
-    this.set(hash(salt, key));
-    this.shadow?.add(salt, key);
+    this.addHash(hash(salt, key));
+  }
+
+  /** add() of a key whose keyHash() the caller has. */
+  addHash(first: number): void {
+    this.set(first);
+    this.shadow?.addHash(first);
   }
 
   /** add() of the key whose latin1 string is bytes[from, to) (a LevelDB key's record key, without a string). */
@@ -114,8 +119,12 @@ export class PresenceFilter {
 
   /** False: LevelDB holds nothing under this key that was added. True: it may. */
   mayHold(salt: number, key: string): boolean {
+    return this.added !== 0 && this.mayHoldHash(hash(salt, key));
+  }
+
+  /** mayHold() of a key whose keyHash() the caller has. */
+  mayHoldHash(first: number): boolean {
     if (this.added === 0) return false;
-    const first = hash(salt, key);
     const bits = this.bits;
     const base = (first & this.blockMask) << BLOCK_SHIFT;
     let h = secondHash(first);
@@ -186,6 +195,11 @@ function hash(salt: number, key: string): number {
   let h = (0x811c9dc5 ^ salt) | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return mix(h);
+}
+
+/** The hash add() and mayHold() take of a record key (its bytes) in the scope salted `salt`: the key table's too (key-table.ts). */
+export function keyHash(salt: number, key: Uint8Array): number {
+  return hashBytes(salt, key, 0, key.length);
 }
 
 /** hash() of the latin1 string of bytes[from, to). */
