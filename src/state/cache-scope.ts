@@ -16,7 +16,7 @@ import { KIND_HEAD, KIND_KV, KIND_SLICE, assertScope, assertSliceKey, entryKeyLe
 import type { PackedOps } from './level-bytes-store.js';
 
 interface KeyNode {
-  /** latin1(record key bytes): the map key, and the key itself (callers may reuse their bytes). */
+  /** latin1(record key bytes): the key itself (callers may reuse their bytes), compared on a hash match. */
   readonly id: string;
   /** keyHash(scope salt, key bytes): its slot in the key table and its probes in the presence filter. */
   readonly hash: number;
