@@ -67,8 +67,9 @@ export class PresenceFilter {
     return new Uint8Array(this.bits.buffer, this.bits.byteOffset, this.bits.byteLength);
   }
 
-  add(salt: number, key: string): void {
-    this.addHash(hash(salt, key));
+  /** Notes the record key `key` (its bytes) of the scope salted `salt`. */
+  add(salt: number, key: Uint8Array): void {
+    this.addHash(keyHash(salt, key));
   }
 
   /** add() of a key whose keyHash() the caller has. */
@@ -118,8 +119,8 @@ export class PresenceFilter {
   }
 
   /** False: LevelDB holds nothing under this key that was added. True: it may. */
-  mayHold(salt: number, key: string): boolean {
-    return this.added !== 0 && this.mayHoldHash(hash(salt, key));
+  mayHold(salt: number, key: Uint8Array): boolean {
+    return this.mayHoldHash(keyHash(salt, key));
   }
 
   /** mayHold() of a key whose keyHash() the caller has. */
@@ -190,19 +191,12 @@ export function presenceSalt(kv: boolean, step: number, partition: number): numb
   return Math.imul((kv ? 0x10000 : 0) + step, 0x9e3779b1) ^ partition;
 }
 
-/** FNV-1a over the key's chars (latin1: one byte each), seeded with the scope's salt, then mixed. */
-function hash(salt: number, key: string): number {
-  let h = (0x811c9dc5 ^ salt) | 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return mix(h);
-}
-
 /** The hash add() and mayHold() take of a record key (its bytes) in the scope salted `salt`: the key table's too (key-table.ts). */
 export function keyHash(salt: number, key: Uint8Array): number {
   return hashBytes(salt, key, 0, key.length);
 }
 
-/** hash() of the latin1 string of bytes[from, to). */
+/** FNV-1a over bytes[from, to) (a record key's, one latin1 char each), seeded with the scope's salt, then mixed. */
 function hashBytes(salt: number, bytes: Uint8Array, from: number, to: number): number {
   let h = (0x811c9dc5 ^ salt) | 0;
   for (let i = from; i < to; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);

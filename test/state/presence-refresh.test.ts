@@ -11,6 +11,7 @@ import type { WindowStore } from '../../src/state/types.js';
 import type { Logger } from '../../src/core/logger.js';
 import { numberCodec, utf8 } from './helpers.js';
 import { stateDirPerTest } from './state-dir.js';
+import { latin1Bytes as k } from '../../src/state/codec/latin1.js';
 
 const steps = [{ id: 'w', fingerprint: 'v1' }];
 const t = stateDirPerTest();
@@ -55,14 +56,14 @@ describe('presence filter fill', () => {
   it('counts the bits it sets, adds a key from its bytes as from its string, and recounts a saved filter', () => {
     const f = new PresenceFilter(1024);
     expect(f.fill).toBe(0);
-    f.add(3, 'user-1');
+    f.add(3, k('user-1'));
     expect(f.fill * 8192).toBeGreaterThanOrEqual(1);
     expect(f.fill * 8192).toBeLessThanOrEqual(4);
     const g = new PresenceFilter(1024);
     const bytes = utf8('xxuser-1yy');
     g.addBytes(3, bytes, 2, 8);
     expect(Buffer.from(g.view())).toEqual(Buffer.from(f.view()));
-    for (let i = 0; i < 3000; i++) f.add(i % 5, `k${i}`);
+    for (let i = 0; i < 3000; i++) f.add(i % 5, k(`k${i}`));
     // 3,001 keys × 4 probes into 8,192 bits: 1 − e^(−12004/8192) ≈ 0.77 expected.
     expect(f.fill).toBeGreaterThan(0.7);
     expect(f.fill).toBeLessThan(0.82);
@@ -74,12 +75,12 @@ describe('presence filter fill', () => {
     const f = new PresenceFilter(1024);
     const shadow = new PresenceFilter(1024);
     f.shadow = shadow;
-    f.add(1, 'a');
-    expect(shadow.mayHold(1, 'a')).toBe(true);
-    for (let i = 0; i < 2000; i++) f.add(1, `old-${i}`);
+    f.add(1, k('a'));
+    expect(shadow.mayHold(1, k('a'))).toBe(true);
+    for (let i = 0; i < 2000; i++) f.add(1, k(`old-${i}`));
     f.adopt(shadow);
     expect(f.shadow).toBeUndefined();
-    expect(f.mayHold(1, 'a')).toBe(true);
+    expect(f.mayHold(1, k('a'))).toBe(true);
     expect(f.fill).toBe(shadow.fill);
     expect(() => f.adopt(new PresenceFilter(2048))).toThrow(/same size/);
   });
