@@ -38,7 +38,7 @@ export class KeyTable<N extends KeyedNode> {
     return this.count;
   }
 
-  /** Bytes the table's two arrays take (the cache accounts for them). */
+  /** Bytes the table's two arrays take (the cache counts them as part of NODE_BYTES per node, heap-size.ts). */
   get byteLength(): number {
     return this.tags.length * 12;
   }
