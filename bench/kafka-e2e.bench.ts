@@ -74,7 +74,7 @@ const TOPIC_CONFIGS = { 'retention.ms': '-1' };
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = (msg: string): void => { process.stderr.write(`[bench:kafka-e2e] ${msg}\n`); };
 
-interface Figures { backend: string; produceSeconds?: number; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number; processSeconds: number } }
+interface Figures { backend: string; produceSeconds?: number; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number; changelog: number; processSeconds: number } }
 /**
  * `cpu`: CPU seconds this process (the consumer / the worker) spent in the phase, all threads;
  * `mainCpu`: its main thread only (what bounds one worker). Both are steadier than wall time on
@@ -355,7 +355,12 @@ async function endToEnd(backend: string, brokers: string[], input: string, admin
       closed = true;
       const offsets = await admin.admin.listOffsets(output);
       const outputTopic = offsets.reduce((n, o) => n + Number(o.latest - o.earliest), 0);
-      return { records: processed(), seconds, ...used, outputs, outputTopic, processSeconds: (consumed - t0) / 1_000 };
+      // What the worker produced besides its outputs: the state's changelog (<app>.<step>.changelog).
+      let changelog = 0;
+      for (const topic of (await admin.admin.listTopics()).filter((t) => t.startsWith(`${appId}.`) && t.endsWith('.changelog'))) {
+        changelog += (await admin.admin.listOffsets(topic)).reduce((n, o) => n + Number(o.latest - o.earliest), 0);
+      }
+      return { records: processed(), seconds, ...used, outputs, outputTopic, changelog, processSeconds: (consumed - t0) / 1_000 };
     } finally {
       if (!closed) await engine.close({ checkpoint: false }).catch(() => undefined);
     }
@@ -485,6 +490,10 @@ function report(figures: Figures[]): BenchResult[] {
     row('e2e broker CPU per 1k records', 'ms', (f) => perK(f.e2e?.brokerCpu, f.e2e)),
     row('e2e outputs emitted by the sink', 'records', (f) => f.e2e?.outputs),
     row('e2e outputs written', 'records', (f) => f.e2e?.outputTopic),
+    row('e2e changelog records written', 'records', (f) => f.e2e?.changelog),
+    // The pass-through writes one record per input; the worker its outputs (updates and expiries)
+    // and its changelog: each costs a serialization and a produce there too.
+    row('e2e records written per input (outputs + changelog)', '×', (f) => (f.e2e ? (f.e2e.outputTopic + f.e2e.changelog) / f.e2e.records : undefined)),
   ];
   // Every emitted record must be in the output topic exactly once (one uninterrupted run).
   const lost = figures.filter((f) => f.e2e !== undefined && f.e2e.outputTopic !== f.e2e.outputs).map((f) => f.backend);
