@@ -18,6 +18,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './types.js';
 
 interface Figure { suite: string; name: string; value: number; unit: string }
 
@@ -129,11 +130,6 @@ function paired(id: string, theirs: Figure[][], ours: Figure[][]): string {
   return `${median(ratios).toFixed(2)} (${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)})`;
 }
 
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function medians(runs: Figure[][]): Map<string, Figure> {
   const all = new Map<string, Figure[]>();
   for (const run of runs) for (const f of run) {
@@ -144,7 +140,7 @@ function medians(runs: Figure[][]): Map<string, Figure> {
   }
   const out = new Map<string, Figure>();
   for (const [id, list] of all) {
-    out.set(id, { ...list[0]!, value: median(list.map((f) => f.value).sort((a, b) => a - b)) });
+    out.set(id, { ...list[0]!, value: median(list.map((f) => f.value)) });
   }
   return out;
 }
