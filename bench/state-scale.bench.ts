@@ -4,6 +4,10 @@
  *   rolling 3d / 1m count + sum + count_distinct over 100k, 1M and 10M distinct keys (every key
  *   seen at least once), cache 256MB; and the shipped loan-risk topology at 1M users.
  * Targets: peak RSS ≤ 1 GiB at 10M keys; events/s at 10M ≥ 50% of the 100k figure.
+ * The 100k row (8 s) runs three times, first and then right before and right after the 10M row
+ * (200 s): its figure is the median, its peak RSS the largest. One run of it moved 105–131k
+ * events/s within an hour on this machine (2026-12), which alone moved the ratio 0.41–0.57;
+ * runs beside the 10M row see the same stretch of the machine.
  * STATE_SCALE_ROWS=100k,1M,10M,loan-risk picks rows; STATE_SCALE_CACHE=256MB the cache size;
  * STATE_SCALE_DEADLINE=600: seconds after which a row stops and reports what it processed by
  * then (the note says so); default 600, and 3000 for the 10M row, which must see every key.
@@ -11,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchResult } from './types.js';
+import { median, type BenchResult } from './types.js';
 import { HEAP_GROWING_PERCENT } from '../src/state/memory-budget.js';
 
 interface Row {
@@ -71,25 +75,39 @@ export async function bench(): Promise<BenchResult[]> {
   const deadlineOverride = process.env.STATE_SCALE_DEADLINE;
   const results: BenchResult[] = [];
   const rates = new Map<string, number>();
-  for (const row of ROWS.filter((r) => wanted.includes(r.name))) {
+  const rows = ROWS.filter((r) => wanted.includes(r.name));
+  const small = rows.find((r) => r.name === '100k');
+  const big = rows.find((r) => r.name === '10M');
+  // Runs in order; the 100k row again around the 10M row (see above).
+  const schedule = rows.flatMap((r) => (r === big && small !== undefined ? [small, r, small] : [r]));
+  const runs = new Map<Row, ChildResult[]>();
+  for (const row of schedule) {
     const deadlineS = deadlineOverride === undefined ? row.deadline : Number(deadlineOverride);
     process.stderr.write(`   ${row.name}: ${row.keys.toLocaleString('en-US')} keys, ${row.events.toLocaleString('en-US')} events, cache ${cache} ...\n`);
-    let r: ChildResult;
     try {
-      r = await runChild(row, cache, deadlineS);
+      const r = await runChild(row, cache, deadlineS);
+      runs.set(row, [...(runs.get(row) ?? []), r]);
     } catch (err) {
       results.push({ name: `${row.name}: failed`, value: Number.NaN, unit: '', note: (err as Error).message });
-      continue;
     }
-    const rate = r.events / r.seconds;
+  }
+  for (const row of rows) {
+    const all = runs.get(row);
+    if (all === undefined) continue;
+    const deadlineS = deadlineOverride === undefined ? row.deadline : Number(deadlineOverride);
+    const rate = median(all.map((x) => x.events / x.seconds));
+    // The run whose rate is the median (or nearest it) speaks for the row; peak RSS is the largest of all runs.
+    const r = all.reduce((a, b) => (Math.abs(b.events / b.seconds - rate) < Math.abs(a.events / a.seconds - rate) ? b : a));
+    const peak = all.reduce((a, b) => (b.maxRssMiB > a.maxRssMiB ? b : a));
     rates.set(row.name, rate);
+    const several = all.length > 1 ? `; median of ${all.map((x) => Math.round(x.events / x.seconds).toLocaleString('en-US')).join(', ')} events/s` : '';
     const partial = r.complete ? '' : `; stopped at the ${deadlineS}s deadline after ${r.events} of ${row.events} events (${Math.min(r.events, row.keys)} keys seen)`;
     const what = row.mode === 'scale' ? `rolling 3d/1m, ${row.name} keys` : `loan-risk topology, ${row.name === 'loan-risk' ? '1M users' : row.name}`;
-    results.push({ name: `${what}: peak RSS`, value: r.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest sampled: V8 heap ${r.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB, anonymous ${r.maxRssAnonMiB?.toFixed(0) ?? '?'} MiB, file-backed ${r.maxRssFileMiB?.toFixed(0) ?? '?'} MiB${partial}` });
-    results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s` });
+    results.push({ name: `${what}: peak RSS`, value: peak.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest sampled: V8 heap ${peak.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB, anonymous ${peak.maxRssAnonMiB?.toFixed(0) ?? '?'} MiB, file-backed ${peak.maxRssFileMiB?.toFixed(0) ?? '?'} MiB${partial}` });
+    results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s${several}` });
   }
-  const small = rates.get('100k');
-  const big = rates.get('10M');
-  if (small !== undefined && big !== undefined) results.push({ name: 'events/s at 10M keys / at 100k keys', value: big / small, unit: 'ratio', note: 'target ≥ 0.5' });
+  const smallRate = rates.get('100k');
+  const bigRate = rates.get('10M');
+  if (smallRate !== undefined && bigRate !== undefined) results.push({ name: 'events/s at 10M keys / at 100k keys', value: bigRate / smallRate, unit: 'ratio', note: 'target ≥ 0.5' });
   return results;
 }
