@@ -11,6 +11,8 @@
  * loads here:
  *   raw  a fresh group consumer of that backend reads every record (records/s, from joined to
  *        the last record);
+ *   pass-through  consume, parse, serialize, produce (acks=all), no engine; and the same writing
+ *        2 records per input, about what the worker writes (outputs and changelog)
  *   e2e  kafka source (that backend) → filter → keyBy user_id → rolling 3d / 1m count, sum,
  *        count_distinct → kafka sink (that backend, acks=all), under a fresh app id: events/s
  *        from joined (Engine.open returned) until every input record was processed and a final
@@ -74,7 +76,7 @@ const TOPIC_CONFIGS = { 'retention.ms': '-1' };
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const progress = (msg: string): void => { process.stderr.write(`[bench:kafka-e2e] ${msg}\n`); };
 
-interface Figures { backend: string; produceSeconds?: number; raw?: Phase; pass?: Phase; e2e?: Phase & { outputs: number; outputTopic: number; changelog: number; processSeconds: number } }
+interface Figures { backend: string; produceSeconds?: number; raw?: Phase; pass?: Phase; pass2?: Phase; e2e?: Phase & { outputs: number; outputTopic: number; changelog: number; processSeconds: number } }
 /**
  * `cpu`: CPU seconds this process (the consumer / the worker) spent in the phase, all threads;
  * `mainCpu`: its main thread only (what bounds one worker). Both are steadier than wall time on
@@ -202,10 +204,16 @@ async function rawConsume(backend: string, brokers: string[], topic: string): Pr
 // JSON value, serialize it again, produce it to another topic (acks=all), no state, no engine.
 // Its rate bounds what one worker thread can reach on this client and machine.
 
-async function passThrough(backend: string, brokers: string[], topic: string, admin: KafkaClient): Promise<Phase> {
-  const output = `bench-e2e-pass-${backend}`;
+/**
+ * `copies` records written per input (each serialized on its own): 2 is about what the worker
+ * writes per input (its outputs, updates and expiries, and its changelog: "e2e records written per
+ * input"), so e2e ÷ that phase compares the engine with a processor that writes as much.
+ */
+async function passThrough(backend: string, brokers: string[], topic: string, admin: KafkaClient, copies = 1): Promise<Phase> {
+  const output = `bench-e2e-pass${copies > 1 ? `x${copies}` : ''}-${backend}`;
   await admin.admin.createTopics([{ topic: output, partitions: PARTITIONS, configs: TOPIC_CONFIGS }]);
   const client = await createKafkaClient({ brokers, clientId: `bench-e2e-pass-${backend}` });
+  const what = copies > 1 ? `pass-through ×${copies}` : 'pass-through';
   try {
     const consumer = await client.groupConsumer({ groupId: `bench-e2e-pass-${backend}-${Date.now()}` });
     await consumer.subscribe([topic], { assigned: async () => {}, revoked: async () => {} });
@@ -226,7 +234,7 @@ async function passThrough(backend: string, brokers: string[], topic: string, ad
         for (const m of batch) {
           let row: unknown;
           try { row = JSON.parse(m.value!.toString('utf8')); } catch { continue; } // the generator's bad records
-          out.push({ key: m.key, value: Buffer.from(JSON.stringify(row), 'utf8'), partition: m.partition });
+          for (let c = 0; c < copies; c++) out.push({ key: m.key, value: Buffer.from(JSON.stringify(row), 'utf8'), partition: m.partition });
         }
         // Requests of at most 2,000 records (~600 KB): the broker refuses requests over 1 MB.
         for (let i = 0; i < out.length; i += 2_000) {
@@ -238,17 +246,17 @@ async function passThrough(backend: string, brokers: string[], topic: string, ad
       records += batch.length;
       if (now - lastReport > 1_000) {
         lastReport = now;
-        progress(`${backend} pass-through: ${records} / ${RECORDS} (${Math.round(records / ((last - t0) / 1_000))} records/s)`);
+        progress(`${backend} ${what}: ${records} / ${RECORDS} (${Math.round(records / ((last - t0) / 1_000))} records/s)`);
       }
       if (now - last > STALL_MS) {
-        progress(`${backend} pass-through: STALLED at ${records} / ${RECORDS}`);
+        progress(`${backend} ${what}: STALLED at ${records} / ${RECORDS}`);
         break;
       }
     }
     await Promise.all(inFlight);
     last = performance.now();
     const used = cpuOf();
-    if (profiler) await profiler.stop(join(PROFILE_DIR!, `kafka-pass-${backend}.cpuprofile`));
+    if (profiler) await profiler.stop(join(PROFILE_DIR!, `kafka-pass${copies > 1 ? `x${copies}` : ''}-${backend}.cpuprofile`));
     await consumer.close();
     return { records, seconds: (last - t0) / 1_000, ...used };
   } finally {
@@ -421,6 +429,8 @@ async function measure(label: string, brokers: string[], figures: Figures[]): Pr
     f.raw = await rawConsume(label, brokers, input);
     progress(`${label}: pass-through (parse, serialize, produce; no engine)`);
     f.pass = await passThrough(label, brokers, input, admin);
+    progress(`${label}: pass-through writing 2 records per input`);
+    f.pass2 = await passThrough(label, brokers, input, admin, 2);
     progress(`${label}: end to end, one worker`);
     f.e2e = await endToEnd(label, brokers, input, admin);
   } catch (err) {
@@ -470,7 +480,7 @@ function report(figures: Figures[]): BenchResult[] {
     return { name, unit, ...(d !== undefined ? { dev: d } : {}), ...(k !== undefined ? { kafka: k } : {}) };
   };
   const short = (p: Phase | undefined): boolean => p !== undefined && p.records < RECORDS;
-  const incomplete = figures.filter((f) => short(f.raw) || short(f.pass) || short(f.e2e)).map((f) => f.backend);
+  const incomplete = figures.filter((f) => short(f.raw) || short(f.pass) || short(f.pass2) || short(f.e2e)).map((f) => f.backend);
   const rows: BrokerFigure[] = [
     row('produce input (acks=1)', 'records/s', (f) => (f.produceSeconds ? RECORDS / f.produceSeconds : undefined)),
     row('raw group consume', 'records/s', (f) => rate(f.raw)),
@@ -479,12 +489,15 @@ function report(figures: Figures[]): BenchResult[] {
     // Without the final checkpoint, whose size depends on where the 5 s checkpoint interval
     // fell (0.07 to 1 s of state, changelog and commit in the runs so far): steadier.
     row('e2e processing only (no final flush, checkpoint)', 'events/s', (f) => (f.e2e ? f.e2e.records / f.e2e.processSeconds : undefined)),
+    row('pass-through ×2 (2 records written per input)', 'records/s', (f) => rate(f.pass2)),
     row('e2e ÷ pass-through (target ≥ 0.7)', '×', (f) => { const e = rate(f.e2e); const p = rate(f.pass); return e !== undefined && p !== undefined ? e / p : undefined; }),
     // The same ratio in main-thread CPU (what bounds one worker): steadier than wall time on a busy machine.
     row('pass-through ÷ e2e main thread CPU per record', '×', (f) => { const e = perK(f.e2e?.mainCpu, f.e2e); const p = perK(f.pass?.mainCpu, f.pass); return e !== undefined && p !== undefined ? p / e : undefined; }),
+    row('e2e ÷ pass-through ×2', '×', (f) => { const e = rate(f.e2e); const p = rate(f.pass2); return e !== undefined && p !== undefined ? e / p : undefined; }),
     row('e2e ÷ raw consume', '×', (f) => { const e = rate(f.e2e); const r = rate(f.raw); return e !== undefined && r !== undefined ? e / r : undefined; }),
     row('pass-through CPU per 1k records', 'ms', (f) => perK(f.pass?.cpu, f.pass)),
     row('pass-through main thread CPU per 1k', 'ms', (f) => perK(f.pass?.mainCpu, f.pass)),
+    row('pass-through ×2 main thread CPU per 1k inputs', 'ms', (f) => perK(f.pass2?.mainCpu, f.pass2)),
     row('e2e worker CPU per 1k records', 'ms', (f) => perK(f.e2e?.cpu, f.e2e)),
     row('e2e worker main thread CPU per 1k', 'ms', (f) => perK(f.e2e?.mainCpu, f.e2e)),
     row('e2e broker CPU per 1k records', 'ms', (f) => perK(f.e2e?.brokerCpu, f.e2e)),
