@@ -75,6 +75,7 @@ export async function bench(): Promise<BenchResult[]> {
   const deadlineOverride = process.env.STATE_SCALE_DEADLINE;
   const results: BenchResult[] = [];
   const rates = new Map<string, number>();
+  const deadlineOf = (row: Row): number => (deadlineOverride === undefined ? row.deadline : Number(deadlineOverride));
   const rows = ROWS.filter((r) => wanted.includes(r.name));
   const small = rows.find((r) => r.name === '100k');
   const big = rows.find((r) => r.name === '10M');
@@ -82,7 +83,7 @@ export async function bench(): Promise<BenchResult[]> {
   const schedule = rows.flatMap((r) => (r === big && small !== undefined ? [small, r, small] : [r]));
   const runs = new Map<Row, ChildResult[]>();
   for (const row of schedule) {
-    const deadlineS = deadlineOverride === undefined ? row.deadline : Number(deadlineOverride);
+    const deadlineS = deadlineOf(row);
     process.stderr.write(`   ${row.name}: ${row.keys.toLocaleString('en-US')} keys, ${row.events.toLocaleString('en-US')} events, cache ${cache} ...\n`);
     try {
       const r = await runChild(row, cache, deadlineS);
@@ -94,17 +95,16 @@ export async function bench(): Promise<BenchResult[]> {
   for (const row of rows) {
     const all = runs.get(row);
     if (all === undefined) continue;
-    const deadlineS = deadlineOverride === undefined ? row.deadline : Number(deadlineOverride);
     const rate = median(all.map((x) => x.events / x.seconds));
     // The run whose rate is the median (or nearest it) speaks for the row; peak RSS is the largest of all runs.
     const r = all.reduce((a, b) => (Math.abs(b.events / b.seconds - rate) < Math.abs(a.events / a.seconds - rate) ? b : a));
     const peak = all.reduce((a, b) => (b.maxRssMiB > a.maxRssMiB ? b : a));
     rates.set(row.name, rate);
     const several = all.length > 1 ? `; median of ${all.map((x) => Math.round(x.events / x.seconds).toLocaleString('en-US')).join(', ')} events/s` : '';
-    const partial = r.complete ? '' : `; stopped at the ${deadlineS}s deadline after ${r.events} of ${row.events} events (${Math.min(r.events, row.keys)} keys seen)`;
+    const partial = (x: ChildResult): string => (x.complete ? '' : `; stopped at the ${deadlineOf(row)}s deadline after ${x.events} of ${row.events} events (${Math.min(x.events, row.keys)} keys seen)`);
     const what = row.mode === 'scale' ? `rolling 3d/1m, ${row.name} keys` : `loan-risk topology, ${row.name === 'loan-risk' ? '1M users' : row.name}`;
-    results.push({ name: `${what}: peak RSS`, value: peak.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest sampled: V8 heap ${peak.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB, anonymous ${peak.maxRssAnonMiB?.toFixed(0) ?? '?'} MiB, file-backed ${peak.maxRssFileMiB?.toFixed(0) ?? '?'} MiB${partial}` });
-    results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s${several}` });
+    results.push({ name: `${what}: peak RSS`, value: peak.maxRssMiB, unit: 'MiB', note: `cache ${cache}; largest sampled: V8 heap ${peak.maxHeapTotalMiB?.toFixed(0) ?? '?'} MiB, anonymous ${peak.maxRssAnonMiB?.toFixed(0) ?? '?'} MiB, file-backed ${peak.maxRssFileMiB?.toFixed(0) ?? '?'} MiB${partial(peak)}` });
+    results.push({ name: `${what}: throughput`, value: rate, unit: 'events/s', note: `${r.events} events in ${r.seconds.toFixed(0)} s${several}${partial(r)}` });
   }
   const smallRate = rates.get('100k');
   const bigRate = rates.get('10M');
